@@ -1,0 +1,127 @@
+"""Loading architectures: built-in presets, cosearch YAML/JSON files, and reference-record ``arch`` objects."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import CosearchError
+from .spec import Arch
+
+PRESETS: dict[str, str] = {
+    "eyeriss-168": "eyeriss-168.yaml",
+    "eyeriss-256": "eyeriss-256.yaml",
+    "simple-64": "simple-64.yaml",
+}
+"""Preset name -> file under ``cosearch/arch/presets``."""
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """One line naming the first offending field of a pydantic error."""
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "(top level)"
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{source}: field {where}: {first.get('msg', 'invalid')}{more}"
+
+
+def read_structured_file(path: Path) -> Any:
+    """Parse a YAML or JSON file, raising :class:`CosearchError` with the file name on failure."""
+    if not path.exists():
+        raise CosearchError(f"{path}: file not found")
+    if path.is_dir():
+        raise CosearchError(f"{path}: is a directory, expected a file")
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CosearchError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise CosearchError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise CosearchError(f"{path}: malformed YAML{where}: {problem}") from None
+
+
+def _is_reference_arch(data: dict[str, Any]) -> bool:
+    levels = data.get("levels")
+    return isinstance(levels, list) and bool(levels) and isinstance(levels[0], dict) and "energy_pJ_per_access" in levels[0]
+
+
+def arch_from_reference(data: dict[str, Any]) -> Arch:
+    """Convert the ``arch`` object of a ``shared/reference`` record into an :class:`Arch`."""
+    levels = []
+    for lvl in data["levels"]:
+        bw = lvl.get("bandwidth_words_per_cycle") or {}
+        levels.append(
+            {
+                "name": lvl["name"],
+                "size_words": lvl.get("size_words"),
+                "word_bits": lvl.get("word_bits", 16),
+                "instances": lvl.get("instances", 1),
+                "mesh_x": lvl.get("meshX", 1),
+                "mesh_y": lvl.get("meshY", 1),
+                "keeps": lvl.get("keeps", ["Weights", "Inputs", "Outputs"]),
+                "keeps_fixed": lvl.get("keeps_fixed_by_arch", True),
+                "energy_pj": lvl.get("energy_pJ_per_access", {}),
+                "bandwidth": {
+                    "read": bw.get("read_bandwidth"),
+                    "write": bw.get("write_bandwidth"),
+                    "shared": bw.get("shared_bandwidth"),
+                },
+                "technology": lvl.get("technology", "SRAM"),
+            }
+        )
+    mac = data.get("mac", {})
+    return Arch(
+        name=data.get("name", "arch"),
+        levels=levels,
+        mac={
+            "instances": mac.get("instances", 1),
+            "mesh_x": mac.get("meshX", 1),
+            "mesh_y": mac.get("meshY", 1),
+            "energy_pj": mac.get("energy_pJ_per_mac", 1.0),
+        },
+    )
+
+
+def arch_from_data(data: Any, source: str) -> Arch:
+    """Build an :class:`Arch` from parsed YAML/JSON: a cosearch arch, a reference record or its ``arch``."""
+    if not isinstance(data, dict):
+        raise CosearchError(f"{source}: expected a mapping with 'levels' and 'mac', got {type(data).__name__}")
+    if "arch" in data and isinstance(data["arch"], dict):
+        data = data["arch"]
+    try:
+        if _is_reference_arch(data):
+            return arch_from_reference(data)
+        return Arch.model_validate(data)
+    except ValidationError as err:
+        raise CosearchError(format_validation_error(err, source)) from None
+    except (KeyError, TypeError) as err:
+        raise CosearchError(f"{source}: malformed architecture ({err})") from None
+
+
+def load_arch(name_or_path: str | Path | Arch | dict[str, Any]) -> Arch:
+    """Load a preset by name (``eyeriss-168``, ``eyeriss-256``, ``simple-64``), a YAML/JSON file,
+    or a dict; an :class:`Arch` is returned unchanged."""
+    if isinstance(name_or_path, Arch):
+        return name_or_path
+    if isinstance(name_or_path, dict):
+        return arch_from_data(name_or_path, "arch")
+    text = str(name_or_path)
+    if text in PRESETS:
+        ref = resources.files("cosearch.arch").joinpath("presets", PRESETS[text])
+        return arch_from_data(yaml.safe_load(ref.read_text()), f"preset {text}")
+    path = Path(text)
+    if not path.exists() and path.suffix == "":
+        raise CosearchError(f"unknown architecture {text!r}: not a preset ({', '.join(PRESETS)}) and no such file")
+    return arch_from_data(read_structured_file(path), str(path))

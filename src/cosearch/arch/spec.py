@@ -1,0 +1,178 @@
+"""Accelerator specification: storage levels outer -> inner, a PE mesh, and a MAC.
+
+Sizes are in words; energies in pJ per word access; bandwidth in words per cycle per instance;
+areas in mm² per instance.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..dims import DATASPACES
+
+DataSpaceName = Literal["Weights", "Inputs", "Outputs"]
+
+
+class AccessEnergy(BaseModel):
+    """Energy of one word access, pJ: ``read`` (out of the level), ``fill`` (from its parent),
+    ``update`` (a partial or final sum written by its child or the MACs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    read: float = Field(0.0, ge=0)
+    fill: float = Field(0.0, ge=0)
+    update: float = Field(0.0, ge=0)
+
+
+class Bandwidth(BaseModel):
+    """Per-instance bandwidth limits in words/cycle; ``None`` means unlimited."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    read: float | None = Field(None, gt=0)
+    write: float | None = Field(None, gt=0)
+    shared: float | None = Field(None, gt=0)
+
+    @property
+    def limited(self) -> bool:
+        return any(v is not None for v in (self.read, self.write, self.shared))
+
+
+class Level(BaseModel):
+    """One storage level (all its instances).
+
+    ``keeps`` lists the data spaces the level may hold; if ``keeps_fixed`` the level holds exactly
+    these in every mapping, otherwise a mapping may bypass any of them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    size_words: int | None = Field(None, ge=1, description="capacity in words; None = unbounded (DRAM)")
+    word_bits: int | dict[DataSpaceName, int] = 16
+    instances: int = Field(1, ge=1)
+    mesh_x: int = Field(1, ge=1, description="instances along the mesh's X axis (columns)")
+    mesh_y: int = Field(1, ge=1, description="instances along the mesh's Y axis (rows)")
+    keeps: tuple[DataSpaceName, ...] = DATASPACES  # type: ignore[assignment]
+    keeps_fixed: bool = True
+    energy_pj: AccessEnergy = AccessEnergy()
+    bandwidth: Bandwidth = Bandwidth()
+    area_mm2: float = Field(0.0, ge=0, description="area of one instance")
+    technology: Literal["DRAM", "SRAM", "regfile"] = "SRAM"
+
+    @field_validator("keeps")
+    @classmethod
+    def _unique_keeps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("keeps lists a data space twice")
+        return tuple(d for d in DATASPACES if d in value)
+
+    @model_validator(mode="after")
+    def _mesh_fits(self) -> "Level":
+        if self.mesh_x * self.mesh_y != self.instances:
+            raise ValueError(
+                f"mesh_x × mesh_y = {self.mesh_x}×{self.mesh_y} must equal instances = {self.instances}"
+            )
+        return self
+
+
+class Mac(BaseModel):
+    """The arithmetic units: one MAC per PE."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instances: int = Field(1, ge=1)
+    mesh_x: int = Field(1, ge=1)
+    mesh_y: int = Field(1, ge=1)
+    energy_pj: float = Field(1.0, ge=0, description="energy of one MAC")
+    area_mm2: float = Field(0.0, ge=0)
+    word_bits: int = 16
+
+
+class Arch(BaseModel):
+    """An accelerator: ``levels`` ordered outermost (DRAM) first, then the MACs.
+
+    The PE array is the single fan-out point: the first level whose ``instances`` exceed its parent's
+    sits below the fan-out, and the spatial factors of a mapping live on its parent (Timeloop style).
+    ``estimator`` names where per-access energies and areas come from (``"table"``: as given here).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "arch"
+    levels: tuple[Level, ...]
+    mac: Mac
+    estimator: str = "table"
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check_structure(self) -> "Arch":
+        if not self.levels:
+            raise ValueError("an architecture needs at least one storage level")
+        names = [lvl.name for lvl in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"level names must be unique, got {names}")
+        if self.levels[0].instances != 1:
+            raise ValueError("the outermost level must have exactly 1 instance")
+        fanouts = [i for i in range(1, len(self.levels)) if self.levels[i].instances != self.levels[i - 1].instances]
+        if len(fanouts) > 1:
+            raise ValueError("only one fan-out point (one change of instance count between levels) is supported")
+        for i in fanouts:
+            if self.levels[i].instances < self.levels[i - 1].instances:
+                raise ValueError(f"level {self.levels[i].name} has fewer instances than its parent")
+        last = self.levels[-1]
+        if self.mac.instances != last.instances or (self.mac.mesh_x, self.mac.mesh_y) != (last.mesh_x, last.mesh_y):
+            if last.instances != 1 or fanouts:
+                raise ValueError("mac instances/mesh must equal the innermost level's (one MAC per PE)")
+        for ds in DATASPACES:
+            if not any(ds in lvl.keeps for lvl in self.levels[:1]):
+                raise ValueError(f"the outermost level must keep {ds}")
+        if self.levels[0].size_words is not None:
+            pass  # a bounded outermost level is allowed; capacity is then checked like any other
+        return self
+
+    # ---- derived structure -------------------------------------------------------------------
+    @property
+    def num_levels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def level_names(self) -> list[str]:
+        return [lvl.name for lvl in self.levels]
+
+    @property
+    def fanout_level(self) -> int:
+        """Index of the level that carries the spatial factors (parent of the PE array).
+
+        If no storage level fans out (all single-instance), the spatial fan-out sits between the
+        innermost level and the MACs, and this is the innermost level's index.
+        """
+        for i in range(1, len(self.levels)):
+            if self.levels[i].instances != self.levels[i - 1].instances:
+                return i - 1
+        return len(self.levels) - 1
+
+    @property
+    def mesh_x(self) -> int:
+        return self.mac.mesh_x
+
+    @property
+    def mesh_y(self) -> int:
+        return self.mac.mesh_y
+
+    @property
+    def num_pes(self) -> int:
+        return self.mac.instances
+
+    def level_index(self, name: str) -> int:
+        for i, lvl in enumerate(self.levels):
+            if lvl.name == name:
+                return i
+        raise KeyError(f"unknown level {name!r}; levels are {', '.join(self.level_names)}")
+
+    @property
+    def area_mm2(self) -> float:
+        """Total area: every level's instances plus the MACs."""
+        return sum(lvl.area_mm2 * lvl.instances for lvl in self.levels) + self.mac.area_mm2 * self.mac.instances

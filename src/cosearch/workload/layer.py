@@ -1,0 +1,136 @@
+"""A layer is one 7-dimensional conv loop nest (plus groups); a network is a list of layers with counts."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..dims import DIMS
+
+
+class Layer(BaseModel):
+    """One conv-shaped layer in Timeloop's naming.
+
+    ``P``/``Q`` are output width/height; ``R``/``S`` filter width/height; ``C`` and ``K`` are channels
+    *per group*; ``G`` groups (depthwise convs: ``G`` = channels, ``C`` = ``K`` = 1; attention: heads).
+    ``count`` is how many times the identical layer occurs in its network (repeat count).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "layer"
+    N: int = Field(1, ge=1)
+    G: int = Field(1, ge=1)
+    K: int = Field(1, ge=1)
+    C: int = Field(1, ge=1)
+    P: int = Field(1, ge=1)
+    Q: int = Field(1, ge=1)
+    R: int = Field(1, ge=1)
+    S: int = Field(1, ge=1)
+    Wstride: int = Field(1, ge=1)
+    Hstride: int = Field(1, ge=1)
+    Wdilation: int = Field(1, ge=1)
+    Hdilation: int = Field(1, ge=1)
+    count: int = Field(1, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("layer name must not be empty")
+        return value
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """Sizes in :data:`cosearch.dims.DIMS` order ``(N, G, K, C, P, Q, R, S)``."""
+        return tuple(getattr(self, d) for d in DIMS)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one instance of the layer."""
+        return math.prod(self.dims)
+
+    @property
+    def input_width(self) -> int:
+        """W = (P-1)·Wstride + (R-1)·Wdilation + 1."""
+        return (self.P - 1) * self.Wstride + (self.R - 1) * self.Wdilation + 1
+
+    @property
+    def input_height(self) -> int:
+        """H = (Q-1)·Hstride + (S-1)·Hdilation + 1."""
+        return (self.Q - 1) * self.Hstride + (self.S - 1) * self.Hdilation + 1
+
+    @property
+    def weight_words(self) -> int:
+        return self.G * self.K * self.C * self.R * self.S
+
+    @property
+    def input_words(self) -> int:
+        return self.N * self.G * self.C * self.input_height * self.input_width
+
+    @property
+    def output_words(self) -> int:
+        return self.N * self.G * self.K * self.P * self.Q
+
+    def shape_key(self) -> tuple[int, ...]:
+        """Everything that determines the layer's costs (name and count excluded)."""
+        return self.dims + (self.Wstride, self.Hstride, self.Wdilation, self.Hdilation)
+
+    def shape_text(self) -> str:
+        """Compact ``K=64 C=64 P=56 ...`` form listing the non-default fields."""
+        parts = [f"{d}={getattr(self, d)}" for d in DIMS if getattr(self, d) != 1]
+        for f in ("Wstride", "Hstride", "Wdilation", "Hdilation"):
+            if getattr(self, f) != 1:
+                parts.append(f"{f}={getattr(self, f)}")
+        return " ".join(parts) or "1x1"
+
+
+class Network(BaseModel):
+    """An ordered list of unique layers, each with its repeat ``count``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    layers: list[Layer]
+    description: str = ""
+
+    @property
+    def macs(self) -> int:
+        """Total MACs counting repeats."""
+        return sum(layer.macs * layer.count for layer in self.layers)
+
+    @property
+    def num_layers(self) -> int:
+        """Number of layers counting repeats."""
+        return sum(layer.count for layer in self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:  # type: ignore[override]
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def layer(self, name: str) -> Layer:
+        """The layer called ``name`` (raises ``KeyError`` listing the names if absent)."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"no layer {name!r} in {self.name}; layers: {', '.join(l.name for l in self.layers)}")
+
+
+def deduplicate(name: str, layers: list[Layer], description: str = "") -> Network:
+    """Merge layers of identical shape into one entry whose ``count`` is the sum of theirs.
+
+    The first occurrence keeps its name and position.
+    """
+    merged: dict[tuple[int, ...], Layer] = {}
+    for layer in layers:
+        key = layer.shape_key()
+        if key in merged:
+            first = merged[key]
+            merged[key] = first.model_copy(update={"count": first.count + layer.count})
+        else:
+            merged[key] = layer
+    return Network(name=name, layers=list(merged.values()), description=description)
