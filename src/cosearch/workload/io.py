@@ -1,0 +1,299 @@
+"""Loading workloads: zoo names, cosearch workload YAML/JSON files, reference records and inline shapes.
+
+Workload file format
+====================
+
+A workload file is YAML (``.yaml``/``.yml``, or any other suffix) or JSON (``.json``) describing a
+network as a list of conv-shaped layers in Timeloop's naming::
+
+    name: my-net                 # optional; defaults to the file name without suffix
+    description: two layers      # optional free text
+    layers:
+      - {name: conv1, K: 64, C: 3, P: 112, Q: 112, R: 7, S: 7, Wstride: 2, Hstride: 2}
+      - {name: fc, K: 1000, C: 512, count: 1}
+
+Layer fields (all optional; every dimension defaults to 1):
+
+=============  ==========================================================================
+``name``       layer name (default ``layer<i>``, ``i`` = 0-based position in ``layers``)
+``N``          batch size
+``G``          groups (depthwise conv: ``G`` = channels with ``C=K=1``; attention: heads)
+``K``          output channels per group
+``C``          input channels per group
+``P``, ``Q``   output width, output height (pixels; tokens of a matmul go in ``P``)
+``R``, ``S``   filter width, filter height
+``Wstride``    horizontal stride (pairs with ``P``/``R``); ``Hstride``: vertical (``Q``/``S``)
+``Wdilation``  horizontal dilation; ``Hdilation``: vertical
+``count``      how many times the layer occurs in the network
+=============  ==========================================================================
+
+Values are positive integers. Padding is implicit: give output sizes; the input size is
+``W = (P-1)·Wstride + (R-1)·Wdilation + 1`` (likewise ``H`` from ``Q``, ``Hstride``, ``S``, ``Hdilation``).
+A fully connected layer is ``K=out, C=in`` (``N`` = batch); a matmul ``[M×C]·[C×K]`` is ``P=M, C, K``.
+Layers of identical shape are merged into one entry (first name kept, counts added).
+
+Also accepted:
+
+* a top-level list of layer mappings (the ``layers`` list alone);
+* a single-layer file: a mapping with ``layer: {...}`` (other top-level keys, e.g. a ``shared/reference``
+  record's ``arch``/``mapping``, are ignored), or with the layer fields at top level (such as the
+  ``layer`` object of a reference record: ``name, N, K, C, P, Q, R, S, Hstride, Wstride, Hdilation,
+  Wdilation``).
+
+Inline shapes (:func:`parse_shape`) use the same fields as ``KEY=VALUE`` words, e.g.
+``"N=1 K=64 C=64 P=56 Q=56 R=3 S=3 Wstride=1 Hstride=1"``.
+
+Errors raise :class:`~cosearch.errors.CosearchError` with one line naming the file and the field,
+e.g. ``net.yaml: layers[2].K: must be >= 1, got 0``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+from pydantic import ValidationError
+
+from ..arch.io import format_validation_error, read_structured_file
+from ..dims import DIMS
+from ..errors import CosearchError
+from .layer import Layer, Network, deduplicate
+from .zoo import find_zoo_builder, zoo_names
+
+INT_FIELDS: tuple[str, ...] = DIMS + ("Wstride", "Hstride", "Wdilation", "Hdilation", "count")
+"""Integer layer fields accepted in files (all >= 1, default 1)."""
+LAYER_FIELDS: tuple[str, ...] = ("name",) + INT_FIELDS
+SHAPE_FIELDS: tuple[str, ...] = DIMS + ("Wstride", "Hstride", "Wdilation", "Hdilation")
+"""Fields accepted by :func:`parse_shape`."""
+NETWORK_FIELDS: tuple[str, ...] = ("name", "description", "layers")
+
+
+# ---------------------------------------------------------------------------------------------------
+# layers
+
+
+def _positive_int(value: Any, where: str) -> int:
+    """``value`` as an int >= 1, else :class:`CosearchError` naming ``where`` (e.g. ``f.yaml: layers[2].K``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CosearchError(f"{where}: must be an integer, got {_short(value)}")
+    if value < 1:
+        raise CosearchError(f"{where}: must be >= 1, got {value}")
+    return value
+
+
+def _where(source: str, loc: str, key: str = "") -> str:
+    """Message prefix: ``source: loc.key``, e.g. ``net.yaml: layers[2].K`` (``loc`` may be empty)."""
+    path = ".".join(part for part in (loc, key) if part)
+    return f"{source}: {path}" if path else source
+
+
+def layer_from_mapping(entry: Any, source: str, loc: str = "", default_name: str = "layer") -> Layer:
+    """Validate one layer mapping (fields of :data:`LAYER_FIELDS`) into a :class:`Layer`.
+
+    ``source`` (file name) and ``loc`` (position in the file, e.g. ``layers[2]``; empty for a
+    top-level layer) locate the entry in error messages.
+    """
+    if not isinstance(entry, Mapping):
+        raise CosearchError(f"{_where(source, loc)}: expected a mapping of layer fields, got {_describe(entry)}")
+    unknown = [str(key) for key in entry if key not in LAYER_FIELDS]
+    if unknown:
+        allowed = ", ".join(LAYER_FIELDS)
+        raise CosearchError(f"{_where(source, loc)}: unknown field {unknown[0]!r} (allowed: {allowed})")
+    fields = {key: _positive_int(entry[key], _where(source, loc, key)) for key in INT_FIELDS if key in entry}
+    name = _name(entry.get("name", default_name), _where(source, loc, "name"))
+    try:
+        return Layer(name=name, **fields)
+    except ValidationError as err:
+        raise CosearchError(format_validation_error(err, _where(source, loc))) from None
+
+
+def _name(value: Any, where: str) -> str:
+    """A non-empty name (numbers are accepted and converted, as YAML reads ``name: 1`` as an int)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise CosearchError(f"{where}: must be a non-empty string, got {_short(value)}")
+    return str(value)
+
+
+def parse_shape(text: str, name: str = "layer") -> Layer:
+    """Parse an inline shape such as ``"N=1 K=64 C=64 P=56 Q=56 R=3 S=3 Wstride=1 Hstride=1"``.
+
+    Words are ``KEY=VALUE`` separated by spaces or commas; keys are :data:`SHAPE_FIELDS`, values
+    positive integers; missing fields default to 1. Raises :class:`CosearchError` on an unknown or
+    repeated key, a malformed word, a non-integer or a value below 1.
+    """
+    source = f"shape {text.strip()!r}"
+    words = text.replace(",", " ").split()
+    if not words:
+        raise CosearchError(f"{source}: empty shape; expected KEY=VALUE words such as 'K=64 C=64 P=56'")
+    fields: dict[str, int] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            raise CosearchError(f"{source}: {word!r} is not KEY=VALUE")
+        if key not in SHAPE_FIELDS:
+            raise CosearchError(f"{source}: unknown field {key!r} (allowed: {', '.join(SHAPE_FIELDS)})")
+        if key in fields:
+            raise CosearchError(f"{source}: field {key} given twice")
+        fields[key] = _positive_int(_to_int(value), f"{source}: {key}")
+    return Layer(name=name, **fields)
+
+
+def _to_int(text: str) -> int | str:
+    """``text`` as an int if it is a (signed) decimal integer, else unchanged (reported by the caller)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+# ---------------------------------------------------------------------------------------------------
+# networks
+
+
+def network_from_data(data: Any, source: str, default_name: str = "workload") -> Network:
+    """Build a deduplicated :class:`Network` from parsed YAML/JSON (see the module docstring for forms).
+
+    ``source`` prefixes every error message (normally the file name).
+    """
+    if isinstance(data, list):
+        return _network_from_layers(data, source, default_name, "", loc="")
+    if not isinstance(data, Mapping):
+        raise CosearchError(f"{source}: expected a mapping with 'layers' (or one layer), got {_describe(data)}")
+    if "layers" in data:
+        return _network_from_mapping(data, source, default_name)
+    if "layer" in data:
+        layer = layer_from_mapping(data["layer"], source, "layer", default_name)
+        return deduplicate(layer.name, [layer])
+    if not any(key in INT_FIELDS for key in data):
+        raise CosearchError(f"{source}: {_no_layers_problem(data)}")
+    layer = layer_from_mapping(data, source, "", default_name)
+    return deduplicate(layer.name, [layer])
+
+
+def _no_layers_problem(data: Mapping[str, Any]) -> str:
+    """Why a mapping without ``layers``, ``layer`` or any dimension is not a workload."""
+    expected = "expected 'layers' (a network), 'layer' or layer fields such as K, C"
+    unknown = [str(key) for key in data if key not in NETWORK_FIELDS and key not in LAYER_FIELDS]
+    if unknown:
+        return f"unknown field {unknown[0]!r} ({expected})"
+    return f"no layers given ({expected})"
+
+
+def _network_from_mapping(data: Mapping[str, Any], source: str, default_name: str) -> Network:
+    unknown = [str(key) for key in data if key not in NETWORK_FIELDS]
+    if unknown:
+        raise CosearchError(f"{source}: unknown field {unknown[0]!r} (allowed: {', '.join(NETWORK_FIELDS)})")
+    name = _name(data.get("name", default_name), _where(source, "name"))
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        raise CosearchError(f"{source}: description: must be a string, got {_describe(description)}")
+    return _network_from_layers(data["layers"], source, name, description, loc="layers")
+
+
+def _network_from_layers(entries: Any, source: str, name: str, description: str, *, loc: str) -> Network:
+    """Validate a list of layer mappings (at ``loc`` in ``source``) and deduplicate them."""
+    if not isinstance(entries, list):
+        raise CosearchError(f"{_where(source, loc)}: expected a list of layers, got {_describe(entries)}")
+    if not entries:
+        raise CosearchError(f"{_where(source, loc)}: no layers given")
+    layers = [layer_from_mapping(entry, source, f"{loc}[{i}]", f"layer{i}") for i, entry in enumerate(entries)]
+    return deduplicate(name, layers, description)
+
+
+def _describe(value: Any) -> str:
+    """Short type description for messages (``nothing (empty file)`` for None)."""
+    if value is None:
+        return "nothing (empty file or value)"
+    return f"{type(value).__name__} {_short(value)}" if isinstance(value, (str, int, float)) else type(value).__name__
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters for one-line messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------------
+# files and names
+
+
+def _load_structured(path: Path) -> Network:
+    return network_from_data(read_structured_file(path), str(path), default_name=path.stem)
+
+
+def _load_onnx(path: Path) -> Network:
+    raise CosearchError(f"{path}: ONNX import is not available yet; convert the model to a workload YAML file")
+
+
+IMPORTERS: dict[str, Callable[[Path], Network]] = {
+    ".yaml": _load_structured,
+    ".yml": _load_structured,
+    ".json": _load_structured,
+    ".onnx": _load_onnx,
+}
+"""File suffix (lower case) -> loader. Files with other suffixes are parsed as YAML."""
+
+
+def load_workload(name_or_path: str | Path | Network | Mapping[str, Any]) -> Network:
+    """Load a workload: a zoo name (see :func:`~cosearch.workload.zoo.zoo_names`), a workload file
+    (YAML/JSON, format in the module docstring), or an already-parsed mapping. A :class:`Network` is
+    returned unchanged. Raises :class:`CosearchError` with a one-line message on bad input.
+    """
+    if isinstance(name_or_path, Network):
+        return name_or_path
+    if isinstance(name_or_path, Mapping):
+        return network_from_data(name_or_path, "workload")
+    text = str(name_or_path)
+    path = Path(text)
+    builder = find_zoo_builder(text) if not isinstance(name_or_path, Path) else None
+    if builder is not None and not path.is_file():
+        return builder()
+    if not path.exists() and path.suffix == "":
+        known = ", ".join(zoo_names())
+        raise CosearchError(f"unknown workload {text!r}{_suggestion(text)}: not a zoo network ({known}) and no such file")
+    loader = IMPORTERS.get(path.suffix.lower(), _load_structured)
+    return loader(path)
+
+
+def _suggestion(text: str) -> str:
+    close = difflib.get_close_matches(text.lower(), zoo_names(), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def network_to_data(network: Network) -> dict[str, Any]:
+    """The workload-file mapping of ``network`` (fields equal to their default 1 are omitted)."""
+    data: dict[str, Any] = {"name": network.name}
+    if network.description:
+        data["description"] = network.description
+    data["layers"] = [_layer_to_data(layer) for layer in network.layers]
+    return data
+
+
+def _layer_to_data(layer: Layer) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": layer.name}
+    entry.update({key: getattr(layer, key) for key in INT_FIELDS if getattr(layer, key) != 1})
+    return entry
+
+
+def save_workload(network: Network, path: str | Path) -> Path:
+    """Write ``network`` as a workload file: JSON for a ``.json`` suffix, else YAML with one
+    flow-style line per layer. Returns the path."""
+    path = Path(path)
+    data = network_to_data(network)
+    text = json.dumps(data, indent=2) + "\n" if path.suffix.lower() == ".json" else _yaml_text(data)
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise CosearchError(f"{path}: cannot write ({exc.strerror})") from None
+    return path
+
+
+def _yaml_text(data: dict[str, Any]) -> str:
+    """YAML with the header fields in block style and each layer as one flow-style line."""
+    header = {key: value for key, value in data.items() if key != "layers"}
+    lines = [f"  - {yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=1000).strip()}\n"
+             for entry in data["layers"]]
+    return yaml.safe_dump(header, sort_keys=False) + "layers:\n" + "".join(lines)
