@@ -1,25 +1,26 @@
-"""The vectorised cost model: a batch of mappings -> access counts, energy, cycles, validity.
+"""The cost model's entry point: a batch of mappings -> energy, cycles, EDP, validity (+ breakdown).
 
-It follows Timeloop's analytical semantics (see ``docs/model.md``): tiles are bounding boxes of the
+It follows Timeloop's analytical semantics (``docs/model.md``): tiles are bounding boxes of the
 loops at and below a level; fills come from Timeloop's sampled tile-to-tile delta walk with its reset
-rule; partial sums are written back and read again (the first read of each output elided); spatial
-fan-out multicasts identical tiles and reduces outputs; bypassed levels are skipped; cycles are
-compute cycles slowed by per-level bandwidth limits.
-
-No Python loop runs over mappings: loops run over levels and data spaces only.
+rule; partial sums are written back and read again (the first read of each output elided); the
+spatial fan-out multicasts identical tiles (including identical sliding windows when an output dim
+and its filter dim are both spread) and reduces outputs; bypassed levels are skipped; cycles are
+compute cycles slowed by per-level bandwidth limits. The per-mapping work runs in a compiled kernel
+(:mod:`cosearch.model.kernel`); nothing here loops over mappings in Python.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from ..arch.spec import Arch
-from ..dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS, RELEVANT
+from ..dims import DATASPACES, NUM_DATASPACES
 from ..mapping.mapping import Mappings
 from ..workload.layer import Layer
-from .geometry import axis_extents, distinct_windows, translation_matrix
+from .geometry import translation_matrix
 
 REASON_VALID = 0
 REASON_FACTORIZATION = 1
@@ -27,7 +28,9 @@ REASON_FANOUT_X = 2
 REASON_FANOUT_Y = 3
 REASON_FANOUT_TOTAL = 4
 REASON_CAPACITY = 5
-"""Reason codes; ``REASON_CAPACITY + level`` means the tiles kept at ``level`` exceed its size."""
+"""Reason codes; ``REASON_CAPACITY + level`` means the tiles kept at ``level`` exceed its size.
+When several apply, the first in this order is reported (as Timeloop does): factorization, total
+fan-out, X, Y, then capacity from the innermost level out."""
 
 
 def reason_names(arch: Arch) -> list[str]:
@@ -42,10 +45,12 @@ def reason_names(arch: Arch) -> list[str]:
 class Costs:
     """Costs of a batch of ``B`` mappings (``L`` levels, 3 data spaces).
 
-    Invalid mappings have ``energy_pj``, ``cycles`` (as float), ``edp`` = ``inf``.
+    Invalid mappings have ``energy_pj``, ``cycles`` and ``edp`` = ``inf`` and ``utilization`` 0.
+    Breakdown arrays (``breakdown=True``) are totals over all utilized instances, except
+    ``tile_words`` and ``partition_words`` (per instance); they are zero for invalid mappings.
     """
 
-    energy_pj: np.ndarray  # [B] float64
+    energy_pj: np.ndarray  # [B] float64, pJ
     cycles: np.ndarray  # [B] float64 (integral values)
     edp: np.ndarray  # [B] float64, pJ·cycles
     utilization: np.ndarray  # [B] macs / (cycles · MAC instances)
@@ -53,21 +58,21 @@ class Costs:
     reason: np.ndarray  # [B] int8 code, see reason_names()
     reason_names: list[str]
     macs: int
-    compute_cycles: np.ndarray  # [B] int64
-    utilized_pes: np.ndarray  # [B] int64, product of all spatial factors
-    # per-level breakdown (only with breakdown=True): [B, L, 3] totals over all utilized instances
-    reads: np.ndarray | None = None
+    compute_cycles: np.ndarray  # [B] int64 (0 where invalid)
+    utilized_pes: np.ndarray  # [B] int64, product of all spatial factors (0 where invalid)
+    reads: np.ndarray | None = None  # [B, L, 3] words
     fills: np.ndarray | None = None
     updates: np.ndarray | None = None
-    tile_words: np.ndarray | None = None
+    tile_words: np.ndarray | None = None  # [B, L, 3] per instance
     partition_words: np.ndarray | None = None  # [B, L, 3] per instance
     utilized_instances: np.ndarray | None = None  # [B, L]
-    level_energy_pj: np.ndarray | None = None  # [B, L, 3]
-    level_cycles: np.ndarray | None = None  # [B, L]
-    keep: np.ndarray | None = None  # [B, L, 3]
+    level_energy_pj: np.ndarray | None = None  # [B, L, 3] pJ
+    level_cycles: np.ndarray | None = None  # [B, L] cycles after the level's bandwidth throttling
+    keep: np.ndarray | None = None  # [B, L, 3] effective keep (after the arch's fixed sets)
     extra: dict = field(default_factory=dict)
 
     def reason_text(self, i: int) -> str:
+        """Why mapping ``i`` is invalid (``""`` if valid)."""
         return self.reason_names[int(self.reason[i])]
 
     def __len__(self) -> int:
@@ -82,218 +87,102 @@ def _effective_keep(arch: Arch, keep: np.ndarray) -> np.ndarray:
     return np.where(fixed[None, :, None], allowed[None], keep & allowed[None])
 
 
+def _arch_tables(arch: Arch) -> tuple:
+    """Per-arch constant arrays handed to the kernel (cached when the arch is hashable)."""
+    try:
+        return _arch_tables_cached(arch)
+    except TypeError:  # e.g. per-data-space word_bits dicts make the model unhashable
+        return _build_arch_tables(arch)
+
+
+@lru_cache(maxsize=256)
+def _arch_tables_cached(arch: Arch) -> tuple:
+    return _build_arch_tables(arch)
+
+
+def _build_arch_tables(arch: Arch) -> tuple:
+    L = arch.num_levels
+    f = arch.fanout_level
+    child = arch.levels[f + 1] if f + 1 < L else arch.mac
+    sizes = np.array([-1 if lvl.size_words is None else lvl.size_words for lvl in arch.levels], dtype=np.int64)
+    energies = np.array(
+        [[lvl.energy_pj.read, lvl.energy_pj.fill, lvl.energy_pj.update] for lvl in arch.levels], dtype=np.float64
+    )
+    bandwidth = np.array(
+        [[lvl.bandwidth.read or 0.0, lvl.bandwidth.write or 0.0, lvl.bandwidth.shared or 0.0] for lvl in arch.levels],
+        dtype=np.float64,
+    )
+    child_mesh = np.array([child.mesh_x, child.mesh_y, child.instances], dtype=np.int64)
+    return f, child_mesh, sizes, energies, bandwidth, float(arch.mac.energy_pj)
+
+
+@lru_cache(maxsize=256)
+def _layer_tables(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dims = np.array(layer.dims, dtype=np.int64)
+    strides = np.array([layer.Wstride, layer.Wdilation, layer.Hstride, layer.Hdilation], dtype=np.int64)
+    tmat = np.stack([translation_matrix(ds, layer) for ds in DATASPACES])
+    return dims, strides, tmat
+
+
+def _int64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
 def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = False) -> Costs:
     """Cost every mapping of the batch on ``arch`` for ``layer``.
 
     Returns :class:`Costs` with arrays of shape ``[B]`` (and ``[B, L, 3]`` breakdowns on request).
     """
-    B, L, D = mappings.temporal.shape
+    from .kernel import evaluate_batch
+
+    B, L, _ = mappings.temporal.shape
     if L != arch.num_levels:
         raise ValueError(f"mappings have {L} levels, arch {arch.name} has {arch.num_levels}")
-    f = arch.fanout_level
-    dims = np.array(layer.dims, dtype=np.int64)
-    temporal = mappings.temporal.astype(np.int64, copy=False)
-    sx = mappings.spatial_x.astype(np.int64, copy=False)
-    sy = mappings.spatial_y.astype(np.int64, copy=False)
-    keep = _effective_keep(arch, mappings.keep)
-    rows = np.arange(B)
+    f, child_mesh, sizes, energies, bandwidth, mac_energy = _arch_tables(arch)
+    dims, strides, tmat = _layer_tables(layer)
+    keep = np.ascontiguousarray(_effective_keep(arch, mappings.keep))
 
-    # ---- validity: factorization, fan-out ---------------------------------------------------
-    spatial = sx * sy  # [B, L, D]
-    factors = temporal * spatial
+    energy = np.empty(B)
+    cycles = np.empty(B)
     reason = np.zeros(B, dtype=np.int8)
-    bad_fact = (factors.prod(axis=1) != dims[None]).any(axis=1) | (temporal < 1).any(axis=(1, 2)) | (
-        spatial < 1
-    ).any(axis=(1, 2))
-    off_fanout = np.ones(L, dtype=bool)
-    off_fanout[f] = False
-    bad_place = (spatial[:, off_fanout] > 1).any(axis=(1, 2))
-    child = arch.levels[f + 1] if f + 1 < L else arch.mac
-    prod_x = sx[:, f].prod(axis=1)
-    prod_y = sy[:, f].prod(axis=1)
-    # priority as Timeloop reports them: factorization, then total, X, Y fan-out, then capacity
-    reason[prod_y > child.mesh_y] = REASON_FANOUT_Y
-    reason[prod_x > child.mesh_x] = REASON_FANOUT_X
-    reason[(prod_x * prod_y > child.instances) | bad_place] = REASON_FANOUT_TOTAL
-    reason[bad_fact] = REASON_FACTORIZATION
-
-    # ---- extents and tiles ------------------------------------------------------------------
-    # ext[b, l, d]: extent of dim d covered by level l's tile (its loops and everything below).
-    ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
-    ext_below = np.concatenate([ext[:, 1:], np.ones((B, 1, D), dtype=np.int64)], axis=1)
-    sp_total = spatial[:, f]  # [B, D]
-    util_pes = sp_total.prod(axis=1)
-    above = np.arange(L) <= f  # levels above (and at) the fan-out
-    util_inst = np.where(above[None, :], 1, util_pes[:, None])  # [B, L]
-
-    tiles = np.empty((B, L, NUM_DATASPACES), dtype=np.int64)
-    ds_axes_ext = []  # per data space: axis extents [B, L, 5]
-    for di, ds in enumerate(DATASPACES):
-        ax = axis_extents(ds, ext, layer)
-        ds_axes_ext.append(ax)
-        tiles[:, :, di] = ax.prod(axis=-1)
-    used = (tiles * keep).sum(axis=2)  # [B, L]
-    for li in range(L - 1, -1, -1):
-        size = arch.levels[li].size_words
-        if size is not None:
-            over = (used[:, li] > size) & (reason == REASON_VALID)
-            reason[over] = REASON_CAPACITY + li
-    valid = reason == REASON_VALID
-
-    # ---- the temporal loop nest, ordered outer -> inner ------------------------------------
-    LD = L * D
-    pos = (np.arange(L)[None, :, None] * D + mappings.order).reshape(B, LD)
-    loop_n = np.empty((B, LD), dtype=np.int64)
-    loop_stride = np.empty((B, LD), dtype=np.int64)
-    loop_dim = np.empty((B, LD), dtype=np.int64)
-    stride = ext_below * spatial  # index step of one iteration of the temporal loop (l, d)
-    loop_n[rows[:, None], pos] = temporal.reshape(B, LD)
-    loop_stride[rows[:, None], pos] = stride.reshape(B, LD)
-    loop_dim[rows[:, None], pos] = np.tile(np.arange(D), L)[None]
-    active = loop_n > 1
-    cum_n = np.cumprod(loop_n, axis=1)
-    weight = cum_n - np.concatenate([np.ones((B, 1), dtype=np.int64), cum_n[:, :-1]], axis=1)
-
-    macs = layer.macs
-    cc = macs // np.maximum(util_pes, 1)
-
-    partition_whole = np.array(
-        [layer.weight_words, layer.input_words, layer.output_words], dtype=np.int64
-    )
-    per_pe_ext = dims[None] // np.maximum(sp_total, 1)  # [B, D]
-
-    reads = np.zeros((B, L, NUM_DATASPACES), dtype=np.int64)
+    cc = np.zeros(B, dtype=np.int64)
+    util = np.zeros(B, dtype=np.int64)
+    nb = B if breakdown else 0
+    reads = np.zeros((nb, L, NUM_DATASPACES), dtype=np.int64)
     fills = np.zeros_like(reads)
     updates = np.zeros_like(reads)
-    partition = np.zeros_like(reads)
-
-    for di, ds in enumerate(DATASPACES):
-        tmat = translation_matrix(ds, layer)  # [D, 5]
-        v = loop_stride[..., None] * tmat[loop_dim] * active[..., None]  # [B, LD, 5]
-        cs = np.cumsum(v, axis=1)
-        part_below = axis_extents(ds, per_pe_ext, layer).prod(axis=-1)
-        distinct = _distinct_tiles(ds, layer, sp_total, ext_below[:, f])
-        # fills (as delta sums, per instance) of every level that may keep ds
-        delta_sum = np.zeros((B, L), dtype=np.int64)
-        for li in range(1, L):
-            if DATASPACES[di] not in arch.levels[li].keeps:
-                continue
-            K = li * D
-            act = active[:, :K]
-            has = act.any(axis=1)
-            last = K - 1 - np.argmax(act[:, ::-1], axis=1)
-            v_m = np.where(has[:, None], v[rows, last], 0)  # [B, 5]
-            step = v[:, :K] - (cs[:, K - 1 : K] - cs[:, :K])  # [B, K, 5]
-            E = ds_axes_ext[di][:, li]  # [B, 5]
-            tile = tiles[:, li, di]
-            overlap = np.maximum(E[:, None, :] - np.abs(step), 0).prod(axis=-1)
-            match = (step == v_m[:, None, :]).all(axis=-1)
-            charge = np.where(match, tile[:, None] - overlap, tile[:, None])
-            delta_sum[:, li] = tile + (weight[:, :K] * charge).sum(axis=1)
-        for li in range(L):
-            partition[:, li, di] = partition_whole[di] if li <= f else part_below
-        # walk keepers inner -> outer, connecting each to the next inner keeper (or the MACs)
-        inner = np.full(B, -1, dtype=np.int64)  # index of the next inner keeper, -1 = MACs
-        for li in range(L - 1, -1, -1):
-            k = keep[:, li, di]
-            crosses_to_mac = li <= f
-            # traffic this level serves to its inner neighbour (a keeper or the MACs)
-            c_idx = np.maximum(inner, 0)
-            child_fill = delta_sum[rows, c_idx]
-            child_part = partition[rows, c_idx, di]
-            if ds == "Outputs":
-                child_fill = child_fill - child_part
-            crosses = (li <= f) & (c_idx > f)
-            mult = np.where(crosses, distinct, util_inst[rows, c_idx])
-            to_mac = inner < 0
-            mult_mac = distinct if crosses_to_mac else util_pes
-            served = np.where(to_mac, cc * mult_mac, child_fill * mult)
-            if ds == "Outputs":
-                upd = np.where(to_mac, cc * mult_mac, (child_fill + child_part) * mult)
-                rd = upd - np.where(to_mac, partition[:, li, di] * util_inst[:, li], child_part * mult)
-                updates[:, li, di] = np.where(k, upd, 0)
-                reads[:, li, di] = np.where(k, rd, 0)
-            else:
-                reads[:, li, di] = np.where(k, served, 0)
-            if li > 0:
-                own = delta_sum[:, li] - (partition[:, li, di] if ds == "Outputs" else 0)
-                fills[:, li, di] = np.where(k, own * util_inst[:, li], 0)
-            inner = np.where(k, li, inner)
-
-    # ---- energy and cycles ------------------------------------------------------------------
-    e_read = np.array([lvl.energy_pj.read for lvl in arch.levels])[None, :, None]
-    e_fill = np.array([lvl.energy_pj.fill for lvl in arch.levels])[None, :, None]
-    e_upd = np.array([lvl.energy_pj.update for lvl in arch.levels])[None, :, None]
-    level_energy = reads * e_read + fills * e_fill + updates * e_upd
-    energy = level_energy.sum(axis=(1, 2)) + macs * arch.mac.energy_pj
-
-    cycles = cc.astype(np.float64)
-    level_cycles = np.repeat(cc[:, None], L, axis=1).astype(np.float64)
-    ccf = np.maximum(cc, 1).astype(np.float64)
-    for li, lvl in enumerate(arch.levels):
-        bw = lvl.bandwidth
-        if not bw.limited:
-            continue
-        inst = util_inst[:, li].astype(np.float64)
-        need_r = (reads[:, li, :] / inst[:, None] / ccf[:, None]).sum(axis=1)
-        need_w = ((fills[:, li, :] + updates[:, li, :]) / inst[:, None] / ccf[:, None]).sum(axis=1)
-        slow = np.ones(B)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if bw.read is not None:
-                slow = np.minimum(slow, np.where(need_r > 0, bw.read / need_r, 1.0))
-            if bw.write is not None:
-                slow = np.minimum(slow, np.where(need_w > 0, bw.write / need_w, 1.0))
-            if bw.shared is not None:
-                tot = need_r + need_w
-                slow = np.minimum(slow, np.where(tot > 0, bw.shared / tot, 1.0))
-        lc = np.ceil(cc / slow)
-        level_cycles[:, li] = lc
-        cycles = np.maximum(cycles, lc)
-
-    inf = np.inf
-    energy = np.where(valid, energy, inf)
-    cycles = np.where(valid, cycles, inf)
-    edp = energy * cycles
-    util = np.where(valid, macs / (cycles * arch.mac.instances), 0.0)
+    tiles = np.zeros_like(reads)
+    part = np.zeros_like(reads)
+    inst = np.zeros((nb, L), dtype=np.int64)
+    lcyc = np.zeros((nb, L), dtype=np.float64)
+    evaluate_batch(
+        _int64(mappings.temporal), _int64(mappings.spatial_x), _int64(mappings.spatial_y), _int64(mappings.order),
+        keep, dims, strides, f, child_mesh, sizes, tmat, energies, mac_energy, bandwidth, breakdown,
+        energy, cycles, reason, cc, util, reads, fills, updates, tiles, part, inst, lcyc,
+    )
+    valid = reason == REASON_VALID
+    macs = layer.macs
+    with np.errstate(invalid="ignore"):
+        utilization = np.where(valid, macs / (cycles * arch.mac.instances), 0.0)
     costs = Costs(
         energy_pj=energy,
         cycles=cycles,
-        edp=edp,
-        utilization=util,
+        edp=energy * cycles,
+        utilization=utilization,
         valid=valid,
         reason=reason,
         reason_names=reason_names(arch),
         macs=macs,
         compute_cycles=cc,
-        utilized_pes=util_pes,
+        utilized_pes=util,
     )
     if breakdown:
         costs.reads, costs.fills, costs.updates = reads, fills, updates
-        costs.tile_words = tiles
-        costs.partition_words = partition
-        costs.utilized_instances = util_inst
-        costs.level_energy_pj = level_energy
-        costs.level_cycles = level_cycles
+        costs.tile_words, costs.partition_words = tiles, part
+        costs.utilized_instances = inst
+        costs.level_energy_pj = (
+            reads * energies[None, :, 0:1] + fills * energies[None, :, 1:2] + updates * energies[None, :, 2:3]
+        )
+        costs.level_cycles = lcyc
         costs.keep = keep
     return costs
-
-
-def _distinct_tiles(ds: str, layer: Layer, sp: np.ndarray, child_ext: np.ndarray) -> np.ndarray:
-    """Distinct tiles of ``ds`` among the PEs of the fan-out ``[B]``: PEs holding identical data share
-    one parent read (multicast); for Outputs this is the count after spatial reduction.
-
-    ``sp [B, D]`` are the total spatial factors, ``child_ext [B, D]`` the extents below the fan-out
-    (the index step of one spatial iteration).
-    """
-    i = DIM_INDEX
-    rel = RELEVANT[ds]
-    if ds != "Inputs":
-        out = np.ones(sp.shape[0], dtype=np.int64)
-        for d in rel:
-            out = out * sp[:, i[d]]
-        return out
-    w = distinct_windows(sp[:, i["P"]], sp[:, i["R"]], child_ext[:, i["P"]] * layer.Wstride,
-                         child_ext[:, i["R"]] * layer.Wdilation)
-    h = distinct_windows(sp[:, i["Q"]], sp[:, i["S"]], child_ext[:, i["Q"]] * layer.Hstride,
-                         child_ext[:, i["S"]] * layer.Hdilation)
-    return sp[:, i["N"]] * sp[:, i["G"]] * sp[:, i["C"]] * w * h

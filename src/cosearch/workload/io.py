@@ -51,8 +51,9 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -138,7 +139,7 @@ def parse_shape(text: str, name: str = "layer") -> Layer:
         if key in fields:
             raise CosearchError(f"{source}: field {key} given twice")
         fields[key] = _positive_int(_to_int(value), f"{source}: {key}")
-    return Layer(name=name, **fields)
+    return Layer(name=_name(name, f"{source}: name"), **fields)
 
 
 def _to_int(text: str) -> int | str:

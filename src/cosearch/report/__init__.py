@@ -1,0 +1,37 @@
+"""Reporting: Rich tables and text views (loop nests) of workloads, costs and validation results."""
+
+from __future__ import annotations
+
+from .tables import (
+    breakdown_dict,
+    fmt_energy,
+    fmt_int,
+    fmt_pct,
+    fmt_sci,
+    layer_results_table,
+    level_breakdown_table,
+    loop_nest,
+    network_table,
+    network_totals_table,
+    summary_table,
+    validation_cases_table,
+    validation_summary_table,
+    zoo_table,
+)
+
+__all__ = [
+    "breakdown_dict",
+    "fmt_energy",
+    "fmt_int",
+    "fmt_pct",
+    "fmt_sci",
+    "layer_results_table",
+    "level_breakdown_table",
+    "loop_nest",
+    "network_table",
+    "network_totals_table",
+    "summary_table",
+    "validation_cases_table",
+    "validation_summary_table",
+    "zoo_table",
+]

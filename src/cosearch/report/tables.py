@@ -1,0 +1,345 @@
+"""Rich tables and text views of cosearch results (what the CLI prints; usable from notebooks too).
+
+Every function returns a renderable (:class:`rich.table.Table`) or plain text; none prints.
+Numbers are formatted for people: integers with thousands separators, energies in pJ, EDP in
+scientific notation, utilisation in percent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from rich.table import Table
+
+from ..arch.spec import Arch
+from ..dims import DATASPACES, DIMS
+from ..mapping.mapping import Mapping, Mappings
+from ..workload.layer import Layer, Network
+
+# ---------------------------------------------------------------------------------------------------
+# number formatting
+
+
+def fmt_int(value: Any) -> str:
+    """``1,814,073,344``; non-finite values as ``inf``/``nan``."""
+    if value is None:
+        return "-"
+    x = float(value)
+    if not math.isfinite(x):
+        return str(x)
+    return f"{int(round(x)):,}"
+
+
+def fmt_energy(value_pj: Any) -> str:
+    """Energy in pJ with thousands separators and one decimal (``1,183,866,880.0``)."""
+    if value_pj is None:
+        return "-"
+    x = float(value_pj)
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:,.1f}"
+
+
+def fmt_sci(value: Any, digits: int = 4) -> str:
+    """Scientific notation for large products such as EDP (``8.1466e+14``)."""
+    if value is None:
+        return "-"
+    x = float(value)
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.{digits}e}"
+
+
+def fmt_pct(fraction: Any, digits: int = 1) -> str:
+    """A fraction as percent (``0.5`` -> ``50.0 %``)."""
+    if fraction is None:
+        return "-"
+    x = float(fraction)
+    if not math.isfinite(x):
+        return str(x)
+    return f"{100 * x:.{digits}f} %"
+
+
+# ---------------------------------------------------------------------------------------------------
+# workloads
+
+
+def zoo_table(networks: Iterable[Network]) -> Table:
+    """One row per network: name, unique layers, total layers (with repeats), MACs."""
+    table = Table(title="Workload zoo")
+    table.add_column("network", style="bold")
+    table.add_column("unique layers", justify="right")
+    table.add_column("layers", justify="right")
+    table.add_column("MACs", justify="right")
+    table.add_column("description")
+    for net in networks:
+        table.add_row(net.name, str(len(net)), str(net.num_layers), fmt_int(net.macs), net.description)
+    return table
+
+
+def network_table(network: Network) -> Table:
+    """The unique layers of a network: name, count, shape, MACs per instance."""
+    table = Table(title=f"{network.name}: {len(network)} unique layers, {network.num_layers} layers, "
+                  f"{fmt_int(network.macs)} MACs")
+    table.add_column("layer", style="bold")
+    table.add_column("count", justify="right")
+    table.add_column("shape")
+    table.add_column("MACs (each)", justify="right")
+    for layer in network:
+        table.add_row(layer.name, str(layer.count), layer.shape_text(), fmt_int(layer.macs))
+    return table
+
+
+# ---------------------------------------------------------------------------------------------------
+# one evaluated mapping
+
+
+def summary_table(costs: Any, index: int = 0, *, title: str = "Costs") -> Table:
+    """Energy, cycles, EDP, utilisation and MACs of mapping ``index`` of a :class:`~cosearch.Costs`."""
+    table = Table(title=title, show_header=False)
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("energy (pJ)", fmt_energy(costs.energy_pj[index]))
+    table.add_row("energy / MAC (pJ)", f"{float(costs.energy_pj[index]) / max(costs.macs, 1):.3f}")
+    table.add_row("cycles", fmt_int(costs.cycles[index]))
+    table.add_row("compute cycles", fmt_int(costs.compute_cycles[index]))
+    table.add_row("EDP (pJ·cycles)", fmt_sci(costs.edp[index]))
+    table.add_row("utilisation", fmt_pct(costs.utilization[index]))
+    table.add_row("utilised PEs", fmt_int(costs.utilized_pes[index]))
+    table.add_row("MACs", fmt_int(costs.macs))
+    return table
+
+
+def level_breakdown_table(arch: Arch, costs: Any, index: int = 0, *, title: str = "Per level") -> Table:
+    """Per level × kept data space: utilised instances, tile words, reads, fills, updates, energy.
+
+    ``costs`` must come from ``evaluate(..., breakdown=True)``. Counts are totals over all utilised
+    instances; ``tile words`` is the largest tile one instance holds. Ends with the MAC row and the total.
+    """
+    if costs.reads is None:
+        raise ValueError("level_breakdown_table needs costs from evaluate(..., breakdown=True)")
+    total = float(costs.energy_pj[index])
+    table = Table(title=title)
+    for name, justify in (("level", "left"), ("data space", "left"), ("instances", "right"),
+                          ("tile words", "right"), ("reads", "right"), ("fills", "right"),
+                          ("updates", "right"), ("energy (pJ)", "right"), ("share", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    keep = costs.keep if costs.keep is not None else np.ones_like(costs.reads, dtype=bool)
+    for li, lvl in enumerate(arch.levels):
+        first = True
+        for di, ds in enumerate(DATASPACES):
+            if not keep[index, li, di]:
+                continue
+            energy = float(costs.level_energy_pj[index, li, di])
+            table.add_row(
+                lvl.name if first else "",
+                ds,
+                fmt_int(costs.utilized_instances[index, li]),
+                fmt_int(costs.tile_words[index, li, di]),
+                fmt_int(costs.reads[index, li, di]),
+                fmt_int(costs.fills[index, li, di]),
+                fmt_int(costs.updates[index, li, di]),
+                fmt_energy(energy),
+                fmt_pct(energy / total if total else 0.0),
+            )
+            first = False
+        if not first:
+            table.add_section()
+    mac_energy = costs.macs * arch.mac.energy_pj
+    table.add_row("MAC", "", fmt_int(costs.utilized_pes[index]), "", "", "", "", fmt_energy(mac_energy),
+                  fmt_pct(mac_energy / total if total else 0.0))
+    table.add_section()
+    table.add_row("total", "", "", "", "", "", "", fmt_energy(total), fmt_pct(1.0), style="bold")
+    return table
+
+
+def breakdown_dict(arch: Arch, costs: Any, index: int = 0) -> list[dict[str, Any]]:
+    """The per-level breakdown as plain data (for JSON): one entry per level with its kept data spaces."""
+    out = []
+    keep = costs.keep if costs.keep is not None else np.ones_like(costs.reads, dtype=bool)
+    for li, lvl in enumerate(arch.levels):
+        spaces = {}
+        for di, ds in enumerate(DATASPACES):
+            if not keep[index, li, di]:
+                continue
+            spaces[ds] = {
+                "reads": int(costs.reads[index, li, di]),
+                "fills": int(costs.fills[index, li, di]),
+                "updates": int(costs.updates[index, li, di]),
+                "tile_words": int(costs.tile_words[index, li, di]),
+                "energy_pj": float(costs.level_energy_pj[index, li, di]),
+            }
+        entry: dict[str, Any] = {
+            "level": lvl.name,
+            "utilized_instances": int(costs.utilized_instances[index, li]),
+            "dataspaces": spaces,
+        }
+        if costs.level_cycles is not None:
+            entry["cycles"] = float(costs.level_cycles[index, li])
+        out.append(entry)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# loop nest
+
+
+def _ordered_dims(ranks: np.ndarray) -> list[int]:
+    """Dim indices sorted outer -> inner by their loop rank (0 = outermost)."""
+    return [int(d) for d in np.argsort(ranks, kind="stable")]
+
+
+def loop_nest(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
+              tile_words: np.ndarray | None = None) -> str:
+    """Timeloop-style text view of a mapping, outermost level first.
+
+    Each level prints a header with the data spaces it keeps (and their tile sizes in words if
+    ``tile_words [B, L, 3]`` from ``evaluate(..., breakdown=True)`` is given), then its temporal loops
+    outer -> inner; the fan-out level adds its spatial loops (all Y loops outside all X loops) marked
+    ``(Spatial-Y)``/``(Spatial-X)``. Loops with factor 1 are omitted, as Timeloop does::
+
+        GLB [ Weights:9216 Outputs:25088 ]
+        ----------------------------------
+        |       for P in [0:4)
+        |         for R in [0:3) (Spatial-Y)
+    """
+    batch = mapping.to_arrays(arch) if isinstance(mapping, Mapping) else mapping
+    i = 0 if isinstance(mapping, Mapping) else index
+    ox = batch.order_x if batch.order_x is not None else batch.order
+    oy = batch.order_y if batch.order_y is not None else batch.order
+    lines: list[str] = []
+    depth = 0
+
+    def loop(dim: int, n: int, tag: str = "") -> None:
+        nonlocal depth
+        lines.append("|" + " " * (2 * depth + 1) + f"for {DIMS[dim]} in [0:{n}){tag}")
+        depth += 1
+
+    for li, lvl in enumerate(arch.levels):
+        kept = [ds for di, ds in enumerate(DATASPACES) if batch.keep[i, li, di] and ds in lvl.keeps]
+        if tile_words is not None:
+            kept = [f"{ds}:{int(tile_words[i, li, DATASPACES.index(ds)])}" for ds in kept]
+        header = f"{lvl.name} [ {' '.join(kept)} ]" if kept else f"{lvl.name} [ ]"
+        lines.append(header)
+        lines.append("-" * len(header))
+        for d in _ordered_dims(batch.order[i, li]):
+            n = int(batch.temporal[i, li, d])
+            if n > 1:
+                loop(d, n)
+        for d in _ordered_dims(oy[i, li]):
+            n = int(batch.spatial_y[i, li, d])
+            if n > 1:
+                loop(d, n, " (Spatial-Y)")
+        for d in _ordered_dims(ox[i, li]):
+            n = int(batch.spatial_x[i, li, d])
+            if n > 1:
+                loop(d, n, " (Spatial-X)")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------
+# mapping a network
+
+
+def layer_results_table(rows: Sequence[dict[str, Any]], *, title: str = "Best mapping per layer") -> Table:
+    """One row per layer: name, count, energy, cycles, EDP, utilisation (and valid/sampled if given).
+
+    ``rows`` are dicts with keys ``layer``, ``count``, ``energy_pj``, ``cycles``, ``edp``,
+    ``utilization`` and optionally ``valid`` / ``sampled``.
+    """
+    table = Table(title=title)
+    table.add_column("layer", style="bold")
+    table.add_column("count", justify="right")
+    table.add_column("energy (pJ)", justify="right")
+    table.add_column("cycles", justify="right")
+    table.add_column("EDP (pJ·cycles)", justify="right")
+    table.add_column("utilisation", justify="right")
+    with_counts = any("sampled" in r for r in rows)
+    if with_counts:
+        table.add_column("valid / sampled", justify="right")
+    for r in rows:
+        cells = [r["layer"], str(r["count"]), fmt_energy(r["energy_pj"]), fmt_int(r["cycles"]),
+                 fmt_sci(r["edp"]), fmt_pct(r["utilization"])]
+        if with_counts:
+            cells.append(f"{fmt_int(r.get('valid'))} / {fmt_int(r.get('sampled'))}")
+        table.add_row(*cells)
+    return table
+
+
+def network_totals_table(totals: dict[str, Any], *, title: str = "Network totals (with repeat counts)") -> Table:
+    """Σ energy, Σ cycles, EDP = Σ energy × Σ cycles, utilisation, MACs."""
+    table = Table(title=title, show_header=False)
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("energy (pJ)", fmt_energy(totals["energy_pj"]))
+    table.add_row("cycles", fmt_int(totals["cycles"]))
+    table.add_row("EDP (pJ·cycles)", fmt_sci(totals["edp"]))
+    table.add_row("utilisation", fmt_pct(totals["utilization"]))
+    table.add_row("MACs", fmt_int(totals["macs"]))
+    return table
+
+
+# ---------------------------------------------------------------------------------------------------
+# reference validation
+
+
+SUMMARY_LABELS: dict[str, str] = {
+    "cases": "cases",
+    "valid_cases": "valid cases scored",
+    "energy_within_1pct": "energy within 1 %",
+    "cycles_within_1pct": "cycles within 1 %",
+    "counts_exact": "all counts exact",
+    "max_energy_rel_err": "max energy rel. error",
+    "max_cycles_rel_err": "max cycles rel. error",
+    "invalid_cases": "invalid cases",
+    "invalid_agreement": "invalid cases rejected for the same reason",
+    "skipped_link_transfer": "skipped (link transfers)",
+}
+_FRACTIONS = {"energy_within_1pct", "cycles_within_1pct", "counts_exact", "invalid_agreement"}
+
+
+def validation_summary_table(summary: dict[str, Any], *, title: str = "Validation summary") -> Table:
+    """The summary dict of :func:`cosearch.reference.validate_records` as a two-column table."""
+    table = Table(title=title, show_header=False)
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if key in _FRACTIONS:
+            text = fmt_pct(value, 2)
+        elif isinstance(value, float):
+            text = f"{value:.3g}"
+        else:
+            text = str(value)
+        table.add_row(SUMMARY_LABELS.get(key, key), text)
+    return table
+
+
+def validation_cases_table(results: Sequence[Any], *, limit: int | None = None,
+                           title: str = "Cases that disagree with Timeloop") -> Table:
+    """One row per :class:`~cosearch.reference.CaseResult`: id, expected/got validity, errors, first mismatches."""
+    table = Table(title=title)
+    table.add_column("case", style="bold", overflow="fold")
+    table.add_column("Timeloop")
+    table.add_column("cosearch")
+    table.add_column("energy err", justify="right")
+    table.add_column("cycles err", justify="right")
+    table.add_column("mismatches", overflow="fold")
+    shown = results if limit is None else results[:limit]
+    for r in shown:
+        expected = "valid" if r.expected_valid else f"invalid ({r.expected_reason})"
+        got = "valid" if r.valid else f"invalid ({r.reason})"
+        e_err = fmt_pct(r.energy_rel_err, 3) if r.energy_pj is not None else "-"
+        c_err = fmt_pct(r.cycles_rel_err, 3) if r.cycles is not None else "-"
+        detail = "; ".join(r.mismatches[:3]) + (f"; +{len(r.mismatches) - 3} more" if len(r.mismatches) > 3 else "")
+        table.add_row(r.id, expected, got, e_err, c_err, detail)
+    if limit is not None and len(results) > limit:
+        table.caption = f"{len(results) - limit} more not shown"
+    return table
+
+
+def layer_shape_fields(layer: Layer) -> dict[str, int | str]:
+    """Name plus every shape field (for JSON output)."""
+    return {"name": layer.name, **layer.model_dump(exclude={"name", "count"})}
