@@ -1,0 +1,25 @@
+"""Shared test fixtures: where the Timeloop reference data lives (read in place, never copied)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = Path(os.environ.get("COSEARCH_REFERENCE_DIR", REPO.parent / "shared" / "reference")) / "timeloop"
+
+
+def reference_records(name: str) -> list[dict]:
+    """Records of ``shared/reference/timeloop/<name>.jsonl`` ([] if the folder is absent)."""
+    path = REFERENCE_DIR / f"{name}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+requires_reference = pytest.mark.skipif(
+    not (REFERENCE_DIR / "cases.jsonl").exists(), reason=f"reference data not found at {REFERENCE_DIR}"
+)
