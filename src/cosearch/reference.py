@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from pydantic import ValidationError
+
 from .arch.io import arch_from_reference
 from .dims import DATASPACES
 from .errors import CosearchError
@@ -183,10 +185,10 @@ def validate_records(path: str | Path) -> tuple[list[CaseResult], dict[str, Any]
     for rec in load_records(path):
         try:
             results.append(check_record(rec))
-        except CosearchError as err:
+        except (CosearchError, ValidationError, KeyError, TypeError, ValueError) as err:
             exp = rec.get("expected", {})
             results.append(
                 CaseResult(id=str(rec.get("id", "?")), expected_valid=bool(exp.get("valid")), valid=False,
-                           reason="unreadable", mismatches=[str(err)])
+                           reason="unreadable", mismatches=[" ".join(str(err).split())[:200]])
             )
     return results, summarize(results)

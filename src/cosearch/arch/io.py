@@ -39,6 +39,8 @@ def read_structured_file(path: Path) -> Any:
         text = path.read_text()
     except OSError as exc:
         raise CosearchError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CosearchError(f"{path}: not a text file (cannot decode as UTF-8)") from None
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)

@@ -11,6 +11,7 @@ import math
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+from rich.markup import escape
 from rich.table import Table
 
 from ..arch.spec import Arch
@@ -75,20 +76,20 @@ def zoo_table(networks: Iterable[Network]) -> Table:
     table.add_column("MACs", justify="right")
     table.add_column("description")
     for net in networks:
-        table.add_row(net.name, str(len(net)), str(net.num_layers), fmt_int(net.macs), net.description)
+        table.add_row(escape(net.name), str(len(net)), str(net.num_layers), fmt_int(net.macs), escape(net.description))
     return table
 
 
 def network_table(network: Network) -> Table:
     """The unique layers of a network: name, count, shape, MACs per instance."""
-    table = Table(title=f"{network.name}: {len(network)} unique layers, {network.num_layers} layers, "
+    table = Table(title=f"{escape(network.name)}: {len(network)} unique layers, {network.num_layers} layers, "
                   f"{fmt_int(network.macs)} MACs")
     table.add_column("layer", style="bold")
     table.add_column("count", justify="right")
     table.add_column("shape")
     table.add_column("MACs (each)", justify="right")
     for layer in network:
-        table.add_row(layer.name, str(layer.count), layer.shape_text(), fmt_int(layer.macs))
+        table.add_row(escape(layer.name), str(layer.count), layer.shape_text(), fmt_int(layer.macs))
     return table
 
 
@@ -117,14 +118,20 @@ def level_breakdown_table(arch: Arch, costs: Any, index: int = 0, *, title: str 
 
     ``costs`` must come from ``evaluate(..., breakdown=True)``. Counts are totals over all utilised
     instances; ``tile words`` is the largest tile one instance holds. Ends with the MAC row and the total.
+    If a level has a bandwidth limit, a ``cycles`` column shows each limited level's cycles after its own
+    throttling (the MAC row: compute cycles; the total: the layer's cycles).
     """
     if costs.reads is None:
         raise ValueError("level_breakdown_table needs costs from evaluate(..., breakdown=True)")
     total = float(costs.energy_pj[index])
     table = Table(title=title)
-    for name, justify in (("level", "left"), ("data space", "left"), ("instances", "right"),
-                          ("tile words", "right"), ("reads", "right"), ("fills", "right"),
-                          ("updates", "right"), ("energy (pJ)", "right"), ("share", "right")):
+    show_cycles = costs.level_cycles is not None and any(lvl.bandwidth.limited for lvl in arch.levels)
+    columns = [("level", "left"), ("data space", "left"), ("instances", "right"), ("tile words", "right"),
+               ("reads", "right"), ("fills", "right"), ("updates", "right"), ("energy (pJ)", "right"),
+               ("share", "right")]
+    if show_cycles:
+        columns.append(("cycles", "right"))
+    for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     keep = costs.keep if costs.keep is not None else np.ones_like(costs.reads, dtype=bool)
     for li, lvl in enumerate(arch.levels):
@@ -133,8 +140,9 @@ def level_breakdown_table(arch: Arch, costs: Any, index: int = 0, *, title: str 
             if not keep[index, li, di]:
                 continue
             energy = float(costs.level_energy_pj[index, li, di])
+            cycles = [fmt_int(costs.level_cycles[index, li]) if first and lvl.bandwidth.limited else ""] if show_cycles else []
             table.add_row(
-                lvl.name if first else "",
+                escape(lvl.name) if first else "",
                 ds,
                 fmt_int(costs.utilized_instances[index, li]),
                 fmt_int(costs.tile_words[index, li, di]),
@@ -143,15 +151,18 @@ def level_breakdown_table(arch: Arch, costs: Any, index: int = 0, *, title: str 
                 fmt_int(costs.updates[index, li, di]),
                 fmt_energy(energy),
                 fmt_pct(energy / total if total else 0.0),
+                *cycles,
             )
             first = False
         if not first:
             table.add_section()
     mac_energy = costs.macs * arch.mac.energy_pj
+    mac_cycles = [fmt_int(costs.compute_cycles[index])] if show_cycles else []
     table.add_row("MAC", "", fmt_int(costs.utilized_pes[index]), "", "", "", "", fmt_energy(mac_energy),
-                  fmt_pct(mac_energy / total if total else 0.0))
+                  fmt_pct(mac_energy / total if total else 0.0), *mac_cycles)
     table.add_section()
-    table.add_row("total", "", "", "", "", "", "", fmt_energy(total), fmt_pct(1.0), style="bold")
+    total_cycles = [fmt_int(costs.cycles[index])] if show_cycles else []
+    table.add_row("total", "", "", "", "", "", "", fmt_energy(total), fmt_pct(1.0), *total_cycles, style="bold")
     return table
 
 
@@ -207,8 +218,9 @@ def loop_nest(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
     """
     batch = mapping.to_arrays(arch) if isinstance(mapping, Mapping) else mapping
     i = 0 if isinstance(mapping, Mapping) else index
-    ox = batch.order_x if batch.order_x is not None else batch.order
-    oy = batch.order_y if batch.order_y is not None else batch.order
+    default = np.broadcast_to(np.arange(len(DIMS)), batch.order.shape)  # DIMS order, as Mappings.to_mapping
+    ox = batch.order_x if batch.order_x is not None else default
+    oy = batch.order_y if batch.order_y is not None else default
     lines: list[str] = []
     depth = 0
 
@@ -261,7 +273,7 @@ def layer_results_table(rows: Sequence[dict[str, Any]], *, title: str = "Best ma
     if with_counts:
         table.add_column("valid / sampled", justify="right")
     for r in rows:
-        cells = [r["layer"], str(r["count"]), fmt_energy(r["energy_pj"]), fmt_int(r["cycles"]),
+        cells = [escape(str(r["layer"])), str(r["count"]), fmt_energy(r["energy_pj"]), fmt_int(r["cycles"]),
                  fmt_sci(r["edp"]), fmt_pct(r["utilization"])]
         if with_counts:
             cells.append(f"{fmt_int(r.get('valid'))} / {fmt_int(r.get('sampled'))}")
@@ -334,7 +346,7 @@ def validation_cases_table(results: Sequence[Any], *, limit: int | None = None,
         e_err = fmt_pct(r.energy_rel_err, 3) if r.energy_pj is not None else "-"
         c_err = fmt_pct(r.cycles_rel_err, 3) if r.cycles is not None else "-"
         detail = "; ".join(r.mismatches[:3]) + (f"; +{len(r.mismatches) - 3} more" if len(r.mismatches) > 3 else "")
-        table.add_row(r.id, expected, got, e_err, c_err, detail)
+        table.add_row(escape(r.id), escape(expected), escape(got), e_err, c_err, escape(detail))
     if limit is not None and len(results) > limit:
         table.caption = f"{len(results) - limit} more not shown"
     return table

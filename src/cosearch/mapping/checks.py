@@ -1,0 +1,61 @@
+"""Checks that explain *why* a mapping is invalid, in one line with the numbers (for users)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..dims import DATASPACES, DIMS
+from ..errors import CosearchError
+from ..model.geometry import tile_words
+
+
+def check_factors(mappings: Any, layer: Any, source: str) -> None:
+    """Raise :class:`CosearchError` naming ``source`` and the first dimension whose factors (temporal
+    × spatial over all levels) don't multiply to the layer's size; checks mapping 0 of the batch."""
+    product = (mappings.temporal * mappings.spatial_x * mappings.spatial_y).prod(axis=1)[0]
+    for d, dim in enumerate(DIMS):
+        if int(product[d]) != int(layer.dims[d]):
+            raise CosearchError(f"{source}: factors of {dim} multiply to {int(product[d])}, layer has {layer.dims[d]}")
+
+
+def _tiles_kept(arch: Any, layer: Any, mappings: Any, li: int, index: int) -> tuple[list[str], int]:
+    """Tile words of the data spaces level ``li`` keeps in mapping ``index`` (``["Weights 72", ...]``, sum)."""
+    factors = (mappings.temporal * mappings.spatial_x * mappings.spatial_y)[index]  # [L, D]
+    ext = factors[li:].prod(axis=0)  # extents covered by the level's tile: its loops and all below
+    lvl = arch.levels[li]
+    parts, used = [], 0
+    for di, ds in enumerate(DATASPACES):
+        kept = ds in lvl.keeps and (lvl.keeps_fixed or li == 0 or bool(mappings.keep[index, li, di]))
+        if kept:
+            words = int(tile_words(ds, ext, layer))
+            parts.append(f"{ds} {words:,}")
+            used += words
+    return parts, used
+
+
+def explain_invalid(arch: Any, layer: Any, mappings: Any, costs: Any, source: str, index: int = 0) -> str:
+    """One line saying why mapping ``index`` is invalid (capacity or fan-out), with the numbers."""
+    reason = costs.reason_text(index)
+    f = arch.fanout_level
+    child = arch.levels[f + 1] if f + 1 < arch.num_levels else arch.mac
+    sx = int(mappings.spatial_x[index, f].prod())
+    sy = int(mappings.spatial_y[index, f].prod())
+    if reason.startswith("capacity:"):
+        name = reason.split(":", 1)[1]
+        li = arch.level_index(name)
+        parts, used = _tiles_kept(arch, layer, mappings, li, index)
+        return (f"{source}: invalid mapping: the tiles kept at {name} need {used:,} words "
+                f"({', '.join(parts)}), it holds {arch.levels[li].size_words:,}")
+    if reason == "fanout_x":
+        return f"{source}: invalid mapping: spatial X factors multiply to {sx}, the mesh has {child.mesh_x} columns"
+    if reason == "fanout_y":
+        return f"{source}: invalid mapping: spatial Y factors multiply to {sy}, the mesh has {child.mesh_y} rows"
+    if reason == "fanout_total":
+        spatial = mappings.spatial_x[index] * mappings.spatial_y[index]
+        elsewhere = [arch.levels[li].name for li in range(arch.num_levels) if li != f and (spatial[li] > 1).any()]
+        if elsewhere:
+            return (f"{source}: invalid mapping: spatial factors on {', '.join(elsewhere)}; only "
+                    f"{arch.levels[f].name} (the fan-out level) may have them")
+        return (f"{source}: invalid mapping: spatial factors X×Y = {sx}×{sy} = {sx * sy} exceed the "
+                f"{child.instances} instances below {arch.levels[f].name}")
+    return f"{source}: invalid mapping ({reason or 'unknown reason'})"

@@ -1,0 +1,90 @@
+"""Integer helpers for map spaces: prime factors, divisor tables, counting and sampling factorizations,
+and a vectorised "pick one allowed column per row" draw.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+
+def prime_factors(n: int) -> dict[int, int]:
+    """``{prime: exponent}`` of ``n >= 1`` (empty for 1), by trial division."""
+    if n < 1:
+        raise ValueError(f"prime_factors needs n >= 1, got {n}")
+    out: dict[int, int] = {}
+    p = 2
+    while p * p <= n:
+        while n % p == 0:
+            out[p] = out.get(p, 0) + 1
+            n //= p
+        p += 1 if p == 2 else 2
+    if n > 1:
+        out[n] = out.get(n, 0) + 1
+    return out
+
+
+def divisors(n: int) -> np.ndarray:
+    """Sorted divisors of ``n >= 1`` as int64 ``[num_divisors]`` (starts with 1, ends with ``n``)."""
+    divs = [1]
+    for p, a in prime_factors(n).items():
+        divs = [d * p**e for d in divs for e in range(a + 1)]
+    return np.array(sorted(divs), dtype=np.int64)
+
+
+def divisor_table(sizes: Sequence[int]) -> np.ndarray:
+    """``[len(sizes), max_divisors]`` int64: row ``i`` lists the divisors of ``sizes[i]`` ascending,
+    padded on the right with 0 (column 0 is always 1)."""
+    rows = [divisors(int(s)) for s in sizes]
+    width = max(len(r) for r in rows)
+    out = np.zeros((len(rows), width), dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def count_ordered_factorizations(n: int, k: int) -> int:
+    """Number of ways to write ``n`` as an ordered product of ``k`` positive integers
+    (``Π_p C(a_p + k - 1, k - 1)`` over the prime powers ``p^a_p`` of ``n``)."""
+    if k < 1:
+        return 1 if n == 1 else 0
+    return math.prod(math.comb(a + k - 1, k - 1) for a in prime_factors(n).values())
+
+
+def random_factorizations(count: int, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``[count, k]`` int64, each row an ordered factorization of ``n`` into ``k`` factors drawn
+    uniformly among all :func:`count_ordered_factorizations` ``(n, k)`` of them (stars and bars per prime)."""
+    out = np.ones((count, k), dtype=np.int64)
+    if k == 1:
+        out[:, 0] = n
+        return out
+    for p, a in prime_factors(n).items():
+        # a stars and k-1 bars in a+k-1 positions: choose the bar positions uniformly
+        pos = np.argsort(rng.random((count, a + k - 1)), axis=1)[:, : k - 1]
+        pos.sort(axis=1)
+        edges = np.concatenate(
+            [np.full((count, 1), -1), pos, np.full((count, 1), a + k - 1)], axis=1
+        )
+        exps = np.diff(edges, axis=1) - 1  # stars between consecutive bars, [count, k]
+        out *= np.power(p, exps)
+    return out
+
+
+def choose_uniform(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For a bool ``ok [R, n]`` with at least one True per row, the column index ``[R]`` of one True
+    entry per row, uniformly at random. Rows with no True get index 0."""
+    cs = np.cumsum(ok, axis=1)
+    cnt = cs[:, -1]
+    k = (rng.random(ok.shape[0]) * cnt).astype(np.int64)  # 0 <= k < cnt
+    return np.argmax(cs > k[:, None], axis=1)
+
+
+def choose_weighted(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For non-negative ``weights [R, n]`` (each row with a positive sum), a column index ``[R]`` drawn
+    with probability proportional to the row's weights."""
+    cs = np.cumsum(weights, axis=1)
+    u = rng.random(weights.shape[0]) * cs[:, -1]
+    idx = np.argmax(cs > u[:, None], axis=1)
+    return idx

@@ -1,0 +1,707 @@
+"""The map space of one layer on one architecture, and a sampler of mappings that are valid by construction.
+
+A mapping (see :mod:`cosearch.mapping.mapping`) is valid when (Timeloop semantics, as checked by
+:func:`cosearch.model.evaluate.evaluate`):
+
+* every dim's factors multiply to the layer's size: ``Π_l temporal·spatial_x·spatial_y = dims``;
+* spatial factors sit only at ``arch.fanout_level`` and fit the mesh below it: ``Π_d spatial_x <=
+  mesh_x``, ``Π_d spatial_y <= mesh_y``, and their product ``<=`` the child's instances;
+* every bounded level holds the tiles it keeps: ``Σ_{ds kept} tile_words(ds, ext_l) <= size_words``,
+  with ``ext_l`` the product of all factors at level ``l`` and below (Inputs tiles include the halo);
+* ``keep`` differs from the level's ``keeps`` only at non-fixed levels other than the outermost, and
+  only by bypassing.
+
+How :meth:`MapSpace.sample` builds valid mappings without rejection
+------------------------------------------------------------------
+1. ``keep`` is drawn first: fixed levels (and the outermost) keep their set; each other level keeps
+   each data space it may keep with probability ``keep_prob`` (independently), conditioned on the set
+   fitting the level with 1-word tiles.
+2. All factors start at 1 with the whole of every dim "parked" in the outermost level. Every tile is
+   then 1 word per kept data space, which fits (checked once, in the constructor).
+3. Levels are filled inner -> outer; within a level the slots (temporal ``T``, and at the fan-out
+   level also spatial ``X`` and ``Y``, for each dim > 1) are visited in a random order per mapping
+   (``slot_order="random"`` instead visits all slots of all levels in one random order per mapping:
+   a more even spread over levels, slightly worse random-search EDP in our trials).
+   At each slot a factor ``v`` is drawn uniformly among the divisors of the dim's parked remainder
+   that keep every constraint satisfied: the mesh limits for ``X``/``Y``, and the capacity of every
+   bounded level at or above the slot's level (their tiles grow with ``v``; levels below are
+   untouched). The chosen factor moves from the parked remainder into the slot.
+4. Whatever remains parked is the outermost level's temporal factor.
+
+Tile sizes never decrease when a factor grows, and ``v = 1`` always keeps the current (valid) state,
+so every step has a valid choice and the result is valid. Every valid mapping has non-zero
+probability: its own factors are allowed choices at every step (the partial tiles along the way are
+no larger than its final ones). Loop orders are uniformly random permutations at every level.
+
+Rows never loop in Python: each step is NumPy over the batch; loops run over levels, slots and steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..arch.spec import Arch
+from ..dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS
+from ..errors import CosearchError
+from ..model.geometry import tile_words, translation_matrix
+from ..workload.layer import Layer
+from .factors import (
+    choose_uniform,
+    count_ordered_factorizations,
+    divisor_table,
+    random_factorizations,
+)
+from .mapping import Mappings
+
+SeedLike = int | np.random.Generator | None
+
+KIND_T, KIND_X, KIND_Y = 0, 1, 2
+"""Slot kinds: a temporal factor, a spatial factor over the mesh's X axis, over its Y axis."""
+
+_AXIS_OWN, _AXIS_W, _AXIS_H = 0, 1, 2
+
+
+def _rng(seed: SeedLike) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _row_index(rows: Any, n: int) -> np.ndarray:
+    """Normalise ``rows`` (bool mask ``[n]``, integer indices, slice or None = all) to sorted unique int64 indices."""
+    if rows is None:
+        return np.arange(n, dtype=np.int64)
+    if isinstance(rows, slice):
+        return np.arange(n, dtype=np.int64)[rows]
+    arr = np.asarray(rows)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise ValueError(f"row mask must have shape ({n},), got {arr.shape}")
+        return np.flatnonzero(arr).astype(np.int64)
+    arr = np.unique(arr.astype(np.int64).ravel())
+    if arr.size and (arr[0] < 0 or arr[-1] >= n):
+        raise IndexError(f"row index out of range for a batch of {n}")
+    return arr
+
+
+CHUNK = 8192
+"""Rows the sampler processes together (keeps temporaries cache-resident; about 2x faster than one
+pass over 100k rows). Samples for a seed depend on this constant, so changing it changes them."""
+
+
+@dataclass
+class _State:
+    """Working arrays of ``R`` partial mappings, row index last so per-level slices are contiguous.
+
+    ``temporal[0]`` holds the parked remainder of every dim; ``ext[l, d, r]`` is the product of all
+    factors at level ``l`` and below (``ext[0]`` = the layer's dims); ``tiles``/``used`` are maintained
+    only at the map space's bounded levels (0 elsewhere).
+    """
+
+    temporal: np.ndarray  # [L, D, R] int64
+    sx: np.ndarray  # [L, D, R] int64
+    sy: np.ndarray  # [L, D, R] int64
+    keep: np.ndarray  # [L, 3, R] bool (effective keep)
+    ext: np.ndarray  # [L, D, R] int64
+    tiles: np.ndarray  # [L, 3, R] int64
+    used: np.ndarray  # [L, R] int64
+    rem_idx: np.ndarray  # [D, R] int64: index of the parked remainder among the dim's divisors
+
+    @property
+    def rows(self) -> int:
+        return int(self.temporal.shape[-1])
+
+
+class MapSpace:
+    """All mappings of ``layer`` onto ``arch``, with a vectorised sampler and mutation building blocks.
+
+    ``slot_order`` (``"inner_first"`` or ``"random"``) is the order factors are drawn in (module docstring).
+    ``keep_prob`` is the probability that a bypassable level keeps each data space it may keep
+    (0.5: all bypass choices equally likely). Every valid mapping has non-zero probability when
+    ``0 < keep_prob < 1``.
+
+    Raises :class:`~cosearch.errors.CosearchError` if no valid mapping exists (a fixed-keep level
+    too small for even 1-word tiles, or a bounded outermost level too small for the whole layer).
+    """
+
+    def __init__(
+        self, arch: Arch, layer: Layer, *, keep_prob: float = 0.5, slot_order: str = "inner_first"
+    ) -> None:
+        if not 0.0 <= keep_prob <= 1.0:
+            raise ValueError(f"keep_prob must be in [0, 1], got {keep_prob}")
+        if slot_order not in ("inner_first", "random"):
+            raise ValueError(f"slot_order must be 'inner_first' or 'random', got {slot_order!r}")
+        self.slot_order = slot_order
+        self.arch = arch
+        self.layer = layer
+        self.keep_prob = float(keep_prob)
+        L = arch.num_levels
+        self.dims = np.array(layer.dims, dtype=np.int64)  # [D]
+        self.fanout_level = arch.fanout_level
+        f = self.fanout_level
+        child = arch.levels[f + 1] if f + 1 < L else arch.mac
+        self.mesh_x = int(child.mesh_x)
+        self.mesh_y = int(child.mesh_y)
+        self.mesh_instances = int(child.instances)
+
+        # which data spaces each level may / must keep
+        self.allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)  # [L, 3]
+        fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
+        fixed[0] = True
+        self.fixed = fixed  # [L]
+        self.bypassable = self.allowed & ~fixed[:, None]  # [L, 3]
+        self.sizes: list[int | None] = [lvl.size_words for lvl in arch.levels]
+        # levels whose capacity a factor choice can violate (the outermost holds the whole layer,
+        # whatever the mapping, and is checked once below)
+        self._bounded = [m for m in range(1, L) if self.sizes[m] is not None and self.allowed[m].any()]
+        self._possible = {m: [di for di in range(NUM_DATASPACES) if self.allowed[m, di]] for m in range(L)}
+
+        self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
+        self._divs = divisor_table(self.dims)  # [D, nmax], 0-padded
+        self._build_tables()
+
+        # geometry: coefficient with which dim d moves its axis of each data space, and which axis
+        self._coef = np.zeros((NUM_DATASPACES, NUM_DIMS), dtype=np.int64)
+        self._axis_kind = np.zeros((NUM_DATASPACES, NUM_DIMS), dtype=np.int64)
+        for di, ds in enumerate(DATASPACES):
+            tm = translation_matrix(ds, layer)  # [D, 5]
+            self._coef[di] = tm.max(axis=1)
+        for d in ("P", "R"):
+            self._axis_kind[1, DIM_INDEX[d]] = _AXIS_W
+        for d in ("Q", "S"):
+            self._axis_kind[1, DIM_INDEX[d]] = _AXIS_H
+
+        self._check_mappable()
+
+    # ---- basic facts -------------------------------------------------------------------------
+    @property
+    def num_levels(self) -> int:
+        """``L``, the number of storage levels."""
+        return self.arch.num_levels
+
+    @property
+    def num_dims(self) -> int:
+        return NUM_DIMS
+
+    def _slot_kinds(self, level: int) -> list[int]:
+        """Slot kinds a factor can occupy at ``level`` (the outermost's temporal slot is the remainder)."""
+        kinds = [KIND_T] if level > 0 else []
+        if level == self.fanout_level:
+            if self.mesh_x > 1:
+                kinds.append(KIND_X)
+            if self.mesh_y > 1:
+                kinds.append(KIND_Y)
+        return kinds
+
+    def _check_mappable(self) -> None:
+        where = f"layer {self.layer.name} ({self.layer.shape_text()}) on {self.arch.name}"
+        for m in range(1, self.num_levels):
+            size = self.sizes[m]
+            if self.fixed[m] and size is not None and int(self.allowed[m].sum()) > size:
+                raise CosearchError(
+                    f"{where}: level {self.arch.levels[m].name} must keep {', '.join(self.arch.levels[m].keeps)} "
+                    f"but holds only {size} word(s), less than one word per data space"
+                )
+        size0 = self.sizes[0]
+        if size0 is not None:
+            need = sum(int(tile_words(ds, self.dims, self.layer)) for di, ds in enumerate(DATASPACES) if self.allowed[0, di])
+            if need > size0:
+                raise CosearchError(
+                    f"{where}: the outermost level {self.arch.levels[0].name} holds {size0} words "
+                    f"but the layer's data needs {need}"
+                )
+
+    # ---- random pieces -----------------------------------------------------------------------
+    def random_orders(self, n: int, rng: SeedLike = None) -> np.ndarray:
+        """Uniformly random loop orders: int64 ``[n, L, D]``, each ``[b, l, :]`` a permutation of ``0..D-1``
+        (``order[b, l, d]`` = rank of dim ``d``, 0 = outermost)."""
+        rng = _rng(rng)
+        base = np.broadcast_to(np.arange(NUM_DIMS, dtype=np.int64), (n, self.num_levels, NUM_DIMS))
+        return rng.permuted(base, axis=-1)
+
+    def random_keep(self, n: int, rng: SeedLike = None) -> np.ndarray:
+        """Random bypass choices: bool ``[n, L, 3]``.
+
+        Fixed levels and the outermost keep exactly their ``keeps``; at every other level each allowed
+        data space is kept with probability ``keep_prob``, conditioned on the kept set fitting the level
+        with 1-word tiles (so that it is reachable by some factorization).
+        """
+        rng = _rng(rng)
+        keep = np.broadcast_to(self.allowed, (n, self.num_levels, NUM_DATASPACES)).copy()
+        p = self.keep_prob
+        for m in range(1, self.num_levels):
+            cand = [di for di in range(NUM_DATASPACES) if self.bypassable[m, di]]
+            if not cand:
+                continue
+            k = len(cand)
+            subsets = np.array([[(s >> j) & 1 for j in range(k)] for s in range(1 << k)], dtype=bool)  # [2^k, k]
+            nkept = subsets.sum(axis=1)
+            fits = np.ones(1 << k, dtype=bool)
+            size = self.sizes[m]
+            if size is not None:
+                fixed_kept = int((self.allowed[m] & ~self.bypassable[m]).sum())
+                fits = nkept + fixed_kept <= size
+            w = np.where(fits, p**nkept * (1 - p) ** (k - nkept), 0.0)
+            if w.sum() <= 0:  # keep_prob 0 or 1 and that extreme does not fit: uniform over what fits
+                w = fits.astype(float)
+            pick = rng.choice(1 << k, size=n, p=w / w.sum())
+            keep[:, m, cand] = subsets[pick]
+        return keep
+
+    # ---- state handling ----------------------------------------------------------------------
+    def _build_tables(self) -> None:
+        """Divisor tables so a step needs no integer division over ``[R, n]`` arrays.
+
+        ``_divs [D, n]``: divisors of each dim (0-padded). For a parked remainder equal to divisor
+        ``i`` of dim ``d``, row ``d·n + i`` of ``_divlist [D·n, n]`` lists the divisors of that
+        remainder ascending (padded with a value above every dim), and the same entry of ``_quot``
+        is the index of ``remainder / divisor``. ``_divlist_t`` is ``_divlist`` transposed.
+        """
+        D, n = self._divs.shape
+        big = int(self.dims.max()) + 1
+        divlist = np.full((D, n, n), big, dtype=np.int64)
+        quot = np.zeros((D, n, n), dtype=np.int64)
+        for d in range(D):
+            dv = [int(x) for x in self._divs[d] if x > 0]
+            pos = {x: j for j, x in enumerate(dv)}
+            for i, r in enumerate(dv):
+                sub = [x for x in dv if r % x == 0]
+                divlist[d, i, : len(sub)] = sub
+                quot[d, i, : len(sub)] = [pos[r // x] for x in sub]
+        self._n_div = n
+        self._divlist = divlist.reshape(D * n, n)
+        self._divlist_flat = self._divlist.ravel()
+        self._divlist_t = np.ascontiguousarray(self._divlist.T)
+        self._quot_flat = quot.ravel()
+        self._divs_flat = self._divs.ravel()
+
+    def _make_state(self, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray) -> _State:
+        """State from ``[R, L, D]`` factor arrays and ``[R, L, 3]`` effective keep; the parked remainders
+        in ``temporal[:, 0]`` must divide their dims."""
+        T = np.ascontiguousarray(temporal.transpose(1, 2, 0), dtype=np.int64)
+        X = np.ascontiguousarray(sx.transpose(1, 2, 0), dtype=np.int64)
+        Y = np.ascontiguousarray(sy.transpose(1, 2, 0), dtype=np.int64)
+        K = np.ascontiguousarray(keep.transpose(1, 2, 0))
+        ext = np.cumprod((T * X * Y)[::-1], axis=0)[::-1].copy()
+        R, L = temporal.shape[0], self.num_levels
+        tiles = np.zeros((L, NUM_DATASPACES, R), dtype=np.int64)
+        used = np.zeros((L, R), dtype=np.int64)
+        rem_idx = np.zeros((NUM_DIMS, R), dtype=np.int64)
+        for d in range(NUM_DIMS):
+            dv = self._divs[d][self._divs[d] > 0]
+            rem_idx[d] = np.clip(np.searchsorted(dv, T[0, d]), 0, dv.size - 1)
+        for m in self._bounded:
+            ext_m = ext[m].T  # [R, D]
+            for di in self._possible[m]:
+                tiles[m, di] = tile_words(DATASPACES[di], ext_m, self.layer)
+            used[m] = (tiles[m] * K[m]).sum(axis=0)
+        return _State(T, X, Y, K, ext, tiles, used, rem_idx)
+
+    def _empty_state(self, keep: np.ndarray) -> _State:
+        """State of ``R`` mappings (``keep [R, L, 3]``) with every factor 1 and every dim parked outermost."""
+        R, L = keep.shape[0], self.num_levels
+        T = np.ones((L, NUM_DIMS, R), dtype=np.int64)
+        T[0] = self.dims[:, None]
+        ext = T.copy()
+        K = np.ascontiguousarray(keep.transpose(1, 2, 0))
+        tiles = np.zeros((L, NUM_DATASPACES, R), dtype=np.int64)
+        used = np.zeros((L, R), dtype=np.int64)
+        for m in self._bounded:
+            tiles[m, self._possible[m]] = 1
+            used[m] = K[m].sum(axis=0)
+        rem_idx = np.repeat(((self._divs > 0).sum(axis=1) - 1)[:, None], R, axis=1)
+        return _State(T, np.ones_like(T), np.ones_like(T), K, ext, tiles, used, rem_idx)
+
+    def _step(
+        self, st: _State, level: int | np.ndarray, kind: np.ndarray, d: np.ndarray, rng: np.random.Generator
+    ) -> None:
+        """Draw one factor for every row ``r`` of the state: dim ``d[r]`` into slot ``kind[r]`` of level
+        ``level`` (an int, or ``[R]`` per row), uniformly among the divisors of its parked remainder
+        that keep the row valid (``kind``, ``d``: ``[R]``). Spatial kinds must sit at the fan-out level.
+
+        A factor ``v`` grows the tile of a data space at level ``m <= level`` by ``unit·(v - 1)`` words,
+        ``unit = tile / axis · ext_d · coef`` (the one axis dim ``d`` moves grows by ``ext_d·coef·(v-1)``),
+        so each bounded level at or above the slot gives a per-row upper bound on ``v``.
+        """
+        R = st.rows
+        ar = np.arange(R)
+        n = self._n_div
+        per_row = not np.isscalar(level)
+        top = int(np.max(level)) if R else 0
+        ri = st.rem_idx[d, ar]
+        row = d * n + ri  # row of the divisor tables
+        rem = self._divs_flat[row]
+        cap = rem
+        f = self.fanout_level
+        spatial = kind != KIND_T
+        if spatial.any():
+            px = st.sx[f].prod(axis=0)
+            py = st.sy[f].prod(axis=0)
+            both = self.mesh_instances // (px * py)
+            cap_x = np.minimum(self.mesh_x // px, both)
+            cap_y = np.minimum(self.mesh_y // py, both)
+            cap = np.minimum(cap, np.where(kind == KIND_X, cap_x, np.where(kind == KIND_Y, cap_y, cap)))
+        units: list[tuple[int, int, np.ndarray]] = []
+        grows: list[tuple[int, np.ndarray]] = []
+        lay = self.layer
+        for m in self._bounded:
+            if m > top:
+                break
+            E = st.ext[m]  # [D, R]
+            ext_d = E[d, ar]
+            if per_row:
+                ext_d = np.where(m <= level, ext_d, 0)  # rows whose slot is below m leave level m alone
+            grow = np.zeros(R, dtype=np.int64)  # words the level gains per unit of (v - 1)
+            for di in self._possible[m]:
+                coef = self._coef[di, d]
+                if not coef.any():
+                    continue
+                a = E[d, ar]
+                if di == 1:  # Inputs: P/R move the W axis, Q/S the H axis (with the halo)
+                    ak = self._axis_kind[1, d]
+                    if (ak == _AXIS_W).any():
+                        w = (E[DIM_INDEX["P"]] - 1) * lay.Wstride + (E[DIM_INDEX["R"]] - 1) * lay.Wdilation + 1
+                        a = np.where(ak == _AXIS_W, w, a)
+                    if (ak == _AXIS_H).any():
+                        h = (E[DIM_INDEX["Q"]] - 1) * lay.Hstride + (E[DIM_INDEX["S"]] - 1) * lay.Hdilation + 1
+                        a = np.where(ak == _AXIS_H, h, a)
+                unit = st.tiles[m, di] // a * ext_d * coef
+                units.append((m, di, unit))
+                grow += np.where(st.keep[m, di], unit, 0)
+            grows.append((m, grow))
+            room = self.sizes[m] - st.used[m]  # type: ignore[operator]
+            cap = np.minimum(cap, np.where(grow > 0, room // np.maximum(grow, 1) + 1, cap))
+        cnt = np.zeros(R, dtype=np.int64)  # divisors of the remainder <= cap (>= 1: factor 1 always fits)
+        for j in range(n):
+            cnt += self._divlist_t[j][row] <= cap
+        k = (rng.random(R) * np.maximum(cnt, 1)).astype(np.int64)
+        pos = row * n + k
+        v = self._divlist_flat[pos]
+        st.rem_idx[d, ar] = self._quot_flat[pos]
+        st.temporal[0][d, ar] = rem // v
+        vt = np.where(spatial, 1, v)
+        if per_row:
+            flat_t = st.temporal.reshape(-1, R)
+            flat_t[level * NUM_DIMS + d, ar] *= np.where(level > 0, vt, 1)
+        elif level > 0:
+            st.temporal[level][d, ar] *= vt
+        if self.mesh_x > 1 and (kind == KIND_X).any():
+            st.sx[f][d, ar] *= np.where(kind == KIND_X, v, 1)
+        if self.mesh_y > 1 and (kind == KIND_Y).any():
+            st.sy[f][d, ar] *= np.where(kind == KIND_Y, v, 1)
+        for m in range(1, top + 1):
+            st.ext[m][d, ar] *= np.where(m <= level, v, 1) if per_row else v
+        v1 = v - 1
+        for m, di, unit in units:
+            st.tiles[m, di] += unit * v1
+        for m, grow in grows:
+            st.used[m] += grow * v1
+
+    def _fill(self, st: _State, dim_list: list[int], rng: np.random.Generator) -> None:
+        """Distribute the parked remainder of each dim in ``dim_list`` over the slots.
+
+        ``slot_order == "inner_first"``: levels inner -> outer, the slots of a level in an independent
+        random order per row. ``"random"``: all slots of all levels in one random order per row.
+        """
+        R = st.rows
+        if R == 0 or not dim_list:
+            return
+        groups: list[list[tuple[int, int, int]]] = []
+        for level in range(self.num_levels - 1, -1, -1):
+            slots = [(level, k, d) for k in self._slot_kinds(level) for d in dim_list]
+            if slots:
+                groups.append(slots)
+        if self.slot_order == "random":
+            groups = [[s for g in groups for s in g]]
+        for slots in groups:
+            slot_level = np.array([s[0] for s in slots], dtype=np.int64)
+            slot_kind = np.array([s[1] for s in slots], dtype=np.int64)
+            slot_dim = np.array([s[2] for s in slots], dtype=np.int64)
+            S = len(slots)
+            one_level = bool((slot_level == slot_level[0]).all())
+            perm = rng.permuted(np.broadcast_to(np.arange(S), (R, S)), axis=1)
+            for step in range(S):
+                s = perm[:, step]
+                lv: int | np.ndarray = int(slot_level[0]) if one_level else slot_level[s]
+                self._step(st, lv, slot_kind[s], slot_dim[s], rng)
+
+    def _fill_batch(
+        self, temporal: np.ndarray | None, sx: np.ndarray | None, sy: np.ndarray | None, keep: np.ndarray,
+        dim_list: list[int], rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Run :meth:`_fill` over ``[R, L, D]`` arrays in chunks of :data:`CHUNK` rows (``temporal`` None:
+        start from the empty state). Returns ``temporal, spatial_x, spatial_y`` ``[R, L, D]``."""
+        R, L = keep.shape[0], self.num_levels
+        outs = [np.empty((R, L, NUM_DIMS), dtype=np.int64) for _ in range(3)]
+        for a in range(0, R, CHUNK):
+            b = min(R, a + CHUNK)
+            if temporal is None:
+                st = self._empty_state(keep[a:b])
+            else:
+                st = self._make_state(temporal[a:b], sx[a:b], sy[a:b], keep[a:b])  # type: ignore[index]
+            self._fill(st, dim_list, rng)
+            for out, arr in zip(outs, (st.temporal, st.sx, st.sy)):
+                out[a:b] = arr.transpose(2, 0, 1)
+        return outs[0], outs[1], outs[2]
+
+    # ---- sampling ----------------------------------------------------------------------------
+    def sample(self, n: int, seed: SeedLike = None) -> Mappings:
+        """``n`` random mappings, all valid (see the module docstring for the distribution).
+
+        Deterministic for an integer seed (or a Generator in a given state). Returns :class:`Mappings`
+        with ``temporal``/``spatial_x``/``spatial_y``/``order`` int64 ``[n, L, 8]`` and ``keep`` bool
+        ``[n, L, 3]``.
+        """
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        rng = _rng(seed)
+        keep = self.random_keep(n, rng)
+        order = self.random_orders(n, rng)
+        temporal, sx, sy = self._fill_batch(None, None, None, keep, self.active_dims, rng)
+        return Mappings(temporal, sx, sy, order, keep)
+
+    # ---- validity ----------------------------------------------------------------------------
+    def effective_keep(self, keep: np.ndarray) -> np.ndarray:
+        """``keep [B, L, 3]`` clamped as the cost model does: fixed levels and the outermost keep their set."""
+        return np.where(self.fixed[None, :, None], self.allowed[None], keep & self.allowed[None])
+
+    def violations(self, m: Mappings) -> dict[str, np.ndarray]:
+        """Per-constraint failure masks ``[B]`` bool: ``factorization``, ``fanout`` (placement or mesh),
+        and ``capacity:<level>`` for each bounded level. A fast check mirroring the cost model's."""
+        f = self.fanout_level
+        spatial = m.spatial_x * m.spatial_y
+        factors = m.temporal * spatial
+        out: dict[str, np.ndarray] = {}
+        out["factorization"] = (
+            (factors.prod(axis=1) != self.dims[None]).any(axis=1)
+            | (m.temporal < 1).any(axis=(1, 2))
+            | (spatial < 1).any(axis=(1, 2))
+        )
+        off = np.ones(self.num_levels, dtype=bool)
+        off[f] = False
+        px = m.spatial_x[:, f].prod(axis=1)
+        py = m.spatial_y[:, f].prod(axis=1)
+        out["fanout"] = (
+            (spatial[:, off] > 1).any(axis=(1, 2))
+            | (px > self.mesh_x)
+            | (py > self.mesh_y)
+            | (px * py > self.mesh_instances)
+        )
+        keep = self.effective_keep(m.keep)
+        ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
+        for li, lvl in enumerate(self.arch.levels):
+            if lvl.size_words is None:
+                continue
+            used = np.zeros(len(m), dtype=np.int64)
+            for di, ds in enumerate(DATASPACES):
+                used += np.where(keep[:, li, di], tile_words(ds, ext[:, li], self.layer), 0)
+            out[f"capacity:{lvl.name}"] = used > lvl.size_words
+        return out
+
+    def is_valid(self, m: Mappings) -> np.ndarray:
+        """``[B]`` bool: factorization, fan-out and capacity all hold (what ``evaluate(...).valid`` reports)."""
+        bad = np.zeros(len(m), dtype=bool)
+        for mask in self.violations(m).values():
+            bad |= mask
+        return ~bad
+
+    # ---- mutation building blocks -------------------------------------------------------------
+    def sample_dim_split(self, m: Mappings, dim: int | str, rows: Any = None, rng: SeedLike = None) -> Mappings:
+        """A copy of ``m`` where, in the selected ``rows`` (bool mask ``[B]``, indices, or None = all),
+        dim ``dim`` (index or name) is redistributed afresh over all levels and the mesh, with the other
+        dims, orders and keep unchanged. Rows valid before stay valid (the draw is the sampler's: inner
+        level first, uniform among the divisors that fit). Other rows are copied unchanged.
+        """
+        d = DIM_INDEX[dim] if isinstance(dim, str) else int(dim)
+        if not 0 <= d < NUM_DIMS:
+            raise IndexError(f"dim index {d} out of range")
+        rng = _rng(rng)
+        out = _replace(
+            m,
+            temporal=m.temporal.astype(np.int64, copy=True),
+            spatial_x=m.spatial_x.astype(np.int64, copy=True),
+            spatial_y=m.spatial_y.astype(np.int64, copy=True),
+        )
+        idx = _row_index(rows, len(m))
+        if idx.size == 0 or self.dims[d] == 1:
+            return out
+        temporal = out.temporal[idx]
+        sx = out.spatial_x[idx]
+        sy = out.spatial_y[idx]
+        temporal[:, :, d] = 1
+        temporal[:, 0, d] = self.dims[d]
+        sx[:, :, d] = 1
+        sy[:, :, d] = 1
+        t2, x2, y2 = self._fill_batch(temporal, sx, sy, self.effective_keep(out.keep[idx]), [d], rng)
+        out.temporal[idx] = t2
+        out.spatial_x[idx] = x2
+        out.spatial_y[idx] = y2
+        return out
+
+    def swap_orders(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> tuple[Mappings, np.ndarray]:
+        """Swap the loop ranks of two dims at one level, in each selected row; chosen uniformly among
+        levels with at least two temporal factors > 1, then among pairs of such dims there (swaps of
+        factor-1 loops would change nothing). Validity is unaffected.
+
+        Returns ``(new mappings, changed [B] bool)``; rows with no such level are unchanged.
+        """
+        rng = _rng(rng)
+        idx = _row_index(rows, len(m))
+        order = m.order.copy()
+        changed = np.zeros(len(m), dtype=bool)
+        if idx.size:
+            big = m.temporal[idx] > 1  # [R, L, D]
+            nbig = big.sum(axis=2)  # [R, L]
+            has = (nbig >= 2).any(axis=1)
+            r = idx[has]
+            big, nbig = big[has], nbig[has]
+            if r.size:
+                ar = np.arange(r.size)
+                lvl = _choose(nbig >= 2, rng)
+                cand = big[ar, lvl]  # [R', D]
+                i = _choose(cand, rng)
+                cand2 = cand.copy()
+                cand2[ar, i] = False
+                j = _choose(cand2, rng)
+                oi = order[r, lvl, i].copy()
+                order[r, lvl, i] = order[r, lvl, j]
+                order[r, lvl, j] = oi
+                changed[r] = True
+        return _replace(m, order=order), changed
+
+    def resample_orders(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> Mappings:
+        """A copy of ``m`` with fresh uniformly random loop orders at one random level of each selected row."""
+        rng = _rng(rng)
+        idx = _row_index(rows, len(m))
+        order = m.order.copy()
+        if idx.size:
+            lvl = rng.integers(0, self.num_levels, size=idx.size)
+            order[idx, lvl] = np.argsort(rng.random((idx.size, NUM_DIMS)), axis=1)
+        return _replace(m, order=order)
+
+    def toggle_keep(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> tuple[Mappings, np.ndarray]:
+        """Flip one bypass choice per selected row, chosen uniformly among the flips that keep the row
+        valid: bypassing (always fine) or keeping a data space whose tile fits the level's free room.
+
+        Returns ``(new mappings, changed [B] bool)``; rows (or archs) with no possible flip are unchanged.
+        The returned ``keep`` of changed rows is in effective form (fixed levels hold their ``keeps``).
+        """
+        rng = _rng(rng)
+        idx = _row_index(rows, len(m))
+        keep = m.keep.copy()
+        changed = np.zeros(len(m), dtype=bool)
+        pairs = [(li, di) for li in range(1, self.num_levels) for di in range(NUM_DATASPACES) if self.bypassable[li, di]]
+        if idx.size and pairs:
+            factors = (m.temporal * m.spatial_x * m.spatial_y)[idx]
+            ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
+            k = self.effective_keep(m.keep[idx])
+            ok = np.zeros((idx.size, len(pairs)), dtype=bool)
+            tiles = {}
+            for li in {p[0] for p in pairs}:
+                t = np.stack([tile_words(ds, ext[:, li], self.layer) for ds in DATASPACES], axis=1)  # [R, 3]
+                tiles[li] = t
+            for j, (li, di) in enumerate(pairs):
+                size = self.sizes[li]
+                if size is None:
+                    ok[:, j] = True
+                    continue
+                used = (tiles[li] * k[:, li]).sum(axis=1)
+                ok[:, j] = k[:, li, di] | (used + tiles[li][:, di] <= size)
+            has = ok.any(axis=1)
+            r = idx[has]
+            if r.size:
+                pick = _choose(ok[has], rng)
+                pl = np.array([p[0] for p in pairs])[pick]
+                pd = np.array([p[1] for p in pairs])[pick]
+                keep[r, pl, pd] = ~self.effective_keep(m.keep[r])[np.arange(r.size), pl, pd]
+                changed[r] = True
+        return _replace(m, keep=keep), changed
+
+    # ---- size of the space -------------------------------------------------------------------
+    def num_slots(self) -> int:
+        """Places a factor of a dim can go: one temporal slot per level, plus X and Y if the mesh has them."""
+        return self.num_levels + (self.mesh_x > 1) + (self.mesh_y > 1)
+
+    def size(self, valid_samples: int = 0, seed: SeedLike = 0) -> dict[str, float | int]:
+        """Size of the map space, ignoring capacity and mesh limits.
+
+        Returns exact integers ``factorizations`` (ordered splits of every dim over :meth:`num_slots`
+        slots), ``orders`` (``(8!)^L``), ``bypass`` (``Π 2^|keeps|`` over bypassable levels) and
+        ``total`` (their product), plus ``log10_*`` of each. With ``valid_samples > 0`` it also draws
+        that many mappings uniformly from the unconstrained factorization × bypass space and adds
+        ``valid_fraction`` (the fraction passing mesh and capacity limits; loop orders never affect
+        validity) and ``log10_valid_estimate`` (``log10(total · valid_fraction)``, ``-inf`` if none).
+        """
+        k = self.num_slots()
+        fact = math.prod(count_ordered_factorizations(int(n), k) for n in self.dims)
+        orders = math.factorial(NUM_DIMS) ** self.num_levels
+        bypass = 2 ** int(self.bypassable[1:].sum())
+        total = fact * orders * bypass
+        out: dict[str, float | int] = {
+            "factorizations": fact,
+            "orders": orders,
+            "bypass": bypass,
+            "total": total,
+            "log10_factorizations": math.log10(fact),
+            "log10_orders": math.log10(orders),
+            "log10_bypass": math.log10(bypass),
+            "log10_total": math.log10(total),
+        }
+        if valid_samples > 0:
+            frac = self.valid_fraction(valid_samples, seed)
+            out["valid_fraction"] = frac
+            out["log10_valid_estimate"] = math.log10(total) + math.log10(frac) if frac > 0 else float("-inf")
+        return out
+
+    def uniform_unconstrained(self, n: int, seed: SeedLike = None) -> Mappings:
+        """``n`` mappings drawn uniformly from the space :meth:`size` counts (factorizations uniform over
+        slots, bypass uniform, orders uniform), ignoring capacity and mesh limits: most are invalid."""
+        rng = _rng(seed)
+        L, f = self.num_levels, self.fanout_level
+        temporal = np.ones((n, L, NUM_DIMS), dtype=np.int64)
+        sx = np.ones_like(temporal)
+        sy = np.ones_like(temporal)
+        k = self.num_slots()
+        for d in range(NUM_DIMS):
+            fz = random_factorizations(n, int(self.dims[d]), k, rng)  # [n, k]
+            temporal[:, :, d] = fz[:, :L]
+            col = L
+            if self.mesh_x > 1:
+                sx[:, f, d] = fz[:, col]
+                col += 1
+            if self.mesh_y > 1:
+                sy[:, f, d] = fz[:, col]
+        keep = np.broadcast_to(self.allowed, (n, L, NUM_DATASPACES)).copy()
+        keep[:, self.bypassable] = rng.random((n, int(self.bypassable.sum()))) < 0.5
+        keep[:, 0] = self.allowed[0]
+        return Mappings(temporal, sx, sy, self.random_orders(n, rng), keep)
+
+    def valid_fraction(self, n: int, seed: SeedLike = 0) -> float:
+        """Fraction of ``n`` :meth:`uniform_unconstrained` mappings that are valid."""
+        return float(self.is_valid(self.uniform_unconstrained(n, seed)).mean()) if n > 0 else float("nan")
+
+    def __repr__(self) -> str:
+        return f"MapSpace(arch={self.arch.name!r}, layer={self.layer.shape_text()!r}, levels={self.num_levels})"
+
+
+def _choose(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return choose_uniform(ok, rng)
+
+
+def _replace(m: Mappings, **changes: np.ndarray) -> Mappings:
+    kw = {
+        "temporal": m.temporal,
+        "spatial_x": m.spatial_x,
+        "spatial_y": m.spatial_y,
+        "order": m.order,
+        "keep": m.keep,
+        "order_x": m.order_x,
+        "order_y": m.order_y,
+    }
+    kw.update(changes)
+    return Mappings(**kw)
+
+
+__all__ = ["MapSpace", "KIND_T", "KIND_X", "KIND_Y"]
