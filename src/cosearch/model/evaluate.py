@@ -157,7 +157,7 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
     lcyc = np.zeros((nb, L), dtype=np.float64)
     evaluate_batch(
         _int64(mappings.temporal), _int64(mappings.spatial_x), _int64(mappings.spatial_y), _int64(mappings.order),
-        keep, dims, strides, f, child_mesh, sizes, tmat, energies, mac_energy, bandwidth, breakdown,
+        keep, dims, strides, f, child_mesh, sizes, tmat, energies, mac_energy, bandwidth, breakdown, False,
         energy, cycles, reason, cc, util, reads, fills, updates, tiles, part, inst, lcyc,
     )
     valid = reason == REASON_VALID
@@ -186,3 +186,26 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
         costs.level_cycles = lcyc
         costs.keep = keep
     return costs
+
+
+def check_valid(arch: Arch, layer: Layer, mappings: Mappings) -> np.ndarray:
+    """Reason codes ``[B]`` int8 (0 = valid) of the *known* constraints only: factorization, fan-out
+    and capacity. This is a construction-time check, not an evaluation: no access counts, energy or
+    cycles are computed (it runs several times faster than :func:`evaluate`)."""
+    from .kernel import evaluate_batch
+
+    B, L, _ = mappings.temporal.shape
+    f, child_mesh, sizes, energies, bandwidth, mac_energy = _arch_tables(arch)
+    dims, strides, tmat = _layer_tables(layer)
+    keep = np.ascontiguousarray(_effective_keep(arch, mappings.keep))
+    reason = np.zeros(B, dtype=np.int8)
+    z1 = np.zeros(B)
+    zb = np.zeros((0, L, NUM_DATASPACES), dtype=np.int64)
+    zl = np.zeros((0, L), dtype=np.int64)
+    evaluate_batch(
+        _int64(mappings.temporal), _int64(mappings.spatial_x), _int64(mappings.spatial_y), _int64(mappings.order),
+        keep, dims, strides, f, child_mesh, sizes, tmat, energies, mac_energy, bandwidth, False, True,
+        z1, z1.copy(), reason, np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64),
+        zb, zb, zb, zb, zb, zl, zl.astype(np.float64),
+    )
+    return reason

@@ -50,7 +50,7 @@ def evaluate_batch(
     temporal, spatial_x, spatial_y, order, keep,  # [B,L,D] x4 int64, [B,L,3] bool
     dims, strides, fanout, child_mesh,  # [D], [4], int, [3] = (mesh_x, mesh_y, instances)
     sizes, tmat, energies, mac_energy, bandwidth,  # [L] (-1 = unbounded), [3,D,5], [L,3], float, [L,3]
-    want_breakdown,
+    want_breakdown, check_only,
     energy_out, cycles_out, reason_out, cc_out, util_out,  # [B]
     reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out,  # [B|0, L, 3], [B|0, L]
 ):
@@ -144,7 +144,7 @@ def evaluate_batch(
                 if sizes[l] >= 0 and used > sizes[l] and reason == 0:
                     reason = R_CAP + l
         reason_out[b] = reason
-        if reason != 0:
+        if reason != 0 or check_only:
             energy_out[b] = np.inf
             cycles_out[b] = np.inf
             continue
