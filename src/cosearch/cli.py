@@ -1,6 +1,6 @@
 """The ``cosearch`` command line: a thin Typer app that parses, calls the library and renders with Rich.
 
-Commands: ``zoo``, ``eval``, ``validate``, ``demo`` (``cosearch COMMAND --help`` for details).
+Commands: ``zoo``, ``eval``, ``validate``, ``map``, ``demo`` (``cosearch COMMAND --help`` for details).
 
 Conventions: bad input (a :class:`~cosearch.errors.CosearchError`, or a pydantic/YAML/JSON/OS error
 the library lets through) prints one line ``error: <message>`` on stderr and exits with status 2,
@@ -326,124 +326,244 @@ def validate(
 
 
 # ---------------------------------------------------------------------------------------------------
-# demo
+# map
 
 
-def map_network_by_sampling(arch: Any, network: Any, budget: int, seed: int,
-                            on_progress: Callable[[int], None] | None = None,
-                            chunk: int = 4096) -> list[dict[str, Any]]:
-    """For every unique layer, sample ``budget`` mappings with :class:`~cosearch.MapSpace`, evaluate them
-    and keep the min-EDP valid one. Returns one dict per layer (``mapping`` is a :class:`Mapping` or None).
+def _select_layers(workload: Optional[str], layer_name: Optional[str], shape: Optional[str]):
+    """(layers, their indices in the workload, workload name): one layer (``--layer``/``--shape``) or all."""
+    from .workload.io import load_workload
 
-    A stand-in until the real mapper (``search/``) exists.
+    if shape is not None or workload is None or layer_name is not None:
+        layer = _select_layer(workload, layer_name, shape)  # the same checks and messages as eval
+        if shape is not None:
+            return [layer], [0], layer.name
+        net = load_workload(workload)
+        return [layer], [[l.name for l in net].index(layer.name)], net.name
+    net = load_workload(workload)
+    return list(net.layers), list(range(len(net))), net.name
+
+
+class _MapProgress:
+    """Layers done on stderr: a Rich bar with ETA on a terminal, one line per layer otherwise, or nothing."""
+
+    def __init__(self, total: int, description: str, *, quiet: bool) -> None:
+        self.total = total
+        self.description = description
+        self.quiet = quiet
+        self.done = 0
+        self.partial: dict[int, float] = {}
+        self.console = _console(stderr=True)
+        self.progress = None
+        self.task = None
+        if not quiet and self.console.is_terminal:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.progress = Progress(
+                TextColumn("[bold]mapping {task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("layers"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                console=self.console, transient=False,
+            )
+
+    def __enter__(self) -> "_MapProgress":
+        if self.progress is not None:
+            self.progress.start()
+            self.task = self.progress.add_task(self.description, total=self.total)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(Text(text), soft_wrap=True)
+
+    def within_layer(self, index: int, fraction: float) -> None:
+        if self.progress is not None:
+            self.partial[index] = fraction
+            self.progress.update(self.task, completed=self.done + fraction)
+
+    def layer_done(self, result: Any) -> None:
+        from .report.tables import fmt_sci
+
+        self.done += 1
+        self.partial.pop(result.index, None)
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.done)
+        elif not self.quiet:
+            what = (f"EDP {fmt_sci(result.edp)}, {result.evaluations:,} evaluations, {result.seconds:.2f} s"
+                    if result.ok else f"failed: {result.error}")
+            self.console.print(Text(f"[{self.done}/{self.total}] {result.name}: {what}"), soft_wrap=True)
+
+
+@app.command("map")
+@_handle_errors
+def map_cmd(
+    arch: str = typer.Option(..., "--arch", "-a", help="Preset name (eyeriss-168, eyeriss-256, simple-64) or arch YAML/JSON file."),
+    workload: Optional[str] = typer.Option(None, "--workload", "-w", help="Zoo network name or workload file (all its unique layers unless --layer)."),
+    layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Map only this layer of --workload."),
+    shape: Optional[str] = typer.Option(None, "--shape", help='Inline layer instead of --workload, e.g. "K=64 C=64 P=56 Q=56 R=3 S=3".'),
+    optimizer: str = typer.Option("auto", "--optimizer", "-o", help="Mapper: auto, random, ga, sa, bo, vanilla-bo."),
+    budget: Optional[int] = typer.Option(None, "--budget", "-n", help="Evaluations per layer (default 2,000 if no --time-limit)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", "-t", help="Seconds of search per layer; with --budget, stop at whichever comes first."),
+    objective: str = typer.Option("edp", "--objective", help="What to minimise per layer: edp, energy or cycles."),
+    constraints: Optional[Path] = typer.Option(None, "--constraints", "-c", help="Mapping constraints file (format: docs/formats.md)."),
+    dataflow: Optional[str] = typer.Option(None, "--dataflow", help="Named dataflow: row-stationary, weight-stationary, output-stationary, input-stationary."),
+    seed: int = typer.Option(0, "--seed", "-s", help="Random seed (same seed and budget: same results, for any --jobs)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Layers mapped in parallel (worker processes)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Directory for <layer>.json mappings and results.json (default ./cosearch-out/map-<time>)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every layer's loop nest (always shown for a single layer)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
+) -> None:
+    """Search the best mapping of one layer, or of every unique layer of a network, on an architecture.
+
+    Prints per-layer results (energy, cycles, EDP, utilisation, evaluations, seconds), network totals
+    (with repeat counts) and loop nests; writes each best mapping (loadable by `cosearch eval
+    --mapping`) and results.json to --out as each layer finishes.
     """
-    from .mapping.mapspace import MapSpace
-    from .model.evaluate import evaluate
+    from .arch.io import load_arch
+    from .report.tables import layer_results_table, loop_nest_text, network_totals_table
+    from .search.run import default_out_dir, map_network
 
-    rows = []
-    for li, layer in enumerate(network):
-        space = MapSpace(arch, layer)
-        rng = np.random.default_rng([seed, li])  # one stream per layer: deterministic for a seed
-        best: dict[str, Any] | None = None
-        n_valid = 0
-        for start in range(0, budget, chunk):
-            n = min(chunk, budget - start)
-            batch = space.sample(n, seed=rng)
-            costs = evaluate(arch, layer, batch)
-            n_valid += int(np.count_nonzero(costs.valid))
-            if costs.valid.any():
-                j = int(np.argmin(np.where(costs.valid, costs.edp, np.inf)))
-                if best is None or costs.edp[j] < best["edp"]:
-                    best = {
-                        "energy_pj": float(costs.energy_pj[j]),
-                        "cycles": float(costs.cycles[j]),
-                        "edp": float(costs.edp[j]),
-                        "utilization": float(costs.utilization[j]),
-                        "mapping": batch.to_mapping(j, arch, source=f"cosearch demo: best of {budget} random samples, seed {seed}"),
-                    }
-            if on_progress is not None:
-                on_progress(n)
-        row: dict[str, Any] = {"layer": layer.name, "count": layer.count, "macs": layer.macs,
-                               "sampled": budget, "valid": n_valid}
-        if best is None:
-            row.update(energy_pj=math.inf, cycles=math.inf, edp=math.inf, utilization=0.0, mapping=None)
-        else:
-            row.update(best)
-        rows.append(row)
-    return rows
+    # settings first (cheap, one clear message each)
+    if budget is not None and budget <= 0:
+        raise CosearchError(f"--budget must be a positive number of evaluations per layer, got {budget}")
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise CosearchError(f"--time-limit must be a positive number of seconds per layer, got {time_limit:g}")
+    if jobs < 1:
+        raise CosearchError(f"--jobs must be at least 1, got {jobs}")
+    if seed < 0:
+        raise CosearchError(f"--seed must be >= 0, got {seed}")
+    if constraints is not None and dataflow is not None:
+        raise CosearchError("give either --constraints FILE or --dataflow NAME, not both")
+    from .search.base import OBJECTIVES
+    from .search.run import check_optimizer
+
+    if objective not in OBJECTIVES:
+        raise CosearchError(f"unknown objective {objective!r} (--objective; choose from {', '.join(OBJECTIVES)})")
+    check_optimizer(optimizer)
+
+    the_arch = load_arch(arch)
+    layers, indices, name = _select_layers(workload, layer, shape)
+    cons: Any = None
+    if dataflow is not None:
+        cons = _dataflow_constraints(dataflow, the_arch)
+    elif constraints is not None:
+        cons = str(constraints)
+    out_dir = out if out is not None else default_out_dir()
+    what = (f"{len(layers)} layers of {name}" if len(layers) > 1 else f"layer {layers[0].name}") + f" on {the_arch.name}"
+    limit = " and ".join(x for x in (f"{budget:,} evaluations" if budget is not None else "",
+                                     f"{time_limit:g} s" if time_limit is not None else "") if x)
+    if not limit:
+        from .search.mapper import DEFAULT_BUDGET
+
+        limit = f"{DEFAULT_BUDGET:,} evaluations"
+    header = f"{what}: {optimizer} mapper, min {objective}, {limit} per layer, seed {seed}"
+    if cons is not None:
+        header += f", constraints {dataflow or constraints}"
+
+    with _MapProgress(len(layers), f"{name} on {the_arch.name}", quiet=as_json) as progress:
+        try:
+            run = map_network(
+                the_arch, layers, optimizer=optimizer, budget=budget, time_limit=time_limit, objective=objective,
+                constraints=cons, seed=seed, jobs=jobs, out_dir=out_dir, indices=indices, workload_name=name,
+                on_layer_done=progress.layer_done, on_progress=progress.within_layer,
+                on_start=lambda: progress.note(f"mapping {header}; writing to {out_dir}"),
+            )
+        except KeyboardInterrupt:
+            typer.echo(f"error: interrupted; finished layers are saved in {out_dir}", err=True)
+            raise typer.Exit(130) from None
+    if dataflow is not None:
+        run.constraints = dataflow
+
+    if as_json:
+        data = run.to_json()
+        typer.echo(f"results: {out_dir / 'results.json'}", err=True)
+        _print_json(data)
+    else:
+        console = _console()
+        single = len(run.layers) == 1
+        for r in run.layers:
+            if r.ok and (single or verbose):
+                console.print(Text(f"Loop nest of {r.name} (outer -> inner)", style="bold"))
+                console.print(Text(loop_nest_text(r.loop_nest)))
+        console.print(Text(header[0].upper() + header[1:], style="bold"))
+        console.print(layer_results_table([r.table_row() for r in run.layers]))
+        if not single or run.layers[0].count > 1:
+            console.print(network_totals_table(run.totals))
+        evals = sum(r.evaluations for r in run.layers)
+        console.print(Text(f"{evals:,} evaluations in {run.seconds:.1f} s; mappings and results.json in {out_dir}"))
+    failed = run.failed
+    if failed:
+        raise CosearchError("no valid mapping found for " + "; ".join(f"{r.name} ({r.error})" for r in failed))
 
 
-def network_totals(rows: list[dict[str, Any]], num_pes: int) -> dict[str, Any]:
-    """Σ energy and Σ cycles over layers with repeat counts; EDP = Σ energy × Σ cycles."""
-    energy = sum(r["energy_pj"] * r["count"] for r in rows)
-    cycles = sum(r["cycles"] * r["count"] for r in rows)
-    macs = sum(r["macs"] * r["count"] for r in rows)
-    util = macs / (cycles * num_pes) if math.isfinite(cycles) and cycles > 0 else 0.0
-    return {"energy_pj": energy, "cycles": cycles, "edp": energy * cycles, "utilization": util, "macs": macs}
+def _dataflow_constraints(name: str, arch: Any) -> Any:
+    """The constraints of a named dataflow (``CosearchError`` naming the known ones if unknown)."""
+    try:
+        from .mapping import constraints as cmod
+    except ImportError as err:
+        raise CosearchError(f"--dataflow: mapping constraints are not available in this version ({err})") from None
+    known = getattr(cmod, "DATAFLOWS", None)
+    if known is not None and name not in known:
+        raise CosearchError(f"unknown dataflow {name!r} (--dataflow; choose from {', '.join(known)})")
+    if known is None and (os.sep in name or name.endswith((".yaml", ".yml", ".json"))):
+        raise CosearchError(f"--dataflow takes a dataflow name, not a file ({name!r}); use --constraints FILE")
+    return cmod.load_constraints(name, arch)
+
+
+# ---------------------------------------------------------------------------------------------------
+# demo
 
 
 @app.command()
 @_handle_errors
 def demo(
-    budget: int = typer.Option(20_000, "--budget", "-n", min=1, help="Mappings sampled per layer."),
-    seed: int = typer.Option(0, "--seed", "-s", help="Random seed (results are deterministic for a seed)."),
+    budget: int = typer.Option(20_000, "--budget", "-n", min=1, help="Evaluations per layer."),
+    seed: int = typer.Option(0, "--seed", "-s", min=0, help="Random seed (results are deterministic for a seed)."),
     arch: str = typer.Option("eyeriss-168", "--arch", "-a", help="Preset name or arch file."),
     workload: str = typer.Option("resnet18", "--workload", "-w", help="Zoo network name or workload file."),
-    save: Optional[Path] = typer.Option(None, "--save", help="Write each layer's best mapping as DIR/<layer>.json."),
+    save: Optional[Path] = typer.Option(None, "--save", help="Write each layer's best mapping as DIR/<layer>.json (and DIR/results.json)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
-    """Map every unique layer of a network (default ResNet-18 on eyeriss-168) by random sampling, keeping the min-EDP mapping; print per-layer results and network totals.
+    """Map every unique layer of a network (default ResNet-18 on eyeriss-168) with the auto mapper, min EDP; print per-layer results and network totals.
 
-    A stand-in for the real mapper: N valid mappings per layer from MapSpace, all evaluated.
+    A quick `cosearch map` with fixed settings: --budget evaluations per layer, in this process.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from .arch.io import load_arch
     from .report.tables import layer_results_table, network_totals_table
+    from .search.run import map_network
     from .workload.io import load_workload
 
     the_arch = load_arch(arch)
     net = load_workload(workload)
-    total = budget * len(net)
-    start = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]mapping {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=_console(stderr=True),
-        transient=False,
-    ) as progress:
-        task = progress.add_task(f"{net.name} on {the_arch.name}", total=total)
-        rows = map_network_by_sampling(the_arch, net, budget, seed,
-                                       on_progress=lambda n: progress.advance(task, n))
-    elapsed = time.perf_counter() - start
-    totals = network_totals(rows, the_arch.num_pes)
-    if save is not None:
-        save.mkdir(parents=True, exist_ok=True)
-        for r in rows:
-            if r["mapping"] is not None:
-                (save / f"{r['layer']}.json").write_text(r["mapping"].model_dump_json(indent=1, exclude_none=True) + "\n")
-    missing = [r["layer"] for r in rows if r["mapping"] is None]
+    with _MapProgress(len(net), f"{net.name} on {the_arch.name}", quiet=as_json) as progress:
+        run = map_network(the_arch, net, optimizer="auto", budget=budget, seed=seed, out_dir=save,
+                          on_layer_done=progress.layer_done, on_progress=progress.within_layer)
+    rows = [r.table_row() for r in run.layers]
+    totals = run.totals
     if as_json:
         _print_json({
             "arch": the_arch.name,
             "workload": net.name,
+            "optimizer": "auto",
             "budget": budget,
             "seed": seed,
-            "seconds": round(elapsed, 3),
-            "layers": [{k: v for k, v in r.items() if k != "mapping"} for r in rows],
+            "seconds": round(run.seconds, 3),
+            "layers": rows,
             "totals": totals,
         })
     else:
         console = _console()
-        console.print(layer_results_table(rows, title=f"{net.name} on {the_arch.name}: best of {budget:,} random "
-                                                      f"mappings per layer (min EDP), seed {seed}"))
+        console.print(layer_results_table(rows, title=f"{net.name} on {the_arch.name}: auto mapper, {budget:,} "
+                                                      f"evaluations per layer (min EDP), seed {seed}"))
         console.print(network_totals_table(totals))
-        rate = total / elapsed if elapsed > 0 else float("inf")
-        console.print(Text(f"{total:,} mappings evaluated in {elapsed:.1f} s ({rate:,.0f}/s)"))
-    if missing:
-        raise CosearchError(f"no valid mapping found for {', '.join(missing)} within --budget {budget}; raise it")
+        evals = sum(r.evaluations for r in run.layers)
+        rate = evals / run.seconds if run.seconds > 0 else float("inf")
+        console.print(Text(f"{evals:,} mappings evaluated in {run.seconds:.1f} s ({rate:,.0f}/s)"))
+    if run.failed:
+        raise CosearchError(f"no valid mapping found for {', '.join(r.name for r in run.failed)} within --budget {budget}; raise it")
 
 
 def main(argv: list[str] | None = None) -> None:

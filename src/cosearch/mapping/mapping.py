@@ -8,7 +8,8 @@ Array shapes (``B`` mappings, ``L`` storage levels outer -> inner, ``D`` = 8 dim
 * ``spatial_x`` int64 ``[B, L, D]`` spatial factor over the mesh's X axis below each level (only the
   arch's fan-out level may have factors > 1), ``spatial_y`` likewise over Y;
 * ``order``     int64 ``[B, L, D]`` loop rank of each dim at each level, 0 = outermost;
-* ``keep``      bool  ``[B, L, 3]`` whether the level holds Weights / Inputs / Outputs.
+* ``keep``      bool  ``[B, L, 3]`` whether the level holds Weights / Inputs / Outputs;
+* ``tags``      int64 ``[B]`` (optional) an optimizer's bookkeeping, e.g. which start a row came from.
 
 The JSON format is the ``mapping`` object of ``shared/reference`` records (``G`` may be added to
 ``temporal`` and ``spatial``; missing dims default to 1; missing ``keep`` means the level keeps all
@@ -104,6 +105,7 @@ class Mappings:
     keep: np.ndarray
     order_x: np.ndarray | None = None
     order_y: np.ndarray | None = None
+    tags: np.ndarray | None = None  # [B] int64, optional: an optimizer's note on each row's origin
 
     def __post_init__(self) -> None:
         shape = self.temporal.shape

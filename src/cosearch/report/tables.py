@@ -202,6 +202,65 @@ def _ordered_dims(ranks: np.ndarray) -> list[int]:
     return [int(d) for d in np.argsort(ranks, kind="stable")]
 
 
+def loop_nest_data(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
+                   tile_words: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """The loop nest of a mapping as plain data (JSON-able), outermost level first.
+
+    One entry per storage level::
+
+        {"level": "GLB", "keeps": ["Weights", "Outputs"],
+         "tile_words": {"Weights": 9216, "Outputs": 25088},          # only if tile_words is given
+         "loops": [{"dim": "P", "bound": 4, "kind": "temporal"},
+                   {"dim": "R", "bound": 3, "kind": "spatial_y"}, ...]}
+
+    ``loops`` run outer -> inner within the level: temporal loops in the level's order, then (at the
+    fan-out level) all ``spatial_y`` loops, then all ``spatial_x`` loops. Loops with bound 1 are
+    omitted, as Timeloop does. :func:`loop_nest` renders this as text.
+    """
+    batch = mapping.to_arrays(arch) if isinstance(mapping, Mapping) else mapping
+    i = 0 if isinstance(mapping, Mapping) else index
+    default = np.broadcast_to(np.arange(len(DIMS)), batch.order.shape)  # DIMS order, as Mappings.to_mapping
+    ox = batch.order_x if batch.order_x is not None else default
+    oy = batch.order_y if batch.order_y is not None else default
+    out: list[dict[str, Any]] = []
+    for li, lvl in enumerate(arch.levels):
+        kept = [ds for di, ds in enumerate(DATASPACES) if batch.keep[i, li, di] and ds in lvl.keeps]
+        entry: dict[str, Any] = {"level": lvl.name, "keeps": kept}
+        if tile_words is not None:
+            entry["tile_words"] = {ds: int(tile_words[i, li, DATASPACES.index(ds)]) for ds in kept}
+        loops: list[dict[str, Any]] = []
+        for kind, factors, ranks in (("temporal", batch.temporal, batch.order),
+                                     ("spatial_y", batch.spatial_y, oy),
+                                     ("spatial_x", batch.spatial_x, ox)):
+            for d in _ordered_dims(ranks[i, li]):
+                n = int(factors[i, li, d])
+                if n > 1:
+                    loops.append({"dim": DIMS[d], "bound": n, "kind": kind})
+        entry["loops"] = loops
+        out.append(entry)
+    return out
+
+
+_LOOP_TAGS = {"temporal": "", "spatial_y": " (Spatial-Y)", "spatial_x": " (Spatial-X)"}
+
+
+def loop_nest_text(levels: Sequence[dict[str, Any]]) -> str:
+    """Render the output of :func:`loop_nest_data` as Timeloop-style text (see :func:`loop_nest`)."""
+    lines: list[str] = []
+    depth = 0
+    for entry in levels:
+        sizes = entry.get("tile_words")
+        kept = [f"{ds}:{sizes[ds]}" for ds in entry["keeps"]] if sizes is not None else list(entry["keeps"])
+        header = f"{entry['level']} [ {' '.join(kept)} ]" if kept else f"{entry['level']} [ ]"
+        lines.append(header)
+        lines.append("-" * len(header))
+        for lp in entry["loops"]:
+            lines.append("|" + " " * (2 * depth + 1) + f"for {lp['dim']} in [0:{lp['bound']}){_LOOP_TAGS[lp['kind']]}")
+            depth += 1
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def loop_nest(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
               tile_words: np.ndarray | None = None) -> str:
     """Timeloop-style text view of a mapping, outermost level first.
@@ -215,41 +274,10 @@ def loop_nest(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
         ----------------------------------
         |       for P in [0:4)
         |         for R in [0:3) (Spatial-Y)
+
+    The same nest as plain data: :func:`loop_nest_data`.
     """
-    batch = mapping.to_arrays(arch) if isinstance(mapping, Mapping) else mapping
-    i = 0 if isinstance(mapping, Mapping) else index
-    default = np.broadcast_to(np.arange(len(DIMS)), batch.order.shape)  # DIMS order, as Mappings.to_mapping
-    ox = batch.order_x if batch.order_x is not None else default
-    oy = batch.order_y if batch.order_y is not None else default
-    lines: list[str] = []
-    depth = 0
-
-    def loop(dim: int, n: int, tag: str = "") -> None:
-        nonlocal depth
-        lines.append("|" + " " * (2 * depth + 1) + f"for {DIMS[dim]} in [0:{n}){tag}")
-        depth += 1
-
-    for li, lvl in enumerate(arch.levels):
-        kept = [ds for di, ds in enumerate(DATASPACES) if batch.keep[i, li, di] and ds in lvl.keeps]
-        if tile_words is not None:
-            kept = [f"{ds}:{int(tile_words[i, li, DATASPACES.index(ds)])}" for ds in kept]
-        header = f"{lvl.name} [ {' '.join(kept)} ]" if kept else f"{lvl.name} [ ]"
-        lines.append(header)
-        lines.append("-" * len(header))
-        for d in _ordered_dims(batch.order[i, li]):
-            n = int(batch.temporal[i, li, d])
-            if n > 1:
-                loop(d, n)
-        for d in _ordered_dims(oy[i, li]):
-            n = int(batch.spatial_y[i, li, d])
-            if n > 1:
-                loop(d, n, " (Spatial-Y)")
-        for d in _ordered_dims(ox[i, li]):
-            n = int(batch.spatial_x[i, li, d])
-            if n > 1:
-                loop(d, n, " (Spatial-X)")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return loop_nest_text(loop_nest_data(arch, mapping, index, tile_words=tile_words))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -257,10 +285,11 @@ def loop_nest(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
 
 
 def layer_results_table(rows: Sequence[dict[str, Any]], *, title: str = "Best mapping per layer") -> Table:
-    """One row per layer: name, count, energy, cycles, EDP, utilisation (and valid/sampled if given).
+    """One row per layer: name, count, energy, cycles, EDP, utilisation (and more columns if given).
 
     ``rows`` are dicts with keys ``layer``, ``count``, ``energy_pj``, ``cycles``, ``edp``,
-    ``utilization`` and optionally ``valid`` / ``sampled``.
+    ``utilization`` and optionally ``valid`` / ``sampled`` (random sampling), ``evaluations`` and
+    ``seconds`` (a mapper run). Missing results (``None``) show as ``-``.
     """
     table = Table(title=title)
     table.add_column("layer", style="bold")
@@ -272,11 +301,18 @@ def layer_results_table(rows: Sequence[dict[str, Any]], *, title: str = "Best ma
     with_counts = any("sampled" in r for r in rows)
     if with_counts:
         table.add_column("valid / sampled", justify="right")
+    with_search = any("evaluations" in r for r in rows)
+    if with_search:
+        table.add_column("evaluations", justify="right")
+        table.add_column("seconds", justify="right")
     for r in rows:
         cells = [escape(str(r["layer"])), str(r["count"]), fmt_energy(r["energy_pj"]), fmt_int(r["cycles"]),
                  fmt_sci(r["edp"]), fmt_pct(r["utilization"])]
         if with_counts:
             cells.append(f"{fmt_int(r.get('valid'))} / {fmt_int(r.get('sampled'))}")
+        if with_search:
+            secs = r.get("seconds")
+            cells += [fmt_int(r.get("evaluations")), "-" if secs is None else f"{float(secs):.2f}"]
         table.add_row(*cells)
     return table
 

@@ -168,3 +168,24 @@ class MoveSet:
             pick[owner[sort][last]] = len(out) + sort[last]
             out = Mappings.concat([out, cands]).subset(pick)
         return out
+
+
+_HASH_MULT: dict[int, np.ndarray] = {}
+
+
+def row_hashes(m: Mappings, fanout: int) -> np.ndarray:
+    """A 64-bit hash ``[B]`` uint64 per mapping, equal for mappings with equal :func:`row_keys`."""
+    slots = to_slots(m, fanout).reshape(len(m), -1)
+    order = canonical_order(m.temporal, m.order).reshape(len(m), -1)
+    flat = np.concatenate([slots, order, m.keep.reshape(len(m), -1).astype(np.int64)], axis=1).astype(np.uint64)
+    width = flat.shape[1]
+    mult = _HASH_MULT.get(width)
+    if mult is None:
+        mult = np.random.default_rng(width).integers(1, 2**63, width, dtype=np.uint64) | np.uint64(1)
+        _HASH_MULT[width] = mult
+    with np.errstate(over="ignore"):
+        h = (flat * mult[None, :]).sum(axis=1, dtype=np.uint64)
+        h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(32)
+    return h

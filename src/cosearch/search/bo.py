@@ -1,0 +1,672 @@
+"""Bayesian optimization of mappings: the paper's constrained BO (``"bo"``) and the vanilla ablation.
+
+:class:`ConstrainedBO` follows Shi et al. (2020) and the settings of the authors' public code
+(``docs/method.md``):
+
+* **Warm-up:** ``n_init = 30`` random valid-by-construction samples (``MapSpace.sample``).
+* **Surrogate:** an exact GP (BoTorch ``SingleTaskGP``, float64, RBF kernel with ARD and BoTorch's
+  dimension-scaled priors) on :func:`~cosearch.search.features.domain_features`, min-max scaled
+  on the training set (columns constant there are dropped); the outcome is the natural log of the
+  objective (EDP by default) of the **valid** evaluated points only, standardised by the model.
+* **Training set:** the ``max_best = 200`` best valid points plus the ``max_recent = 100`` most
+  recently evaluated valid ones (their union, at most 300 rows), so each step stays cheap whatever
+  the budget.
+* **Hyperparameters** are fitted (L-BFGS on the marginal likelihood, ``fit_maxiter`` iterations from
+  BoTorch's default initialisation, no random restarts) at checkpoints ``n_init, n_init +
+  refit_every, ...`` evaluations, each from the history up to that checkpoint; between checkpoints
+  the GP is rebuilt on the current training set with the last checkpoint's hyperparameters and
+  scaling, which costs a Cholesky of at most 300 points. Because each checkpoint's fit is a function
+  of a prefix of the told history (and of the seed), the model is rebuilt identically on replay.
+* **Feasibility:** points that turn out invalid only when evaluated (a constraint the sampler does
+  not know) train an L2-regularised logistic model on the same scaled features; acquisition values
+  are multiplied by its ``P(feasible)`` (added in log space). With MapSpace's valid-by-construction
+  samples and known-constraint checks no evaluated point is invalid, and the model is a no-op.
+* **Acquisition:** ``"lcb"`` (default, as the authors: ``μ − κσ`` of the log objective, ``κ = 1``;
+  scored as ``−LCB + log P(feasible)``, i.e. the log of ``P(feasible) / exp(LCB)``) or ``"logei"``
+  (BoTorch's ``LogExpectedImprovement`` below the best training value, plus ``log P(feasible)``).
+* **Acquisition optimisation:** a pool of ``pool_size = 1000`` fresh valid-by-construction samples
+  plus ``local_size`` local mutations of the ``n_parents`` best evaluated mappings (a prime factor
+  moved between two slots of one dim, two loops swapped at one level, a bypass flipped; one to three
+  moves, kept only when they satisfy the known constraints: mesh fan-out and buffer capacity) is
+  scored, candidates already evaluated (or duplicated in the pool) are removed, and the top
+  ``batch_size = 10`` are proposed per model rebuild (the driver asks ``preferred_batch = 10`` at a time).
+* **Exploration:** each proposal slot is, with probability ``explore_prob = 0.3`` (the authors'
+  software-level setting), a fresh random sample instead.
+
+:class:`VanillaBO` (``"vanilla-bo"``) is the ablation the paper beats: the same GP and LCB on
+:func:`~cosearch.search.features.raw_features`, candidates drawn from the *unconstrained* space
+(``MapSpace.uniform_unconstrained``: random factorizations that may break capacity or fan-out),
+invalid evaluations given the target ``worst valid log value + 1`` (they count as evaluations), no
+feasibility model and no local moves.
+
+Replay: all randomness comes from the generator handed to :meth:`_propose` (seeded by ``(seed,
+evaluations told)``), and torch is seeded from ``(seed, checkpoint)`` inside a forked RNG state for
+each hyperparameter fit; the model is a function of the told history, so a replayed optimizer makes
+the same proposals. torch and BoTorch are imported lazily, on the first model fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
+from ..errors import CosearchError
+from ..mapping.mapping import Mappings
+from ..model.evaluate import Costs
+from ..model.geometry import tile_words
+from .base import Optimizer
+from .features import domain_features, effective_keep, raw_features
+
+ACQUISITIONS: tuple[str, ...] = ("lcb", "logei")
+
+_HASH_MULT = np.random.default_rng(0x5EED).integers(1, 2**62, size=4096, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# helpers on mapping batches (vectorised over rows)
+
+
+def canonical_keys(arch: Any, m: Mappings) -> np.ndarray:
+    """``[B]`` uint64 hash of each mapping up to loop-order changes that cannot matter.
+
+    Two mappings with the same factors and effective keep whose loops of trip count > 1 come in the
+    same relative order at every level get the same key (the ranks of factor-1 loops are ignored).
+    """
+    active = m.temporal > 1  # [B, L, D]
+    before = (m.order[..., None, :] < m.order[..., :, None]) & active[..., None, :]  # [B, L, D, D']
+    crank = np.where(active, before.sum(axis=-1), -1)
+    keep = effective_keep(arch, m.keep).astype(np.int64)
+    B = len(m)
+    cols = np.concatenate(
+        [m.temporal.reshape(B, -1), m.spatial_x.reshape(B, -1), m.spatial_y.reshape(B, -1), crank.reshape(B, -1), keep.reshape(B, -1)],
+        axis=1,
+    ).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = (cols * _HASH_MULT[: cols.shape[1]]).sum(axis=1, dtype=np.uint64)
+        h ^= h >> np.uint64(31)
+        h *= np.uint64(0x9E3779B97F4A7C15)
+    return h
+
+
+def _choose(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Column index ``[R]`` of a uniformly random True entry per row of ``ok [R, n]`` (0 if none)."""
+    cs = np.cumsum(ok, axis=1)
+    k = (rng.random(ok.shape[0]) * cs[:, -1]).astype(np.int64)
+    return np.argmax(cs > k[:, None], axis=1)
+
+
+def known_valid(space: Any, m: Mappings) -> np.ndarray:
+    """``[B]`` bool: the constraints known without evaluation (factorization, fan-out, capacity).
+
+    Uses ``space.is_valid`` when the map space has it; otherwise checks the same rules here.
+    """
+    if hasattr(space, "is_valid"):
+        return np.asarray(space.is_valid(m), dtype=bool)
+    arch, layer = space.arch, space.layer
+    dims = np.array(layer.dims, dtype=np.int64)
+    f = arch.fanout_level
+    spatial = m.spatial_x * m.spatial_y
+    factors = m.temporal * spatial
+    ok = (factors.prod(axis=1) == dims[None]).all(axis=1) & (m.temporal >= 1).all(axis=(1, 2)) & (spatial >= 1).all(axis=(1, 2))
+    off = np.ones(arch.num_levels, dtype=bool)
+    off[f] = False
+    px = m.spatial_x[:, f].prod(axis=1)
+    py = m.spatial_y[:, f].prod(axis=1)
+    child = arch.levels[f + 1] if f + 1 < arch.num_levels else arch.mac
+    ok &= ~(spatial[:, off] > 1).any(axis=(1, 2))
+    ok &= (px <= child.mesh_x) & (py <= child.mesh_y) & (px * py <= child.instances)
+    keep = effective_keep(arch, m.keep)
+    ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
+    for li, lvl in enumerate(arch.levels):
+        if lvl.size_words is None:
+            continue
+        used = np.zeros(len(m), dtype=np.int64)
+        for di, ds in enumerate(DATASPACES):
+            used += np.where(keep[:, li, di], tile_words(ds, ext[:, li], layer), 0)
+        ok &= used <= lvl.size_words
+    return ok
+
+
+class LocalMoves:
+    """Small random changes of valid mappings (for local candidate pools around the incumbents).
+
+    A mapping's factors of each dim live in ``S`` slots: the temporal factor at every level, plus the
+    spatial X and Y factors at the fan-out level (when the mesh has those axes). Moves:
+
+    * ``factor``: move one prime factor of one dim from one slot to another;
+    * ``order``: swap two loops (of trip count > 1 where a level has two) at one level;
+    * ``keep``: flip one bypassable keep flag.
+
+    Results are filtered by :func:`known_valid`; moves never produce an invalid factorization.
+    """
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+        arch, layer = space.arch, space.layer
+        self.arch = arch
+        self.dims = np.array(layer.dims, dtype=np.int64)
+        self.active = np.flatnonzero(self.dims > 1)
+        self.f = arch.fanout_level
+        child = arch.levels[self.f + 1] if self.f + 1 < arch.num_levels else arch.mac
+        self.has_x, self.has_y = child.mesh_x > 1, child.mesh_y > 1
+        primes = set()
+        for n in self.dims:
+            n, p = int(n), 2
+            while p * p <= n:
+                while n % p == 0:
+                    primes.add(p)
+                    n //= p
+                p += 1
+            if n > 1:
+                primes.add(n)
+        self.primes = np.array(sorted(primes), dtype=np.int64)
+        allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)
+        fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
+        fixed[0] = True
+        byp = allowed & ~fixed[:, None]
+        self.keep_pairs = np.argwhere(byp)  # [P, 2] (level, data space)
+
+    def _slots(self, m: Mappings) -> np.ndarray:
+        parts = [m.temporal]
+        if self.has_x:
+            parts.append(m.spatial_x[:, self.f : self.f + 1])
+        if self.has_y:
+            parts.append(m.spatial_y[:, self.f : self.f + 1])
+        return np.concatenate(parts, axis=1).copy()  # [B, S, D]
+
+    def _unslots(self, m: Mappings, slots: np.ndarray) -> Mappings:
+        L = m.num_levels
+        sx, sy = m.spatial_x.copy(), m.spatial_y.copy()
+        col = L
+        if self.has_x:
+            sx[:, self.f] = slots[:, col]
+            col += 1
+        if self.has_y:
+            sy[:, self.f] = slots[:, col]
+        return Mappings(slots[:, :L].copy(), sx, sy, m.order, m.keep, m.order_x, m.order_y)
+
+    def move_factor(self, m: Mappings, rng: np.random.Generator) -> Mappings:
+        B = len(m)
+        if B == 0 or self.active.size == 0 or self.primes.size == 0:
+            return m
+        slots = self._slots(m)
+        S = slots.shape[1]
+        ar = np.arange(B)
+        d = self.active[rng.integers(0, self.active.size, size=B)]
+        V = slots[ar, :, d]  # [B, S]
+        ok = (V[:, :, None] % self.primes[None, None, :]) == 0  # [B, S, P]
+        ok &= V[:, :, None] > 1
+        pick = _choose(ok.reshape(B, -1), rng)
+        src, pj = np.divmod(pick, self.primes.size)
+        p = self.primes[pj]
+        t = rng.integers(0, S - 1, size=B)
+        dst = t + (t >= src)
+        has = ok.reshape(B, -1).any(axis=1)
+        p = np.where(has, p, 1)
+        slots[ar, src, d] //= p
+        slots[ar, dst, d] *= p
+        return self._unslots(m, slots)
+
+    def swap_order(self, m: Mappings, rng: np.random.Generator) -> Mappings:
+        B, L = len(m), m.num_levels
+        if B == 0:
+            return m
+        ar = np.arange(B)
+        act = m.temporal > 1  # [B, L, D]
+        two = act.sum(axis=2) >= 2
+        lvl = np.where(two.any(axis=1), _choose(two, rng), rng.integers(0, L, size=B))
+        cand = act[ar, lvl]
+        cand = np.where(cand.sum(axis=1, keepdims=True) >= 2, cand, True)
+        i = _choose(cand, rng)
+        cand2 = cand.copy()
+        cand2[ar, i] = False
+        j = _choose(cand2, rng)
+        order = m.order.copy()
+        oi = order[ar, lvl, i].copy()
+        order[ar, lvl, i] = order[ar, lvl, j]
+        order[ar, lvl, j] = oi
+        return Mappings(m.temporal, m.spatial_x, m.spatial_y, order, m.keep, m.order_x, m.order_y)
+
+    def flip_keep(self, m: Mappings, rng: np.random.Generator) -> Mappings:
+        B = len(m)
+        if B == 0 or len(self.keep_pairs) == 0:
+            return m
+        keep = effective_keep(self.arch, m.keep)
+        pr = self.keep_pairs[rng.integers(0, len(self.keep_pairs), size=B)]
+        ar = np.arange(B)
+        keep[ar, pr[:, 0], pr[:, 1]] ^= True
+        return Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, keep, m.order_x, m.order_y)
+
+    def mutate(self, parents: Mappings, n: int, rng: np.random.Generator) -> Mappings:
+        """``n`` mutants of rows of ``parents`` (chosen uniformly), each 1-3 moves away, known-valid only
+        (so possibly fewer than ``n``)."""
+        if n <= 0 or len(parents) == 0:
+            return parents.subset(slice(0, 0))
+        m = parents.subset(rng.integers(0, len(parents), size=n))
+        m = Mappings(m.temporal.copy(), m.spatial_x.copy(), m.spatial_y.copy(), m.order.copy(), m.keep.copy(), m.order_x, m.order_y)
+        steps = 1 + (rng.random(n) < 0.4) + (rng.random(n) < 0.15)
+        p_keep = 0.1 if len(self.keep_pairs) else 0.0
+        for s in range(3):
+            rows = np.flatnonzero(steps > s)
+            if rows.size == 0:
+                break
+            u = rng.random(rows.size)
+            for op, sel in (
+                (self.move_factor, u < 0.6),
+                (self.swap_order, (u >= 0.6) & (u < 1.0 - p_keep)),
+                (self.flip_keep, u >= 1.0 - p_keep),
+            ):
+                r = rows[sel]
+                if r.size:
+                    sub = op(m.subset(r), rng)
+                    m.temporal[r], m.spatial_x[r], m.spatial_y[r] = sub.temporal, sub.spatial_x, sub.spatial_y
+                    m.order[r], m.keep[r] = sub.order, sub.keep
+        return m.subset(known_valid(self.space, m))
+
+
+# ---------------------------------------------------------------------------------------------------
+# the GP surrogate (torch / BoTorch imported here only)
+
+
+@dataclass
+class _Hyper:
+    """Hyperparameters fitted at one checkpoint, and the input scaling they belong to."""
+
+    cols: np.ndarray  # [F'] indices of the feature columns used
+    lo: np.ndarray  # [F'] min over the training set
+    span: np.ndarray  # [F'] max - min (> 0)
+    state: dict  # the GP's state dict without the outcome transform's buffers
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+@contextmanager
+def _torch_settings() -> Iterator[None]:
+    """One intra-op thread (GPs of <= 300 points gain nothing from more, the cost model's threads
+    compete for the cores, and one thread keeps floating-point sums in a fixed order), exact
+    Cholesky-based computations, warnings from BoTorch's input checks silenced."""
+    torch = _torch()
+    import gpytorch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with gpytorch.settings.fast_computations(False, False, False), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _scale(X: np.ndarray, h: _Hyper) -> np.ndarray:
+    return (X[:, h.cols] - h.lo) / h.span
+
+
+def _build_gp(Xs: np.ndarray, y: np.ndarray):
+    torch = _torch()
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms.outcome import Standardize
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return SingleTaskGP(
+            torch.as_tensor(Xs, dtype=torch.float64),
+            torch.as_tensor(y[:, None], dtype=torch.float64),
+            outcome_transform=Standardize(m=1),
+        )
+
+
+def fit_hyper(X: np.ndarray, y: np.ndarray, *, maxiter: int, seed: int) -> _Hyper:
+    """Fit GP hyperparameters on features ``X [N, F]`` and targets ``y [N]`` (deterministic for a seed)."""
+    torch = _torch()
+    from botorch.optim.fit import fit_gpytorch_mll_scipy
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    cols = np.flatnonzero(hi - lo > 1e-9)
+    if cols.size == 0:
+        cols = np.array([0])
+    h = _Hyper(cols, lo[cols], np.maximum(hi[cols] - lo[cols], 1e-9), {})
+    with _torch_settings(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        gp = _build_gp(_scale(X, h), y)
+        if maxiter > 0:
+            mll = ExactMarginalLogLikelihood(gp.likelihood, gp)
+            mll.train()
+            try:
+                fit_gpytorch_mll_scipy(mll, options={"maxiter": int(maxiter)})
+            except Exception:  # numerical trouble: keep the priors' initial values
+                gp = _build_gp(_scale(X, h), y)
+    h.state = {k: v.detach().clone() for k, v in gp.state_dict().items() if not k.startswith("outcome_transform")}
+    return h
+
+
+class _Surrogate:
+    """A GP with fixed hyperparameters conditioned on a training set, for scoring candidates."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, hyper: _Hyper) -> None:
+        self.hyper = hyper
+        with _torch_settings():
+            self.gp = _build_gp(_scale(X, hyper), y)
+            self.gp.load_state_dict(hyper.state, strict=False)
+            self.gp.eval()
+        self.best = float(y.min())
+
+    def mean_std(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation (of the latent log objective) at ``X [N, F]``."""
+        torch = _torch()
+        Xt = torch.as_tensor(_scale(X, self.hyper), dtype=torch.float64).unsqueeze(1)  # N batches of 1 point
+        mus, sds = [], []
+        with torch.no_grad(), _torch_settings():
+            for a in range(0, Xt.shape[0], 4096):
+                post = self.gp.posterior(Xt[a : a + 4096])
+                mus.append(post.mean.reshape(-1).numpy())
+                sds.append(post.variance.clamp_min(1e-18).sqrt().reshape(-1).numpy())
+        if not mus:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate(mus), np.concatenate(sds)
+
+    def score(self, X: np.ndarray, acquisition: str, kappa: float) -> np.ndarray:
+        """Acquisition values (higher is better) for minimising the log objective."""
+        if acquisition == "lcb":
+            mu, sd = self.mean_std(X)
+            return -(mu - kappa * sd)
+        torch = _torch()
+        from botorch.acquisition.analytic import LogExpectedImprovement
+
+        acq = LogExpectedImprovement(self.gp, best_f=self.best, maximize=False)
+        Xt = torch.as_tensor(_scale(X, self.hyper), dtype=torch.float64)
+        out = []
+        with torch.no_grad(), _torch_settings():
+            for a in range(0, Xt.shape[0], 4096):
+                out.append(acq(Xt[a : a + 4096].unsqueeze(1)).numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+
+def _logistic_logp(Xtr: np.ndarray, ok: np.ndarray, Xc: np.ndarray, l2: float = 1.0, iters: int = 25) -> np.ndarray:
+    """``log P(feasible)`` for ``Xc`` from an L2-regularised logistic regression on ``(Xtr, ok)`` (IRLS)."""
+    A = np.concatenate([Xtr, np.ones((len(Xtr), 1))], axis=1)
+    t = ok.astype(np.float64)
+    w = np.zeros(A.shape[1])
+    reg = l2 * np.eye(A.shape[1])
+    reg[-1, -1] = 1e-6
+    for _ in range(iters):
+        z = A @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        g = A.T @ (p - t) + reg @ w
+        H = (A * (p * (1 - p))[:, None]).T @ A + reg
+        step = np.linalg.solve(H, g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    z = np.concatenate([Xc, np.ones((len(Xc), 1))], axis=1) @ w
+    return -np.logaddexp(0.0, -z)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the optimizers
+
+
+class _GPSearch(Optimizer):
+    """Shared machinery: history of features, training-set selection, checkpointed hyperparameters."""
+
+    preferred_batch = 10
+    features: Callable[[Any, Any, Mappings], np.ndarray] = staticmethod(domain_features)
+
+    def __init__(
+        self,
+        space,
+        *,
+        objective: str = "edp",
+        seed: int = 0,
+        n_init: int = 30,
+        pool_size: int = 1000,
+        local_size: int = 1000,
+        n_parents: int = 10,
+        batch_size: int = 10,
+        acquisition: str = "lcb",
+        kappa: float = 1.0,
+        explore_prob: float = 0.3,
+        max_best: int = 200,
+        max_recent: int = 100,
+        refit_every: int = 50,
+        fit_maxiter: int = 40,
+    ) -> None:
+        super().__init__(space, objective=objective, seed=seed)
+        if acquisition not in ACQUISITIONS:
+            raise CosearchError(f"unknown acquisition {acquisition!r} (choose from {', '.join(ACQUISITIONS)})")
+        if not 0.0 <= explore_prob <= 1.0:
+            raise CosearchError(f"explore_prob must be in [0, 1], got {explore_prob}")
+        if min(n_init, pool_size, batch_size, max_best, refit_every) < 1 or min(local_size, max_recent, fit_maxiter, n_parents) < 0:
+            raise CosearchError("BO settings must be positive")
+        self.n_init = int(n_init)
+        self.pool_size = int(pool_size)
+        self.local_size = int(local_size)
+        self.n_parents = int(n_parents)
+        self.batch_size = int(batch_size)
+        self.acquisition = acquisition
+        self.kappa = float(kappa)
+        self.explore_prob = float(explore_prob)
+        self.max_best = int(max_best)
+        self.max_recent = int(max_recent)
+        self.refit_every = int(refit_every)
+        self.fit_maxiter = int(fit_maxiter)
+        self._X: list[np.ndarray] = []  # features of every told candidate
+        self._keys: list[np.ndarray] = []  # canonical keys
+        self._told: list[Mappings] = []
+        self._hyper: dict[int, _Hyper] = {}  # checkpoint -> fitted hyperparameters (a cache)
+        self._cat: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    # ---- history -------------------------------------------------------------------------------
+    def _observe(self, candidates: Mappings, costs: Costs, values: np.ndarray) -> None:
+        self._X.append(self.features(self.space.arch, self.space.layer, candidates))
+        self._keys.append(canonical_keys(self.space.arch, candidates))
+        self._told.append(candidates)
+
+    def _history(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All told ``X [N, F]``, ``log values [N]`` (inf where invalid), ``valid [N]``, ``keys [N]``."""
+        if self._cat is None or self._cat[0] != self.n_told:
+            if self._X:
+                X = np.concatenate(self._X)
+                v = np.concatenate(self.history_values)
+                keys = np.concatenate(self._keys)
+            else:
+                X, v, keys = np.zeros((0, 1)), np.zeros(0), np.zeros(0, dtype=np.uint64)
+            valid = np.isfinite(v) & (v > 0)
+            with np.errstate(divide="ignore"):
+                logv = np.where(valid, np.log(np.where(valid, v, 1.0)), np.inf)
+            self._cat = (self.n_told, X, logv, valid, keys)
+        return self._cat[1], self._cat[2], self._cat[3], self._cat[4]
+
+    def _told_rows(self, idx: np.ndarray) -> Mappings:
+        allm = Mappings.concat(self._told) if len(self._told) > 1 else self._told[0]
+        return allm.subset(idx)
+
+    def _targets(self, logv: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices usable as GP training rows and their targets (valid points only, here)."""
+        idx = np.flatnonzero(valid)
+        return idx, logv[idx]
+
+    def _select(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Training rows among the first ``n`` told: the best ``max_best`` and the latest ``max_recent``."""
+        _, logv, valid, _ = self._history()
+        idx, y = self._targets(logv[:n], valid[:n])
+        if idx.size > self.max_best + self.max_recent:
+            best = idx[np.argsort(y, kind="stable")[: self.max_best]]
+            recent = idx[-self.max_recent :] if self.max_recent else idx[:0]
+            sel = np.union1d(best, recent)
+            y = y[np.searchsorted(idx, sel)]
+            idx = sel
+        return idx, y
+
+    def _checkpoint(self) -> int:
+        return self.n_init + ((self.n_told - self.n_init) // self.refit_every) * self.refit_every
+
+    def _surrogate(self) -> _Surrogate | None:
+        X, _, _, _ = self._history()
+        c = self._checkpoint()
+        hyper = self._hyper.get(c)
+        if hyper is None:
+            idx, y = self._select(c)
+            if idx.size < 2 or np.ptp(y) <= 0:
+                return None
+            hyper = fit_hyper(X[idx], y, maxiter=self.fit_maxiter, seed=int(np.random.default_rng([self.seed, c]).integers(2**31)))
+            self._hyper = {c: hyper}
+        idx, y = self._select(self.n_told)
+        if idx.size < 2 or np.ptp(y) <= 0:
+            return None
+        return _Surrogate(X[idx], y, hyper)
+
+    def _digest_extra(self, h: "hashlib._Hash") -> None:
+        h.update(repr((self.n_init, self.pool_size, self.local_size, self.n_parents, self.batch_size, self.acquisition,
+                       self.kappa, self.explore_prob, self.max_best, self.max_recent, self.refit_every,
+                       self.fit_maxiter)).encode())
+        for X, k in zip(self._X, self._keys):
+            h.update(np.ascontiguousarray(X).tobytes())
+            h.update(np.ascontiguousarray(k).tobytes())
+
+    # ---- proposals -----------------------------------------------------------------------------
+    def _random(self, n: int, rng: np.random.Generator) -> Mappings:
+        return self.space.sample(n, seed=rng)
+
+    def _pool(self, rng: np.random.Generator) -> Mappings:
+        return self._random(self.pool_size, rng)
+
+    def _feasibility(self, surrogate: _Surrogate, Xc: np.ndarray) -> np.ndarray:
+        return np.zeros(len(Xc))
+
+    def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
+        if self.n_told < self.n_init:
+            return self._random(min(n, self.n_init - self.n_told), rng)
+        n = min(n, self.batch_size)
+        n_explore = int(rng.binomial(n, self.explore_prob)) if self.explore_prob > 0 else 0
+        n_exploit = n - n_explore
+        parts: list[Mappings] = []
+        if n_exploit:
+            surrogate = self._surrogate()
+            if surrogate is None:
+                n_explore = n
+            else:
+                pool = self._pool(rng)
+                _, _, _, told_keys = self._history()
+                keys = canonical_keys(self.space.arch, pool)
+                _, first = np.unique(keys, return_index=True)
+                fresh = np.zeros(len(pool), dtype=bool)
+                fresh[first] = True
+                fresh &= ~np.isin(keys, told_keys)
+                pool = pool.subset(fresh)
+                if len(pool):
+                    Xc = self.features(self.space.arch, self.space.layer, pool)
+                    score = surrogate.score(Xc, self.acquisition, self.kappa) + self._feasibility(surrogate, Xc)
+                    top = np.argsort(-score, kind="stable")[:n_exploit]
+                    parts.append(pool.subset(top))
+                    n_explore = n - len(top)
+                else:
+                    n_explore = n
+        if n_explore:
+            parts.append(self._random(n_explore, rng))
+        return Mappings.concat(parts) if len(parts) > 1 else parts[0]
+
+
+class ConstrainedBO(_GPSearch):
+    """The paper's constrained BO over valid-by-construction mappings (see the module docstring)."""
+
+    name = "bo"
+
+    def __init__(self, space, **kwargs: Any) -> None:
+        super().__init__(space, **kwargs)
+        self._moves = LocalMoves(space)
+
+    def _pool(self, rng: np.random.Generator) -> Mappings:
+        fresh = self._random(self.pool_size, rng)
+        if self.local_size <= 0 or self.n_parents <= 0:
+            return fresh
+        _, logv, valid, _ = self._history()
+        idx = np.flatnonzero(valid)
+        if idx.size == 0:
+            return fresh
+        parents = self._told_rows(idx[np.argsort(logv[idx], kind="stable")[: self.n_parents]])
+        local = self._moves.mutate(parents, self.local_size, rng)
+        return Mappings.concat([local.subset(slice(None)), _strip(fresh, local)]) if len(local) else fresh
+
+    def _feasibility(self, surrogate: _Surrogate, Xc: np.ndarray) -> np.ndarray:
+        X, _, valid, _ = self._history()
+        if valid.all() or not valid.any():
+            return np.zeros(len(Xc))
+        rows = np.arange(max(0, len(valid) - 2000), len(valid))
+        h = surrogate.hyper
+        return _logistic_logp(np.clip(_scale(X[rows], h), -3, 4), valid[rows], np.clip(_scale(Xc, h), -3, 4))
+
+
+def _strip(m: Mappings, like: Mappings) -> Mappings:
+    """``m`` with its optional per-axis orders dropped when ``like`` lacks them (so the two concat)."""
+    if (m.order_x is None) == (like.order_x is None) and (m.order_y is None) == (like.order_y is None):
+        return m
+    return Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, m.keep)
+
+
+class VanillaBO(_GPSearch):
+    """BO on the raw parameters over the unconstrained space, invalid points penalised (the ablation)."""
+
+    name = "vanilla-bo"
+    features = staticmethod(raw_features)
+
+    def __init__(self, space, **kwargs: Any) -> None:
+        kwargs.setdefault("local_size", 0)
+        super().__init__(space, **kwargs)
+
+    def _random(self, n: int, rng: np.random.Generator) -> Mappings:
+        if hasattr(self.space, "uniform_unconstrained"):
+            return self.space.uniform_unconstrained(n, seed=rng)
+        return _unconstrained(self.space, n, rng)
+
+    def _targets(self, logv: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not valid.any():
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        worst = float(logv[valid].max())
+        return np.arange(len(logv)), np.where(valid, logv, worst + 1.0)
+
+
+def _unconstrained(space: Any, n: int, rng: np.random.Generator) -> Mappings:
+    """Random factorizations ignoring capacity and fan-out: every prime factor of every dim goes to a
+    uniformly random slot (temporal at any level, spatial X/Y at the fan-out level); random orders
+    and bypass. A fallback for map spaces without ``uniform_unconstrained``."""
+    arch, layer = space.arch, space.layer
+    moves = LocalMoves(space)
+    L = arch.num_levels
+    S = L + moves.has_x + moves.has_y
+    slots = np.ones((n, S, NUM_DIMS), dtype=np.int64)
+    ar = np.arange(n)
+    for d, size in enumerate(layer.dims):
+        size, p = int(size), 2
+        while size > 1:
+            if p * p > size:
+                p = size
+            while size % p == 0:
+                s = rng.integers(0, S, size=n)
+                slots[ar, s, d] *= p
+                size //= p
+            p += 1
+    base = Mappings(np.ones((n, L, NUM_DIMS), dtype=np.int64), np.ones((n, L, NUM_DIMS), dtype=np.int64),
+                    np.ones((n, L, NUM_DIMS), dtype=np.int64), np.zeros((n, L, NUM_DIMS), dtype=np.int64),
+                    np.zeros((n, L, NUM_DATASPACES), dtype=bool))
+    m = moves._unslots(base, slots)
+    order = rng.permuted(np.broadcast_to(np.arange(NUM_DIMS), (n, L, NUM_DIMS)), axis=-1).astype(np.int64)
+    keep = effective_keep(arch, np.ones((n, L, NUM_DATASPACES), dtype=bool))
+    if len(moves.keep_pairs):
+        flip = rng.random((n, len(moves.keep_pairs))) < 0.5
+        keep[:, moves.keep_pairs[:, 0], moves.keep_pairs[:, 1]] = ~flip
+    return Mappings(m.temporal, m.spatial_x, m.spatial_y, order, keep)
+
+
+__all__ = ["ConstrainedBO", "VanillaBO", "LocalMoves", "canonical_keys", "known_valid", "fit_hyper", "ACQUISITIONS"]

@@ -1,0 +1,474 @@
+"""Map a whole network (or a few layers) on a fixed accelerator: one :func:`map_layer` per unique layer.
+
+:func:`map_network` is what ``cosearch map`` runs:
+
+* every layer gets its own seed, derived from ``(seed, layer index)`` (:func:`layer_seed`), so a
+  layer's result depends neither on ``jobs`` nor on which other layers are mapped in the same run
+  (pass ``indices`` = positions in the network when mapping a subset);
+* with ``jobs > 1`` layers run in parallel over a process pool (``spawn`` workers, which ignore
+  Ctrl-C: the parent stops them); with ``jobs = 1`` everything runs in this process;
+* with ``out_dir`` each layer's best mapping is written as ``<layer>.json`` (the mapping format,
+  loadable by ``cosearch eval --mapping``) and ``results.json`` (the run so far) is rewritten
+  atomically as each layer finishes, so an interrupted run keeps its finished layers;
+* network totals count repeats: ``energy = Σ energy·count``, ``cycles = Σ cycles·count``,
+  ``EDP = energy × cycles``.
+
+With a budget and no time limit the results are deterministic for a seed (``seconds`` aside).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..arch.spec import Arch
+from ..errors import CosearchError
+from ..mapping.mapping import Mapping
+from ..workload.layer import Layer, Network
+from .base import OBJECTIVES
+
+RESULTS_FILE = "results.json"
+
+
+# ---------------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class LayerResult:
+    """The best mapping found for one unique layer (plain data: picklable, JSON-able via :meth:`to_json`)."""
+
+    index: int  # position in the network (seed derivation)
+    name: str
+    count: int
+    macs: int
+    seed: int  # the layer's own seed (derived from the run's seed and ``index``)
+    energy_pj: float = math.inf
+    cycles: float = math.inf
+    edp: float = math.inf
+    utilization: float = 0.0
+    evaluations: int = 0
+    seconds: float = 0.0
+    mapping: Mapping | None = None
+    loop_nest: list[dict[str, Any]] = field(default_factory=list)  # report.tables.loop_nest_data
+    error: str | None = None  # why no mapping was found (then the costs are inf)
+    file: str | None = None  # the mapping file's name inside the run's out_dir
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.mapping is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (non-finite numbers as ``None``)."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "index": self.index,
+            "count": self.count,
+            "macs": self.macs,
+            "seed": self.seed,
+            "energy_pj": _finite(self.energy_pj),
+            "cycles": _finite(self.cycles),
+            "edp": _finite(self.edp),
+            "utilization": _finite(self.utilization),
+            "evaluations": self.evaluations,
+            "seconds": round(self.seconds, 4),
+            "mapping": self.mapping.model_dump(mode="json", exclude_none=True) if self.mapping is not None else None,
+            "loop_nest": self.loop_nest,
+        }
+        if self.file is not None:
+            data["file"] = self.file
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+    def table_row(self) -> dict[str, Any]:
+        """A row for :func:`cosearch.report.tables.layer_results_table`."""
+        return {"layer": self.name, "count": self.count, "macs": self.macs, "energy_pj": self.energy_pj,
+                "cycles": self.cycles, "edp": self.edp, "utilization": self.utilization,
+                "evaluations": self.evaluations, "seconds": self.seconds}
+
+
+def network_totals(rows: Sequence[Any], num_pes: int) -> dict[str, Any]:
+    """Σ energy × count, Σ cycles × count, EDP = Σ energy × Σ cycles, utilisation and MACs.
+
+    ``rows`` are :class:`LayerResult` or dicts with ``energy_pj``, ``cycles``, ``macs``, ``count``.
+    A layer without a result (``inf``) makes the totals ``inf``.
+    """
+    def get(r: Any, key: str) -> Any:
+        return r[key] if isinstance(r, dict) else getattr(r, key)
+
+    energy = sum(get(r, "energy_pj") * get(r, "count") for r in rows)
+    cycles = sum(get(r, "cycles") * get(r, "count") for r in rows)
+    macs = sum(get(r, "macs") * get(r, "count") for r in rows)
+    util = macs / (cycles * num_pes) if math.isfinite(cycles) and cycles > 0 else 0.0
+    return {"energy_pj": energy, "cycles": cycles, "edp": energy * cycles, "utilization": util, "macs": macs}
+
+
+@dataclass
+class NetworkMapResult:
+    """The outcome of :func:`map_network`: one :class:`LayerResult` per layer, in network order."""
+
+    arch: Arch
+    workload: str
+    optimizer: str
+    objective: str
+    seed: int
+    budget: int | None
+    time_limit: float | None
+    constraints: str | None
+    jobs: int
+    layers: list[LayerResult]
+    seconds: float  # wall time of the whole run
+    out_dir: Path | None = None
+    status: str = "complete"  # "running", "complete", "interrupted", "failed"
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        return network_totals(self.layers, self.arch.num_pes)
+
+    @property
+    def failed(self) -> list[LayerResult]:
+        return [r for r in self.layers if not r.ok]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"arch", ..., "layers": [...], "total": {"energy_pj", "cycles", "edp", ...}, "seconds"}``."""
+        return {
+            "arch": self.arch.name,
+            "workload": self.workload,
+            "optimizer": self.optimizer,
+            "objective": self.objective,
+            "seed": self.seed,
+            "budget": self.budget,
+            "time_limit": self.time_limit,
+            "constraints": self.constraints,
+            "layers": [r.to_json() for r in self.layers],
+            "total": {k: _finite(v) for k, v in self.totals.items()},
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    return x
+
+
+# ---------------------------------------------------------------------------------------------------
+# seeds, names, files
+
+
+def layer_seed(seed: int, index: int) -> int:
+    """The seed of layer ``index`` in a run seeded with ``seed`` (32-bit, from ``SeedSequence([seed, index])``)."""
+    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1, np.uint32)[0])
+
+
+def mapping_file_names(names: Sequence[str]) -> list[str]:
+    """File names for layers' mappings: the name with unsafe characters replaced, unique, ``.json``."""
+    out: list[str] = []
+    used = {RESULTS_FILE.lower()}
+    for i, name in enumerate(names):
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or f"layer{i}"
+        candidate = f"{stem}.json"
+        k = 2
+        while candidate.lower() in used:
+            candidate = f"{stem}-{k}.json"
+            k += 1
+        used.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def default_out_dir(base: str | Path = "cosearch-out", prefix: str = "map") -> Path:
+    """``base/<prefix>-YYYYmmdd-HHMMSS`` (with ``-2``, ``-3``, ... if that exists already)."""
+    stem = Path(base) / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, k = stem, 2
+    while path.exists():
+        path = stem.with_name(f"{stem.name}-{k}")
+        k += 1
+    return path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# one layer (in this process or in a worker)
+
+
+@dataclass
+class _Task:
+    arch: Arch
+    layer: Layer
+    index: int
+    optimizer: str
+    budget: int | None
+    time_limit: float | None
+    objective: str
+    seed: int
+    constraints: Any
+
+
+def _space(arch: Arch, layer: Layer, constraints: Any) -> Any:
+    from ..mapping.mapspace import MapSpace
+
+    if constraints is None:
+        return MapSpace(arch, layer)
+    return MapSpace(arch, layer, constraints=constraints)
+
+
+def _run_task(task: _Task, space: Any = None,
+              on_progress: Callable[[int, float], None] | None = None) -> LayerResult:
+    """Map one layer; a :class:`CosearchError` (no valid mapping) becomes a failed result."""
+    from ..report.tables import loop_nest_data
+    from .mapper import map_layer
+
+    layer = task.layer
+    result = LayerResult(index=task.index, name=layer.name, count=layer.count, macs=layer.macs, seed=task.seed)
+    start = time.perf_counter()
+    try:
+        if space is None:
+            space = _space(task.arch, layer, task.constraints)
+        res = map_layer(task.arch, layer, optimizer=task.optimizer, budget=task.budget, time_limit=task.time_limit,
+                        objective=task.objective, seed=task.seed, space=space, on_progress=on_progress)
+    except CosearchError as err:
+        result.error = str(err)
+        result.seconds = time.perf_counter() - start
+        return result
+    result.energy_pj = res.energy_pj
+    result.cycles = res.cycles
+    result.edp = res.edp
+    result.utilization = float(res.costs.utilization[0])
+    result.evaluations = int(res.evaluations)
+    result.seconds = float(res.seconds)
+    result.mapping = res.mapping()
+    result.loop_nest = loop_nest_data(task.arch, res.best, 0, tile_words=res.costs.tile_words)
+    return result
+
+
+def _worker_init() -> None:
+    """Pool workers ignore Ctrl-C (the parent cancels and stops them), so no tracebacks are printed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# ---------------------------------------------------------------------------------------------------
+# checks
+
+
+def check_optimizer(name: str) -> None:
+    """Raise :class:`CosearchError` if ``name`` is not a registered optimizer or cannot be imported."""
+    from .mapper import optimizer_class
+
+    try:
+        optimizer_class(name)  # unknown name: CosearchError listing the names
+    except (ImportError, AttributeError) as err:
+        raise CosearchError(f"optimizer {name!r} is not available ({type(err).__name__}: {err})") from None
+
+
+def _load_constraints(constraints: Any, arch: Arch) -> tuple[Any, str | None]:
+    """(constraints object or None, a label for reports)."""
+    if constraints is None:
+        return None, None
+    if isinstance(constraints, (str, Path)):
+        try:
+            from ..mapping.constraints import load_constraints
+        except ImportError as err:
+            raise CosearchError(f"mapping constraints are not available in this version ({err})") from None
+        return load_constraints(str(constraints), arch), str(constraints)
+    label = getattr(constraints, "name", None) or getattr(constraints, "source", None) or type(constraints).__name__
+    return constraints, str(label)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the driver
+
+
+def map_network(
+    arch: Arch | str,
+    network_or_layers: Network | Layer | Sequence[Layer] | str,
+    *,
+    optimizer: str = "auto",
+    budget: int | None = None,
+    time_limit: float | None = None,
+    objective: str = "edp",
+    constraints: Any = None,
+    seed: int = 0,
+    jobs: int = 1,
+    out_dir: str | Path | None = None,
+    on_layer_done: Callable[[LayerResult], None] | None = None,
+    on_progress: Callable[[int, float], None] | None = None,
+    on_start: Callable[[], None] | None = None,
+    indices: Sequence[int] | None = None,
+    workload_name: str | None = None,
+) -> NetworkMapResult:
+    """Map every layer of ``network_or_layers`` on ``arch`` and return the best mapping of each.
+
+    ``arch``: an :class:`Arch` or a preset name / arch file. ``network_or_layers``: a :class:`Network`
+    (its unique layers), one :class:`Layer`, a list of layers, or a zoo name / workload file.
+    ``budget`` (evaluations) and ``time_limit`` (seconds) apply to each layer; with both, a layer stops
+    at whichever comes first; with neither, :data:`cosearch.search.mapper.DEFAULT_BUDGET`.
+    ``constraints``: ``None``, a dataflow name or constraints file (``load_constraints``), or a loaded
+    constraints object. ``seed``: layer ``i`` uses :func:`layer_seed(seed, indices[i])
+    <layer_seed>` (``indices`` default to positions in the list). ``jobs``: worker processes
+    (1 = this process). ``out_dir``: where mapping files and ``results.json`` go (``None``: nothing
+    is written). ``on_layer_done(result)`` is called in this process as each layer finishes (in
+    completion order); ``on_progress(i, fraction)`` reports progress within layer ``i`` (``jobs=1`` only);
+    ``on_start()`` is called once the input is checked, just before the search starts.
+
+    Bad input raises :class:`CosearchError` before any search starts: unknown optimizer or objective,
+    ``budget``/``time_limit``/``jobs`` out of range, a negative seed, or constraints some layer cannot
+    satisfy (the message names the layer). A layer for which no valid mapping is found is reported in
+    its :class:`LayerResult` (``error``), not raised; the other layers still run.
+    """
+    from ..arch.io import load_arch
+    from ..workload.io import load_workload
+
+    start = time.perf_counter()
+    the_arch = load_arch(arch) if isinstance(arch, str) else arch
+    # ---- layers
+    if isinstance(network_or_layers, str):
+        network_or_layers = load_workload(network_or_layers)
+    if isinstance(network_or_layers, Network):
+        layers = list(network_or_layers.layers)
+        name = workload_name or network_or_layers.name
+    elif isinstance(network_or_layers, Layer):
+        layers = [network_or_layers]
+        name = workload_name or network_or_layers.name
+    else:
+        layers = list(network_or_layers)
+        name = workload_name or "layers"
+    if not layers:
+        raise CosearchError("nothing to map: no layers given")
+    idx = list(range(len(layers))) if indices is None else [int(i) for i in indices]
+    if len(idx) != len(layers):
+        raise ValueError("indices must give one index per layer")
+    # ---- settings
+    if objective not in OBJECTIVES:
+        raise CosearchError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
+    if budget is not None and (isinstance(budget, bool) or int(budget) != budget or budget <= 0):
+        raise CosearchError(f"budget must be a positive number of evaluations per layer, got {budget}")
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise CosearchError(f"time limit must be a positive number of seconds per layer, got {time_limit}")
+    if jobs < 1:
+        raise CosearchError(f"jobs must be at least 1, got {jobs}")
+    if seed < 0:
+        raise CosearchError(f"seed must be >= 0, got {seed}")
+    check_optimizer(optimizer)
+    cons, cons_label = _load_constraints(constraints, the_arch)
+    # every layer must have a valid mapping under the constraints: fail before searching
+    spaces = []
+    for layer in layers:
+        try:
+            spaces.append(_space(the_arch, layer, cons))
+        except CosearchError as err:
+            if cons_label is not None:
+                raise CosearchError(f"constraints {cons_label}: layer {layer.name}: {err}") from None
+            raise
+    tasks = [_Task(the_arch, layer, i, optimizer, None if budget is None else int(budget),
+                   None if time_limit is None else float(time_limit), objective, layer_seed(seed, i), cons)
+             for layer, i in zip(layers, idx)]
+    # ---- output
+    files = mapping_file_names([layer.name for layer in layers])
+    out = Path(out_dir) if out_dir is not None else None
+    done: dict[int, LayerResult] = {}
+    run = NetworkMapResult(the_arch, name, optimizer, objective, int(seed), budget, time_limit, cons_label,
+                           int(jobs), [], 0.0, out, status="running")
+
+    def save(status: str) -> None:
+        run.layers = [done[k] for k in sorted(done)]
+        run.seconds = time.perf_counter() - start
+        run.status = status
+        if out is None:
+            return
+        data = run.to_json()
+        data["status"] = status
+        data["jobs"] = run.jobs
+        data["layers_total"] = len(tasks)
+        _write_atomic(out / RESULTS_FILE, json.dumps(data, indent=1) + "\n")
+
+    def finish(pos: int, result: LayerResult) -> None:
+        if out is not None and result.mapping is not None:
+            result.file = files[pos]
+            _write_atomic(out / files[pos], result.mapping.model_dump_json(indent=1, exclude_none=True) + "\n")
+        done[pos] = result
+        save("running")
+        if on_layer_done is not None:
+            on_layer_done(result)
+
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    save("running")
+    if on_start is not None:
+        on_start()
+    try:
+        if jobs == 1 or len(tasks) == 1:
+            for pos, (task, space) in enumerate(zip(tasks, spaces)):
+                progress = None
+                if on_progress is not None:
+                    progress = _fraction_reporter(pos, task, on_progress)
+                finish(pos, _run_task(task, space, progress))
+        else:
+            _run_pool(tasks, min(jobs, len(tasks)), finish)
+    except BaseException:
+        save("interrupted")
+        raise
+    save("complete" if not any(not r.ok for r in done.values()) else "failed")
+    return run
+
+
+def _fraction_reporter(pos: int, task: _Task, report: Callable[[int, float], None]) -> Callable[[int, float], None]:
+    start = time.perf_counter()
+
+    def on_progress(evaluations: int, best: float) -> None:
+        fractions = []
+        if task.budget is not None:
+            fractions.append(evaluations / task.budget)
+        if task.time_limit is not None:
+            fractions.append((time.perf_counter() - start) / task.time_limit)
+        if task.budget is None and task.time_limit is None:
+            from .mapper import DEFAULT_BUDGET
+
+            fractions.append(evaluations / DEFAULT_BUDGET)
+        report(pos, min(1.0, max(fractions)))
+
+    return on_progress
+
+
+def _run_pool(tasks: list[_Task], workers: int, finish: Callable[[int, LayerResult], None]) -> None:
+    """Run ``tasks`` over a ``spawn`` process pool, biggest layers first; ``finish`` as each completes."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init)
+    order = sorted(range(len(tasks)), key=lambda k: -tasks[k].layer.macs)
+    clean = False
+    try:
+        pending = {pool.submit(_run_task, tasks[k]): k for k in order}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: pending[f]):
+                pos = pending.pop(fut)
+                finish(pos, fut.result())
+        clean = True
+    finally:
+        if clean:
+            pool.shutdown(wait=True)
+        else:  # interrupted or a worker failed: stop now, do not wait for running layers
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                if proc.is_alive():
+                    proc.terminate()
