@@ -351,7 +351,6 @@ class _MapProgress:
         self.description = description
         self.quiet = quiet
         self.done = 0
-        self.partial: dict[int, float] = {}
         self.console = _console(stderr=True)
         self.progress = None
         self.task = None
@@ -381,14 +380,12 @@ class _MapProgress:
 
     def within_layer(self, index: int, fraction: float) -> None:
         if self.progress is not None:
-            self.partial[index] = fraction
             self.progress.update(self.task, completed=self.done + fraction)
 
     def layer_done(self, result: Any) -> None:
         from .report.tables import fmt_sci
 
         self.done += 1
-        self.partial.pop(result.index, None)
         if self.progress is not None:
             self.progress.update(self.task, completed=self.done)
         elif not self.quiet:
@@ -474,9 +471,6 @@ def map_cmd(
         except KeyboardInterrupt:
             typer.echo(f"error: interrupted; finished layers are saved in {out_dir}", err=True)
             raise typer.Exit(130) from None
-    if dataflow is not None:
-        run.constraints = dataflow
-
     if as_json:
         data = run.to_json()
         typer.echo(f"results: {out_dir / 'results.json'}", err=True)
@@ -502,15 +496,15 @@ def map_cmd(
 def _dataflow_constraints(name: str, arch: Any) -> Any:
     """The constraints of a named dataflow (``CosearchError`` naming the known ones if unknown)."""
     try:
-        from .mapping import constraints as cmod
+        from .mapping.constraints import dataflow_constraints
     except ImportError as err:
         raise CosearchError(f"--dataflow: mapping constraints are not available in this version ({err})") from None
-    known = getattr(cmod, "DATAFLOWS", None)
-    if known is not None and name not in known:
-        raise CosearchError(f"unknown dataflow {name!r} (--dataflow; choose from {', '.join(known)})")
-    if known is None and (os.sep in name or name.endswith((".yaml", ".yml", ".json"))):
-        raise CosearchError(f"--dataflow takes a dataflow name, not a file ({name!r}); use --constraints FILE")
-    return cmod.load_constraints(name, arch)
+    try:
+        return dataflow_constraints(name, arch)
+    except CosearchError:
+        raise
+    except ValueError as err:  # unknown name
+        raise CosearchError(f"--dataflow: {err}") from None
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -149,6 +149,18 @@ class SpatialConstraint(_Item):
     _f = field_validator("x_factors", "y_factors", mode="before")(classmethod(lambda cls, v: _parse_factors(v)))
     _d = field_validator("x_dims", "y_dims", mode="before")(classmethod(lambda cls, v: _parse_dims(v)))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_timeloop_spatial_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("permutation", "split", "factors"):
+                if key in data:
+                    raise ValueError(
+                        f"spatial items take x_dims/y_dims and x_factors/y_factors, not Timeloop's '{key}' "
+                        "(the order of spatial loops is not constrained)"
+                    )
+        return data
+
     @model_validator(mode="after")
     def _factors_on_allowed_dims(self) -> "SpatialConstraint":
         for axis in ("x", "y"):
@@ -201,8 +213,28 @@ class Constraints(BaseModel):
     name: str = ""
     description: str = ""
     dataflow: str | None = None
+    permutation_order: Literal["outer_to_inner", "inner_to_outer"] = "outer_to_inner"
     constraints: list[Constraint] = Field(default_factory=list)
     source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_permutations(cls, data: Any) -> Any:
+        """``permutation_order: inner_to_outer`` (Timeloop's way of writing loop orders): reverse every
+        temporal ``permutation`` so that the stored items read outer -> inner."""
+        if isinstance(data, dict) and data.get("permutation_order") == "inner_to_outer":
+            items = data.get("constraints")
+            if isinstance(items, list):
+                fixed = []
+                for item in items:
+                    if isinstance(item, dict) and item.get("type") == "temporal" and isinstance(
+                        item.get("permutation"), str
+                    ):
+                        perm = item["permutation"]
+                        item = {**item, "permutation": "".join(ch for ch in reversed(perm) if not ch.isspace())}
+                    fixed.append(item)
+                data = {**data, "constraints": fixed, "permutation_order": "outer_to_inner"}
+        return data
 
     @field_validator("constraints", mode="before")
     @classmethod
@@ -211,8 +243,9 @@ class Constraints(BaseModel):
             return []
         if isinstance(value, list):
             for i, item in enumerate(value):
-                if isinstance(item, dict) and "type" not in item:
-                    raise ValueError(f"item {i} has no 'type' (one of {', '.join(_TYPES)})")
+                if isinstance(item, dict) and item.get("type") not in _TYPES:
+                    what = f"unknown type {item['type']!r}" if "type" in item else "no 'type'"
+                    raise ValueError(f"item [{i}] has {what} (types are {', '.join(_TYPES)})")
         return value
 
     @field_validator("dataflow")
@@ -390,9 +423,11 @@ def load_constraints(name_or_path: str | Path | Constraints | dict, arch: Arch) 
         return constraints_from_data(name_or_path, "constraints").expand(arch)
     text = str(name_or_path)
     try:
-        return dataflow_constraints(dataflow_name(text), arch)
+        key = dataflow_name(text)
     except ValueError:
-        pass
+        key = None
+    if key is not None:
+        return dataflow_constraints(key, arch)
     path = Path(text)
     if not path.exists() and path.suffix == "":
         raise CosearchError(
@@ -545,6 +580,13 @@ def _keeper(arch: Arch, pe: list[int], ds: str, name: str) -> int:
     raise CosearchError(f"dataflow {name}: no level inside the PEs of {arch.name} can keep {ds}")
 
 
+def _keep_item(arch: Arch, level: int, ds: str) -> list[dict]:
+    """A ``keep`` item for ``ds`` at ``level`` unless the arch already fixes what the level holds."""
+    if arch.levels[level].keeps_fixed:
+        return []
+    return [{"type": "bypass", "target": arch.level_names[level], "keep": [ds]}]
+
+
 def _ones(dims: str) -> dict[str, int]:
     return {d: 1 for d in dims}
 
@@ -560,13 +602,13 @@ def _row_stationary(arch: Arch) -> list[dict]:
          "y_factors": {"S": 0}, "note": "filter rows (S) on PE rows, output rows (Q) across columns"},
         {"type": "temporal", "target": names[w], "factors": {**_ones("NGKPQS"), "R": 0}, "permutation": "RC",
          "note": "a filter row (all of R) and channels C stay in the weight scratchpad"},
-        {"type": "bypass", "target": names[w], "keep": ["Weights"]},
+        *_keep_item(arch, w, "Weights"),
     ]
     if o != w:
         items += [
             {"type": "temporal", "target": names[o], "factors": _ones("NGCPQRS"), "permutation": "K",
              "note": "psums of K output channels of one output position"},
-            {"type": "bypass", "target": names[o], "keep": ["Outputs"]},
+            *_keep_item(arch, o, "Outputs"),
         ]
     for li in pe:
         if li not in (w, o):
@@ -585,7 +627,7 @@ def _stationary(arch: Arch, name: str, ds: str, moving: str, innermost: str, x_d
     fixed_dims = "".join(d for d in DIMS if d not in moving)
     items: list[dict] = [
         {"type": "spatial", "target": names[f], "x_dims": x_dims, "y_dims": y_dims},
-        {"type": "bypass", "target": names[k], "keep": [ds]},
+        *_keep_item(arch, k, ds),
     ]
     for li in range(f, k + 1):
         items.append({"type": "temporal", "target": names[li], "permutation": innermost})

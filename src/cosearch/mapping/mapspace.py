@@ -38,6 +38,7 @@ Rows never loop in Python: each step is NumPy over the batch; loops run over lev
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from ..arch.spec import Arch
-from ..dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS
+from ..dims import DATASPACES, DIM_INDEX, DIMS, NUM_DATASPACES, NUM_DIMS
 from ..errors import CosearchError
 from ..model.geometry import tile_words, translation_matrix
 from ..workload.layer import Layer
@@ -55,6 +56,7 @@ from .factors import (
     divisor_table,
     random_factorizations,
 )
+from .factors import divisors as _divisors_of
 from .mapping import Mappings
 
 SeedLike = int | np.random.Generator | None
@@ -127,7 +129,13 @@ class MapSpace:
     """
 
     def __init__(
-        self, arch: Arch, layer: Layer, *, keep_prob: float = 0.5, slot_order: str = "inner_first"
+        self,
+        arch: Arch,
+        layer: Layer,
+        *,
+        keep_prob: float = 0.5,
+        slot_order: str = "inner_first",
+        constraints: Any = None,
     ) -> None:
         if not 0.0 <= keep_prob <= 1.0:
             raise ValueError(f"keep_prob must be in [0, 1], got {keep_prob}")
@@ -173,7 +181,19 @@ class MapSpace:
         for d in ("Q", "S"):
             self._axis_kind[1, DIM_INDEX[d]] = _AXIS_H
 
+        # slot bookkeeping the constraints refine (unconstrained: every slot free, nothing forced)
+        self.constraints = None
+        self._con = None
+        self._free = np.ones((3, L, NUM_DIMS), dtype=bool)  # [kind, level, dim] the sampler may draw
+        self._perm_listed = np.zeros((L, NUM_DIMS), dtype=bool)
+        self._force_keep = np.zeros((L, NUM_DATASPACES), dtype=bool)
+        self._force_bypass = np.zeros((L, NUM_DATASPACES), dtype=bool)
+        self._keep_forced = np.zeros((L, NUM_DATASPACES), dtype=bool)
+        self._min_tiles = np.ones((L, NUM_DATASPACES), dtype=np.int64)
+        self._fill_dims = list(self.active_dims)
         self._check_mappable()
+        if constraints is not None:
+            self._setup_constraints(constraints)
 
     # ---- basic facts -------------------------------------------------------------------------
     @property
@@ -219,7 +239,12 @@ class MapSpace:
         (``order[b, l, d]`` = rank of dim ``d``, 0 = outermost)."""
         rng = _rng(rng)
         base = np.broadcast_to(np.arange(NUM_DIMS, dtype=np.int64), (n, self.num_levels, NUM_DIMS))
-        return rng.permuted(base, axis=-1)
+        out = rng.permuted(base, axis=-1)
+        if self._con is not None:
+            for lvl, listed in enumerate(self._con.perm):
+                if listed:
+                    out[:, lvl] = self._force_permutation(out[:, lvl], lvl)
+        return out
 
     def random_keep(self, n: int, rng: SeedLike = None) -> np.ndarray:
         """Random bypass choices: bool ``[n, L, 3]``.
@@ -230,9 +255,10 @@ class MapSpace:
         """
         rng = _rng(rng)
         keep = np.broadcast_to(self.allowed, (n, self.num_levels, NUM_DATASPACES)).copy()
+        keep &= ~self._force_bypass[None]
         p = self.keep_prob
         for m in range(1, self.num_levels):
-            cand = [di for di in range(NUM_DATASPACES) if self.bypassable[m, di]]
+            cand = [di for di in range(NUM_DATASPACES) if self.bypassable[m, di] and not self._keep_forced[m, di]]
             if not cand:
                 continue
             k = len(cand)
@@ -241,8 +267,10 @@ class MapSpace:
             fits = np.ones(1 << k, dtype=bool)
             size = self.sizes[m]
             if size is not None:
-                fixed_kept = int((self.allowed[m] & ~self.bypassable[m]).sum())
-                fits = nkept + fixed_kept <= size
+                # smallest tiles (1 word each, or what fixed factors force) of the sets that are always kept
+                always = self.allowed[m] & (~self.bypassable[m] | self._force_keep[m])
+                fixed_kept = int((self._min_tiles[m] * always).sum())
+                fits = subsets.astype(np.int64) @ self._min_tiles[m, cand] + fixed_kept <= size
             w = np.where(fits, p**nkept * (1 - p) ** (k - nkept), 0.0)
             if w.sum() <= 0:  # keep_prob 0 or 1 and that extreme does not fit: uniform over what fits
                 w = fits.astype(float)
@@ -399,7 +427,9 @@ class MapSpace:
         for m, grow in grows:
             st.used[m] += grow * v1
 
-    def _fill(self, st: _State, dim_list: list[int], rng: np.random.Generator) -> None:
+    def _fill(
+        self, st: _State, dim_list: list[int], rng: np.random.Generator, free: np.ndarray | None = None
+    ) -> None:
         """Distribute the parked remainder of each dim in ``dim_list`` over the slots.
 
         ``slot_order == "inner_first"``: levels inner -> outer, the slots of a level in an independent
@@ -408,9 +438,10 @@ class MapSpace:
         R = st.rows
         if R == 0 or not dim_list:
             return
+        free = self._free if free is None else free
         groups: list[list[tuple[int, int, int]]] = []
         for level in range(self.num_levels - 1, -1, -1):
-            slots = [(level, k, d) for k in self._slot_kinds(level) for d in dim_list]
+            slots = [(level, k, d) for k in self._slot_kinds(level) for d in dim_list if free[k, level, d]]
             if slots:
                 groups.append(slots)
         if self.slot_order == "random":
@@ -429,7 +460,7 @@ class MapSpace:
 
     def _fill_batch(
         self, temporal: np.ndarray | None, sx: np.ndarray | None, sy: np.ndarray | None, keep: np.ndarray,
-        dim_list: list[int], rng: np.random.Generator,
+        dim_list: list[int], rng: np.random.Generator, free: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Run :meth:`_fill` over ``[R, L, D]`` arrays in chunks of :data:`CHUNK` rows (``temporal`` None:
         start from the empty state). Returns ``temporal, spatial_x, spatial_y`` ``[R, L, D]``."""
@@ -441,7 +472,7 @@ class MapSpace:
                 st = self._empty_state(keep[a:b])
             else:
                 st = self._make_state(temporal[a:b], sx[a:b], sy[a:b], keep[a:b])  # type: ignore[index]
-            self._fill(st, dim_list, rng)
+            self._fill(st, dim_list, rng, free)
             for out, arr in zip(outs, (st.temporal, st.sx, st.sy)):
                 out[a:b] = arr.transpose(2, 0, 1)
         return outs[0], outs[1], outs[2]
@@ -457,6 +488,8 @@ class MapSpace:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         rng = _rng(seed)
+        if self._con is not None:
+            return self._sample_constrained(n, rng)
         keep = self.random_keep(n, rng)
         order = self.random_orders(n, rng)
         temporal, sx, sy = self._fill_batch(None, None, None, keep, self.active_dims, rng)
@@ -498,10 +531,12 @@ class MapSpace:
             for di, ds in enumerate(DATASPACES):
                 used += np.where(keep[:, li, di], tile_words(ds, ext[:, li], self.layer), 0)
             out[f"capacity:{lvl.name}"] = used > lvl.size_words
+        out.update(self.constraint_violations(m))
         return out
 
     def is_valid(self, m: Mappings) -> np.ndarray:
-        """``[B]`` bool: factorization, fan-out and capacity all hold (what ``evaluate(...).valid`` reports)."""
+        """``[B]`` bool: factorization, fan-out and capacity all hold (what ``evaluate(...).valid`` reports),
+        and so do the map space's constraints, if any (see :meth:`allows`)."""
         bad = np.zeros(len(m), dtype=bool)
         for mask in self.violations(m).values():
             bad |= mask
@@ -527,6 +562,8 @@ class MapSpace:
         idx = _row_index(rows, len(m))
         if idx.size == 0 or self.dims[d] == 1:
             return out
+        if self._con is not None:
+            return self._constrained_split(out, d, idx, rng)
         temporal = out.temporal[idx]
         sx = out.spatial_x[idx]
         sy = out.spatial_y[idx]
@@ -553,6 +590,8 @@ class MapSpace:
         changed = np.zeros(len(m), dtype=bool)
         if idx.size:
             big = m.temporal[idx] > 1  # [R, L, D]
+            if self._con is not None:  # loops a permutation constraint places stay where they are
+                big &= ~self._perm_listed[None]
             nbig = big.sum(axis=2)  # [R, L]
             has = (nbig >= 2).any(axis=1)
             r = idx[has]
@@ -579,6 +618,11 @@ class MapSpace:
         if idx.size:
             lvl = rng.integers(0, self.num_levels, size=idx.size)
             order[idx, lvl] = np.argsort(rng.random((idx.size, NUM_DIMS)), axis=1)
+            if self._con is not None:
+                for li, listed in enumerate(self._con.perm):
+                    hit = idx[lvl == li]
+                    if listed and hit.size:
+                        order[hit, li] = self._force_permutation(order[hit, li], li)
         return _replace(m, order=order)
 
     def toggle_keep(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> tuple[Mappings, np.ndarray]:
@@ -592,7 +636,12 @@ class MapSpace:
         idx = _row_index(rows, len(m))
         keep = m.keep.copy()
         changed = np.zeros(len(m), dtype=bool)
-        pairs = [(li, di) for li in range(1, self.num_levels) for di in range(NUM_DATASPACES) if self.bypassable[li, di]]
+        pairs = [
+            (li, di)
+            for li in range(1, self.num_levels)
+            for di in range(NUM_DATASPACES)
+            if self.bypassable[li, di] and not self._keep_forced[li, di]
+        ]
         if idx.size and pairs:
             factors = (m.temporal * m.spatial_x * m.spatial_y)[idx]
             ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
@@ -618,6 +667,291 @@ class MapSpace:
                 keep[r, pl, pd] = ~self.effective_keep(m.keep[r])[np.arange(r.size), pl, pd]
                 changed[r] = True
         return _replace(m, keep=keep), changed
+
+    # ---- mapspace constraints ------------------------------------------------------------------
+    def _setup_constraints(self, constraints: Any) -> None:
+        """Resolve ``constraints`` for this layer into slot requirements and check they can be met."""
+        from .constraints import Constraints, load_constraints, max_spatial_product, resolve_constraints
+
+        arch, layer = self.arch, self.layer
+        cons = constraints.expand(arch) if isinstance(constraints, Constraints) else load_constraints(constraints, arch)
+        con = resolve_constraints(cons, arch, layer)
+        self.constraints = cons
+        self._con = con
+        L, f = self.num_levels, self.fanout_level
+        where = f"layer {layer.name} ({layer.shape_text()}) on {arch.name}"
+        req = con.req  # [3, L, D]: -1 free, > 0 fixed (residuals resolved)
+
+        self._free = req == -1
+        self._perm_listed = np.zeros((L, NUM_DIMS), dtype=bool)
+        for li, listed in enumerate(con.perm):
+            if listed:
+                self._perm_listed[li, listed] = True
+        self._force_keep = con.keep & self.allowed & ~self.fixed[:, None]
+        self._force_bypass = con.bypass & self.allowed
+        self._keep_forced = self._force_keep | self._force_bypass
+
+        # initial factors: fixed ones in place, free ones 1; the rest of each dim parked outermost
+        t0 = np.where(req[KIND_T] > 0, req[KIND_T], 1)
+        x0 = np.where(req[KIND_X] > 0, req[KIND_X], 1)
+        y0 = np.where(req[KIND_Y] > 0, req[KIND_Y], 1)
+        fixed_prod = t0.prod(axis=0) * x0.prod(axis=0) * y0.prod(axis=0)
+        rem = self.dims // fixed_prod  # exact: resolve_constraints checked divisibility
+        self._outer_mult = t0[0].copy()  # a fixed outermost factor; the parked remainder must end at 1
+        t_init = t0.copy()
+        t_init[0] = rem
+        self._t_init, self._x_init, self._y_init = t_init, x0, y0
+        kinds_here = {KIND_X: self.mesh_x > 1, KIND_Y: self.mesh_y > 1}
+        n_free = self._free[KIND_T, 1:].sum(axis=0) + sum(
+            self._free[k, f] * int(on) for k, on in kinds_here.items()
+        )  # [D] free slots besides the outermost
+        outer_fixed = req[KIND_T, 0] > 0
+        for d in range(NUM_DIMS):
+            if rem[d] > 1 and outer_fixed[d] and n_free[d] == 0:
+                raise CosearchError(
+                    f"{where}: {' and '.join(con.dim_labels(d))}: fixed factors of {DIMS[d]} multiply to "
+                    f"{int(fixed_prod[d])} but the layer's {DIMS[d]} is {int(self.dims[d])} and no free slot is left"
+                )
+        self._fill_dims = [d for d in self.active_dims if rem[d] > 1 and n_free[d] > 0]
+        self._split_dims = set(self._fill_dims)
+        self._reject_outer = bool((outer_fixed & (rem > 1)).any())
+
+        # spatial factors fixed by the constraints must fit the mesh
+        px0, py0 = int(x0[f].prod()), int(y0[f].prod())
+        if px0 > self.mesh_x or py0 > self.mesh_y or px0 * py0 > self.mesh_instances:
+            labs = sorted({lab for (k, l, d), lab in con.slot_label.items() if k != KIND_T and req[k, l, d] > 1})
+            raise CosearchError(
+                f"{where}: {' and '.join(labs)}: the fixed spatial factors use {px0}×{py0} PEs but the mesh below "
+                f"{arch.levels[f].name} is {self.mesh_x}×{self.mesh_y}"
+            )
+
+        # smallest tiles the fixed factors force, and whether the forced keeps fit
+        ext = np.cumprod((t0 * x0 * y0)[::-1], axis=0)[::-1]  # [L, D], free factors at 1
+        tiles = np.stack([tile_words(ds, ext, layer) for ds in DATASPACES], axis=1)  # [L, 3]
+        self._min_tiles = np.where(self.allowed, tiles, 1).astype(np.int64)
+        always = self.allowed & (self.fixed[:, None] | self._force_keep)
+        for m in range(1, L):
+            size = self.sizes[m]
+            if size is None:
+                continue
+            used = int((self._min_tiles[m] * always[m]).sum())
+            if used > size:
+                labs = sorted(
+                    {lab for (k, l, d), lab in con.slot_label.items() if l >= m and req[k, l, d] > 1}
+                    | {lab for (l, di), lab in con.keep_label.items() if l == m and always[m, di]}
+                )
+                held = ", ".join(f"{DATASPACES[di]} {int(self._min_tiles[m, di])}" for di in range(NUM_DATASPACES)
+                                 if always[m, di])
+                raise CosearchError(
+                    f"{where}: {' and '.join(labs) or 'the constraints'}: level {arch.levels[m].name} holds "
+                    f"{size} words but the constraints force at least {used} on it ({held})"
+                )
+
+        # utilisation floor: a dynamic programme over the spatially free dims bounds what is reachable
+        self._min_pes = 0
+        self._floor = None
+        if con.min_util > 0:
+            need = math.ceil(con.min_util * self.mesh_instances - 1e-9)
+            self._min_pes = need
+            need_free = -(-need // (px0 * py0))
+            sd = [d for d in self.active_dims if rem[d] > 1 and (
+                (self._free[KIND_X, f, d] and self.mesh_x > 1) or (self._free[KIND_Y, f, d] and self.mesh_y > 1))]
+            cx0, cy0 = self.mesh_x // px0, self.mesh_y // py0
+            options = []
+            for d in sd:
+                xs = [int(v) for v in _divisors_of(int(rem[d]))] if self._free[KIND_X, f, d] and self.mesh_x > 1 else [1]
+                pairs = []
+                for x in xs:
+                    if x > cx0:
+                        continue
+                    ys = ([int(v) for v in _divisors_of(int(rem[d]) // x)]
+                          if self._free[KIND_Y, f, d] and self.mesh_y > 1 else [1])
+                    pairs += [(x, y) for y in ys if y <= cy0]
+                options.append(pairs)
+            best, vx, vy, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
+            reach = int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
+            if reach < need:
+                raise CosearchError(
+                    f"{where}: {con.util_label}: utilization >= {con.min_util:g} needs {need} of the "
+                    f"{self.mesh_instances} PEs but this layer can use at most {reach} under the constraints"
+                )
+            if sd:
+                P = max(len(o) for o in options)
+                ox = np.ones((len(sd), P), dtype=np.int64)
+                oy = np.ones((len(sd), P), dtype=np.int64)
+                ok = np.zeros((len(sd), P), dtype=bool)
+                for j, o in enumerate(options):
+                    ox[j, : len(o)] = [p[0] for p in o]
+                    oy[j, : len(o)] = [p[1] for p in o]
+                    ok[j, : len(o)] = True
+                self._floor = (np.array(sd, dtype=np.int64), ox, oy, ok, best, ix_of, iy_of, cx0, cy0, need_free)
+
+    def _force_permutation(self, order_l: np.ndarray, level: int) -> np.ndarray:
+        """Ranks ``[R, D]`` with the level's constrained dims innermost in their order and the other dims
+        outside them in their current relative order."""
+        listed = self._con.perm[level]  # type: ignore[union-attr]
+        key = order_l.astype(np.int64, copy=True)
+        key[:, listed] = NUM_DIMS + np.arange(len(listed))
+        perm = np.argsort(key, axis=1, kind="stable")
+        ranks = np.empty_like(perm)
+        np.put_along_axis(ranks, perm, np.broadcast_to(np.arange(NUM_DIMS), perm.shape).copy(), axis=1)
+        return ranks
+
+    def _needs_rejection(self) -> bool:
+        return self._reject_outer or self._min_pes > 0
+
+    def _draw(self, n: int, rng: np.random.Generator) -> Mappings:
+        """``n`` mappings honouring every constraint by construction except a fixed outermost factor
+        and the capacity of levels at or above the fan-out under a utilisation floor (rows breaking
+        those are rejected by the caller)."""
+        keep = self.random_keep(n, rng)
+        order = self.random_orders(n, rng)
+        L = self.num_levels
+        T = np.broadcast_to(self._t_init, (n, L, NUM_DIMS)).copy()
+        X = np.broadcast_to(self._x_init, (n, L, NUM_DIMS)).copy()
+        Y = np.broadcast_to(self._y_init, (n, L, NUM_DIMS)).copy()
+        free = None
+        if self._floor is not None and n:
+            self._draw_spatial_floor(T, X, Y, rng)
+            free = self._free.copy()
+            free[KIND_X] = False
+            free[KIND_Y] = False
+        T, X, Y = self._fill_batch(T, X, Y, keep, self._fill_dims, rng, free)
+        T[:, 0] *= self._outer_mult[None]
+        return Mappings(T, X, Y, order, keep)
+
+    def _draw_spatial_floor(self, T: np.ndarray, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator) -> None:
+        """Spatial factors first, dim by dim in a random order per row: each dim's ``(x, y)`` pair is
+        uniform among those that fit the mesh and leave the utilisation floor reachable (by the
+        dynamic programme of :func:`~cosearch.mapping.constraints.max_spatial_product`)."""
+        sd, ox, oy, ok_tab, best, ix_of, iy_of, cx0, cy0, need = self._floor  # type: ignore[misc]
+        R, J, f = T.shape[0], len(sd), self.fanout_level
+        ar = np.arange(R)
+        perm = rng.permuted(np.broadcast_to(np.arange(J), (R, J)), axis=1)
+        cx = np.full(R, cx0, dtype=np.int64)
+        cy = np.full(R, cy0, dtype=np.int64)
+        mask = np.full(R, (1 << J) - 1, dtype=np.int64)
+        prod = np.ones(R, dtype=np.int64)
+        for step in range(J):
+            j = perm[:, step]
+            xs, ys = ox[j], oy[j]  # [R, P]
+            after = mask & ~(np.int64(1) << j)
+            fit = ok_tab[j] & (xs <= cx[:, None]) & (ys <= cy[:, None])
+            nx = np.where(fit, cx[:, None] // xs, 1)
+            ny = np.where(fit, cy[:, None] // ys, 1)
+            reach = best[after[:, None], ix_of[nx], iy_of[ny]]
+            fit &= prod[:, None] * xs * ys * reach >= need
+            pick = _choose(fit, rng)
+            x, y = xs[ar, pick], ys[ar, pick]
+            d = sd[j]
+            X[ar, f, d] *= x
+            Y[ar, f, d] *= y
+            T[ar, 0, d] //= x * y
+            cx //= x
+            cy //= y
+            prod *= x * y
+            mask = after
+
+    def _sample_constrained(self, n: int, rng: np.random.Generator) -> Mappings:
+        """Draw ``n`` mappings that satisfy the constraints (and are valid): by construction, plus
+        rejection and redrawing of rows when a fixed outermost factor or a utilisation floor is set."""
+        if not self._needs_rejection() or n == 0:
+            return self._draw(n, rng)
+        parts: list[Mappings] = []
+        got = drawn = 0
+        limit = 200 * n + 20_000
+        while got < n:
+            rate = max(got / drawn, 0.01) if drawn else 1.0
+            want = int(min(max((n - got) / rate * 1.25 + 16, 64), 1 << 17))
+            m = self._draw(want, rng)
+            ok = self.is_valid(m)
+            drawn += want
+            got += int(ok.sum())
+            parts.append(m.subset(ok))
+            if got < n and drawn >= limit:
+                raise CosearchError(
+                    f"layer {self.layer.name} ({self.layer.shape_text()}) on {self.arch.name}: constraints "
+                    f"{self.constraints.label}: only {got} of {drawn} drawn mappings satisfied them (fixed outermost "  # type: ignore[union-attr]
+                    "factors or the utilization floor leave too little room)"
+                )
+        return Mappings.concat(parts).subset(slice(0, n))
+
+    def _constrained_split(self, out: Mappings, d: int, idx: np.ndarray, rng: np.random.Generator) -> Mappings:
+        """:meth:`sample_dim_split` under constraints: fixed slots keep their factors, free slots are
+        redrawn; rows that then break a constraint (utilisation floor, fixed outermost factor) are
+        redrawn up to 8 times and otherwise left unchanged."""
+        if d not in self._split_dims:
+            return out
+        todo = idx
+        for _ in range(8):
+            temporal = out.temporal[todo].copy()
+            sx = out.spatial_x[todo].copy()
+            sy = out.spatial_y[todo].copy()
+            temporal[:, :, d] = self._t_init[:, d]
+            sx[:, :, d] = self._x_init[:, d]
+            sy[:, :, d] = self._y_init[:, d]
+            t2, x2, y2 = self._fill_batch(temporal, sx, sy, self.effective_keep(out.keep[todo]), [d], rng)
+            t2[:, 0, d] *= self._outer_mult[d]
+            if self._needs_rejection():
+                cand = Mappings(t2, x2, y2, out.order[todo], out.keep[todo])
+                ok = self.allows(cand)
+            else:
+                ok = np.ones(todo.size, dtype=bool)
+            good = todo[ok]
+            out.temporal[good] = t2[ok]
+            out.spatial_x[good] = x2[ok]
+            out.spatial_y[good] = y2[ok]
+            todo = todo[~ok]
+            if not todo.size:
+                break
+        return out
+
+    def constraint_violations(self, m: Mappings) -> dict[str, np.ndarray]:
+        """Failure masks ``[B]`` bool of the map space's constraints (empty without constraints):
+        ``constraint:factors`` (fixed temporal factors), ``constraint:spatial`` (spatial dims and fixed
+        spatial factors), ``constraint:permutation``, ``constraint:bypass``, ``constraint:utilization``."""
+        con = self._con
+        if con is None:
+            return {}
+        B = len(m)
+        out: dict[str, np.ndarray] = {}
+        req = con.req
+        fixed_t = req[KIND_T] > 0
+        out["constraint:factors"] = ((m.temporal != req[KIND_T][None]) & fixed_t[None]).any(axis=(1, 2))
+        bad = np.zeros(B, dtype=bool)
+        for k, arr in ((KIND_X, m.spatial_x), (KIND_Y, m.spatial_y)):
+            bad |= ((arr != req[k][None]) & (req[k] > 0)[None]).any(axis=(1, 2))
+        out["constraint:spatial"] = bad
+        bad = np.zeros(B, dtype=bool)
+        for li, listed in enumerate(con.perm):
+            if not listed:
+                continue
+            big = m.temporal[:, li] > 1  # only loops with factor > 1 matter
+            o = m.order[:, li]
+            inside = self._perm_listed[li][None]
+            outer_most = np.where(big & ~inside, o, -1).max(axis=1)
+            inner_least = np.where(big & inside, o, NUM_DIMS + 1).min(axis=1)
+            bad |= outer_most > inner_least
+            for a in range(len(listed)):
+                for b in range(a + 1, len(listed)):
+                    i, j = listed[a], listed[b]
+                    bad |= big[:, i] & big[:, j] & (o[:, i] > o[:, j])
+        out["constraint:permutation"] = bad
+        eff = self.effective_keep(m.keep)
+        out["constraint:bypass"] = ((self._force_keep[None] & ~eff) | (self._force_bypass[None] & eff)).any(axis=(1, 2))
+        if self._min_pes > 0:
+            f = self.fanout_level
+            pes = (m.spatial_x[:, f] * m.spatial_y[:, f]).prod(axis=1)
+            out["constraint:utilization"] = pes < self._min_pes
+        return out
+
+    def allows(self, m: Mappings) -> np.ndarray:
+        """``[B]`` bool: the mappings satisfy the map space's constraints (all True without constraints).
+        Checks the constraints only, not factorization, fan-out or capacity (see :meth:`is_valid`)."""
+        ok = np.ones(len(m), dtype=bool)
+        for mask in self.constraint_violations(m).values():
+            ok &= ~mask
+        return ok
 
     # ---- size of the space -------------------------------------------------------------------
     def num_slots(self) -> int:
@@ -691,17 +1025,8 @@ def _choose(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _replace(m: Mappings, **changes: np.ndarray) -> Mappings:
-    kw = {
-        "temporal": m.temporal,
-        "spatial_x": m.spatial_x,
-        "spatial_y": m.spatial_y,
-        "order": m.order,
-        "keep": m.keep,
-        "order_x": m.order_x,
-        "order_y": m.order_y,
-    }
-    kw.update(changes)
-    return Mappings(**kw)
+    """A new :class:`Mappings` sharing ``m``'s arrays except ``changes`` (every field kept, e.g. ``tags``)."""
+    return dataclasses.replace(m, **changes)
 
 
 __all__ = ["MapSpace", "KIND_T", "KIND_X", "KIND_Y"]

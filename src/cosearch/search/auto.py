@@ -35,7 +35,8 @@ class AutoMapper(Optimizer):
     preferred_batch = 1 << 20  # one round (all neighborhoods) per ask
 
     def __init__(self, space, *, objective: str = "edp", seed: int = 0, n_init: int = 1000, starts: int = 16,
-                 elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int = 200) -> None:
+                 elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int = 200,
+                 exchanges: bool = True) -> None:
         super().__init__(space, objective=objective, seed=seed)
         self.n_init = int(n_init)
         self.n_starts = int(starts)
@@ -43,7 +44,7 @@ class AutoMapper(Optimizer):
         self.p_kick = float(p_kick)
         self.kick_moves = int(kick_moves)
         self.restart_pool = int(restart_pool)
-        self.moves = MoveSet(space.arch, space.layer)
+        self.moves = MoveSet(space.arch, space.layer, exchanges=exchanges)
         self.fanout = space.arch.fanout_level
         self.starts: Mappings | None = None
         self.start_values = np.full(self.n_starts, np.inf)

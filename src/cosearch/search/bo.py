@@ -58,8 +58,7 @@ import numpy as np
 from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
 from ..errors import CosearchError
 from ..mapping.mapping import Mappings
-from ..model.evaluate import Costs
-from ..model.geometry import tile_words
+from ..model.evaluate import Costs, check_valid
 from .base import Optimizer
 from .features import domain_features, effective_keep, raw_features
 
@@ -102,34 +101,12 @@ def _choose(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def known_valid(space: Any, m: Mappings) -> np.ndarray:
-    """``[B]`` bool: the constraints known without evaluation (factorization, fan-out, capacity).
-
-    Uses ``space.is_valid`` when the map space has it; otherwise checks the same rules here.
-    """
-    if hasattr(space, "is_valid"):
-        return np.asarray(space.is_valid(m), dtype=bool)
-    arch, layer = space.arch, space.layer
-    dims = np.array(layer.dims, dtype=np.int64)
-    f = arch.fanout_level
-    spatial = m.spatial_x * m.spatial_y
-    factors = m.temporal * spatial
-    ok = (factors.prod(axis=1) == dims[None]).all(axis=1) & (m.temporal >= 1).all(axis=(1, 2)) & (spatial >= 1).all(axis=(1, 2))
-    off = np.ones(arch.num_levels, dtype=bool)
-    off[f] = False
-    px = m.spatial_x[:, f].prod(axis=1)
-    py = m.spatial_y[:, f].prod(axis=1)
-    child = arch.levels[f + 1] if f + 1 < arch.num_levels else arch.mac
-    ok &= ~(spatial[:, off] > 1).any(axis=(1, 2))
-    ok &= (px <= child.mesh_x) & (py <= child.mesh_y) & (px * py <= child.instances)
-    keep = effective_keep(arch, m.keep)
-    ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
-    for li, lvl in enumerate(arch.levels):
-        if lvl.size_words is None:
-            continue
-        used = np.zeros(len(m), dtype=np.int64)
-        for di, ds in enumerate(DATASPACES):
-            used += np.where(keep[:, li, di], tile_words(ds, ext[:, li], layer), 0)
-        ok &= used <= lvl.size_words
+    """``[B]`` bool: the constraints known without evaluation hold: factorization, fan-out and capacity
+    (:func:`~cosearch.model.evaluate.check_valid`, a construction-time check, not an evaluation) and
+    the map space's own constraints (``space.allows``, when it has them)."""
+    ok = check_valid(space.arch, space.layer, m) == 0
+    if hasattr(space, "allows") and len(m):
+        ok &= np.asarray(space.allows(m), dtype=bool)
     return ok
 
 
@@ -352,45 +329,69 @@ def fit_hyper(X: np.ndarray, y: np.ndarray, *, maxiter: int, seed: int) -> _Hype
 
 
 class _Surrogate:
-    """A GP with fixed hyperparameters conditioned on a training set, for scoring candidates."""
+    """A GP with fixed hyperparameters conditioned on a training set, for scoring candidates.
+
+    Predictions use the GP's own mean and kernel modules and one Cholesky factor of the training
+    covariance, computing only the marginal variances (pools of thousands of candidates stay cheap).
+    """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, hyper: _Hyper) -> None:
+        torch = _torch()
         self.hyper = hyper
-        with _torch_settings():
-            self.gp = _build_gp(_scale(X, hyper), y)
-            self.gp.load_state_dict(hyper.state, strict=False)
-            self.gp.eval()
         self.best = float(y.min())
+        with torch.no_grad(), _torch_settings():
+            gp = _build_gp(_scale(X, hyper), y)
+            gp.load_state_dict(hyper.state, strict=False)
+            gp.eval()
+            Xtr = gp.train_inputs[0]
+            ytr = gp.train_targets  # standardised by the outcome transform
+            K = gp.covar_module(Xtr).to_dense()
+            K = K + gp.likelihood.noise.reshape(()) * torch.eye(K.shape[0], dtype=K.dtype)
+            jitter = 0.0
+            for _ in range(6):
+                chol, info = torch.linalg.cholesky_ex(K + jitter * torch.eye(K.shape[0], dtype=K.dtype))
+                if int(info) == 0:
+                    break
+                jitter = max(1e-8, jitter * 10)
+            self.gp, self.chol, self.xtr = gp, chol, Xtr
+            self.alpha = torch.cholesky_solve((ytr - gp.mean_module(Xtr))[:, None], chol)
+            tf = gp.outcome_transform
+            self.y_mean = float(tf.means.reshape(-1)[0])
+            self.y_std = float(tf.stdvs.reshape(-1)[0])
 
     def mean_std(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation (of the latent log objective) at ``X [N, F]``."""
+        """Posterior mean and standard deviation of the latent log objective at ``X [N, F]``."""
         torch = _torch()
-        Xt = torch.as_tensor(_scale(X, self.hyper), dtype=torch.float64).unsqueeze(1)  # N batches of 1 point
+        Xt = torch.as_tensor(_scale(X, self.hyper), dtype=torch.float64)
         mus, sds = [], []
         with torch.no_grad(), _torch_settings():
             for a in range(0, Xt.shape[0], 4096):
-                post = self.gp.posterior(Xt[a : a + 4096])
-                mus.append(post.mean.reshape(-1).numpy())
-                sds.append(post.variance.clamp_min(1e-18).sqrt().reshape(-1).numpy())
+                x = Xt[a : a + 4096]
+                ks = self.gp.covar_module(x, self.xtr).to_dense()  # [n, N_train]
+                mu = self.gp.mean_module(x) + (ks @ self.alpha).squeeze(-1)
+                v = torch.linalg.solve_triangular(self.chol, ks.T, upper=False)
+                var = self.gp.covar_module(x, diag=True) - (v * v).sum(dim=0)
+                mus.append(mu.numpy() * self.y_std + self.y_mean)
+                sds.append(var.clamp_min(1e-12).sqrt().numpy() * self.y_std)
         if not mus:
             return np.zeros(0), np.zeros(0)
         return np.concatenate(mus), np.concatenate(sds)
 
     def score(self, X: np.ndarray, acquisition: str, kappa: float) -> np.ndarray:
         """Acquisition values (higher is better) for minimising the log objective."""
+        mu, sd = self.mean_std(X)
         if acquisition == "lcb":
-            mu, sd = self.mean_std(X)
             return -(mu - kappa * sd)
-        torch = _torch()
-        from botorch.acquisition.analytic import LogExpectedImprovement
+        return _log_ei(self.best, mu, sd)
 
-        acq = LogExpectedImprovement(self.gp, best_f=self.best, maximize=False)
-        Xt = torch.as_tensor(_scale(X, self.hyper), dtype=torch.float64)
-        out = []
-        with torch.no_grad(), _torch_settings():
-            for a in range(0, Xt.shape[0], 4096):
-                out.append(acq(Xt[a : a + 4096].unsqueeze(1)).numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+
+def _log_ei(best: float, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """log expected improvement below ``best`` (BoTorch's numerically stable ``LogExpectedImprovement``)."""
+    torch = _torch()
+    from botorch.acquisition.analytic import _log_ei_helper
+
+    u = torch.as_tensor((best - mu) / sd, dtype=torch.float64)
+    return _log_ei_helper(u).numpy() + np.log(sd)
 
 
 def _logistic_logp(Xtr: np.ndarray, ok: np.ndarray, Xc: np.ndarray, l2: float = 1.0, iters: int = 25) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -108,7 +109,10 @@ def map_layer(
         from ..mapping.mapspace import MapSpace
 
         space = MapSpace(arch, layer)
-    opt = make_optimizer(optimizer, space, objective=objective, seed=seed, **settings)
+    cls = optimizer_class(optimizer)
+    if budget is not None and "budget_hint" in inspect.signature(cls.__init__).parameters:
+        settings.setdefault("budget_hint", budget)  # e.g. SA sets its cooling schedule from it
+    opt = cls(space, objective=objective, seed=seed, **settings)
     step = batch or getattr(opt, "preferred_batch", 256)
     start = time.perf_counter()
     done = 0

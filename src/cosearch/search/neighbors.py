@@ -71,7 +71,8 @@ def row_keys(m: Mappings, fanout: int) -> np.ndarray:
 class MoveSet:
     """All local moves for one (arch, layer), applied to a batch of start mappings at once."""
 
-    def __init__(self, arch: Arch, layer: Layer) -> None:
+    def __init__(self, arch: Arch, layer: Layer, *, exchanges: bool = True) -> None:
+        self.use_exchanges = exchanges
         self.arch = arch
         self.layer = layer
         self.fanout = arch.fanout_level
@@ -90,6 +91,18 @@ class MoveSet:
                         if i != j:
                             moves.append((d, p, i, j))
         self.factor_moves = np.array(moves, dtype=np.int64).reshape(-1, 4)
+        dp = [(d, p) for d, size in enumerate(layer.dims) for p in prime_set(size)]
+        exchanges = [
+            (d1, p1, d2, p2, i, j)
+            for (d1, p1) in dp
+            for (d2, p2) in dp
+            if d1 != d2
+            for i in slots
+            for j in slots
+            if i < j
+        ]
+        # move p1 of d1 from slot i to j and p2 of d2 from j to i (tile sizes change little)
+        self.exchange_moves = np.array(exchanges, dtype=np.int64).reshape(-1, 6)
         pairs = [(l, a, b) for l in range(L) for a in range(NUM_DIMS) for b in range(a + 1, NUM_DIMS)]
         self.order_moves = np.array(pairs, dtype=np.int64).reshape(-1, 3)
         flexible = [
@@ -114,6 +127,23 @@ class MoveSet:
         r = np.arange(len(s_idx))
         G[r, i[m_idx], d[m_idx]] //= p[m_idx]
         G[r, j[m_idx], d[m_idx]] *= p[m_idx]
+        return from_slots(G, m.subset(s_idx), self.fanout), s_idx
+
+    def exchange_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        F = to_slots(m, self.fanout)
+        mv = self.exchange_moves
+        if not len(mv):
+            return m.subset(slice(0, 0)), np.zeros(0, dtype=np.int64)
+        d1, p1, d2, p2, i, j = mv.T
+        ok = (F[:, i, d1] % p1[None, :] == 0) & (F[:, j, d2] % p2[None, :] == 0)
+        s_idx, m_idx = np.nonzero(ok)
+        G = F[s_idx].copy()
+        r = np.arange(len(s_idx))
+        a1, q1, a2, q2, si, sj = (x[m_idx] for x in (d1, p1, d2, p2, i, j))
+        G[r, si, a1] //= q1
+        G[r, sj, a1] *= q1
+        G[r, sj, a2] //= q2
+        G[r, si, a2] *= q2
         return from_slots(G, m.subset(s_idx), self.fanout), s_idx
 
     def order_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
@@ -146,6 +176,8 @@ class MoveSet:
 
     def all_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
         parts = [self.factor_neighbors(m), self.order_neighbors(m), self.keep_neighbors(m)]
+        if self.use_exchanges:
+            parts.append(self.exchange_neighbors(m))
         parts = [p for p in parts if len(p[0])]
         return Mappings.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 

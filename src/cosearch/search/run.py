@@ -226,6 +226,14 @@ def _space(arch: Arch, layer: Layer, constraints: Any) -> Any:
 
     if constraints is None:
         return MapSpace(arch, layer)
+    import inspect
+
+    try:
+        accepts = "constraints" in inspect.signature(MapSpace).parameters
+    except (TypeError, ValueError):
+        accepts = True
+    if not accepts:
+        raise CosearchError("mapping constraints are not supported by this version's MapSpace")
     return MapSpace(arch, layer, constraints=constraints)
 
 
@@ -287,7 +295,7 @@ def _load_constraints(constraints: Any, arch: Arch) -> tuple[Any, str | None]:
         except ImportError as err:
             raise CosearchError(f"mapping constraints are not available in this version ({err})") from None
         return load_constraints(str(constraints), arch), str(constraints)
-    label = getattr(constraints, "name", None) or getattr(constraints, "source", None) or type(constraints).__name__
+    label = getattr(constraints, "source", None) or getattr(constraints, "name", None) or type(constraints).__name__
     return constraints, str(label)
 
 
@@ -326,6 +334,9 @@ def map_network(
     is written). ``on_layer_done(result)`` is called in this process as each layer finishes (in
     completion order); ``on_progress(i, fraction)`` reports progress within layer ``i`` (``jobs=1`` only);
     ``on_start()`` is called once the input is checked, just before the search starts.
+
+    Worker processes are started with ``spawn``: a script that calls this with ``jobs > 1`` needs the
+    usual ``if __name__ == "__main__":`` guard.
 
     Bad input raises :class:`CosearchError` before any search starts: unknown optimizer or objective,
     ``budget``/``time_limit``/``jobs`` out of range, a negative seed, or constraints some layer cannot
@@ -366,6 +377,10 @@ def map_network(
     if seed < 0:
         raise CosearchError(f"seed must be >= 0, got {seed}")
     check_optimizer(optimizer)
+    if budget is None and time_limit is None:
+        from .mapper import DEFAULT_BUDGET
+
+        budget = DEFAULT_BUDGET
     cons, cons_label = _load_constraints(constraints, the_arch)
     # every layer must have a valid mapping under the constraints: fail before searching
     spaces = []
@@ -373,9 +388,12 @@ def map_network(
         try:
             spaces.append(_space(the_arch, layer, cons))
         except CosearchError as err:
-            if cons_label is not None:
-                raise CosearchError(f"constraints {cons_label}: layer {layer.name}: {err}") from None
-            raise
+            msg = str(err)
+            if f"layer {layer.name}" not in msg:
+                msg = f"layer {layer.name}: {msg}"
+            if cons_label is not None and cons_label not in msg:
+                msg = f"{cons_label}: {msg}"
+            raise CosearchError(msg) from None
     tasks = [_Task(the_arch, layer, i, optimizer, None if budget is None else int(budget),
                    None if time_limit is None else float(time_limit), objective, layer_seed(seed, i), cons)
              for layer, i in zip(layers, idx)]

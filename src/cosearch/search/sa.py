@@ -1,8 +1,10 @@
 """``sa``: simulated annealing with a batch of independent chains.
 
-1. Warm-up: ``warmup`` (default: one per chain) valid-by-construction samples of the map space.
-   The chains start from the best ``chains`` of them (all of them with the default). The initial
-   temperature is calibrated from their spread: ``T0 = t0_scale · std(log value)`` (natural log).
+1. Warm-up: ``warmup`` (default: four per chain) valid-by-construction samples of the map space.
+   The chains start from the best ``chains`` of them. The initial temperature is calibrated from
+   their spread: ``T0 = t0_scale · std(log value)`` (natural log; random samples spread far more
+   than a single move changes the value, hence the default ``t0_scale = 0.1``, which makes a move
+   that worsens the value by a tenth of the warm-up spread accepted with probability 1/e at first).
 2. Steps: every chain proposes one neighbor per step, so a full step is a batch of ``chains``
    candidates. A neighbor is one random move of a kind drawn per chain:
 
@@ -11,7 +13,7 @@
    * ``split`` (``p_split``): one dim re-split over all levels and the mesh
      (:meth:`MapSpace.sample_dim_split`, a larger jump);
    * ``swap`` (``p_swap``): two loops of one level swap places (:meth:`MapSpace.swap_orders`);
-   * ``keep`` (the rest): one bypass choice flips (:meth:`MapSpace.toggle_keep`).
+   * ``keep`` (the rest, 0.2 by default): one bypass choice flips (:meth:`MapSpace.toggle_keep`).
 
    Neighbors that break capacity or fan-out (:func:`~cosearch.model.evaluate.check_valid`, not an
    evaluation), a mapspace constraint (``space.allows``) or equal the chain's state are rejected
@@ -26,8 +28,9 @@ Replay. Chain states, values, step counts and ``T0`` change only in ``_observe``
 comes from the generator handed to ``_propose``: its first draws are the ``chains`` acceptance
 uniforms of the step, which ``_observe`` regenerates from the same seeded stream (the base class's
 ``(seed, evaluations told)`` generator). Candidates of a step are listed in chain order (chains that
-have taken the fewest steps first, ties by index); ``_observe`` assigns told rows to chains by that
-same order, so a truncated batch (a prefix) still lines up.
+have taken the fewest steps first, ties by index) and tagged with their chain (``Mappings.tags``);
+``_observe`` assigns told rows to chains by their tags, or without tags (e.g. tells replayed from
+stored mappings) by that same order, so a truncated batch (a prefix) still lines up.
 """
 
 from __future__ import annotations
@@ -49,14 +52,14 @@ class SimulatedAnnealing(Optimizer):
     name = "sa"
 
     def __init__(self, space, *, objective: str = "edp", seed: int = 0, chains: int = 32,
-                 budget_hint: int | None = 1000, warmup: int | None = None, t0_scale: float = 0.3,
-                 t_end_ratio: float = 0.01, p_factor: float = 0.5, p_split: float = 0.2, p_swap: float = 0.2,
+                 budget_hint: int | None = 1000, warmup: int | None = None, t0_scale: float = 0.1,
+                 t_end_ratio: float = 0.01, p_factor: float = 0.4, p_split: float = 0.2, p_swap: float = 0.2,
                  tries: int = 3) -> None:
         super().__init__(space, objective=objective, seed=seed)
         if chains < 1:
             raise ValueError("chains must be >= 1")
         self.n_chains = int(chains)
-        self.n_warmup = max(int(warmup) if warmup is not None else self.n_chains, self.n_chains)
+        self.n_warmup = max(int(warmup) if warmup is not None else 4 * self.n_chains, self.n_chains)
         self.budget_hint = int(budget_hint) if budget_hint else 1000
         if not 0 < t_end_ratio <= 1:
             raise ValueError("t_end_ratio must be in (0, 1]")
@@ -133,7 +136,13 @@ class SimulatedAnnealing(Optimizer):
         rng.random(self.n_chains)  # the step's acceptance uniforms (regenerated in _observe)
         if self.chains is None:
             have = 0 if self.warm is None else len(self.warm)
-            return self.space.sample(min(n, max(self.n_warmup - have, 1)), seed=rng)
+            fresh = self.space.sample(min(n, max(self.n_warmup - have, 1)), seed=rng)
+            allows = getattr(self.space, "allows", None)
+            if allows is not None:
+                ok = np.asarray(allows(fresh), dtype=bool)
+                if ok.any():
+                    fresh = fresh.subset(ok)
+            return fresh
         idx = self._chain_order()[: min(n, self.n_chains)]
         cur = self.chains.subset(idx)
         cur_keys = row_keys(cur, self.fanout)
@@ -153,6 +162,7 @@ class SimulatedAnnealing(Optimizer):
                 pick[take] = len(idx) + np.arange(take.size)
                 out = out.subset(pick)
                 pending[take] = False
+        out.tags = idx.astype(np.int64)  # the chain of each row (also implied by the row order)
         return out
 
     # ---- state update ------------------------------------------------------------------------
@@ -180,6 +190,9 @@ class SimulatedAnnealing(Optimizer):
             u = rng.random(self.n_chains)
             v = vals[start : start + self.n_chains]
             idx = self._chain_order()[: len(v)]
+            tags = None if candidates.tags is None else np.asarray(candidates.tags)[start : start + len(v)]
+            if tags is not None and len(np.unique(tags)) == len(v) and tags.min() >= 0 and tags.max() < self.n_chains:
+                idx = tags.astype(np.int64)  # as proposed (equal to the order rule unless rows were reordered)
             with np.errstate(divide="ignore", invalid="ignore"):
                 delta = np.log(v) - np.log(self.chain_values[idx])
                 temp = self.temperature(self.steps[idx])
