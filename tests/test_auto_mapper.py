@@ -1,0 +1,96 @@
+"""The default mapper (auto) and the map_layer driver."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cosearch import Layer, MapSpace, evaluate, load_arch
+from cosearch.errors import CosearchError
+from cosearch.model.evaluate import check_valid
+from cosearch.search.mapper import OPTIMIZERS, make_optimizer, map_layer
+
+ARCH = load_arch("eyeriss-168")
+SMALL = Layer(name="small", K=16, C=16, P=14, Q=14, R=3, S=3)
+DQN2 = Layer(name="dqn_conv2", K=64, C=32, P=9, Q=9, R=4, S=4, Wstride=2, Hstride=2)
+
+
+def _arrays(m):
+    return [m.temporal, m.spatial_x, m.spatial_y, m.order, m.keep]
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "random", "ga", "sa"])
+def test_budget_is_exact_and_best_is_valid(optimizer: str) -> None:
+    res = map_layer(ARCH, SMALL, optimizer=optimizer, budget=1500, seed=3)
+    assert res.evaluations == 1500
+    again = evaluate(ARCH, SMALL, res.best)
+    assert again.valid[0] and again.edp[0] == res.edp
+
+
+def test_auto_is_deterministic() -> None:
+    a = map_layer(ARCH, DQN2, optimizer="auto", budget=4000, seed=7)
+    b = map_layer(ARCH, DQN2, optimizer="auto", budget=4000, seed=7)
+    assert a.edp == b.edp
+    for x, y in zip(_arrays(a.best), _arrays(b.best)):
+        np.testing.assert_array_equal(x, y)
+    assert [t for t in a.trace] == [t for t in b.trace]
+
+
+def test_auto_replay_rebuilds_state() -> None:
+    space = MapSpace(ARCH, SMALL)
+    opt = make_optimizer("auto", space, seed=5)
+    told = []
+    for _ in range(6):
+        cands = opt.ask(3000)
+        costs = evaluate(ARCH, SMALL, cands)
+        opt.tell(cands, costs)
+        told.append((cands, costs))
+    replica = make_optimizer("auto", space, seed=5)
+    for cands, costs in told:
+        replica.tell(cands, costs)
+    assert replica.state_digest() == opt.state_digest()
+    nxt, nxt2 = opt.ask(500), replica.ask(500)
+    for x, y in zip(_arrays(nxt), _arrays(nxt2)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_auto_proposals_are_valid_and_new() -> None:
+    space = MapSpace(ARCH, DQN2)
+    opt = make_optimizer("auto", space, seed=1)
+    seen = set()
+    for _ in range(5):
+        cands = opt.ask(5000)
+        assert (check_valid(ARCH, DQN2, cands) == 0).all()
+        from cosearch.search.neighbors import row_hashes
+
+        h = set(row_hashes(cands, ARCH.fanout_level).tolist())
+        assert len(h) == len(cands)  # no duplicates within a round
+        assert not (h & seen)  # nothing evaluated twice
+        seen |= h
+        opt.tell(cands, evaluate(ARCH, DQN2, cands))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auto_beats_random_at_equal_evaluations(seed: int) -> None:
+    auto = map_layer(ARCH, DQN2, optimizer="auto", budget=10_000, seed=seed)
+    rnd = map_layer(ARCH, DQN2, optimizer="random", budget=10_000, seed=seed)
+    assert auto.edp < rnd.edp
+
+
+def test_objectives_are_honoured() -> None:
+    e = map_layer(ARCH, SMALL, optimizer="auto", budget=5000, objective="energy", seed=0)
+    c = map_layer(ARCH, SMALL, optimizer="auto", budget=5000, objective="cycles", seed=0)
+    assert e.energy_pj <= c.energy_pj
+    assert c.cycles <= e.cycles
+
+
+def test_bad_arguments_are_user_errors() -> None:
+    with pytest.raises(CosearchError, match="unknown optimizer"):
+        map_layer(ARCH, SMALL, optimizer="nope", budget=10)
+    with pytest.raises(CosearchError, match="budget"):
+        map_layer(ARCH, SMALL, budget=0)
+    with pytest.raises(CosearchError, match="time limit"):
+        map_layer(ARCH, SMALL, time_limit=-1)
+    with pytest.raises(CosearchError, match="objective"):
+        map_layer(ARCH, SMALL, objective="area", budget=10)
+    assert {"auto", "random", "ga", "sa", "bo", "vanilla-bo"} <= set(OPTIMIZERS)
