@@ -26,7 +26,7 @@ TIMELOOP_ENERGY_PJ = {
     "eyeriss168_resnet_conv3x3.json": (1183866880.0, 688128),
 }
 
-LOADERS = {"arch", "workloads", "mappings"}
+LOADERS = {"arch", "workloads", "mappings", "constraints"}
 IGNORED_SUFFIXES = {".md", ".txt"}
 
 
@@ -76,6 +76,14 @@ def test_workload_example_loads(path: Path) -> None:
     assert net.macs > 0
 
 
+@pytest.mark.parametrize("path", _files("constraints"), ids=_id)
+def test_constraints_example_loads(path: Path) -> None:
+    from cosearch.mapping.constraints import load_constraints
+
+    arch = load_arch("simple-64" if path.name.startswith("simple64") else "eyeriss-168")
+    assert load_constraints(path, arch).constraints
+
+
 @pytest.mark.parametrize("path", _files("mappings"), ids=_id)
 def test_mapping_example_is_valid(path: Path) -> None:
     assert path.name in MAPPING_TARGETS, f"examples/{_id(path)}: add its (arch, workload, layer) to MAPPING_TARGETS"
@@ -115,7 +123,7 @@ def _snippets(lang: str) -> list[str]:
 def test_formats_doc_snippets_load(tmp_path: Path) -> None:
     yaml_blocks = _snippets("yaml")
     json_blocks = _snippets("json")
-    assert len(yaml_blocks) == 2 and len(json_blocks) == 1
+    assert len(yaml_blocks) == 3 and len(json_blocks) == 1  # arch, workload, constraints; mapping
     arch_file = tmp_path / "arch.yaml"
     arch_file.write_text(yaml_blocks[0])
     arch = load_arch(arch_file)

@@ -1,6 +1,7 @@
 """cosearch: hardware/software co-design of DNN accelerators on a vectorised Timeloop-exact cost model.
 
 Public API (stable): :func:`load_arch`, :func:`load_workload`, :class:`MapSpace`, :func:`evaluate`,
+:func:`map_layer`, :func:`map_network`, :func:`load_constraints`,
 plus the types :class:`Arch`, :class:`Layer`, :class:`Network`, :class:`Mapping`, :class:`Mappings`,
 :class:`Costs`. Submodules are imported lazily so ``import cosearch`` stays cheap.
 """
@@ -27,6 +28,10 @@ _EXPORTS = {
     "evaluate": "cosearch.model.evaluate",
     "Costs": "cosearch.model.evaluate",
     "CosearchError": "cosearch.errors",
+    "map_layer": "cosearch.search.mapper",
+    "MapResult": "cosearch.search.mapper",
+    "map_network": "cosearch.search.run",
+    "load_constraints": "cosearch.mapping.constraints",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -34,6 +34,19 @@ probability: its own factors are allowed choices at every step (the partial tile
 no larger than its final ones). Loop orders are uniformly random permutations at every level.
 
 Rows never loop in Python: each step is NumPy over the batch; loops run over levels, slots and steps.
+
+Mapspace constraints
+--------------------
+``MapSpace(arch, layer, constraints=...)`` (a :class:`~cosearch.mapping.constraints.Constraints`, a
+dataflow name or a constraints file; format in ``docs/formats.md``) restricts the space. The sampler
+honours them by construction: fixed factors (and resolved ``0`` = "all that is left" factors) are put
+in place before step 2 and only the remaining free slots are drawn (spatial slots only for allowed
+dims); loop orders put the constrained dims innermost; bypass draws skip forced data spaces and assume
+the smallest tiles the fixed factors force. A utilisation floor is met by drawing spatial factors
+first (dim by dim, uniformly among the choices from which a dynamic programme says the floor stays
+reachable). Rejection (redrawing rows) is used only for a fixed outermost factor and for spatial
+factors that overflow a buffer under a floor. The mutation operators keep the constraints, and
+:meth:`MapSpace.allows` checks them (vectorised); :meth:`MapSpace.is_valid` includes them.
 """
 
 from __future__ import annotations
@@ -124,8 +137,13 @@ class MapSpace:
     (0.5: all bypass choices equally likely). Every valid mapping has non-zero probability when
     ``0 < keep_prob < 1``.
 
+    ``constraints``: mapspace constraints (a :class:`~cosearch.mapping.constraints.Constraints`, or a
+    dataflow name / file for :func:`~cosearch.mapping.constraints.load_constraints`); ``None`` = none.
+    The constrained space's samples and mutations satisfy them; ``allows`` checks them.
+
     Raises :class:`~cosearch.errors.CosearchError` if no valid mapping exists (a fixed-keep level
-    too small for even 1-word tiles, or a bounded outermost level too small for the whole layer).
+    too small for even 1-word tiles, or a bounded outermost level too small for the whole layer), or
+    if the layer cannot satisfy the constraints (the message names the item).
     """
 
     def __init__(
