@@ -1,11 +1,16 @@
 """``auto``: the default mapper, vectorised multi-start steepest descent with restarts.
 
 1. Warm-up: ``n_init`` valid-by-construction random samples; the best distinct ones become the
-   ``starts`` (search points) of the descent.
-2. Descent: every round proposes the whole local neighborhood of every start (single prime-factor
-   moves between levels and the array, loop-order swaps, bypass toggles; see
-   :mod:`cosearch.search.neighbors`). Each start moves to its best neighbor if that improves it.
-3. Restart: a start with no improving neighbor is a local optimum; its slot is refilled, either by
+   ``starts`` (search points) of the descent. When the space is unconstrained, a share
+   (``dataflow_share``) of the warm-up is drawn from the subspaces of the named dataflows
+   (row-, weight-, output-, input-stationary) that apply to the arch: small, structured subspaces
+   whose good points are rare in uniform samples of the whole space.
+2. Descent: every round each start probes up to ``probe`` of its not yet evaluated neighbors, drawn
+   at random from its whole local neighborhood (single prime-factor moves between levels and the
+   array, exchanges of factors between two dims, loop-order swaps, bypass toggles; see
+   :mod:`cosearch.search.neighbors`), and moves to the best of them if that improves it.
+3. Restart: a start whose neighbors have all been evaluated without improvement is a local optimum;
+   its slot is refilled, either by
    a perturbation of one of the best mappings found (a few random moves, iterated local search) or by
    the best of a fresh random sample.
 
@@ -34,12 +39,16 @@ class AutoMapper(Optimizer):
     name = "auto"
     preferred_batch = 1 << 20  # one round (all neighborhoods) per ask
 
-    def __init__(self, space, *, objective: str = "edp", seed: int = 0, n_init: int = 1000, starts: int = 16,
+    def __init__(self, space, *, objective: str = "edp", seed: int = 0, n_init: int = 1000, starts: int = 8,
+                 probe: int = 64,
                  elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int = 200,
-                 exchanges: bool = True) -> None:
+                 exchanges: bool = True, budget_hint: int | None = None, dataflow_share: float = 0.5) -> None:
         super().__init__(space, objective=objective, seed=seed)
+        if budget_hint is not None:  # spend about a tenth of a known budget on the warm-up
+            n_init = int(min(n_init, max(100, budget_hint // 10)))
         self.n_init = int(n_init)
         self.n_starts = int(starts)
+        self.probe = int(probe)
         self.n_elites = int(elites)
         self.p_kick = float(p_kick)
         self.kick_moves = int(kick_moves)
@@ -52,6 +61,35 @@ class AutoMapper(Optimizer):
         self.elites: Mappings | None = None
         self.elite_values = np.zeros(0)
         self.seen: set[int] = set()  # hashes of every told mapping
+        self.seed_spaces = self._dataflow_spaces() if dataflow_share > 0 else []
+        self.dataflow_share = float(dataflow_share) if self.seed_spaces else 0.0
+
+    def _dataflow_spaces(self) -> list:
+        """MapSpaces of the named dataflows that apply (none if the user constrained the space)."""
+        if getattr(self.space, "constraints", None) is not None:
+            return []
+        from ..errors import CosearchError
+        from ..mapping.constraints import DATAFLOWS, load_constraints
+        from ..mapping.mapspace import MapSpace
+
+        spaces = []
+        for name in DATAFLOWS:
+            try:
+                spaces.append(MapSpace(self.space.arch, self.space.layer,
+                                       constraints=load_constraints(name, self.space.arch)))
+            except (CosearchError, ValueError):
+                continue  # this dataflow does not fit the arch or layer
+        return spaces
+
+    def _warmup_sample(self, n: int, rng: np.random.Generator) -> Mappings:
+        """``n`` samples: a share from the dataflow subspaces, the rest from the whole space."""
+        k = len(self.seed_spaces)
+        n_seed = int(n * self.dataflow_share) // k * k if k else 0
+        parts = [self.space.sample(n - n_seed, seed=rng)] if n - n_seed > 0 else []
+        for sp in self.seed_spaces if n_seed else []:
+            m = sp.sample(n_seed // k, seed=rng)
+            parts.append(Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, m.keep))
+        return Mappings.concat(parts)
 
     # ---- proposals ---------------------------------------------------------------------------
     def _allowed(self, m: Mappings) -> np.ndarray:
@@ -98,17 +136,18 @@ class AutoMapper(Optimizer):
 
     def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
         if self.n_told < self.n_init or self.starts is None:
-            m = self.space.sample(min(n, max(self.n_init - self.n_told, 1)), seed=rng)
+            m = self._warmup_sample(min(n, max(self.n_init - self.n_told, 1)), rng)
             return self._tagged(m, np.full(len(m), -1 - self.n_starts))  # warm-up, no slot
         parts = []
         act = np.flatnonzero(self.active)
         if len(act):
             nb, owner = self.moves.all_neighbors(self.starts.subset(act))
-            parts.append(self._tagged(nb, act[owner]))
+            nb = self._fresh(self._tagged(nb, act[owner]))
+            parts.append(nb.subset(self._probe_rows(nb.tags, rng)))
         empty = np.flatnonzero(~self.active)
         if len(empty):
-            parts.extend(self._refill(empty, rng))
-        cands = self._fresh(Mappings.concat(parts)) if parts else None
+            parts.append(self._fresh(Mappings.concat(self._refill(empty, rng))))
+        cands = Mappings.concat(parts) if parts else None
         if cands is None or not len(cands):
             m = self.space.sample(self.restart_pool, seed=rng)
             cands = self._fresh(self._tagged(m, np.full(len(m), -1 - self.n_starts)))
@@ -117,6 +156,15 @@ class AutoMapper(Optimizer):
         if len(cands) > n:
             cands = cands.subset(np.sort(rng.choice(len(cands), n, replace=False)))
         return cands
+
+    def _probe_rows(self, owner: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Indices of at most ``probe`` random rows per owner, in their original order."""
+        key = rng.random(len(owner))
+        order = np.lexsort((key, owner))
+        grp = owner[order]
+        start = np.r_[0, np.flatnonzero(grp[1:] != grp[:-1]) + 1]
+        rank = np.arange(len(order)) - np.repeat(start, np.diff(np.r_[start, len(order)]))
+        return np.sort(order[rank < self.probe])
 
     # ---- state update ------------------------------------------------------------------------
     def _observe(self, candidates: Mappings, costs: Costs, values: np.ndarray) -> None:
@@ -133,13 +181,15 @@ class AutoMapper(Optimizer):
         finite = np.isfinite(values)
         # neighbors: each active start moves to its best improving neighbor, or stops
         for s in np.flatnonzero(self.active):
-            mine = np.flatnonzero((tags == s) & finite)
+            probed = tags == s
+            if not probed.any():  # no unevaluated neighbor was left: a local optimum
+                self.active[s] = False
+                continue
+            mine = np.flatnonzero(probed & finite)
             if len(mine):
                 j = mine[np.argmin(values[mine])]
                 if values[j] < self.start_values[s]:
                     self._set_start(s, candidates, j, values[j])
-                    continue
-            self.active[s] = False
         # refills: the best candidate for each slot becomes its new start
         for s in range(self.n_starts):
             mine = np.flatnonzero((tags == -1 - s) & finite)

@@ -1,0 +1,418 @@
+"""Named estimators: where an :class:`~cosearch.arch.spec.Arch`'s per-access energies and areas come from.
+
+``Arch.estimator`` names one entry of :data:`ESTIMATORS`:
+
+* ``table``: the energies and areas written in the architecture are used as given (identity).
+* ``cacti-65nm`` / ``cacti-45nm``: every level's read/fill/update energy per word and area per
+  instance follow its size, word width and bandwidth (banking), from power laws fitted to CACTI
+  tables shipped as package data (``cosearch/arch/data``); the MAC's energy and area come from the
+  16-bit integer MAC of the same tables, DRAM from LPDDR4 (8 pJ/bit, no on-chip area), and every PE
+  carries a fixed control/network overhead area calibrated on Eyeriss v1 (12.25 mm² core at 65 nm).
+
+The model, the fit and its error, and the calibration are described in ``docs/estimator.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from ..errors import CosearchError
+from .spec import AccessEnergy, Arch, Level
+
+NODES: tuple[int, ...] = (45, 65)
+"""Technology nodes (nm) the tables cover."""
+SRAM_WIDTHS: tuple[int, ...] = (16, 64, 128)
+"""Port widths (bits) of ``sram.csv``."""
+QUANTITIES: tuple[str, ...] = ("read", "write", "area")
+"""Fitted quantities: pJ per port-width read, pJ per port-width write, mm² per bank."""
+
+DRAM_COMPONENT = "dram_lpddr4"
+"""The DRAM row of ``components.csv`` every ``cacti-*`` estimator uses (LPDDR4: 512 pJ per 64-bit access)."""
+EYERISS_CORE_MM2 = 12.25
+"""Eyeriss v1's published core area at 65 nm (3.5 mm × 3.5 mm), the calibration target."""
+PE_OVERHEAD_MM2_65NM = 0.0609
+"""Per-PE control/network overhead area at 65 nm (mm²): ``(12.25 - modelled eyeriss-168 area) / 168``,
+rounded; see :func:`calibrate_pe_overhead` and ``docs/estimator.md``."""
+
+
+# ---- data ------------------------------------------------------------------------------------------
+def _read_csv(name: str) -> list[dict[str, str]]:
+    text = resources.files("cosearch.arch").joinpath("data", name).read_text()
+    return list(csv.DictReader(text.splitlines()))
+
+
+@dataclass(frozen=True)
+class SramPoint:
+    """One table configuration: energies per port-width access (pJ) and area (mm²) of one bank."""
+
+    node: int
+    width_bits: int
+    size_bytes: float
+    read_pj: float
+    write_pj: float
+    area_mm2: float
+    source: str
+
+    def value(self, quantity: str) -> float:
+        return {"read": self.read_pj, "write": self.write_pj, "area": self.area_mm2}[quantity]
+
+
+@lru_cache(maxsize=None)
+def components() -> tuple[dict[str, str], ...]:
+    """Rows of ``components.csv`` (strings, as read)."""
+    return tuple(_read_csv("components.csv"))
+
+
+def _params(text: str) -> dict[str, int]:
+    return {k: int(v) for k, v in (item.split("=") for item in text.split())}
+
+
+@lru_cache(maxsize=None)
+def sram_points() -> tuple[SramPoint, ...]:
+    """The fitted data: every row of ``sram.csv`` plus, for 16-bit ports, the plain-CACTI register-file
+    rows of ``components.csv`` smaller than 64 B (12 and 24 words), which extend the fit downwards."""
+    pts = [
+        SramPoint(int(r["tech_nm"]), int(r["width_bits"]), float(r["size_bytes"]), float(r["read_pJ"]),
+                  float(r["write_pJ"]), float(r["area_mm2"]), "sram.csv")
+        for r in _read_csv("sram.csv")
+    ]
+    rf: dict[tuple[int, int], dict[str, float]] = {}
+    for r in components():
+        if r["model"] != "cacti_sram" or not r["component"].startswith("rf_"):
+            continue
+        p = _params(r["params"])
+        entry = rf.setdefault((int(r["tech_nm"]), p["words"]), {"width": p["width"], "component": r["component"]})
+        entry[r["action"]] = float(r["energy_pJ"])
+        entry["area"] = float(r["area_um2"]) * 1e-6
+    for (node, words), e in sorted(rf.items()):
+        size = words * e["width"] / 8
+        if size < 64:
+            pts.append(SramPoint(node, int(e["width"]), size, e["read"], e["write"], e["area"],
+                                 f"components.csv:{e['component']}"))
+    return tuple(pts)
+
+
+def rf_cross_check_points() -> tuple[SramPoint, ...]:
+    """The plain-CACTI register-file rows of 64 B or more (192 and 224 words): not fitted, used to check
+    the fit at the sizes of Eyeriss's weight scratchpad."""
+    out = []
+    rows: dict[tuple[int, int], dict[str, float]] = {}
+    for r in components():
+        if r["model"] != "cacti_sram" or not r["component"].startswith("rf_"):
+            continue
+        p = _params(r["params"])
+        e = rows.setdefault((int(r["tech_nm"]), p["words"]), {"width": p["width"]})
+        e[r["action"]] = float(r["energy_pJ"])
+        e["area"] = float(r["area_um2"]) * 1e-6
+    for (node, words), e in sorted(rows.items()):
+        if words * e["width"] / 8 >= 64:
+            out.append(SramPoint(node, int(e["width"]), words * e["width"] / 8, e["read"], e["write"], e["area"],
+                                 f"components.csv:rf_{words}w"))
+    return tuple(out)
+
+
+# ---- the fit -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PowerLaw:
+    """``coef · max(size, min_bytes) ** exponent``: a least-squares line in log-log space, constant
+    (a floor) below the smallest fitted size and extrapolated as a power law above the largest."""
+
+    coef: float
+    exponent: float
+    min_bytes: float
+    max_bytes: float
+
+    def __call__(self, size_bytes: float) -> float:
+        return self.coef * max(float(size_bytes), self.min_bytes) ** self.exponent
+
+
+@dataclass(frozen=True)
+class SramFit:
+    """The three power laws of one (node, port width)."""
+
+    node: int
+    width_bits: int
+    read: PowerLaw
+    write: PowerLaw
+    area: PowerLaw
+    points: tuple[SramPoint, ...]
+
+    def law(self, quantity: str) -> PowerLaw:
+        return {"read": self.read, "write": self.write, "area": self.area}[quantity]
+
+
+def _fit_power_law(sizes: np.ndarray, values: np.ndarray) -> PowerLaw:
+    exponent, log_coef = np.polyfit(np.log(sizes), np.log(values), 1)
+    if not exponent > 0:  # the data would have to be broken
+        raise RuntimeError(f"non-increasing power-law fit (exponent {exponent:.3f})")
+    return PowerLaw(float(math.exp(log_coef)), float(exponent), float(sizes.min()), float(sizes.max()))
+
+
+@lru_cache(maxsize=None)
+def sram_fits() -> dict[tuple[int, int], SramFit]:
+    """Power laws per (node, port width), fitted by least squares on log(size) -> log(value)."""
+    fits = {}
+    pts = sram_points()
+    for node in NODES:
+        for width in SRAM_WIDTHS:
+            sel = tuple(p for p in pts if p.node == node and p.width_bits == width)
+            sizes = np.array([p.size_bytes for p in sel])
+            laws = {q: _fit_power_law(sizes, np.array([p.value(q) for p in sel])) for q in QUANTITIES}
+            fits[(node, width)] = SramFit(node, width, laws["read"], laws["write"], laws["area"], sel)
+    return fits
+
+
+def fit_errors() -> list[dict[str, float | int | str]]:
+    """Per (node, width, quantity): number of fitted rows, exponent, and the max and mean relative error
+    ``|fit / table - 1|`` over those rows."""
+    out = []
+    for (node, width), fit in sorted(sram_fits().items()):
+        for q in QUANTITIES:
+            law = fit.law(q)
+            rel = np.array([abs(law(p.size_bytes) / p.value(q) - 1) for p in fit.points])
+            out.append({"node": node, "width_bits": width, "quantity": q, "points": len(fit.points),
+                        "exponent": law.exponent, "max_rel_error": float(rel.max()),
+                        "mean_rel_error": float(rel.mean())})
+    return out
+
+
+@dataclass(frozen=True)
+class SramCost:
+    """One bank: pJ per port-width read and write access, and its area in mm²."""
+
+    read_pj: float
+    write_pj: float
+    area_mm2: float
+
+
+def _check_node(node: int) -> None:
+    if node not in NODES:
+        raise CosearchError(f"no component data for {node} nm (available: {', '.join(map(str, NODES))} nm)")
+
+
+def sram_cost(node: int, width_bits: int, size_bytes: float) -> SramCost:
+    """Fitted cost of one SRAM bank with a ``width_bits`` port and ``size_bytes`` capacity.
+
+    Port widths of the table (16, 64, 128) use their fit; widths in between interpolate the fits
+    geometrically in log(width); narrower than 16 bits uses the 16-bit array with energy scaled by
+    width/16; wider than 128 bits is ``ceil(width/128)`` side-by-side sub-arrays, each with its share
+    of the width and capacity.
+    """
+    _check_node(node)
+    if width_bits <= 0:
+        raise CosearchError(f"port width must be positive, got {width_bits} bits")
+    fits = sram_fits()
+    if width_bits in SRAM_WIDTHS:
+        f = fits[(node, width_bits)]
+        return SramCost(f.read(size_bytes), f.write(size_bytes), f.area(size_bytes))
+    if width_bits < SRAM_WIDTHS[0]:
+        c = sram_cost(node, SRAM_WIDTHS[0], size_bytes)
+        scale = width_bits / SRAM_WIDTHS[0]
+        return SramCost(c.read_pj * scale, c.write_pj * scale, c.area_mm2)
+    if width_bits > SRAM_WIDTHS[-1]:
+        k = math.ceil(width_bits / SRAM_WIDTHS[-1])
+        c = sram_cost(node, width_bits / k, size_bytes / k) if (width_bits / k) not in SRAM_WIDTHS else \
+            sram_cost(node, int(width_bits / k), size_bytes / k)
+        return SramCost(c.read_pj * k, c.write_pj * k, c.area_mm2 * k)
+    lo = max(w for w in SRAM_WIDTHS if w < width_bits)
+    hi = min(w for w in SRAM_WIDTHS if w > width_bits)
+    t = math.log(width_bits / lo) / math.log(hi / lo)
+    a, b = sram_cost(node, lo, size_bytes), sram_cost(node, hi, size_bytes)
+    geo = lambda x, y: x ** (1 - t) * y**t  # noqa: E731
+    return SramCost(geo(a.read_pj, b.read_pj), geo(a.write_pj, b.write_pj), geo(a.area_mm2, b.area_mm2))
+
+
+# ---- components -----------------------------------------------------------------------------------
+def dram_pj_per_bit(component: str = DRAM_COMPONENT) -> float:
+    """Energy per bit of a DRAM row of ``components.csv`` (LPDDR4: 512 pJ / 64 bit = 8 pJ/bit)."""
+    for r in components():
+        if r["component"] == component:
+            return float(r["energy_pJ"]) / _params(r["params"])["width"]
+    raise CosearchError(f"no DRAM component {component!r} in components.csv")
+
+
+def mac_cost(node: int, mult_bits: int = 16, add_bits: int = 16) -> tuple[float, float]:
+    """``(energy pJ, area mm²)`` of one integer MAC (Aladdin model of ``components.csv``).
+
+    The multiplier width picks the table's 8- or 16-bit rows (other widths scale the 16-bit rows by
+    ``(mult_bits/16)²``); the adder is the narrowest tabulated one at least ``add_bits`` wide (else the
+    widest).
+    """
+    _check_node(node)
+    rows = {}
+    for r in components():
+        if r["component"] == "mac" and r["tech_nm"] and int(r["tech_nm"]) == node:
+            p = _params(r["params"])
+            rows[(p["mult"], p["add"])] = (float(r["energy_pJ"]), float(r["area_um2"]) * 1e-6)
+    base = mult_bits if mult_bits in {m for m, _ in rows} else 16
+    adds = sorted(a for m, a in rows if m == base)
+    add = next((a for a in adds if a >= add_bits), adds[-1])
+    energy, area = rows[(base, add)]
+    scale = (mult_bits / base) ** 2
+    return energy * scale, area * scale
+
+
+def pe_overhead_mm2(node: int) -> float:
+    """Per-PE overhead area: the 65 nm calibration constant, scaled by (node/65)² for other nodes."""
+    _check_node(node)
+    return PE_OVERHEAD_MM2_65NM * (node / 65) ** 2
+
+
+# ---- levels -----------------------------------------------------------------------------------------
+def _max_bits(word_bits: int | dict[str, int]) -> int:
+    return max(word_bits.values()) if isinstance(word_bits, dict) else int(word_bits)
+
+
+def level_bandwidth(level: Level) -> float | None:
+    """The largest of a level's read, write and shared limits (words/cycle per instance), or None."""
+    bw = [v for v in (level.bandwidth.read, level.bandwidth.write, level.bandwidth.shared) if v is not None]
+    return max(bw) if bw else None
+
+
+@dataclass(frozen=True)
+class LevelEstimate:
+    """How a level is costed: ``kind`` DRAM or SRAM, its banks, and per-word energies / per-instance area."""
+
+    name: str
+    kind: str
+    word_bits: int
+    banks: int
+    bank_bytes: float
+    read_pj: float
+    write_pj: float
+    area_mm2: float
+
+
+def estimate_level(level: Level, node: int) -> LevelEstimate:
+    """Cost of one level at ``node`` nm.
+
+    DRAM (``technology: DRAM`` or an unbounded ``size_words``): LPDDR4 energy per word for read, fill
+    and update, no on-chip area. Otherwise (SRAM and regfile alike) the level is ``n = ceil(B)`` banks
+    (``B`` = its largest bandwidth limit in words/cycle; 1 bank if unlimited; at most one bank per word),
+    each with a one-word port (``word_bits`` wide) and ``size / n`` of the capacity: read energy = the
+    fitted read energy of one bank, fill and update = its write energy, area = ``n`` banks.
+    """
+    bits = _max_bits(level.word_bits)
+    if level.technology == "DRAM" or level.size_words is None:
+        e = dram_pj_per_bit() * bits
+        return LevelEstimate(level.name, "DRAM", bits, 0, 0.0, e, e, 0.0)
+    bw = level_bandwidth(level)
+    banks = max(1, min(level.size_words, math.ceil(bw - 1e-9) if bw is not None else 1))
+    bank_bytes = level.size_words * bits / 8 / banks
+    c = sram_cost(node, bits, bank_bytes)
+    return LevelEstimate(level.name, "SRAM", bits, banks, bank_bytes, c.read_pj, c.write_pj, c.area_mm2 * banks)
+
+
+def _mac_widths(arch: Arch) -> tuple[int, int]:
+    mult = arch.mac.word_bits
+    add = mult
+    for lvl in reversed(arch.levels):
+        if "Outputs" in lvl.keeps:
+            wb = lvl.word_bits
+            add = max(add, wb.get("Outputs", _max_bits(wb)) if isinstance(wb, dict) else int(wb))
+            break
+    return mult, add
+
+
+# ---- estimators ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Estimator:
+    """A named way of filling in an Arch's energies and areas. ``node`` None = the ``table`` identity."""
+
+    name: str
+    description: str
+    node: int | None = None
+    pe_overhead_mm2: float = 0.0
+
+    def apply(self, arch: Arch) -> Arch:
+        if self.node is None:
+            return arch if arch.estimator == self.name else arch.model_copy(update={"estimator": self.name})
+        levels = []
+        for lvl in arch.levels:
+            est = estimate_level(lvl, self.node)
+            levels.append(lvl.model_copy(update={
+                "energy_pj": AccessEnergy(read=est.read_pj, fill=est.write_pj, update=est.write_pj),
+                "area_mm2": est.area_mm2,
+            }))
+        mac_energy, mac_area = mac_cost(self.node, *_mac_widths(arch))
+        mac = arch.mac.model_copy(update={"energy_pj": mac_energy, "area_mm2": mac_area + self.pe_overhead_mm2})
+        return arch.model_copy(update={"levels": tuple(levels), "mac": mac, "estimator": self.name})
+
+
+def _cacti(node: int) -> Estimator:
+    return Estimator(
+        name=f"cacti-{node}nm",
+        description=(f"CACTI {node} nm SRAM power laws (size, width, banks), 16-bit Aladdin MAC, LPDDR4 DRAM "
+                     f"8 pJ/bit, per-PE overhead {pe_overhead_mm2(node):.4f} mm²"),
+        node=node,
+        pe_overhead_mm2=pe_overhead_mm2(node),
+    )
+
+
+ESTIMATORS: dict[str, Estimator] = {
+    "table": Estimator("table", "energies and areas as written in the architecture"),
+    "cacti-65nm": _cacti(65),
+    "cacti-45nm": _cacti(45),
+}
+"""Estimator name -> :class:`Estimator`."""
+
+
+def get_estimator(name: str, *, source: str | None = None) -> Estimator:
+    """The estimator called ``name``; :class:`CosearchError` (one line) if there is none."""
+    est = ESTIMATORS.get(name)
+    if est is None:
+        raise CosearchError(f"unknown estimator {name!r} (choose from {', '.join(ESTIMATORS)})", source=source)
+    return est
+
+
+def apply_estimator(arch: Arch, name: str | None = None, *, source: str | None = None) -> Arch:
+    """A new Arch whose energies and areas come from estimator ``name`` (default: ``arch.estimator``);
+    its ``estimator`` field is set to ``name``. ``table`` leaves every number as it is. ``source``
+    (a file name) prefixes the error message of an unknown name."""
+    return get_estimator(arch.estimator if name is None else name, source=source).apply(arch)
+
+
+# ---- area ---------------------------------------------------------------------------------------------
+def area_breakdown(arch: Arch) -> dict[str, float]:
+    """Total area (mm², all instances) per level, then ``MAC`` and ``PE overhead`` (the latter 0 unless
+    the arch was costed by a ``cacti-*`` estimator, which folds it into ``mac.area_mm2``)."""
+    out = {lvl.name: lvl.area_mm2 * lvl.instances for lvl in arch.levels}
+    est = ESTIMATORS.get(arch.estimator)
+    overhead = min(est.pe_overhead_mm2 if est is not None else 0.0, arch.mac.area_mm2)
+    out["MAC"] = (arch.mac.area_mm2 - overhead) * arch.mac.instances
+    out["PE overhead"] = overhead * arch.mac.instances
+    return out
+
+
+def arch_area_mm2(arch: Arch) -> float:
+    """Total area in mm² (equals ``arch.area_mm2``)."""
+    return float(sum(area_breakdown(arch).values()))
+
+
+def energy_table(arch: Arch) -> list[dict[str, float | str]]:
+    """Per level (then ``MAC``): read/fill/update pJ per word and the same normalised to one MAC."""
+    mac = arch.mac.energy_pj or 1.0
+    rows: list[dict[str, float | str]] = []
+    for lvl in arch.levels:
+        e = lvl.energy_pj
+        rows.append({"level": lvl.name, "read_pj": e.read, "fill_pj": e.fill, "update_pj": e.update,
+                     "read_per_mac": e.read / mac, "fill_per_mac": e.fill / mac})
+    rows.append({"level": "MAC", "read_pj": arch.mac.energy_pj, "fill_pj": 0.0, "update_pj": 0.0,
+                 "read_per_mac": arch.mac.energy_pj / mac, "fill_per_mac": 0.0})
+    return rows
+
+
+def calibrate_pe_overhead(node: int = 65, preset: str = "eyeriss-168", target_mm2: float = EYERISS_CORE_MM2) -> float:
+    """The per-PE overhead (mm²) that makes ``preset`` costed at ``node`` nm (without overhead) reach
+    ``target_mm2``: ``(target - modelled area) / PEs``. :data:`PE_OVERHEAD_MM2_65NM` is this value for
+    Eyeriss v1, rounded."""
+    from .io import load_arch  # local: io may import this module
+
+    arch = Estimator(f"cacti-{node}nm", "uncalibrated", node, 0.0).apply(load_arch(preset))
+    return (target_mm2 - arch.area_mm2) / arch.num_pes
