@@ -402,7 +402,7 @@ def map_cmd(
     layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Map only this layer of --workload."),
     shape: Optional[str] = typer.Option(None, "--shape", help='Inline layer instead of --workload, e.g. "K=64 C=64 P=56 Q=56 R=3 S=3".'),
     optimizer: str = typer.Option("auto", "--optimizer", "-o", help="Mapper: auto, random, ga, sa, bo, vanilla-bo."),
-    budget: Optional[int] = typer.Option(None, "--budget", "-n", help="Evaluations per layer (default 2,000 if no --time-limit)."),
+    budget: Optional[int] = typer.Option(None, "--budget", "-n", help="Evaluations per layer (default 20,000 if no --time-limit)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", "-t", help="Seconds of search per layer; with --budget, stop at whichever comes first."),
     objective: str = typer.Option("edp", "--objective", help="What to minimise per layer: edp, energy or cycles."),
     constraints: Optional[Path] = typer.Option(None, "--constraints", "-c", help="Mapping constraints file (format: docs/formats.md)."),
