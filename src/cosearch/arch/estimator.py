@@ -196,7 +196,7 @@ def _check_node(node: int) -> None:
         raise CosearchError(f"no component data for {node} nm (available: {', '.join(map(str, NODES))} nm)")
 
 
-def sram_cost(node: int, width_bits: int, size_bytes: float) -> SramCost:
+def sram_cost(node: int, width_bits: float, size_bytes: float) -> SramCost:
     """Fitted cost of one SRAM bank with a ``width_bits`` port and ``size_bytes`` capacity.
 
     Port widths of the table (16, 64, 128) use their fit; widths in between interpolate the fits
@@ -217,8 +217,7 @@ def sram_cost(node: int, width_bits: int, size_bytes: float) -> SramCost:
         return SramCost(c.read_pj * scale, c.write_pj * scale, c.area_mm2)
     if width_bits > SRAM_WIDTHS[-1]:
         k = math.ceil(width_bits / SRAM_WIDTHS[-1])
-        c = sram_cost(node, width_bits / k, size_bytes / k) if (width_bits / k) not in SRAM_WIDTHS else \
-            sram_cost(node, int(width_bits / k), size_bytes / k)
+        c = sram_cost(node, width_bits / k, size_bytes / k)
         return SramCost(c.read_pj * k, c.write_pj * k, c.area_mm2 * k)
     lo = max(w for w in SRAM_WIDTHS if w < width_bits)
     hi = min(w for w in SRAM_WIDTHS if w > width_bits)

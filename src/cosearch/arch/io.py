@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import CosearchError
+from .estimator import apply_estimator
 from .spec import Arch
 
 PRESETS: dict[str, str] = {
@@ -105,7 +106,7 @@ def arch_from_data(data: Any, source: str) -> Arch:
     try:
         if _is_reference_arch(data):
             return arch_from_reference(data)
-        return Arch.model_validate(data)
+        return apply_estimator(Arch.model_validate(data), source=source)
     except ValidationError as err:
         raise CosearchError(format_validation_error(err, source)) from None
     except (KeyError, TypeError) as err:

@@ -262,8 +262,12 @@ class _Hyper:
 
 
 def _torch():
-    import torch
-
+    """torch, with BoTorch and GPyTorch imported once (their import-time deprecation warnings silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import botorch  # noqa: F401
+        import gpytorch  # noqa: F401
+        import torch
     return torch
 
 
@@ -442,13 +446,15 @@ class _GPSearch(Optimizer):
         max_recent: int = 100,
         refit_every: int = 50,
         fit_maxiter: int = 40,
+        acq_rounds: int = 0,
+        acq_size: int = 500,
     ) -> None:
         super().__init__(space, objective=objective, seed=seed)
         if acquisition not in ACQUISITIONS:
             raise CosearchError(f"unknown acquisition {acquisition!r} (choose from {', '.join(ACQUISITIONS)})")
         if not 0.0 <= explore_prob <= 1.0:
             raise CosearchError(f"explore_prob must be in [0, 1], got {explore_prob}")
-        if min(n_init, pool_size, batch_size, max_best, refit_every) < 1 or min(local_size, max_recent, fit_maxiter, n_parents) < 0:
+        if min(n_init, pool_size, batch_size, max_best, refit_every) < 1 or min(local_size, max_recent, fit_maxiter, n_parents, acq_rounds, acq_size) < 0:
             raise CosearchError("BO settings must be positive")
         self.n_init = int(n_init)
         self.pool_size = int(pool_size)
@@ -462,6 +468,9 @@ class _GPSearch(Optimizer):
         self.max_recent = int(max_recent)
         self.refit_every = int(refit_every)
         self.fit_maxiter = int(fit_maxiter)
+        self.acq_rounds = int(acq_rounds)
+        self.acq_size = int(acq_size)
+        self._moves: LocalMoves | None = None
         self._X: list[np.ndarray] = []  # features of every told candidate
         self._keys: list[np.ndarray] = []  # canonical keys
         self._told: list[Mappings] = []
@@ -531,7 +540,7 @@ class _GPSearch(Optimizer):
     def _digest_extra(self, h: "hashlib._Hash") -> None:
         h.update(repr((self.n_init, self.pool_size, self.local_size, self.n_parents, self.batch_size, self.acquisition,
                        self.kappa, self.explore_prob, self.max_best, self.max_recent, self.refit_every,
-                       self.fit_maxiter)).encode())
+                       self.fit_maxiter, self.acq_rounds, self.acq_size)).encode())
         for X, k in zip(self._X, self._keys):
             h.update(np.ascontiguousarray(X).tobytes())
             h.update(np.ascontiguousarray(k).tobytes())
@@ -546,37 +555,61 @@ class _GPSearch(Optimizer):
     def _feasibility(self, surrogate: _Surrogate, Xc: np.ndarray) -> np.ndarray:
         return np.zeros(len(Xc))
 
+    def _fresh(self, m: Mappings, seen: np.ndarray) -> tuple[Mappings, np.ndarray]:
+        """Rows of ``m`` whose canonical key is neither in ``seen`` nor repeated earlier in ``m``, and their keys."""
+        keys = canonical_keys(self.space.arch, m)
+        _, first = np.unique(keys, return_index=True)
+        ok = np.zeros(len(m), dtype=bool)
+        ok[first] = True
+        ok &= ~np.isin(keys, seen)
+        return m.subset(ok), keys[ok]
+
+    def _acq(self, surrogate: _Surrogate, X: np.ndarray) -> np.ndarray:
+        return surrogate.score(X, self.acquisition, self.kappa) + self._feasibility(surrogate, X)
+
+    def _scored_pool(self, surrogate: _Surrogate, rng: np.random.Generator) -> tuple[Mappings, np.ndarray]:
+        """The candidate pool (new mappings only) and its acquisition values.
+
+        After scoring the initial pool, ``acq_rounds`` rounds of local search on the acquisition
+        function follow (when the searcher has local moves): the ``n_parents`` best-scoring
+        candidates are mutated into ``acq_size`` new ones, which are scored and join the pool.
+        """
+        _, _, _, told = self._history()
+        pool, keys = self._fresh(self._pool(rng), told)
+        if len(pool) == 0:
+            return pool, np.zeros(0)
+        arch, layer = self.space.arch, self.space.layer
+        score = self._acq(surrogate, self.features(arch, layer, pool))
+        if self._moves is None:
+            return pool, score
+        for _ in range(self.acq_rounds):
+            top = np.argsort(-score, kind="stable")[: max(1, self.n_parents)]
+            kids = self._moves.mutate(pool.subset(top), self.acq_size, rng)
+            kids, kkeys = self._fresh(kids, np.concatenate([told, keys]))
+            if len(kids) == 0:
+                break
+            pool = Mappings.concat([pool, _strip(kids, pool)])
+            keys = np.concatenate([keys, kkeys])
+            score = np.concatenate([score, self._acq(surrogate, self.features(arch, layer, kids))])
+        return pool, score
+
     def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
         if self.n_told < self.n_init:
             return self._random(min(n, self.n_init - self.n_told), rng)
         n = min(n, self.batch_size)
         n_explore = int(rng.binomial(n, self.explore_prob)) if self.explore_prob > 0 else 0
-        n_exploit = n - n_explore
         parts: list[Mappings] = []
-        if n_exploit:
+        if n > n_explore:
             surrogate = self._surrogate()
-            if surrogate is None:
-                n_explore = n
-            else:
-                pool = self._pool(rng)
-                _, _, _, told_keys = self._history()
-                keys = canonical_keys(self.space.arch, pool)
-                _, first = np.unique(keys, return_index=True)
-                fresh = np.zeros(len(pool), dtype=bool)
-                fresh[first] = True
-                fresh &= ~np.isin(keys, told_keys)
-                pool = pool.subset(fresh)
-                if len(pool):
-                    Xc = self.features(self.space.arch, self.space.layer, pool)
-                    score = surrogate.score(Xc, self.acquisition, self.kappa) + self._feasibility(surrogate, Xc)
-                    top = np.argsort(-score, kind="stable")[:n_exploit]
+            if surrogate is not None:
+                pool, score = self._scored_pool(surrogate, rng)
+                top = np.argsort(-score, kind="stable")[: n - n_explore]
+                if len(top):
                     parts.append(pool.subset(top))
-                    n_explore = n - len(top)
-                else:
-                    n_explore = n
+        n_explore = n - sum(len(p) for p in parts)
         if n_explore:
             parts.append(self._random(n_explore, rng))
-        return Mappings.concat(parts) if len(parts) > 1 else parts[0]
+        return Mappings.concat([_strip(p, parts[0]) for p in parts]) if len(parts) > 1 else parts[0]
 
 
 class ConstrainedBO(_GPSearch):
@@ -598,7 +631,7 @@ class ConstrainedBO(_GPSearch):
             return fresh
         parents = self._told_rows(idx[np.argsort(logv[idx], kind="stable")[: self.n_parents]])
         local = self._moves.mutate(parents, self.local_size, rng)
-        return Mappings.concat([local.subset(slice(None)), _strip(fresh, local)]) if len(local) else fresh
+        return Mappings.concat([local, _strip(fresh, local)]) if len(local) else fresh
 
     def _feasibility(self, surrogate: _Surrogate, Xc: np.ndarray) -> np.ndarray:
         X, _, valid, _ = self._history()

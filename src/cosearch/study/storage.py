@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, create_engine, delete, event, func, or_, select, update
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -470,7 +470,8 @@ class Storage:
             studies = s.scalars(select(StudyModel).order_by(StudyModel.created, StudyModel.id)).all()
             counts: dict[int, dict[str, int]] = {}
             for sid, state, n in s.execute(
-                select(TrialModel.study_id, TrialModel.state, func.count()).group_by(TrialModel.study_id, TrialModel.state)
+                select(TrialModel.study_id, TrialModel.state, func.count())
+                .group_by(TrialModel.study_id, TrialModel.state)
             ):
                 counts.setdefault(sid, {})[state] = n
             extremes = {
@@ -799,7 +800,8 @@ class Storage:
                     raise exists
                 study = StudyModel(
                     name=name, created=_parse_time(meta.get("created")) or _now(), version=str(meta.get("version", "")),
-                    config=meta.get("config", {}), config_hash=meta.get("config_hash") or config_hash(meta.get("config", {})),
+                    config=meta.get("config", {}),
+                    config_hash=meta.get("config_hash") or config_hash(meta.get("config", {})),
                     estimator=meta.get("estimator"), estimator_hash=meta.get("estimator_hash"),
                     objective=meta.get("objective", "edp"), direction=meta.get("direction", "minimize"),
                 )
@@ -824,6 +826,8 @@ class Storage:
                 s.add(study)
                 s.flush()
                 return _study(study)
+        except StorageError:
+            raise
         except IntegrityError as err:
             raise StorageError(f"cannot import study {name!r}: {_one_line(err)}") from None
         except (KeyError, TypeError, ValueError) as err:

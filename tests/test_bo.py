@@ -1,0 +1,215 @@
+"""Bayesian optimization searchers (``bo``, ``vanilla-bo``) and their features.
+
+Fast: small layers and budgets of at most a few hundred evaluations; torch is needed for the model
+tests (skipped without it), not for the import test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from cosearch.arch.io import load_arch
+from cosearch.mapping.mapspace import MapSpace
+from cosearch.model.evaluate import check_valid, evaluate
+from cosearch.search.features import domain_feature_names, domain_features, raw_feature_names, raw_features
+from cosearch.search.mapper import make_optimizer, map_layer
+from cosearch.workload.layer import Layer
+
+SMALL = Layer(name="small", K=16, C=16, P=8, Q=8, R=3, S=3)
+DQN2 = Layer(name="dqn_conv2", K=64, C=32, P=9, Q=9, R=4, S=4, Wstride=2, Hstride=2)
+
+
+@pytest.fixture(scope="module")
+def simple():
+    return load_arch("simple-64")
+
+
+@pytest.fixture(scope="module")
+def eyeriss():
+    return load_arch("eyeriss-168")
+
+
+def _torch_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "botorch", "gpytorch"))
+
+
+needs_torch = pytest.mark.skipif(not _torch_available(), reason="torch/botorch not installed")
+
+
+def _run(opt, space, budget: int, batch: int = 10):
+    """Ask/tell loop; returns the list of (candidates, costs) batches."""
+    history = []
+    done = 0
+    while done < budget:
+        cands = opt.ask(min(batch, budget - done))
+        costs = evaluate(space.arch, space.layer, cands)
+        opt.tell(cands, costs)
+        history.append((cands, costs))
+        done += len(cands)
+    return history
+
+
+def _same_mappings(a, b) -> bool:
+    return all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("temporal", "spatial_x", "spatial_y", "order", "keep"))
+
+
+# ---- features -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch_name", ["simple-64", "eyeriss-168"])
+def test_features_shapes_and_values(arch_name):
+    arch = load_arch(arch_name)
+    space = MapSpace(arch, DQN2)
+    m = space.sample(64, seed=3)
+    X = domain_features(arch, DQN2, m)
+    R = raw_features(arch, DQN2, m)
+    assert X.shape == (64, len(domain_feature_names(arch))) and X.dtype == np.float64
+    assert R.shape == (64, len(raw_feature_names(arch))) and R.dtype == np.float64
+    assert np.isfinite(X).all() and np.isfinite(R).all()
+    names = domain_feature_names(arch)
+    util = X[:, names.index("pe_util")]
+    assert ((util > 0) & (util <= 1)).all()
+    # compute cycles: log2 of the product of all temporal factors
+    np.testing.assert_allclose(X[:, names.index("compute_cycles")], np.log2(m.temporal.prod(axis=(1, 2))))
+    # row-wise: features of a subset are the subset of the features (no cross-row state)
+    np.testing.assert_array_equal(domain_features(arch, DQN2, m.subset(slice(5, 9))), X[5:9])
+
+
+def test_reuse_feature_counts_loops_inside_innermost_relevant(simple):
+    space = MapSpace(simple, SMALL)
+    m = space.sample(1, seed=0)
+    t = np.ones_like(m.temporal)
+    t[0, 0] = np.array(SMALL.dims)  # everything at DRAM: N G K C P Q R S
+    m.temporal[:] = t
+    m.spatial_x[:] = 1
+    m.spatial_y[:] = 1
+    # DRAM order outer -> inner: K C P Q R S (N, G = 1): innermost Weights-relevant loop is S, so
+    # nothing is inside it; for Outputs (N G K P Q) the innermost relevant is Q, inside it R, S: 3*3.
+    m.order[0, 0] = [0, 1, 2, 3, 4, 5, 6, 7]
+    X = domain_features(simple, SMALL, m)
+    names = domain_feature_names(simple)
+    lv = simple.level_names[0]
+    assert X[0, names.index(f"reuse[{lv}][Weights]")] == 0
+    assert X[0, names.index(f"reuse[{lv}][Outputs]")] == pytest.approx(np.log2(9))
+    # C innermost (N G K P Q R S C): Outputs are reused across R, S and C (3*3*16), Inputs not at all
+    m.order[0, 0] = [0, 1, 2, 7, 3, 4, 5, 6]
+    X = domain_features(simple, SMALL, m)
+    assert X[0, names.index(f"reuse[{lv}][Outputs]")] == pytest.approx(np.log2(144))
+    assert X[0, names.index(f"reuse[{lv}][Inputs]")] == 0
+    assert X[0, names.index(f"stationary[{lv}][Weights]")] == 0
+
+
+def test_features_are_torch_free_and_bo_import_is_lazy():
+    code = textwrap.dedent(
+        """
+        import sys
+        import cosearch.search.mapper, cosearch.search.features, cosearch.search.bo
+        from cosearch.search.mapper import optimizer_class
+        optimizer_class("bo"); optimizer_class("vanilla-bo")
+        bad = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "botorch", "gpytorch"))
+        print("LOADED", bad)
+        sys.exit(1 if bad else 0)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---- constrained BO -------------------------------------------------------------------------------
+
+
+@needs_torch
+def test_bo_proposals_are_valid_by_construction(simple):
+    space = MapSpace(simple, SMALL)
+    opt = make_optimizer("bo", space, seed=1)
+    assert opt.preferred_batch == 10
+    history = _run(opt, space, 70)
+    for cands, costs in history:
+        assert (check_valid(simple, SMALL, cands) == 0).all()
+        assert costs.valid.all()
+    # after the warm-up, proposals are new mappings (no re-evaluation of a told one)
+    from cosearch.search.bo import canonical_keys
+
+    keys = np.concatenate([canonical_keys(simple, c) for c, _ in history])
+    assert len(np.unique(keys)) == len(keys)
+
+
+@needs_torch
+def test_bo_local_moves_keep_mappings_valid(eyeriss):
+    from cosearch.search.bo import LocalMoves
+
+    space = MapSpace(eyeriss, DQN2)
+    parents = space.sample(20, seed=2)
+    kids = LocalMoves(space).mutate(parents, 400, np.random.default_rng(0))
+    assert len(kids) > 100
+    assert (check_valid(eyeriss, DQN2, kids) == 0).all()
+    factors = kids.temporal * kids.spatial_x * kids.spatial_y
+    assert (factors.prod(axis=1) == np.array(DQN2.dims)).all()
+
+
+@needs_torch
+def test_bo_is_deterministic_for_a_seed(simple):
+    a = map_layer(simple, SMALL, optimizer="bo", budget=60, seed=7)
+    b = map_layer(simple, SMALL, optimizer="bo", budget=60, seed=7)
+    assert a.edp == b.edp
+    assert _same_mappings(a.best, b.best)
+    assert a.trace == b.trace
+
+
+@needs_torch
+@pytest.mark.parametrize("name,settings", [("bo", {}), ("bo", {"acquisition": "logei", "refit_every": 20}), ("vanilla-bo", {})])
+def test_replay_rebuilds_state_and_next_ask(simple, name, settings):
+    space = MapSpace(simple, SMALL)
+    first = make_optimizer(name, space, seed=3, **settings)
+    history = _run(first, space, 70)
+    nxt = first.ask(10)
+    replayed = make_optimizer(name, space, seed=3, **settings)
+    for cands, costs in history:
+        replayed.tell(cands, costs)
+    assert replayed.state_digest() == first.state_digest()
+    assert _same_mappings(replayed.ask(10), nxt)
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bo_improves_over_its_warmup(simple, seed):
+    res = map_layer(simple, SMALL, optimizer="bo", budget=100, seed=seed)
+    trace = dict(res.trace)
+    assert res.evaluations == 100
+    assert res.edp < trace[30]
+
+
+@needs_torch
+def test_bo_feasibility_model_steers_away_from_invalid_regions():
+    from cosearch.search.bo import _logistic_logp
+
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 3))
+    ok = X[:, 0] < 0.5
+    logp = _logistic_logp(X, ok, np.array([[0.1, 0.5, 0.5], [0.9, 0.5, 0.5]]))
+    assert logp[0] > np.log(0.8) and logp[1] < np.log(0.2)
+
+
+@needs_torch
+def test_vanilla_bo_reports_a_valid_best(simple):
+    res = map_layer(simple, SMALL, optimizer="vanilla-bo", budget=60, seed=0)
+    assert res.costs.valid[0] and np.isfinite(res.edp)
+    assert res.evaluations == 60
+
+
+@needs_torch
+def test_bo_rejects_bad_settings(simple):
+    from cosearch.errors import CosearchError
+
+    space = MapSpace(simple, SMALL)
+    with pytest.raises(CosearchError):
+        make_optimizer("bo", space, acquisition="ucb")
+    with pytest.raises(CosearchError):
+        make_optimizer("bo", space, explore_prob=1.5)
