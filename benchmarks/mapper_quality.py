@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--evals", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--time-seeds", type=int, default=None, help="seeds for the equal-time runs (default --seeds)")
     ap.add_argument("--auto-seconds", type=float, default=30.0)
     ap.add_argument("--long-minutes", type=float, default=30.0)
     ap.add_argument("--long-chunk", type=float, default=60.0, help="seconds per restart of the long run")
@@ -84,11 +85,12 @@ def main() -> None:
     def save() -> None:
         path.write_text(json.dumps(out, indent=1))
 
+    time_seeds = args.seeds if args.time_seeds is None else args.time_seeds
     tasks = [(l, o, s, args.evals, None) for l in layers for o in opts for s in range(args.seeds)]
     if args.seconds > 0:
-        tasks += [(l, o, s, None, args.seconds) for l in layers for o in opts for s in range(args.seeds)]
+        tasks += [(l, o, s, None, args.seconds) for l in layers for o in opts for s in range(time_seeds)]
     if args.auto_seconds > 0:
-        tasks += [(l, "auto", 100 + s, None, args.auto_seconds) for l in layers for s in range(args.seeds)]
+        tasks += [(l, "auto", 100 + s, None, args.auto_seconds) for l in layers for s in range(time_seeds)]
     with ProcessPoolExecutor(args.jobs) as pool:
         for r in pool.map(run_one, tasks):
             out["runs"].append(r)

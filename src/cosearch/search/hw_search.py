@@ -1,0 +1,272 @@
+"""Outer (hardware) optimizers for co-design, with the same ask/tell discipline as the mappers.
+
+A hardware point is a vector of grid indices ``[P]`` of an :class:`~cosearch.arch.hwspace.HWSpace`.
+``ask(n)`` returns ``[n, P]`` points that satisfy the *known* constraint (area within budget) by
+construction and were not proposed before; ``tell(points, values)`` reports their objective values
+(``inf`` for a point found infeasible after evaluation, e.g. some layer has no valid mapping, which
+is the *learned* constraint). Randomness comes from a generator seeded by ``(seed, told so far)``,
+and state changes only in ``tell``, so replaying the told trials rebuilds an optimizer (resume).
+
+Optimizers: ``random``; ``ga`` (crossover per parameter, mutation by grid steps); ``bo`` (the
+paper's constrained BO: a GP on the log objective of feasible points over normalised grid indices and
+derived features, a logistic feasibility model on all points, LCB or log-EI over a pool of
+valid-by-construction candidates plus neighbours of the best); ``vanilla-bo`` (the same GP on raw
+parameters over unconstrained candidates, points over budget penalised instead of avoided).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from ..arch.hwspace import HWSpace
+from ..errors import CosearchError
+
+
+class AreaModel:
+    """Area (mm²) of hardware points, cached per point."""
+
+    def __init__(self, space: HWSpace) -> None:
+        self.space = space
+        self._cache: dict[tuple[int, ...], float] = {}
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        out = np.empty(len(points))
+        for i, p in enumerate(points):
+            key = tuple(int(x) for x in p)
+            a = self._cache.get(key)
+            if a is None:
+                a = self._cache[key] = float(self.space.arch(np.asarray(key)).area_mm2)
+            out[i] = a
+        return out
+
+    def smallest(self) -> float:
+        """Area of the smallest design (every parameter at its lowest grid value)."""
+        return float(self(np.zeros((1, len(self.space.names)), dtype=np.int64))[0])
+
+
+class HWOptimizer(ABC):
+    """Base class: history of told points and values, best so far, replayable randomness."""
+
+    name: ClassVar[str] = "hw"
+    constrained: ClassVar[bool] = True  # proposals satisfy the area budget by construction
+
+    def __init__(self, space: HWSpace, *, area_budget_mm2: float, seed: int = 0, area: AreaModel | None = None) -> None:
+        self.space = space
+        self.budget = float(area_budget_mm2)
+        self.seed = int(seed)
+        self.area = area or AreaModel(space)
+        self.points = np.zeros((0, len(space.names)), dtype=np.int64)
+        self.values = np.zeros(0)
+        if self.area.smallest() > self.budget:
+            raise CosearchError(
+                f"area budget {self.budget:.3f} mm² is below the smallest design of hardware space "
+                f"{space.name} ({self.area.smallest():.3f} mm²)"
+            )
+
+    @property
+    def n_told(self) -> int:
+        return len(self.values)
+
+    def ask(self, n: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, self.n_told, 7])
+        pts = self._propose(n, rng)
+        return pts[:n]
+
+    def tell(self, points: np.ndarray, values: np.ndarray) -> None:
+        self.points = np.concatenate([self.points, np.asarray(points, dtype=np.int64).reshape(-1, self.points.shape[1])])
+        self.values = np.concatenate([self.values, np.asarray(values, dtype=np.float64)])
+
+    @property
+    def best(self) -> tuple[np.ndarray | None, float]:
+        if not len(self.values) or not np.isfinite(self.values).any():
+            return None, float("inf")
+        i = int(np.argmin(self.values))
+        return self.points[i], float(self.values[i])
+
+    # ---- helpers -----------------------------------------------------------------------------------
+    def _seen(self, pts: np.ndarray) -> np.ndarray:
+        if not len(self.points):
+            return np.zeros(len(pts), dtype=bool)
+        told = {tuple(p) for p in self.points.tolist()}
+        return np.array([tuple(p) in told for p in pts.tolist()], dtype=bool)
+
+    def _valid_new(self, pts: np.ndarray) -> np.ndarray:
+        """Distinct rows within budget that were not told before."""
+        if not len(pts):
+            return pts
+        pts = pts[self.area(pts) <= self.budget] if self.constrained else pts
+        pts = pts[~self._seen(pts)]
+        _, first = np.unique(pts, axis=0, return_index=True)
+        return pts[np.sort(first)]
+
+    def _random_valid(self, n: int, rng: np.random.Generator, *, tries: int = 200) -> np.ndarray:
+        out = np.zeros((0, len(self.space.names)), dtype=np.int64)
+        for _ in range(tries):
+            cand = self._valid_new(np.concatenate([out, self.space.random_points(max(4 * n, 64), rng)]))
+            out = cand[:n]
+            if len(out) >= n:
+                break
+        if not len(out):
+            raise CosearchError(f"no new hardware point within {self.budget:.3f} mm² could be drawn "
+                                f"(the space may be exhausted)")
+        return out
+
+    def _neighbours(self, pts: np.ndarray, rng: np.random.Generator, k: int) -> np.ndarray:
+        """``k`` random grid neighbours (one or two parameters moved one or two steps) of each point."""
+        sizes = self.space.sizes
+        rep = np.repeat(pts, k, axis=0)
+        for _ in range(2):
+            j = rng.integers(0, len(sizes), len(rep))
+            step = rng.choice([-2, -1, 1, 2], len(rep))
+            moved = rng.random(len(rep)) < 0.7
+            rep[np.arange(len(rep)), j] = np.clip(rep[np.arange(len(rep)), j] + step * moved, 0, sizes[j] - 1)
+        return rep
+
+    @abstractmethod
+    def _propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Up to ``n`` new points, valid by construction."""
+
+
+class RandomHW(HWOptimizer):
+    name = "random"
+
+    def _propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return self._random_valid(n, rng)
+
+
+class GeneticHW(HWOptimizer):
+    """Generational GA: tournament selection over told points, uniform crossover per parameter
+    (probability 0.8), mutation by a grid step per parameter (probability 0.05, at least one)."""
+
+    name = "ga"
+
+    def __init__(self, space: HWSpace, *, population: int = 10, **kw) -> None:
+        super().__init__(space, **kw)
+        self.population = int(population)
+
+    def _propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        feasible = np.isfinite(self.values)
+        if feasible.sum() < 2:
+            return self._random_valid(n, rng)
+        pop = self.points[feasible]
+        vals = self.values[feasible]
+        order = np.argsort(vals, kind="stable")[: max(self.population, 2)]
+        pop, vals = pop[order], vals[order]
+        out = np.zeros((0, pop.shape[1]), dtype=np.int64)
+        for _ in range(50):
+            m = 4 * n
+            a = np.minimum(rng.integers(0, len(pop), m), rng.integers(0, len(pop), m))  # tournament of 2 (sorted)
+            b = np.minimum(rng.integers(0, len(pop), m), rng.integers(0, len(pop), m))
+            cross = rng.random(m) < 0.8
+            take_b = (rng.random(pop[a].shape) < 0.5) & cross[:, None]
+            child = np.where(take_b, pop[b], pop[a])
+            mut = rng.random(child.shape) < 0.05
+            mut[np.arange(m), rng.integers(0, child.shape[1], m)] |= ~cross
+            step = rng.choice([-1, 1], child.shape)
+            child = np.clip(child + step * mut, 0, self.space.sizes[None, :] - 1)
+            out = self._valid_new(np.concatenate([out, child]))[:n]
+            if len(out) >= n:
+                return out
+        return np.concatenate([out, self._random_valid(n - len(out), rng)]) if len(out) < n else out
+
+
+class BOHW(HWOptimizer):
+    """The paper's constrained BO over hardware (see module docstring)."""
+
+    name = "bo"
+
+    def __init__(self, space: HWSpace, *, n_init: int = 10, pool: int = 1000, acquisition: str = "lcb",
+                 kappa: float = 1.0, explore: float = 0.1, **kw) -> None:
+        super().__init__(space, **kw)
+        if acquisition not in ("lcb", "logei"):
+            raise CosearchError(f"unknown acquisition {acquisition!r} (choose lcb or logei)")
+        self.n_init, self.pool, self.acquisition = int(n_init), int(pool), acquisition
+        self.kappa, self.explore = float(kappa), float(explore)
+
+    def features(self, pts: np.ndarray) -> np.ndarray:
+        """Normalised grid indices plus log2 PE count and log2 area, ``[n, P + 2]``."""
+        grids = self.space.grids()
+        idx = pts / np.maximum(self.space.sizes[None, :] - 1, 1)
+        mx, my = grids[0][pts[:, 0]], grids[1][pts[:, 1]]  # mesh_x, mesh_y come first in every template
+        return np.concatenate([idx, np.log2(mx * my)[:, None], np.log2(self.area(pts))[:, None]], axis=1)
+
+    def _candidates(self, rng: np.random.Generator) -> np.ndarray:
+        pool = self._random_valid(self.pool, rng)
+        best, _ = self.best
+        if best is not None:
+            top = self.points[np.argsort(self.values, kind="stable")[:5]]
+            pool = np.concatenate([pool, self._valid_new(self._neighbours(top, rng, self.pool // 10))])
+        return pool
+
+    def _propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        feasible = np.isfinite(self.values)
+        if self.n_told < self.n_init or feasible.sum() < 3:
+            return self._random_valid(n, rng)
+        from .bo import _logistic_logp, _Surrogate, fit_hyper
+
+        X = self.features(self.points)
+        y = np.log(self.values[feasible])
+        hyper = fit_hyper(X[feasible], y, maxiter=50, seed=int(rng.integers(2**31)))
+        gp = _Surrogate(X[feasible], y, hyper)
+        cand = self._candidates(rng)
+        Xc = self.features(cand)
+        score = gp.score(Xc, self.acquisition, self.kappa)
+        if (~feasible).any():  # learned constraint: weight by P(feasible)
+            mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-9
+            logp = _logistic_logp((X - mu) / sd, feasible, (Xc - mu) / sd)
+            score = score + logp if self.acquisition == "logei" else score - 10.0 * (1 - np.exp(logp))
+        order = np.argsort(-score, kind="stable")
+        chosen = cand[order[:n]]
+        explore = rng.random(len(chosen)) < self.explore  # exploration probability (authors: 0.1 for HW)
+        if explore.any():
+            chosen = chosen.copy()
+            chosen[explore] = self._random_valid(int(explore.sum()), rng)
+            chosen = self._valid_new(chosen)
+        return chosen
+
+
+class VanillaBOHW(BOHW):
+    """BO on raw parameter values over unconstrained candidates; over-budget points are evaluated
+    as trials and penalised (the ablation the paper improves on)."""
+
+    name = "vanilla-bo"
+    constrained = False
+
+    def features(self, pts: np.ndarray) -> np.ndarray:
+        grids = self.space.grids()
+        return np.stack([grids[j][pts[:, j]] for j in range(pts.shape[1])], axis=1).astype(np.float64)
+
+    def tell(self, points: np.ndarray, values: np.ndarray) -> None:
+        super().tell(points, values)
+        fin = np.isfinite(self.values)
+        if fin.any() and (~fin).any():  # penalise: worst feasible value x 10
+            self.values = np.where(fin, self.values, self.values[fin].max() * 10)
+
+    def _propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        if self.n_told < self.n_init or len(self.values) < 3:
+            return self._valid_new(self.space.random_points(n, rng))[:n]
+        from .bo import _Surrogate, fit_hyper
+
+        X = self.features(self.points)
+        y = np.log(self.values)
+        hyper = fit_hyper(X, y, maxiter=50, seed=int(rng.integers(2**31)))
+        gp = _Surrogate(X, y, hyper)
+        cand = self._valid_new(self.space.random_points(self.pool, rng))
+        score = gp.score(self.features(cand), self.acquisition, self.kappa)
+        return cand[np.argsort(-score, kind="stable")[:n]]
+
+
+HW_OPTIMIZERS: dict[str, type[HWOptimizer]] = {
+    "random": RandomHW, "ga": GeneticHW, "bo": BOHW, "vanilla-bo": VanillaBOHW,
+}
+
+
+def make_hw_optimizer(name: str, space: HWSpace, **kw) -> HWOptimizer:
+    cls = HW_OPTIMIZERS.get(name)
+    if cls is None:
+        raise CosearchError(f"unknown hardware optimizer {name!r} (choose from {', '.join(HW_OPTIMIZERS)})")
+    return cls(space, **kw)
+
