@@ -23,3 +23,17 @@ def reference_records(name: str) -> list[dict]:
 requires_reference = pytest.mark.skipif(
     not (REFERENCE_DIR / "cases.jsonl").exists(), reason=f"reference data not found at {REFERENCE_DIR}"
 )
+
+
+def assert_user_error(result, *needles: str) -> str:
+    """Exit 2, exactly one ``error: ...`` line on stderr naming every needle, no traceback anywhere."""
+    out, err = result.stdout, result.stderr
+    assert result.exit_code == 2, f"exit {result.exit_code}\nstdout: {out}\nstderr: {err}\nexc: {result.exception!r}"
+    assert "Traceback" not in out + err
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+    return lines[0]

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.cli import app
 from cosearch.mapping.mapping import Mappings
+from conftest import assert_user_error
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -37,20 +38,6 @@ def run(*args: str):
 
 def last_json(stdout: str):
     return json.loads(stdout.strip().splitlines()[-1])
-
-
-def assert_user_error(result, *needles: str) -> str:
-    """Exit 2, exactly one ``error: ...`` line on stderr naming every needle, no traceback anywhere."""
-    out, err = result.stdout, result.stderr
-    assert result.exit_code == 2, f"exit {result.exit_code}\nstdout: {out}\nstderr: {err}\nexc: {result.exception!r}"
-    assert "Traceback" not in out + err
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
-    assert lines[0].startswith("error: ")
-    for needle in needles:
-        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 # ---------------------------------------------------------------------------------------------------

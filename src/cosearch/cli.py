@@ -424,22 +424,12 @@ def map_cmd(
     from .search.run import default_out_dir, map_network
 
     # settings first (cheap, one clear message each)
-    if budget is not None and budget <= 0:
-        raise CosearchError(f"--budget must be a positive number of evaluations per layer, got {budget}")
-    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-        raise CosearchError(f"--time-limit must be a positive number of seconds per layer, got {time_limit:g}")
-    if jobs < 1:
-        raise CosearchError(f"--jobs must be at least 1, got {jobs}")
-    if seed < 0:
-        raise CosearchError(f"--seed must be >= 0, got {seed}")
     if constraints is not None and dataflow is not None:
         raise CosearchError("give either --constraints FILE or --dataflow NAME, not both")
-    from .search.base import OBJECTIVES
-    from .search.run import check_optimizer
+    from .search.run import check_settings
 
-    if objective not in OBJECTIVES:
-        raise CosearchError(f"unknown objective {objective!r} (--objective; choose from {', '.join(OBJECTIVES)})")
-    check_optimizer(optimizer)
+    check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
+                   seed=seed, cli=True)
 
     the_arch = load_arch(arch)
     layers, indices, name = _select_layers(workload, layer, shape)

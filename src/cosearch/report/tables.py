@@ -25,42 +25,32 @@ from ..workload.layer import Layer, Network
 
 def fmt_int(value: Any) -> str:
     """``1,814,073,344``; non-finite values as ``inf``/``nan``."""
+    return _fmt_number(value, ",.0f")
+
+
+def _fmt_number(value: Any, spec: str, scale: float = 1.0, suffix: str = "") -> str:
+    """``-`` for None, ``inf``/``nan`` as such, else ``format(value * scale, spec) + suffix``."""
     if value is None:
         return "-"
     x = float(value)
     if not math.isfinite(x):
         return str(x)
-    return f"{int(round(x)):,}"
+    return f"{x * scale:{spec}}{suffix}"
 
 
 def fmt_energy(value_pj: Any) -> str:
     """Energy in pJ with thousands separators and one decimal (``1,183,866,880.0``)."""
-    if value_pj is None:
-        return "-"
-    x = float(value_pj)
-    if not math.isfinite(x):
-        return str(x)
-    return f"{x:,.1f}"
+    return _fmt_number(value_pj, ",.1f")
 
 
 def fmt_sci(value: Any, digits: int = 4) -> str:
     """Scientific notation for large products such as EDP (``8.1466e+14``)."""
-    if value is None:
-        return "-"
-    x = float(value)
-    if not math.isfinite(x):
-        return str(x)
-    return f"{x:.{digits}e}"
+    return _fmt_number(value, f".{digits}e")
 
 
 def fmt_pct(fraction: Any, digits: int = 1) -> str:
     """A fraction as percent (``0.5`` -> ``50.0 %``)."""
-    if fraction is None:
-        return "-"
-    x = float(fraction)
-    if not math.isfinite(x):
-        return str(x)
-    return f"{100 * x:.{digits}f} %"
+    return _fmt_number(fraction, f".{digits}f", 100.0, " %")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -207,6 +207,8 @@ class Codesign:
         self.study_name = study or f"codesign-{'+'.join(w.name for w in workloads)}-{optimizer}-s{seed}"
         if resume and self.storage.has_study(self.study_name):
             self.study = self.storage.load_study(self.study_name)
+            # one local run owns a study: trials still "running" belonged to a run that died
+            self.storage.requeue_stale(self.study_name, 0)
             if self.study.config_hash != _config_hash(self.config):
                 raise CosearchError(f"study {self.study_name!r} was created with different settings; "
                                     "resume it with the same options or start a new study")
@@ -287,7 +289,7 @@ class Codesign:
         baseline = self.evaluate_values(base_values)
         baseline_rs = self.evaluate_values(base_values, dataflow="row-stationary") if self.space.template == "eyeriss" \
             else baseline
-        self.baseline_cost = baseline
+        self.baseline_cost, self.baseline_rs_cost = baseline, baseline_rs
         settings = {"budget": self.mapper_budget, "objective": "edp"}
 
         # replay what the storage already holds (resume), in trial order
@@ -320,6 +322,16 @@ class Codesign:
         """Map every layer not yet recorded, commit each result, then complete the trial."""
         values = self.space.values(point)
         self.storage.start_trial(trial_id, "local")
+        area = float(self.area(point[None, :])[0])
+        if area > self.area_budget:  # only unconstrained optimizers (vanilla-bo) propose these: invalid, not mapped
+            result = {"value": None, "valid": False,
+                      "reason": f"area {area:.3f} mm² over the budget {self.area_budget:.3f} mm²",
+                      "energy_pj": None, "cycles": None, "edp": None, "area_mm2": area, "per_workload": {},
+                      "seconds": 0.0}
+            self.storage.complete_trial(trial_id, result)
+            if self.on_trial is not None:
+                self.on_trial({"number": number, "values": values, **result})
+            return math.inf
         results = {k: v for k, v in done.items() if v.get("state", "complete") == "complete"}
         todo = [u for u in self._units(number, values, settings, self.mapper) if u.layer_name not in results]
 
@@ -331,7 +343,6 @@ class Codesign:
         self._run_units(todo, record)
         cost = self.network_cost(results)
         value = objective_value(cost, self.objective, self.baseline_cost)
-        area = float(self.area(point[None, :])[0])
         result = {"value": value if math.isfinite(value) else None, "valid": cost.valid, "reason": cost.reason,
                   "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
                   "edp": cost.total_energy_pj * cost.total_cycles, "area_mm2": area,

@@ -275,6 +275,26 @@ def _worker_init() -> None:
 # checks
 
 
+def check_settings(*, optimizer: str, objective: str, budget: int | None, time_limit: float | None, jobs: int,
+                   seed: int, cli: bool = False) -> None:
+    """Raise :class:`CosearchError` for a bad mapping setting; ``cli`` words messages by flag (``--budget``)."""
+    def name(flag: str) -> str:
+        return f"--{flag}" if cli else flag.replace("-", " ")
+
+    if objective not in OBJECTIVES:
+        flag = "--objective; " if cli else ""
+        raise CosearchError(f"unknown objective {objective!r} ({flag}choose from {', '.join(OBJECTIVES)})")
+    if budget is not None and (isinstance(budget, bool) or int(budget) != budget or budget <= 0):
+        raise CosearchError(f"{name('budget')} must be a positive number of evaluations per layer, got {budget}")
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise CosearchError(f"{name('time-limit')} must be a positive number of seconds per layer, got {time_limit:g}")
+    if jobs < 1:
+        raise CosearchError(f"{name('jobs')} must be at least 1, got {jobs}")
+    if seed < 0:
+        raise CosearchError(f"{name('seed')} must be >= 0, got {seed}")
+    check_optimizer(optimizer)
+
+
 def check_optimizer(name: str) -> None:
     """Raise :class:`CosearchError` if ``name`` is not a registered optimizer or cannot be imported."""
     from .mapper import optimizer_class
@@ -366,17 +386,8 @@ def map_network(
     if len(idx) != len(layers):
         raise ValueError("indices must give one index per layer")
     # ---- settings
-    if objective not in OBJECTIVES:
-        raise CosearchError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
-    if budget is not None and (isinstance(budget, bool) or int(budget) != budget or budget <= 0):
-        raise CosearchError(f"budget must be a positive number of evaluations per layer, got {budget}")
-    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-        raise CosearchError(f"time limit must be a positive number of seconds per layer, got {time_limit}")
-    if jobs < 1:
-        raise CosearchError(f"jobs must be at least 1, got {jobs}")
-    if seed < 0:
-        raise CosearchError(f"seed must be >= 0, got {seed}")
-    check_optimizer(optimizer)
+    check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
+                   seed=seed)
     if budget is None and time_limit is None:
         from .mapper import DEFAULT_BUDGET
 

@@ -1,0 +1,143 @@
+"""Co-design quality: EDP ratio of the best design found against both eyeriss-168 baselines (same
+estimator, equal area budget), per workload and outer optimizer over several seeds; how soon ``bo``
+reaches ``random``'s final best; how much re-mapping the winner with 10x the inner budget changes it.
+
+Prints one JSON object (also written to ``--out`` after every study). Full protocol (issue #5):
+``--workloads resnet18,dqn,mlp,transformer --optimizers bo,random,ga,vanilla-bo --seeds 10
+--hw-budget 50``. ``--scale`` instead times ResNet-50 over 100 hardware points and reports peak RSS.
+
+    python benchmarks/codesign.py [--workloads dqn] [--optimizers bo,random] [--seeds 3] \
+        [--hw-budget 50] [--mapper-budget 5000] [--jobs 2] [--out codesign_bench.json]
+    python benchmarks/codesign.py --scale [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cosearch
+from cosearch.arch.hwspace import load_hw_space
+from cosearch.search.codesign import Codesign, unit_arch
+from cosearch.search.mapper import map_layer
+from cosearch.study.executor import LocalExecutor
+
+
+def first_reaching(history: list[dict], target: float) -> int | None:
+    """1-based number of HW points after which the best value is <= target (None if never)."""
+    best = math.inf
+    for i, h in enumerate(history, 1):
+        if h["value"] is not None:
+            best = min(best, h["value"])
+        if best <= target * (1 + 1e-12):
+            return i
+    return None
+
+
+def remap_change(result, workload: cosearch.Network, hw_space, budget: int) -> float:
+    """Relative EDP change of the winner when every layer is re-mapped with ``budget`` evaluations."""
+    arch = unit_arch({"template": hw_space.template, "values": result.best["arch"], "estimator": hw_space.estimator,
+                      "dram_bandwidth": hw_space.dram_bandwidth})
+    e = c = 0.0
+    for layer in workload.layers:
+        r = map_layer(arch, layer, optimizer="auto", budget=budget, seed=12345)
+        e += r.energy_pj * layer.count
+        c += r.cycles * layer.count
+    return e * c / result.best["edp"] - 1
+
+
+def quality(args: argparse.Namespace) -> dict:
+    space = load_hw_space(args.hw_space)
+    out: dict = {"settings": vars(args), "studies": []}
+    path = Path(args.out)
+    with tempfile.TemporaryDirectory() as tmp, LocalExecutor(args.jobs) as ex:
+        url = f"sqlite:///{tmp}/bench.db"
+        for w in args.workloads.split(","):
+            net = cosearch.load_workload(w)
+            for opt in args.optimizers.split(","):
+                for seed in range(args.seeds):
+                    t = time.perf_counter()
+                    cd = Codesign([net], hw_space=space, optimizer=opt, hw_budget=args.hw_budget,
+                                  hw_batch=args.hw_batch, mapper_budget=args.mapper_budget, seed=seed,
+                                  storage=url, study=f"{w}-{opt}-{seed}", executor=ex)
+                    r = cd.run()
+                    rec = {"workload": w, "optimizer": opt, "seed": seed, "edp_ratio": r.edp_ratio,
+                           "edp_ratio_rs": r.edp_ratio_rs, "best_edp": r.best["edp"] if r.best else None,
+                           "baseline_edp": r.baseline["edp"], "baseline_rs_edp": r.baseline_rs["edp"],
+                           "area_budget_mm2": cd.area_budget, "best_area_mm2": r.best["area_mm2"] if r.best else None,
+                           "best_arch": r.best["arch"] if r.best else None,
+                           "history": [h["value"] for h in r.history], "seconds": time.perf_counter() - t}
+                    if args.remap and r.best and opt == "bo":
+                        rec["remap_10x_change"] = remap_change(r, net, space, 10 * args.mapper_budget)
+                    out["studies"].append(rec)
+                    path.write_text(json.dumps(out, indent=1))
+    summary: dict = {}
+    for w in args.workloads.split(","):
+        row: dict = {}
+        for opt in args.optimizers.split(","):
+            recs = [s for s in out["studies"] if s["workload"] == w and s["optimizer"] == opt and s["edp_ratio"]]
+            if recs:
+                r1 = sorted(s["edp_ratio"] for s in recs)
+                r2 = sorted(s["edp_ratio_rs"] for s in recs)
+                row[opt] = {"edp_ratio": {"median": statistics.median(r1), "min": r1[0], "max": r1[-1]},
+                            "edp_ratio_rs": {"median": statistics.median(r2), "min": r2[0], "max": r2[-1]},
+                            "n": len(recs)}
+        bo = [s for s in out["studies"] if s["workload"] == w and s["optimizer"] == "bo"]
+        rnd = {s["seed"]: s for s in out["studies"] if s["workload"] == w and s["optimizer"] == "random"}
+        reach = [first_reaching(s["history"], rnd[s["seed"]]["best_edp"]) for s in bo if s["seed"] in rnd]
+        if reach:
+            row["bo_points_to_reach_random_best"] = {
+                "per_seed": reach, "median": statistics.median([x if x is not None else math.inf for x in reach])}
+        changes = [s["remap_10x_change"] for s in bo if "remap_10x_change" in s]
+        if changes:
+            row["remap_10x_change"] = {"max_abs": max(abs(c) for c in changes), "values": changes}
+        summary[w] = row
+    out["summary"] = summary
+    path.write_text(json.dumps(out, indent=1))
+    return {"summary": summary}
+
+
+def scale(args: argparse.Namespace) -> dict:
+    """ResNet-50, 100 HW points (random outer search: the work is the inner mapping), all layers mapped."""
+    space = load_hw_space(args.hw_space)
+    net = cosearch.load_workload("resnet50")
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, LocalExecutor(args.jobs) as ex:
+        cd = Codesign([net], hw_space=space, optimizer=args.scale_optimizer, hw_budget=100, hw_batch=10,
+                      mapper_budget=args.mapper_budget, seed=0, storage=f"sqlite:///{tmp}/scale.db",
+                      study="resnet50", executor=ex)
+        r = cd.run()
+    secs = time.perf_counter() - t
+    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"workload": "resnet50", "unique_layers": len(net.layers), "hw_points": r.trials, "jobs": args.jobs,
+            "mapper_budget": args.mapper_budget, "seconds": secs, "peak_rss_mb_main": rss_self,
+            "peak_rss_mb_largest_worker": rss_children, "edp_ratio": r.edp_ratio}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workloads", default="resnet18,dqn,mlp,transformer")
+    ap.add_argument("--optimizers", default="bo,random,ga,vanilla-bo")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--hw-budget", type=int, default=50)
+    ap.add_argument("--hw-batch", type=int, default=5)
+    ap.add_argument("--mapper-budget", type=int, default=5000)
+    ap.add_argument("--hw-space", default="eyeriss-like")
+    ap.add_argument("--no-remap", dest="remap", action="store_false")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default="codesign_bench.json")
+    ap.add_argument("--scale", action="store_true", help="time ResNet-50 over 100 HW points instead")
+    ap.add_argument("--scale-optimizer", default="bo")
+    args = ap.parse_args()
+    print(json.dumps(scale(args) if args.scale else quality(args)))
+
+
+if __name__ == "__main__":
+    main()
