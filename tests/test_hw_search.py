@@ -1,0 +1,93 @@
+"""Hardware spaces and outer (hardware) optimizers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cosearch.arch.hwspace import HWSpace, load_hw_space
+from cosearch.errors import CosearchError
+from cosearch.search.hw_search import HW_OPTIMIZERS, AreaModel, make_hw_optimizer
+
+EYERISS = load_hw_space("eyeriss-like")
+BUDGET = 12.31  # about eyeriss-168's area under cacti-65nm
+
+
+@pytest.mark.parametrize("name", ["eyeriss-like", "simple"])
+def test_area_model_equals_the_estimator(name: str) -> None:
+    space = load_hw_space(name)
+    pts = space.random_points(200, np.random.default_rng(1))
+    want = np.array([space.arch(p).area_mm2 for p in pts])
+    np.testing.assert_allclose(AreaModel(space)(pts), want, rtol=1e-12)
+
+
+def test_grids_follow_the_ranges() -> None:
+    g = dict(zip(EYERISS.names, EYERISS.grids()))
+    assert g["mesh_x"][0] == 2 and g["mesh_x"][-1] == 32 and len(g["mesh_x"]) == 31
+    assert list(g["glb_kb"][:4]) == [8, 12, 16, 24] and g["glb_kb"][-1] == 1024
+    assert list(g["ifmap_spad_words"]) == [4, 6, 8, 12, 16, 24, 32, 48, 64]
+
+
+def _fake_value(space: HWSpace, pts: np.ndarray) -> np.ndarray:
+    """A smooth stand-in objective: prefers ~200 PEs and 64 KB of GLB."""
+    v = np.array([[space.grids()[j][p[j]] for j in range(len(p))] for p in pts])
+    return (np.log2(v[:, 0] * v[:, 1] / 200) ** 2 + np.log2(v[:, 2] / 64) ** 2 + 1.0) * 1e12
+
+
+@pytest.mark.parametrize("name", sorted(HW_OPTIMIZERS))
+def test_proposals_are_new_and_within_budget(name: str) -> None:
+    opt = make_hw_optimizer(name, EYERISS, area_budget_mm2=BUDGET, seed=3)
+    seen: set[tuple[int, ...]] = set()
+    for _ in range(4):
+        pts = opt.ask(5)
+        assert 1 <= len(pts) <= 5
+        keys = {tuple(p) for p in pts.tolist()}
+        assert len(keys) == len(pts) and not keys & seen
+        seen |= keys
+        if opt.constrained:
+            assert (opt.area(pts) <= BUDGET).all()
+        opt.tell(pts, _fake_value(EYERISS, pts))
+
+
+@pytest.mark.parametrize("name", sorted(HW_OPTIMIZERS))
+def test_deterministic_and_replayable(name: str) -> None:
+    def run(seed: int):
+        opt = make_hw_optimizer(name, EYERISS, area_budget_mm2=BUDGET, seed=seed)
+        for _ in range(4):
+            pts = opt.ask(4)
+            opt.tell(pts, _fake_value(EYERISS, pts))
+        return opt
+
+    a, b = run(7), run(7)
+    np.testing.assert_array_equal(a.points, b.points)
+    replica = make_hw_optimizer(name, EYERISS, area_budget_mm2=BUDGET, seed=7)
+    replica.tell(a.points, a.values)
+    np.testing.assert_array_equal(replica.ask(4), a.ask(4))
+
+
+def test_infeasible_points_are_never_best() -> None:
+    opt = make_hw_optimizer("bo", EYERISS, area_budget_mm2=BUDGET, seed=0)
+    pts = opt.ask(5)
+    vals = _fake_value(EYERISS, pts)
+    vals[0] = np.inf
+    opt.tell(pts, vals)
+    best, value = opt.best
+    assert np.isfinite(value) and not np.array_equal(best, pts[0])
+
+
+def test_budget_below_smallest_design_is_a_user_error() -> None:
+    with pytest.raises(CosearchError, match="below the smallest design"):
+        make_hw_optimizer("random", EYERISS, area_budget_mm2=0.01)
+    with pytest.raises(CosearchError, match="unknown hardware optimizer"):
+        make_hw_optimizer("nope", EYERISS, area_budget_mm2=BUDGET)
+
+
+def test_hw_space_validation_errors() -> None:
+    data = EYERISS.model_dump()
+    data["params"]["glb_kb"] = {"low": 64, "high": 8, "scale": "log2"}
+    with pytest.raises(ValueError, match="inverted range"):
+        HWSpace.model_validate(data)
+    data = EYERISS.model_dump()
+    del data["params"]["mesh_x"]
+    with pytest.raises(ValueError, match="missing mesh_x"):
+        HWSpace.model_validate(data)
