@@ -76,6 +76,8 @@ def main() -> None:
     ap.add_argument("--layers", default=",".join(LAYERS))
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="mapper_quality.json")
+    ap.add_argument("--runs-from", action="append", default=[],
+                    help="reuse the runs (and long bests) of earlier outputs instead of running them again")
     args = ap.parse_args()
     opts = args.optimizers.split(",")
     layers = args.layers.split(",")
@@ -85,18 +87,25 @@ def main() -> None:
     def save() -> None:
         path.write_text(json.dumps(out, indent=1))
 
+    for prev in args.runs_from:
+        old = json.loads(Path(prev).read_text())
+        out["runs"].extend(old.get("runs", []))
+        out["long_best"].update(old.get("long_best", {}))
+    have = {(r["layer"], r["optimizer"], r["seed"], r["budget"], r["seconds_limit"]) for r in out["runs"]}
     time_seeds = args.seeds if args.time_seeds is None else args.time_seeds
     tasks = [(l, o, s, args.evals, None) for l in layers for o in opts for s in range(args.seeds)]
     if args.seconds > 0:
         tasks += [(l, o, s, None, args.seconds) for l in layers for o in opts for s in range(time_seeds)]
     if args.auto_seconds > 0:
         tasks += [(l, "auto", 100 + s, None, args.auto_seconds) for l in layers for s in range(time_seeds)]
+    tasks = [t for t in tasks if t not in have]
     with ProcessPoolExecutor(args.jobs) as pool:
         for r in pool.map(run_one, tasks):
             out["runs"].append(r)
             save()
         if args.long_minutes > 0:
-            for r in pool.map(long_best, [(l, args.long_minutes, args.long_chunk) for l in layers]):
+            todo = [(l, args.long_minutes, args.long_chunk) for l in layers if l not in out["long_best"]]
+            for r in pool.map(long_best, todo):
                 out["long_best"][r["layer"]] = r
                 save()
 
