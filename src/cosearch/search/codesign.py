@@ -370,10 +370,7 @@ class Codesign:
         best = None
         ratio = ratio_rs = None
         if best_t is not None:
-            results = {lr.layer: lr.__dict__ for lr in best_t.layers or []}
-            if not results:
-                full = self.storage.trial(self.study_name, best_t.number)
-                results = {lr.layer: lr.__dict__ for lr in (getattr(full, "layers", None) or [])}
+            results = {lr.layer: lr.__dict__ for lr in best_t.layers}
             cost = self.network_cost(results)
             best = self._summary(best_t.hw_params["values"], cost, best_t.result["area_mm2"])
             best["trial"] = best_t.number
