@@ -57,7 +57,8 @@ def _run(opt, space, budget: int, batch: int = 10):
 
 
 def _same_mappings(a, b) -> bool:
-    return all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("temporal", "spatial_x", "spatial_y", "order", "keep"))
+    fields = ("temporal", "spatial_x", "spatial_y", "order", "keep")
+    return all(np.array_equal(getattr(a, f), getattr(b, f)) for f in fields)
 
 
 # ---- features -------------------------------------------------------------------------------------
@@ -164,7 +165,9 @@ def test_bo_is_deterministic_for_a_seed(simple):
 
 
 @needs_torch
-@pytest.mark.parametrize("name,settings", [("bo", {}), ("bo", {"acquisition": "logei", "refit_every": 20}), ("vanilla-bo", {})])
+@pytest.mark.parametrize(
+    "name,settings", [("bo", {}), ("bo", {"acquisition": "logei", "refit_every": 20}), ("vanilla-bo", {})]
+)
 def test_replay_rebuilds_state_and_next_ask(simple, name, settings):
     space = MapSpace(simple, SMALL)
     first = make_optimizer(name, space, seed=3, **settings)
@@ -188,12 +191,12 @@ def test_bo_improves_over_its_warmup(simple, seed):
 
 @needs_torch
 def test_bo_feasibility_model_steers_away_from_invalid_regions():
-    from cosearch.search.bo import _logistic_logp
+    from cosearch.search.bo import logistic_logp
 
     rng = np.random.default_rng(0)
     X = rng.random((200, 3))
     ok = X[:, 0] < 0.5
-    logp = _logistic_logp(X, ok, np.array([[0.1, 0.5, 0.5], [0.9, 0.5, 0.5]]))
+    logp = logistic_logp(X, ok, np.array([[0.1, 0.5, 0.5], [0.9, 0.5, 0.5]]))
     assert logp[0] > np.log(0.8) and logp[1] < np.log(0.2)
 
 
@@ -213,3 +216,41 @@ def test_bo_rejects_bad_settings(simple):
         make_optimizer("bo", space, acquisition="ucb")
     with pytest.raises(CosearchError):
         make_optimizer("bo", space, explore_prob=1.5)
+
+
+def test_unconstrained_fallback_factorizes_exactly(eyeriss):
+    from cosearch.search.bo import _unconstrained
+
+    space = MapSpace(eyeriss, DQN2)
+    m = _unconstrained(space, 200, np.random.default_rng(0))
+    factors = m.temporal * m.spatial_x * m.spatial_y
+    assert (factors.prod(axis=1) == np.array(DQN2.dims)).all()
+    f = eyeriss.fanout_level
+    off = [li for li in range(eyeriss.num_levels) if li != f]
+    assert (m.spatial_x[:, off] == 1).all() and (m.spatial_y[:, off] == 1).all()
+    assert (check_valid(eyeriss, DQN2, m) != 0).any()  # unconstrained: some break capacity or fan-out
+
+
+@needs_torch
+def test_log_ei_matches_botorch():
+    from cosearch.search.bo import log_ei, _torch
+
+    torch = _torch()  # imports BoTorch with its import-time warnings silenced
+    from botorch.acquisition.analytic import LogExpectedImprovement
+    from botorch.models import SingleTaskGP
+
+    torch.manual_seed(0)
+    X = torch.rand(8, 2, dtype=torch.float64)
+    Y = torch.sin(6 * X).sum(dim=1, keepdim=True)
+    gp = SingleTaskGP(X, Y).eval()
+    Xc = torch.rand(200, 2, dtype=torch.float64) * 3 - 1  # also far from the data
+    best = float(Y.min())
+    with torch.no_grad():
+        ref = LogExpectedImprovement(gp, best_f=best, maximize=False)(Xc.unsqueeze(1)).numpy()
+        post = gp.posterior(Xc.unsqueeze(1))
+        mu = post.mean.reshape(-1).numpy()
+        sd = post.variance.sqrt().reshape(-1).numpy()
+    np.testing.assert_allclose(log_ei(best, mu, sd), ref, rtol=1e-6, atol=1e-6)
+    # the far tail (u down to -1e7) stays finite and decreasing
+    far = log_ei(0.0, np.array([1.0, 10.0, 1e3, 1e7]), np.ones(4))
+    assert np.isfinite(far).all() and (np.diff(far) < 0).all()

@@ -184,29 +184,6 @@ def load_arch_reference_dict() -> dict:
 # demo
 
 
-def test_demo_small_budget_json() -> None:
-    result = run("demo", "--budget", "30", "--seed", "1", "--json")
-    assert result.exit_code == 0, result.stderr
-    data = last_json(result.stdout)
-    rows = data["layers"]
-    assert len(rows) == 12 and sum(r["count"] for r in rows) == 21
-    totals = data["totals"]
-    assert totals["macs"] == 1_814_073_344
-    assert totals["energy_pj"] == pytest.approx(sum(r["energy_pj"] * r["count"] for r in rows))
-    assert totals["cycles"] == pytest.approx(sum(r["cycles"] * r["count"] for r in rows))
-    assert totals["edp"] == pytest.approx(totals["energy_pj"] * totals["cycles"])
-    again = last_json(run("demo", "--budget", "30", "--seed", "1", "--json").stdout)
-    assert again["totals"] == totals  # deterministic for a seed
-
-
-def test_demo_table_and_save(tmp_path: Path) -> None:
-    result = run("demo", "--budget", "20", "--save", tmp_path)
-    assert result.exit_code == 0, result.stderr
-    assert "layer4_conv3x3" in result.stdout and "Network totals" in result.stdout
-    saved = tmp_path / "layer1_conv3x3.json"
-    assert saved.exists()
-    again = run("eval", "-a", "eyeriss-168", "-w", "resnet18", "-l", "layer1_conv3x3", "-m", saved, "--json")
-    assert again.exit_code == 0, again.stderr
 
 
 # ---------------------------------------------------------------------------------------------------

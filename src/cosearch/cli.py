@@ -1,6 +1,7 @@
 """The ``cosearch`` command line: a thin Typer app that parses, calls the library and renders with Rich.
 
-Commands: ``zoo``, ``eval``, ``validate``, ``map``, ``demo`` (``cosearch COMMAND --help`` for details).
+Commands: ``zoo``, ``eval``, ``validate``, ``map``, ``codesign``, ``study list|show|export``, ``demo``
+(``cosearch COMMAND --help`` for details).
 
 Conventions: bad input (a :class:`~cosearch.errors.CosearchError`, or a pydantic/YAML/JSON/OS error
 the library lets through) prints one line ``error: <message>`` on stderr and exits with status 2,
@@ -498,56 +499,703 @@ def _dataflow_constraints(name: str, arch: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------
+# codesign
+
+
+CODESIGN_OPTIMIZERS = ("bo", "random", "ga", "vanilla-bo")
+BEST_ARCH_FILE = "best-arch.yaml"
+
+
+def _eyeriss168_area(space: Any) -> float:
+    """Area (mm²) of eyeriss-168 built on the eyeriss template under the space's estimator and DRAM
+    bandwidth: what :attr:`Codesign.baseline_area` is for an eyeriss space."""
+    from .arch.hwspace import build_arch
+    from .search.codesign import EYERISS_168
+
+    return float(build_arch("eyeriss", EYERISS_168, dram_bandwidth=space.dram_bandwidth,
+                            estimator=space.estimator).area_mm2)
+
+
+def _area_budget(text: Optional[str], space: Any) -> float:
+    """``--area-budget``: a positive number of mm², or a preset whose area (under the space's estimator)
+    is the budget; default eyeriss-168's."""
+    from .arch.io import PRESETS
+
+    value = "eyeriss-168" if text is None else text.strip()
+    try:
+        number: float | None = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        if not (math.isfinite(number) and number > 0):
+            raise CosearchError(f"--area-budget must be a positive number of mm² or a preset, got {text}")
+        return number
+    if value == "eyeriss-168":
+        return _eyeriss168_area(space)
+    if value in PRESETS:
+        from .arch.estimator import apply_estimator
+        from .arch.io import load_arch
+
+        return float(apply_estimator(load_arch(value), space.estimator).area_mm2)
+    raise CosearchError(f"--area-budget: {text!r} is neither a number of mm² nor a preset "
+                        f"({', '.join(PRESETS)})")
+
+
+def _load_workloads(text: str) -> list[Any]:
+    """``--workload W[,W2,...]``: zoo names or workload files, distinct."""
+    from .workload.io import load_workload
+
+    names = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not n for n in names):
+        raise CosearchError(f"--workload: expected NAME or NAME,NAME,... (zoo names or files), got {text!r}")
+    nets = [load_workload(n) for n in names]
+    seen: set[str] = set()
+    for n in nets:
+        if n.name in seen:
+            raise CosearchError(f"--workload names workload {n.name!r} twice")
+        seen.add(n.name)
+    return nets
+
+
+def _safe_name(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("._") or "x"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _geomean_ratio(best: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
+    """Geometric mean over workloads of best EDP / baseline EDP (``per_workload`` of two summaries)."""
+    if not best or not base:
+        return None
+    pairs = [(best["per_workload"].get(w), base["per_workload"].get(w)) for w in best["per_workload"]]
+    if not pairs or any(not a or not b for a, b in pairs):
+        return None
+    return math.exp(sum(math.log(a / b) for a, b in pairs) / len(pairs))
+
+
+class _CodesignOutput:
+    """What a co-design run leaves in its out directory, kept current as trials finish:
+    ``results.json`` (rewritten after every trial), the best design's arch file and its layers' mappings
+    (rewritten whenever the best improves)."""
+
+    def __init__(self, cd: Any, out_dir: Path, started: float) -> None:
+        self.cd = cd
+        self.out = out_dir
+        self.started = started
+        self.best: dict[str, Any] | None = None
+        self.best_value = math.inf
+        self.files: dict[str, Any] = {}
+        self.done = self.cd.storage.count_trials(self.cd.study_name)["complete"]
+        self.shape_key = {layer.shape_key(): key for key, layer in cd.layers}
+        self.base_values = cd.baseline_values or cd._simple_baseline()
+
+    # -- best so far -------------------------------------------------------------------------------
+    def load_existing(self) -> None:
+        """Best of a resumed study's complete trials (its files are written again)."""
+        trial = self.cd.storage.best_trial(self.cd.study_name)
+        if trial is not None:
+            self._set_best(trial)
+
+    def _set_best(self, trial: Any) -> None:
+        results = {lr.layer: dict(lr.__dict__) for lr in trial.layers}
+        cost = self.cd.network_cost(results)
+        summary = self.cd._summary(trial.hw_params["values"], cost, trial.result["area_mm2"])
+        summary["trial"] = trial.number
+        self.best, self.best_value = summary, float(trial.value)
+        self.write_best_files(summary)
+
+    def write_best_files(self, best: dict[str, Any]) -> None:
+        """``best-arch.yaml`` (loadable by ``cosearch eval --arch``) and ``mappings/<workload>/<layer>.json``
+        for every layer of every workload (layers of equal shape share a mapping)."""
+        import yaml
+
+        from .mapping.mapping import Mapping
+
+        arch = self.cd.space.arch(dict(best["arch"]))
+        first = self.cd.workloads[0].layers[0]
+        header = (
+            f"# Best design of co-design study {self.cd.study_name} (trial {best.get('trial')}): "
+            f"{self.cd.space.template} template, estimator {self.cd.space.estimator}\n"
+            f"# area {best['area_mm2']:.4f} mm², energy {best['energy_pj']:.6g} pJ, cycles {best['cycles']:.6g}, "
+            f"EDP {best['edp']:.6g}\n"
+            f"# cosearch eval --arch {BEST_ARCH_FILE} --workload {self.cd.workloads[0].name} --layer {first.name} "
+            f"--mapping mappings/{_safe_name(self.cd.workloads[0].name)}/{_safe_name(first.name)}.json\n"
+        )
+        body = yaml.safe_dump(arch.model_dump(mode="json", exclude_none=True), sort_keys=False)
+        _write_atomic(self.out / BEST_ARCH_FILE, header + body)
+        mappings: dict[str, str] = {}
+        for net in self.cd.workloads:
+            for layer in net.layers:
+                rec = best["layers"].get(self.shape_key.get(layer.shape_key(), ""), {})
+                if not rec.get("mapping"):
+                    continue
+                rel = f"mappings/{_safe_name(net.name)}/{_safe_name(layer.name)}.json"
+                text = Mapping.model_validate(rec["mapping"]).model_dump_json(indent=1, exclude_none=True)
+                _write_atomic(self.out / rel, text + "\n")
+                mappings[f"{net.name}/{layer.name}"] = rel
+        self.files = {"arch": BEST_ARCH_FILE, "mappings": mappings}
+
+    # -- per trial ---------------------------------------------------------------------------------
+    def on_trial(self, info: dict[str, Any]) -> None:
+        self.done += 1
+        value = info.get("value")
+        if info.get("valid") and value is not None and float(value) < self.best_value:
+            self._set_best(self.cd.storage.trial(self.cd.study_name, info["number"], layers=True))
+        self.write("running")
+
+    def _baselines(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        cd = self.cd
+        base = getattr(cd, "baseline_cost", None)
+        base_rs = getattr(cd, "baseline_rs_cost", None)
+        return (None if base is None else cd._summary(self.base_values, base, cd.baseline_area),
+                None if base_rs is None else cd._summary(self.base_values, base_rs, cd.baseline_area))
+
+    def partial(self) -> dict[str, Any]:
+        base, base_rs = self._baselines()
+        return {"study": self.cd.study_name, "storage": self.cd.storage.url, "out": str(self.out),
+                "best": self.best, "baseline": base, "baseline_rs": base_rs,
+                "edp_ratio": _geomean_ratio(self.best, base), "edp_ratio_rs": _geomean_ratio(self.best, base_rs),
+                "trials": self.done, "seconds": round(time.perf_counter() - self.started, 3), "files": self.files}
+
+    def write(self, status: str, data: dict[str, Any] | None = None, history: list[Any] | None = None) -> None:
+        doc = {"status": status, **(data if data is not None else self.partial()), "config": self.cd.config}
+        if history is not None:
+            doc["history"] = history
+        _write_atomic(self.out / "results.json", json.dumps(_jsonable(doc), indent=1) + "\n")
+
+    def final(self, res: Any) -> dict[str, Any]:
+        """The finished run as the ``--json`` document (and write it, with the history, to results.json)."""
+        if res.best is not None and (self.best is None or self.best.get("trial") != res.best.get("trial")):
+            self.best = res.best
+            self.write_best_files(res.best)
+        data = {"study": res.study, "storage": self.cd.storage.url, "out": str(self.out), "best": res.best,
+                "baseline": res.baseline, "baseline_rs": res.baseline_rs, "edp_ratio": res.edp_ratio,
+                "edp_ratio_rs": res.edp_ratio_rs, "trials": res.trials, "seconds": round(res.seconds, 3),
+                "files": self.files if res.best is not None else {}}
+        self.write("complete", data, res.history)
+        return data
+
+
+class _CodesignProgress:
+    """HW trials on stderr: a Rich bar (done / budget, best EDP so far, ETA) on a terminal, one line per
+    trial otherwise, nothing when quiet."""
+
+    def __init__(self, total: int, done: int, description: str, *, quiet: bool) -> None:
+        self.total, self.done, self.quiet = total, done, quiet
+        self.best_edp: float | None = None
+        self.best_value = math.inf
+        self.console = _console(stderr=True)
+        self.progress = None
+        self.task = None
+        self.description = description
+        if not quiet and self.console.is_terminal:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.progress = Progress(
+                TextColumn("[bold]co-design {task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("HW points, best design's EDP {task.fields[best]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                TimeRemainingColumn(), console=self.console, transient=False,
+            )
+
+    def __enter__(self) -> "_CodesignProgress":
+        if self.progress is not None:
+            self.progress.start()
+            self.task = self.progress.add_task(self.description, total=self.total, completed=self.done,
+                                               best=self._best_text())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def _best_text(self) -> str:
+        from .report.tables import fmt_sci
+
+        return fmt_sci(self.best_edp, 3) if self.best_edp is not None else "-"
+
+    def note(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self.progress is not None:
+            self.progress.console.print(Text(text), soft_wrap=True)
+        else:
+            self.console.print(Text(text), soft_wrap=True)
+
+    def seed_best(self, value: float, edp: float | None) -> None:
+        self.best_value, self.best_edp = value, edp
+
+    def trial(self, info: dict[str, Any]) -> None:
+        from .report.tables import fmt_sci
+
+        self.done += 1
+        value = info.get("value")
+        if info.get("valid") and value is not None and float(value) < self.best_value:
+            self.best_value, self.best_edp = float(value), info.get("edp")
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.done, best=self._best_text())
+        elif not self.quiet:
+            what = (f"EDP {fmt_sci(info.get('edp'), 3)}, area {info['area_mm2']:.2f} mm²" if info.get("valid")
+                    else f"invalid ({info.get('reason')})")
+            self.console.print(Text(f"[{self.done}/{self.total}] trial {info['number']}: {what}; "
+                                    f"best design's EDP {self._best_text()}"), soft_wrap=True)
+
+
+def _param_label(name: str) -> str:
+    return {"glb_kb": "GLB KiB", "glb_bandwidth": "GLB words/cycle", "weights_spad_words": "weights spad",
+            "ifmap_spad_words": "ifmap spad", "psum_spad_words": "psum spad", "rf_words": "RF words",
+            "mesh_x": "mesh x", "mesh_y": "mesh y"}.get(name, name)
+
+
+def _fmt_param(value: Any) -> str:
+    if value is None:
+        return "-"
+    x = float(value)
+    return f"{int(x):,}" if x.is_integer() else f"{x:g}"
+
+
+def _baseline_names(cd: Any) -> tuple[str, str]:
+    """Labels of the two baselines: eyeriss-168 (auto mapper, row-stationary), or the simple template's
+    8×8 baseline (auto mapper; no row-stationary variant)."""
+    if cd.space.template == "eyeriss":
+        return "eyeriss-168 (auto)", "eyeriss-168 (RS)"
+    return "simple-8x8 (auto)", "simple-8x8 (same)"
+
+
+def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
+    """Renderables: design parameters (best vs the baseline), costs, ratios, per-workload EDP."""
+    from rich.table import Table
+
+    from .report.tables import fmt_int, fmt_sci
+
+    best, base, base_rs = data["best"], data["baseline"], data["baseline_rs"]
+    label, label_rs = _baseline_names(cd)
+    short = label.split(" ")[0]
+    out: list[Any] = []
+    params = Table(title=f"Best design (trial {best['trial']}) vs the {short}")
+    params.add_column("parameter", style="bold")
+    params.add_column("best", justify="right")
+    params.add_column(short, justify="right")
+    for name in cd.space.names:
+        params.add_row(_param_label(name), _fmt_param(best["arch"].get(name)), _fmt_param(base["arch"].get(name)))
+    out.append(params)
+
+    costs = Table(title="Costs of the whole network(s): EDP in pJ·cycles, ratio = best EDP ÷ this; "
+                        "auto: the study's mapper, RS: row-stationary dataflow")
+    for col, just in (("design", "left"), ("area mm²", "right"), ("energy pJ", "right"), ("cycles", "right"),
+                      ("EDP", "right"), ("ratio", "right")):
+        costs.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
+    rows = [("best design", best, 1.0), (label, base, data["edp_ratio"]), (label_rs, base_rs, data["edp_ratio_rs"])]
+    for name, s, ratio in rows:
+        costs.add_row(name, f"{s['area_mm2']:.3f}", fmt_sci(s["energy_pj"]), fmt_int(s["cycles"]),
+                      fmt_sci(s["edp"]), "-" if ratio is None else f"{ratio:.3f}")
+    out.append(costs)
+
+    if len(best["per_workload"]) > 1:
+        per = Table(title="EDP per workload (the ratios' geometric mean is the ratio above)")
+        for col in ("workload", "best", label, "ratio", label_rs, "ratio"):
+            per.add_column(col, justify="left" if col == "workload" else "right")
+        for w, e in best["per_workload"].items():
+            b, r = base["per_workload"][w], base_rs["per_workload"][w]
+            per.add_row(w, fmt_sci(e), fmt_sci(b), f"{e / b:.3f}", fmt_sci(r), f"{e / r:.3f}")
+        out.append(per)
+    return out
+
+
+def _run_codesign(
+    *, workloads: list[Any], space: Any, area_budget: float, optimizer: str, objective: str, hw_budget: int,
+    hw_batch: int, mapper: str, mapper_budget: int, seed: int, storage: str, study: Optional[str], resume: bool,
+    jobs: int, out: Optional[Path], as_json: bool, default_out: Callable[[str], Path], title: str,
+) -> None:
+    """Build the study, run it with a progress bar and live output files, print the summary or JSON."""
+    from .search.codesign import Codesign
+    from .study.executor import LocalExecutor
+    from .study.storage import DEFAULT_URL
+
+    executor = LocalExecutor(jobs)
+    try:
+        cd = Codesign(workloads, hw_space=space, area_budget_mm2=area_budget, optimizer=optimizer,
+                      objective=objective, hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper,
+                      mapper_budget=mapper_budget, seed=seed, storage=storage, study=study, resume=resume,
+                      executor=executor)
+        out_dir = out if out is not None else default_out(cd.study_name)
+        start = time.perf_counter()
+        output = _CodesignOutput(cd, out_dir, start)
+        output.load_existing()
+        names = "+".join(w.name for w in workloads)
+        with _CodesignProgress(hw_budget, min(output.done, hw_budget), f"{names} ({optimizer})",
+                               quiet=as_json) as progress:
+            if output.best is not None:
+                progress.seed_best(output.best_value, output.best["edp"])
+
+            def on_trial(info: dict[str, Any]) -> None:
+                output.on_trial(info)
+                progress.trial(info)
+
+            cd.on_trial = on_trial
+            resumed = f"resuming study {cd.study_name} ({output.done} trials done)" if output.done else \
+                f"study {cd.study_name}"
+            progress.note(
+                f"{title}: {names} on {space.name} ({space.template}, {space.estimator}), area <= {area_budget:.3f} mm², "
+                f"{optimizer} over {hw_budget} HW points (batches of {hw_batch}), {mapper} mapper with "
+                f"{mapper_budget:,} evaluations per layer, min {cd.objective}, seed {seed}; {resumed} in "
+                f"{cd.storage.url}; writing to {out_dir}")
+            progress.note("mapping the baselines: " + " and ".join(dict.fromkeys(_baseline_names(cd))) + " ...")
+            output.write("running")
+            try:
+                res = cd.run()
+            except KeyboardInterrupt:
+                output.write("interrupted")
+                typer.echo(f"error: interrupted; {output.done} trials are saved in study {cd.study_name} "
+                           f"({cd.storage.url}); rerun with --resume to continue", err=True)
+                raise typer.Exit(130) from None
+            except BaseException:
+                try:
+                    output.write("failed")
+                except Exception:  # noqa: BLE001 - keep the original error
+                    pass
+                raise
+        data = output.final(res)
+    finally:
+        executor.close()
+
+    if as_json:
+        typer.echo(f"results: {out_dir / 'results.json'}", err=True)
+        _print_json(data)
+    else:
+        console = _console()
+        if data["best"] is not None:
+            for renderable in _codesign_summary(data, cd):
+                console.print(renderable)
+        console.print(Text(
+            f"{data['trials']} HW points in {data['seconds']:.1f} s. Study {data['study']} in {data['storage']} "
+            f"(cosearch study show {data['study']}"
+            + ("" if data["storage"] == DEFAULT_URL else f" --storage {data['storage']}")
+            + f"); results.json, {BEST_ARCH_FILE} and mappings/ in {out_dir}"), soft_wrap=True)
+    if data["best"] is None:
+        raise CosearchError(f"no valid hardware point found in {data['trials']} trials of study {data['study']} "
+                            "(every point had a layer without a valid mapping, or exceeded the area budget)")
+
+
+@app.command("codesign")
+@_handle_errors
+def codesign_cmd(
+    workload: str = typer.Option(..., "--workload", "-w", help="Zoo network(s) or workload file(s), comma-separated (several: geometric mean of ratios to the baseline)."),
+    area_budget: Optional[str] = typer.Option(None, "--area-budget", help="Area budget: mm², or a preset whose area under the space's estimator is the budget (default eyeriss-168)."),
+    optimizer: str = typer.Option("bo", "--optimizer", "-o", help="Hardware optimizer: bo, random, ga, vanilla-bo."),
+    objective: str = typer.Option("edp", "--objective", help="edp, energy, cycles or ednp:N (energy × cycles^N)."),
+    hw_budget: int = typer.Option(50, "--hw-budget", "-n", help="Hardware points (trials) to evaluate."),
+    hw_batch: int = typer.Option(5, "--hw-batch", help="Points proposed per batch (results are a function of it)."),
+    hw_space: str = typer.Option("eyeriss-like", "--hw-space", help="Hardware space: eyeriss-like, simple, or a YAML file (docs/codesign.md)."),
+    mapper: str = typer.Option("auto", "--mapper", help="Inner mapper: auto, random, ga, sa, bo, vanilla-bo."),
+    mapper_budget: Optional[int] = typer.Option(None, "--mapper-budget", help="Mapper evaluations per (HW point, layer) (default 5,000)."),
+    seed: int = typer.Option(0, "--seed", "-s", help="Random seed (same seed and budgets: same trials)."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Study store URL (default sqlite:///<out>/studies.db with --out, else sqlite:///cosearch-out/studies.db)."),
+    study: Optional[str] = typer.Option(None, "--study", help="Study name (default codesign-<workloads>-<optimizer>-s<seed>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the study if it exists (same options), else start it."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes mapping layers in parallel (1: this process)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default ./cosearch-out/<study>, with a codesign- prefix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
+) -> None:
+    """Co-design: search hardware within an area budget, mapping every layer on each point; best design vs eyeriss-168.
+
+    The best design is compared with eyeriss-168 mapped by the same mapper and under row-stationary.
+    Every trial is committed to the study store as it finishes (--resume continues a stopped run);
+    results.json, the best design's arch file and its mappings are written to --out as the run goes.
+    """
+    from .arch.hwspace import load_hw_space
+    from .search.codesign import DEFAULT_MAPPER_BUDGET, parse_objective
+    from .search.run import check_optimizer
+    from .study.storage import DEFAULT_URL, storage_url
+
+    if optimizer not in CODESIGN_OPTIMIZERS:
+        raise CosearchError(f"unknown hardware optimizer {optimizer!r} (--optimizer; choose from "
+                            f"{', '.join(CODESIGN_OPTIMIZERS)})")
+    parse_objective(objective)
+    if hw_budget < 1:
+        raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
+    if hw_batch < 1:
+        raise CosearchError(f"--hw-batch must be at least 1, got {hw_batch}")
+    mapper_budget = DEFAULT_MAPPER_BUDGET if mapper_budget is None else mapper_budget
+    if mapper_budget < 1:
+        raise CosearchError(f"--mapper-budget must be a positive number of evaluations, got {mapper_budget}")
+    if jobs < 1:
+        raise CosearchError(f"--jobs must be at least 1, got {jobs}")
+    if seed < 0:
+        raise CosearchError(f"--seed must be >= 0, got {seed}")
+    if study is not None and not study.strip():
+        raise CosearchError("--study needs a non-empty name")
+    try:
+        check_optimizer(mapper)
+    except CosearchError as err:
+        raise CosearchError(f"--mapper: {err}") from None
+
+    nets = _load_workloads(workload)
+    space = load_hw_space(hw_space)
+    budget = _area_budget(area_budget, space)
+    url = storage if storage is not None else (storage_url(out / "studies.db") if out is not None else DEFAULT_URL)
+
+    def default_out(name: str) -> Path:
+        name = _safe_name(name)
+        return Path("cosearch-out") / (name if name.startswith("codesign-") else f"codesign-{name}")
+
+    _run_codesign(workloads=nets, space=space, area_budget=budget, optimizer=optimizer, objective=objective,
+                  hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper, mapper_budget=mapper_budget, seed=seed,
+                  storage=url, study=study, resume=resume, jobs=jobs, out=out, as_json=as_json,
+                  default_out=default_out, title="co-design")
+
+
+# ---------------------------------------------------------------------------------------------------
+# study
+
+
+study_app = typer.Typer(
+    name="study", help="Inspect co-design studies in a study store: list, show, export.", no_args_is_help=True,
+    add_completion=False, context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(study_app, name="study")
+
+_STORAGE_HELP = "Study store URL (default sqlite:///cosearch-out/studies.db)."
+
+
+def _sqlite_missing(url: str) -> Optional[Path]:
+    """The file of a SQLite URL if it does not exist (reading must not create a store), else None."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - Storage reports malformed URLs
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else path
+
+
+def _open_store(url: Optional[str], *, missing_ok: bool = False) -> Any:
+    """The store at ``url`` (default the shared one); ``None`` if it is a SQLite file that does not exist
+    and ``missing_ok``, else a one-line error."""
+    from .study.storage import Storage, storage_url
+
+    text = storage_url(url)
+    missing = _sqlite_missing(text)
+    if missing is not None:
+        if missing_ok:
+            return None
+        raise CosearchError(f"no study store at {missing} (--storage {text})")
+    return Storage(text)
+
+
+def _fmt_time(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+@study_app.command("list")
+@_handle_errors
+def study_list(
+    storage: Optional[str] = typer.Option(None, "--storage", help=_STORAGE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of a table."),
+) -> None:
+    """List the studies of a store: workloads, optimizer, objective, trials by state, best value."""
+    from rich.table import Table
+
+    from .report.tables import fmt_sci
+    from .study.storage import storage_url
+
+    store = _open_store(storage, missing_ok=True)
+    summaries = [] if store is None else store.list_studies()
+    rows = []
+    for s in summaries:
+        cfg = s.study.config or {}
+        rows.append({
+            "name": s.name, "created": s.study.created.isoformat() if s.study.created else None,
+            "version": s.study.version, "workloads": cfg.get("workloads"), "optimizer": cfg.get("optimizer"),
+            "objective": s.study.objective, "hw_budget": cfg.get("hw_budget"), "trials": s.n_trials,
+            "states": s.states, "best_value": s.best_value,
+        })
+    if as_json:
+        _print_json(rows)
+        return
+    console = _console()
+    where = store.url if store is not None else storage_url(storage)
+    if not rows:
+        console.print(Text(f"no studies in {where}"))
+        return
+    table = Table(title=f"Studies in {where}")
+    for col in ("study", "created", "workloads", "optimizer", "objective", "trials", "states", "best value"):
+        table.add_column(col, justify="right" if col in ("trials", "best value") else "left")
+    for r, s in zip(rows, summaries):
+        budget = r["hw_budget"]
+        states = ", ".join(f"{n} {k}" for k, n in r["states"].items() if n and k != "complete") or "-"
+        table.add_row(r["name"], _fmt_time(s.study.created), "+".join(r["workloads"] or []) or "-",
+                      r["optimizer"] or "-", r["objective"],
+                      f"{r['states']['complete']}/{budget}" if budget else str(r["trials"]), states,
+                      fmt_sci(r["best_value"]))
+    console.print(table)
+
+
+@study_app.command("show")
+@_handle_errors
+def study_show(
+    name: str = typer.Argument(..., help="Study name (cosearch study list)."),
+    storage: Optional[str] = typer.Option(None, "--storage", help=_STORAGE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
+) -> None:
+    """One study: its configuration and its trials (state, parameters, area, costs, objective value; best marked)."""
+    from rich.table import Table
+
+    from .arch.hwspace import TEMPLATE_PARAMS
+    from .report.tables import fmt_int, fmt_sci
+
+    store = _open_store(storage)
+    st = store.load_study(name)
+    trials = store.trials(st)
+    best = store.best_trial(st, layers=False)
+    best_number = best.number if best is not None else None
+    if as_json:
+        _print_json({"study": st.to_json(), "states": store.count_trials(st), "best": best_number,
+                     "trials": [t.to_json(layers=False) for t in trials]})
+        return
+    cfg = st.config or {}
+    space = cfg.get("hw_space") or {}
+    console = _console()
+    info = Table(title=f"Study {st.name}", show_header=False)
+    info.add_column("key", style="bold")
+    info.add_column("value")
+    info.add_row("store", store.url)
+    info.add_row("created", f"{_fmt_time(st.created)} UTC, cosearch {st.version}")
+    if cfg.get("workloads"):
+        info.add_row("workloads", ", ".join(cfg["workloads"]))
+    if space:
+        info.add_row("hardware space", f"{space.get('name')} (template {space.get('template')}, estimator "
+                                       f"{space.get('estimator')}, DRAM {space.get('dram_bandwidth')} words/cycle)")
+    if cfg.get("area_budget_mm2") is not None:
+        info.add_row("area budget", f"{cfg['area_budget_mm2']:.4f} mm²")
+    if cfg.get("optimizer"):
+        info.add_row("optimizer", f"{cfg['optimizer']}, {cfg.get('hw_budget')} points in batches of "
+                                  f"{cfg.get('hw_batch')}, seed {cfg.get('seed')}")
+    if cfg.get("mapper"):
+        info.add_row("mapper", f"{cfg['mapper']}, {fmt_int(cfg.get('mapper_budget'))} evaluations per layer")
+    info.add_row("objective", f"{st.objective} ({st.direction})")
+    counts = store.count_trials(st)
+    info.add_row("trials", ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "none")
+    if best is not None:
+        info.add_row("best", f"trial {best.number}: value {fmt_sci(best.value)}")
+    console.print(info)
+    if not trials:
+        return
+    names = list(TEMPLATE_PARAMS.get(space.get("template"), ()))
+    if not names:
+        names = sorted({k for t in trials for k in (t.hw_params.get("values") or {})})
+    mesh = "mesh_x" in names and "mesh_y" in names
+    short = {"glb_kb": "GLB KiB", "glb_bandwidth": "GLB bw", "weights_spad_words": "W spad",
+             "ifmap_spad_words": "I spad", "psum_spad_words": "P spad", "rf_words": "RF"}
+    cols = [n for n in names if not (mesh and n in ("mesh_x", "mesh_y"))]
+    table = Table(title="Trials (sizes in words, bandwidth in words/cycle; * = best)")
+    table.add_column("#", justify="right")
+    table.add_column("state")
+    if mesh:
+        table.add_column("PEs", justify="right")
+    for n in cols:
+        table.add_column(short.get(n, n), justify="right")
+    for col in ("area mm²", "energy pJ", "cycles", "EDP", "value"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("best")
+    table.add_column("note")
+    for t in trials:
+        values = t.hw_params.get("values") or {}
+        res = t.result or {}
+        area = res.get("area_mm2")
+        valid = res.get("valid", True)
+        note = (t.error or "") if t.state == "failed" else ("" if valid else str(res.get("reason") or "invalid"))
+        pes = [f"{_fmt_param(values.get('mesh_x'))}×{_fmt_param(values.get('mesh_y'))}"] if mesh else []
+        table.add_row(
+            str(t.number), t.state, *pes, *[_fmt_param(values.get(n)) for n in cols],
+            "-" if area is None else f"{area:.3f}",
+            fmt_sci(res.get("energy_pj"), 3) if valid else "-", fmt_int(res.get("cycles")) if valid else "-",
+            fmt_sci(res.get("edp"), 3) if valid else "-", fmt_sci(t.value, 3),
+            "*" if t.number == best_number else "", Text(note),
+        )
+    console.print(table)
+
+
+@study_app.command("export")
+@_handle_errors
+def study_export(
+    name: str = typer.Argument(..., help="Study name (cosearch study list)."),
+    fmt: str = typer.Option("json", "--format", "-f", help="json (the whole study with layer results) or csv (one row per trial)."),
+    layers: bool = typer.Option(False, "--layers", help="csv: one row per (trial, layer) instead of per trial."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
+    storage: Optional[str] = typer.Option(None, "--storage", help=_STORAGE_HELP),
+) -> None:
+    """Export a study: JSON (config, trials, per-layer mappings) or CSV."""
+    if fmt not in ("json", "csv"):
+        raise CosearchError(f"unknown export format {fmt!r} (--format json or csv)")
+    store = _open_store(storage)
+    text = store.export(name, fmt, layers=layers)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    typer.echo(f"wrote {out}", err=True)
+
+
+# ---------------------------------------------------------------------------------------------------
 # demo
+
+
+DEMO_HW_BUDGET = 24
+DEMO_MAPPER_BUDGET = 2_000
 
 
 @app.command()
 @_handle_errors
 def demo(
-    budget: int = typer.Option(20_000, "--budget", "-n", min=1, help="Evaluations per layer."),
-    seed: int = typer.Option(0, "--seed", "-s", min=0, help="Random seed (results are deterministic for a seed)."),
-    arch: str = typer.Option("eyeriss-168", "--arch", "-a", help="Preset name or arch file."),
-    workload: str = typer.Option("resnet18", "--workload", "-w", help="Zoo network name or workload file."),
-    save: Optional[Path] = typer.Option(None, "--save", help="Write each layer's best mapping as DIR/<layer>.json (and DIR/results.json)."),
+    hw_budget: int = typer.Option(DEMO_HW_BUDGET, "--hw-budget", "-n", help="Hardware points to evaluate."),
+    mapper_budget: int = typer.Option(DEMO_MAPPER_BUDGET, "--mapper-budget", "--budget", help="Mapper evaluations per (HW point, layer)."),
+    seed: int = typer.Option(0, "--seed", "-s", help="Random seed (results are deterministic for a seed)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes mapping layers in parallel."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default ./cosearch-out/demo-<time>; the study store is cosearch-out/studies.db, or DIR/studies.db with --out)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
-    """Map every unique layer of a network (default ResNet-18 on eyeriss-168) with the auto mapper, min EDP; print per-layer results and network totals.
+    """A small co-design (DQN, BO over 24 hardware points within eyeriss-168's area); prints where its results are.
 
-    A quick `cosearch map` with fixed settings: --budget evaluations per layer, in this process.
+    DQN on the eyeriss-like space, constrained BO over --hw-budget points in batches of 4, the auto
+    mapper with --mapper-budget evaluations per layer. Prints the best design against eyeriss-168,
+    the output directory and the study (cosearch study show NAME).
     """
-    from .arch.io import load_arch
-    from .report.tables import layer_results_table, network_totals_table
-    from .search.run import map_network
+    from .arch.hwspace import load_hw_space
+    from .search.run import default_out_dir
+    from .study.storage import DEFAULT_URL, storage_url
     from .workload.io import load_workload
 
-    the_arch = load_arch(arch)
-    net = load_workload(workload)
-    with _MapProgress(len(net), f"{net.name} on {the_arch.name}", quiet=as_json) as progress:
-        run = map_network(the_arch, net, optimizer="auto", budget=budget, seed=seed, out_dir=save,
-                          on_layer_done=progress.layer_done, on_progress=progress.within_layer)
-    rows = [r.table_row() for r in run.layers]
-    totals = run.totals
-    if as_json:
-        _print_json({
-            "arch": the_arch.name,
-            "workload": net.name,
-            "optimizer": "auto",
-            "budget": budget,
-            "seed": seed,
-            "seconds": round(run.seconds, 3),
-            "layers": rows,
-            "totals": totals,
-        })
-    else:
-        console = _console()
-        console.print(layer_results_table(rows, title=f"{net.name} on {the_arch.name}: auto mapper, {budget:,} "
-                                                      f"evaluations per layer (min EDP), seed {seed}"))
-        console.print(network_totals_table(totals))
-        evals = sum(r.evaluations for r in run.layers)
-        rate = evals / run.seconds if run.seconds > 0 else float("inf")
-        console.print(Text(f"{evals:,} mappings evaluated in {run.seconds:.1f} s ({rate:,.0f}/s)"))
-    if run.failed:
-        raise CosearchError(f"no valid mapping found for {', '.join(r.name for r in run.failed)} within --budget {budget}; raise it")
+    if hw_budget < 1:
+        raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
+    if mapper_budget < 1:
+        raise CosearchError(f"--mapper-budget must be a positive number of evaluations, got {mapper_budget}")
+    if jobs < 1:
+        raise CosearchError(f"--jobs must be at least 1, got {jobs}")
+    if seed < 0:
+        raise CosearchError(f"--seed must be >= 0, got {seed}")
+    stamped = default_out_dir(prefix="demo")  # cosearch-out/demo-<date>-<time>: a new study each run
+    out_dir = out if out is not None else stamped
+    study_name = stamped.name
+    url = storage_url(out_dir / "studies.db") if out is not None else DEFAULT_URL
+    space = load_hw_space("eyeriss-like")
+    _run_codesign(workloads=[load_workload("dqn")], space=space, area_budget=_eyeriss168_area(space),
+                  optimizer="bo", objective="edp", hw_budget=hw_budget, hw_batch=4, mapper="auto",
+                  mapper_budget=mapper_budget, seed=seed, storage=url, study=study_name, resume=False,
+                  jobs=jobs, out=out_dir, as_json=as_json, default_out=lambda _name: out_dir,
+                  title="demo co-design")
 
 
 def main(argv: list[str] | None = None) -> None:

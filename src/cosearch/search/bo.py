@@ -25,11 +25,16 @@
   scored as ``−LCB + log P(feasible)``, i.e. the log of ``P(feasible) / exp(LCB)``) or ``"logei"``
   (BoTorch's ``LogExpectedImprovement`` below the best training value, plus ``log P(feasible)``).
 * **Acquisition optimisation:** a pool of ``pool_size = 1000`` fresh valid-by-construction samples
-  plus ``local_size`` local mutations of the ``n_parents`` best evaluated mappings (a prime factor
-  moved between two slots of one dim, two loops swapped at one level, a bypass flipped; one to three
-  moves, kept only when they satisfy the known constraints: mesh fan-out and buffer capacity) is
-  scored, candidates already evaluated (or duplicated in the pool) are removed, and the top
-  ``batch_size = 10`` are proposed per model rebuild (the driver asks ``preferred_batch = 10`` at a time).
+  plus ``local_size = 1000`` local mutations of the ``n_parents = 10`` best evaluated mappings (a
+  prime factor moved between two slots of one dim, two loops swapped at one level, a bypass
+  flipped; one to three moves, kept only when they satisfy the known constraints: mesh fan-out and
+  buffer capacity, checked by :func:`~cosearch.model.evaluate.check_valid`, and the map space's own
+  ``allows``) is scored; then ``acq_rounds = 2`` rounds of local search on the acquisition function
+  mutate the ``n_parents`` best-scoring candidates into ``acq_size = 500`` more each. Candidates
+  already evaluated (or repeated in the pool, up to loop orders that cannot matter) are removed,
+  and the top ``batch_size = 10`` are proposed per model rebuild (the driver asks
+  ``preferred_batch = 10`` at a time). With ``local_size = 0, acq_rounds = 0`` this is the
+  authors' pure random-pool scheme.
 * **Exploration:** each proposal slot is, with probability ``explore_prob = 0.3`` (the authors'
   software-level setting), a fresh random sample instead.
 
@@ -57,6 +62,7 @@ import numpy as np
 
 from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
 from ..errors import CosearchError
+from ..mapping.factors import choose_uniform, prime_factors
 from ..mapping.mapping import Mappings
 from ..model.evaluate import Costs, check_valid
 from .base import Optimizer
@@ -64,7 +70,8 @@ from .features import domain_features, effective_keep, raw_features
 
 ACQUISITIONS: tuple[str, ...] = ("lcb", "logei")
 
-_HASH_MULT = np.random.default_rng(0x5EED).integers(1, 2**62, size=4096, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+_HASH_MULT = np.random.default_rng(0x5EED).integers(1, 2**62, size=4096, dtype=np.int64).astype(np.uint64)
+_HASH_MULT |= np.uint64(1)  # odd multipliers for the row hash of canonical_keys
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -83,7 +90,7 @@ def canonical_keys(arch: Any, m: Mappings) -> np.ndarray:
     keep = effective_keep(arch, m.keep).astype(np.int64)
     B = len(m)
     cols = np.concatenate(
-        [m.temporal.reshape(B, -1), m.spatial_x.reshape(B, -1), m.spatial_y.reshape(B, -1), crank.reshape(B, -1), keep.reshape(B, -1)],
+        [a.reshape(B, -1) for a in (m.temporal, m.spatial_x, m.spatial_y, crank, keep)],
         axis=1,
     ).astype(np.uint64)
     with np.errstate(over="ignore"):
@@ -91,13 +98,6 @@ def canonical_keys(arch: Any, m: Mappings) -> np.ndarray:
         h ^= h >> np.uint64(31)
         h *= np.uint64(0x9E3779B97F4A7C15)
     return h
-
-
-def _choose(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Column index ``[R]`` of a uniformly random True entry per row of ``ok [R, n]`` (0 if none)."""
-    cs = np.cumsum(ok, axis=1)
-    k = (rng.random(ok.shape[0]) * cs[:, -1]).astype(np.int64)
-    return np.argmax(cs > k[:, None], axis=1)
 
 
 def known_valid(space: Any, m: Mappings) -> np.ndarray:
@@ -132,17 +132,7 @@ class LocalMoves:
         self.f = arch.fanout_level
         child = arch.levels[self.f + 1] if self.f + 1 < arch.num_levels else arch.mac
         self.has_x, self.has_y = child.mesh_x > 1, child.mesh_y > 1
-        primes = set()
-        for n in self.dims:
-            n, p = int(n), 2
-            while p * p <= n:
-                while n % p == 0:
-                    primes.add(p)
-                    n //= p
-                p += 1
-            if n > 1:
-                primes.add(n)
-        self.primes = np.array(sorted(primes), dtype=np.int64)
+        self.primes = np.array(sorted({p for n in self.dims for p in prime_factors(int(n))}), dtype=np.int64)
         allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)
         fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
         fixed[0] = True
@@ -179,7 +169,7 @@ class LocalMoves:
         V = slots[ar, :, d]  # [B, S]
         ok = (V[:, :, None] % self.primes[None, None, :]) == 0  # [B, S, P]
         ok &= V[:, :, None] > 1
-        pick = _choose(ok.reshape(B, -1), rng)
+        pick = choose_uniform(ok.reshape(B, -1), rng)
         src, pj = np.divmod(pick, self.primes.size)
         p = self.primes[pj]
         t = rng.integers(0, S - 1, size=B)
@@ -197,13 +187,13 @@ class LocalMoves:
         ar = np.arange(B)
         act = m.temporal > 1  # [B, L, D]
         two = act.sum(axis=2) >= 2
-        lvl = np.where(two.any(axis=1), _choose(two, rng), rng.integers(0, L, size=B))
+        lvl = np.where(two.any(axis=1), choose_uniform(two, rng), rng.integers(0, L, size=B))
         cand = act[ar, lvl]
         cand = np.where(cand.sum(axis=1, keepdims=True) >= 2, cand, True)
-        i = _choose(cand, rng)
+        i = choose_uniform(cand, rng)
         cand2 = cand.copy()
         cand2[ar, i] = False
-        j = _choose(cand2, rng)
+        j = choose_uniform(cand2, rng)
         order = m.order.copy()
         oi = order[ar, lvl, i].copy()
         order[ar, lvl, i] = order[ar, lvl, j]
@@ -226,7 +216,9 @@ class LocalMoves:
         if n <= 0 or len(parents) == 0:
             return parents.subset(slice(0, 0))
         m = parents.subset(rng.integers(0, len(parents), size=n))
-        m = Mappings(m.temporal.copy(), m.spatial_x.copy(), m.spatial_y.copy(), m.order.copy(), m.keep.copy(), m.order_x, m.order_y)
+        m = Mappings(
+            m.temporal.copy(), m.spatial_x.copy(), m.spatial_y.copy(), m.order.copy(), m.keep.copy(), m.order_x, m.order_y
+        )
         steps = 1 + (rng.random(n) < 0.4) + (rng.random(n) < 0.15)
         p_keep = 0.1 if len(self.keep_pairs) else 0.0
         for s in range(3):
@@ -332,7 +324,7 @@ def fit_hyper(X: np.ndarray, y: np.ndarray, *, maxiter: int, seed: int) -> _Hype
     return h
 
 
-class _Surrogate:
+class GPSurrogate:
     """A GP with fixed hyperparameters conditioned on a training set, for scoring candidates.
 
     Predictions use the GP's own mean and kernel modules and one Cholesky factor of the training
@@ -386,19 +378,31 @@ class _Surrogate:
         mu, sd = self.mean_std(X)
         if acquisition == "lcb":
             return -(mu - kappa * sd)
-        return _log_ei(self.best, mu, sd)
+        return log_ei(self.best, mu, sd)
 
 
-def _log_ei(best: float, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
-    """log expected improvement below ``best`` (BoTorch's numerically stable ``LogExpectedImprovement``)."""
-    torch = _torch()
-    from botorch.acquisition.analytic import _log_ei_helper
+def log_ei(best: float, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """log of the expected improvement below ``best`` for Gaussian ``(mu, sd)``: the formula of
+    BoTorch's ``LogExpectedImprovement`` (``log h(u) + log sd``, ``u = (best - mu) / sd``,
+    ``h(u) = φ(u) + u·Φ(u)``, with the same asymptotic branch for very negative ``u``), in NumPy.
+    (BoTorch's torch version hits denormal exponentials on CPU and was ~10x slower per pool.)"""
+    from scipy.special import erfcx, ndtr
 
-    u = torch.as_tensor((best - mu) / sd, dtype=torch.float64)
-    return _log_ei_helper(u).numpy() + np.log(sd)
+    u = (best - mu) / sd
+    out = np.empty_like(u)
+    hi = u > -1.0
+    uh = u[hi]
+    out[hi] = np.log(np.exp(-0.5 * uh * uh) / np.sqrt(2 * np.pi) + uh * ndtr(uh))
+    ul = u[~hi]
+    log_phi = -0.5 * ul * ul - 0.5 * np.log(2 * np.pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = 1.0 + ul * np.sqrt(np.pi / 2) * erfcx(-ul / np.sqrt(2))  # = h(u) / φ(u), > 0
+        tail = np.where(ul < -1e6, -2.0 * np.log(-ul), np.log(np.maximum(w, 1e-300)))
+    out[~hi] = log_phi + tail
+    return out + np.log(sd)
 
 
-def _logistic_logp(Xtr: np.ndarray, ok: np.ndarray, Xc: np.ndarray, l2: float = 1.0, iters: int = 25) -> np.ndarray:
+def logistic_logp(Xtr: np.ndarray, ok: np.ndarray, Xc: np.ndarray, l2: float = 1.0, iters: int = 25) -> np.ndarray:
     """``log P(feasible)`` for ``Xc`` from an L2-regularised logistic regression on ``(Xtr, ok)`` (IRLS)."""
     A = np.concatenate([Xtr, np.ones((len(Xtr), 1))], axis=1)
     t = ok.astype(np.float64)
@@ -423,7 +427,14 @@ def _logistic_logp(Xtr: np.ndarray, ok: np.ndarray, Xc: np.ndarray, l2: float = 
 
 
 class _GPSearch(Optimizer):
-    """Shared machinery: history of features, training-set selection, checkpointed hyperparameters."""
+    """Shared machinery: history of features, training-set selection, checkpointed hyperparameters.
+
+    Settings (keyword arguments; the module docstring explains each): ``n_init``, ``pool_size``,
+    ``local_size``, ``n_parents``, ``batch_size``, ``acquisition`` (``"lcb"`` or ``"logei"``),
+    ``kappa``, ``explore_prob``, ``max_best``, ``max_recent``, ``refit_every``, ``fit_maxiter``,
+    ``acq_rounds``, ``acq_size``. ``ask(n)`` returns at most ``batch_size`` candidates (fewer during
+    the last warm-up batch, so the model starts exactly after ``n_init`` evaluations).
+    """
 
     preferred_batch = 10
     features: Callable[[Any, Any, Mappings], np.ndarray] = staticmethod(domain_features)
@@ -446,7 +457,7 @@ class _GPSearch(Optimizer):
         max_recent: int = 100,
         refit_every: int = 50,
         fit_maxiter: int = 40,
-        acq_rounds: int = 0,
+        acq_rounds: int = 2,
         acq_size: int = 500,
     ) -> None:
         super().__init__(space, objective=objective, seed=seed)
@@ -454,8 +465,10 @@ class _GPSearch(Optimizer):
             raise CosearchError(f"unknown acquisition {acquisition!r} (choose from {', '.join(ACQUISITIONS)})")
         if not 0.0 <= explore_prob <= 1.0:
             raise CosearchError(f"explore_prob must be in [0, 1], got {explore_prob}")
-        if min(n_init, pool_size, batch_size, max_best, refit_every) < 1 or min(local_size, max_recent, fit_maxiter, n_parents, acq_rounds, acq_size) < 0:
-            raise CosearchError("BO settings must be positive")
+        if min(n_init, pool_size, batch_size, max_best, refit_every) < 1:
+            raise CosearchError("n_init, pool_size, batch_size, max_best and refit_every must be at least 1")
+        if min(local_size, max_recent, fit_maxiter, n_parents, acq_rounds, acq_size) < 0:
+            raise CosearchError("local_size, max_recent, fit_maxiter, n_parents, acq_rounds and acq_size must be >= 0")
         self.n_init = int(n_init)
         self.pool_size = int(pool_size)
         self.local_size = int(local_size)
@@ -522,7 +535,7 @@ class _GPSearch(Optimizer):
     def _checkpoint(self) -> int:
         return self.n_init + ((self.n_told - self.n_init) // self.refit_every) * self.refit_every
 
-    def _surrogate(self) -> _Surrogate | None:
+    def _surrogate(self) -> GPSurrogate | None:
         X, _, _, _ = self._history()
         c = self._checkpoint()
         hyper = self._hyper.get(c)
@@ -530,12 +543,13 @@ class _GPSearch(Optimizer):
             idx, y = self._select(c)
             if idx.size < 2 or np.ptp(y) <= 0:
                 return None
-            hyper = fit_hyper(X[idx], y, maxiter=self.fit_maxiter, seed=int(np.random.default_rng([self.seed, c]).integers(2**31)))
+            seed = int(np.random.default_rng([self.seed, c]).integers(2**31))
+            hyper = fit_hyper(X[idx], y, maxiter=self.fit_maxiter, seed=seed)
             self._hyper = {c: hyper}
         idx, y = self._select(self.n_told)
         if idx.size < 2 or np.ptp(y) <= 0:
             return None
-        return _Surrogate(X[idx], y, hyper)
+        return GPSurrogate(X[idx], y, hyper)
 
     def _digest_extra(self, h: "hashlib._Hash") -> None:
         h.update(repr((self.n_init, self.pool_size, self.local_size, self.n_parents, self.batch_size, self.acquisition,
@@ -552,7 +566,7 @@ class _GPSearch(Optimizer):
     def _pool(self, rng: np.random.Generator) -> Mappings:
         return self._random(self.pool_size, rng)
 
-    def _feasibility(self, surrogate: _Surrogate, Xc: np.ndarray) -> np.ndarray:
+    def _feasibility(self, surrogate: GPSurrogate, Xc: np.ndarray) -> np.ndarray:
         return np.zeros(len(Xc))
 
     def _fresh(self, m: Mappings, seen: np.ndarray) -> tuple[Mappings, np.ndarray]:
@@ -564,10 +578,10 @@ class _GPSearch(Optimizer):
         ok &= ~np.isin(keys, seen)
         return m.subset(ok), keys[ok]
 
-    def _acq(self, surrogate: _Surrogate, X: np.ndarray) -> np.ndarray:
+    def _acq(self, surrogate: GPSurrogate, X: np.ndarray) -> np.ndarray:
         return surrogate.score(X, self.acquisition, self.kappa) + self._feasibility(surrogate, X)
 
-    def _scored_pool(self, surrogate: _Surrogate, rng: np.random.Generator) -> tuple[Mappings, np.ndarray]:
+    def _scored_pool(self, surrogate: GPSurrogate, rng: np.random.Generator) -> tuple[Mappings, np.ndarray]:
         """The candidate pool (new mappings only) and its acquisition values.
 
         After scoring the initial pool, ``acq_rounds`` rounds of local search on the acquisition
@@ -633,13 +647,13 @@ class ConstrainedBO(_GPSearch):
         local = self._moves.mutate(parents, self.local_size, rng)
         return Mappings.concat([local, _strip(fresh, local)]) if len(local) else fresh
 
-    def _feasibility(self, surrogate: _Surrogate, Xc: np.ndarray) -> np.ndarray:
+    def _feasibility(self, surrogate: GPSurrogate, Xc: np.ndarray) -> np.ndarray:
         X, _, valid, _ = self._history()
         if valid.all() or not valid.any():
             return np.zeros(len(Xc))
         rows = np.arange(max(0, len(valid) - 2000), len(valid))
         h = surrogate.hyper
-        return _logistic_logp(np.clip(_scale(X[rows], h), -3, 4), valid[rows], np.clip(_scale(Xc, h), -3, 4))
+        return logistic_logp(np.clip(_scale(X[rows], h), -3, 4), valid[rows], np.clip(_scale(Xc, h), -3, 4))
 
 
 def _strip(m: Mappings, like: Mappings) -> Mappings:
@@ -682,15 +696,9 @@ def _unconstrained(space: Any, n: int, rng: np.random.Generator) -> Mappings:
     slots = np.ones((n, S, NUM_DIMS), dtype=np.int64)
     ar = np.arange(n)
     for d, size in enumerate(layer.dims):
-        size, p = int(size), 2
-        while size > 1:
-            if p * p > size:
-                p = size
-            while size % p == 0:
-                s = rng.integers(0, S, size=n)
-                slots[ar, s, d] *= p
-                size //= p
-            p += 1
+        for p, a in prime_factors(int(size)).items():
+            for _ in range(a):
+                slots[ar, rng.integers(0, S, size=n), d] *= p
     base = Mappings(np.ones((n, L, NUM_DIMS), dtype=np.int64), np.ones((n, L, NUM_DIMS), dtype=np.int64),
                     np.ones((n, L, NUM_DIMS), dtype=np.int64), np.zeros((n, L, NUM_DIMS), dtype=np.int64),
                     np.zeros((n, L, NUM_DATASPACES), dtype=bool))
@@ -703,4 +711,18 @@ def _unconstrained(space: Any, n: int, rng: np.random.Generator) -> Mappings:
     return Mappings(m.temporal, m.spatial_x, m.spatial_y, order, keep)
 
 
-__all__ = ["ConstrainedBO", "VanillaBO", "LocalMoves", "canonical_keys", "known_valid", "fit_hyper", "ACQUISITIONS"]
+_Surrogate = GPSurrogate  # older private names (used by hw_search)
+_logistic_logp = logistic_logp
+
+__all__ = [
+    "ACQUISITIONS",
+    "ConstrainedBO",
+    "GPSurrogate",
+    "LocalMoves",
+    "VanillaBO",
+    "canonical_keys",
+    "fit_hyper",
+    "known_valid",
+    "log_ei",
+    "logistic_logp",
+]

@@ -209,7 +209,7 @@ class Codesign:
             self.study = self.storage.load_study(self.study_name)
             # one local run owns a study: trials still "running" belonged to a run that died
             self.storage.requeue_stale(self.study_name, 0)
-            if self.study.config_hash != _config_hash(self.config):
+            if _config_hash(_extendable(self.study.config)) != _config_hash(_extendable(self.config)):
                 raise CosearchError(f"study {self.study_name!r} was created with different settings; "
                                     "resume it with the same options or start a new study")
         else:
@@ -305,12 +305,10 @@ class Codesign:
         number = len(existing)
         while self.opt.n_told < self.hw_budget:
             pts = self.opt.ask(min(self.hw_batch, self.hw_budget - self.opt.n_told))
-            ids = []
-            for p in pts:  # commit the whole batch first: a resumed run finishes exactly these
-                values = self.space.values(p)
-                ids.append(self.storage.add_trial(self.study_name, number, {"point": p.tolist(), "values": values},
-                                                  {"optimizer": self.optimizer_name}))
-                number += 1
+            batch = [(number + k, {"point": p.tolist(), "values": self.space.values(p)},
+                      {"optimizer": self.optimizer_name}) for k, p in enumerate(pts)]
+            ids = self.storage.add_trials(self.study_name, batch)  # the whole batch or nothing
+            number += len(pts)
             vals = []
             for k, (p, tid) in enumerate(zip(pts, ids)):
                 vals.append(self._evaluate_trial(number - len(pts) + k, p, settings, trial_id=tid, done={}))
@@ -385,6 +383,11 @@ def _ratio(cost: NetworkCost, base: NetworkCost) -> float:
     """Geometric mean over workloads of EDP(design) / EDP(baseline)."""
     names = list(cost.edp)
     return math.exp(sum(math.log(cost.edp[w] / base.edp[w]) for w in names) / len(names))
+
+
+def _extendable(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings a resumed study must share with its first run (the HW budget may grow)."""
+    return {k: v for k, v in config.items() if k != "hw_budget"}
 
 
 def _config_hash(config: dict[str, Any]) -> str:

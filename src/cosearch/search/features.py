@@ -119,7 +119,8 @@ def domain_features(arch: Arch, layer: Layer, m: Mappings) -> np.ndarray:
     cols.append(reuse.reshape(B, -1))
     cols.append(stationary.reshape(B, -1))
     # 6. refetch counts and traffic estimates
-    above = np.concatenate([np.zeros((B, 1)), np.cumsum(iters, axis=1)[:, :-1]], axis=1)  # [B, L] log2 iterations above l
+    # [B, L] log2 iterations of all levels above l
+    above = np.concatenate([np.zeros((B, 1)), np.cumsum(iters, axis=1)[:, :-1]], axis=1)
     lspatial = lsx + lsy  # [B, D]
     refetch = np.zeros((B, L, NUM_DATASPACES))
     traffic = np.zeros((B, L, NUM_DATASPACES))

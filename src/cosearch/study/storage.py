@@ -317,6 +317,9 @@ def _make_engine(url: URL, timeout_s: float) -> Engine:
             cursor.execute("PRAGMA foreign_keys = ON")
             if path is not None:
                 cursor.execute("PRAGMA journal_mode = WAL")
+                # WAL + NORMAL: a committed transaction survives a killed process (only power loss can
+                # drop the last ones), and commits skip an fsync each
+                cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
 
@@ -534,6 +537,22 @@ class Storage:
                     ) from None
                 # lost a race for the next number (not on SQLite, whose writers are serialized): retry
         raise TrialStateError(f"could not add a trial to study {self._study_name(study)!r}")
+
+    def add_trials(self, study: str | Study, trials: list[tuple[int, Mapping[str, Any], Any]]) -> list[int]:
+        """Store several ``pending`` trials ``(number, hw_params, proposal)`` in one transaction (all or
+        none) and return their ids: a batch proposed together is never half committed."""
+        with self._session(write=True) as s:
+            sid = self._study_id(s, study)
+            models = [TrialModel(study_id=sid, number=int(n), state="pending", hw_params=to_plain(dict(hw)),
+                                 proposal=to_plain(prop), created=_now(), attempts=0) for n, hw, prop in trials]
+            s.add_all(models)
+            try:
+                s.flush()
+            except IntegrityError:
+                raise TrialStateError(
+                    f"study {self._study_name(study)!r} already has one of trials {[t[0] for t in trials]}"
+                ) from None
+            return [m.id for m in models]
 
     def claim_trial(self, study: str | Study, worker_id: str) -> Trial | None:
         """Atomically move the lowest-numbered ``pending`` trial to ``running`` for ``worker_id``.
