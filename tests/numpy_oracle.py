@@ -20,7 +20,7 @@ import numpy as np
 from cosearch.arch.spec import Arch
 from cosearch.dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS, RELEVANT
 from cosearch.mapping.mapping import Mappings
-from cosearch.model.evaluate import Costs, _effective_keep, reason_names
+from cosearch.model.evaluate import Costs, effective_keep, reason_names
 from cosearch.model.geometry import axis_extents, distinct_windows, translation_matrix
 from cosearch.workload.layer import Layer
 
@@ -45,7 +45,7 @@ def evaluate_numpy(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: b
     temporal = mappings.temporal.astype(np.int64, copy=False)
     sx = mappings.spatial_x.astype(np.int64, copy=False)
     sy = mappings.spatial_y.astype(np.int64, copy=False)
-    keep = _effective_keep(arch, mappings.keep)
+    keep = effective_keep(arch, mappings.keep)
     rows = np.arange(B)
 
     # ---- validity: factorization, fan-out ---------------------------------------------------

@@ -63,7 +63,7 @@ def test_auto_proposals_are_valid_and_new() -> None:
         assert (check_valid(ARCH, DQN2, cands) == 0).all()
         from cosearch.search.neighbors import row_hashes
 
-        h = set(row_hashes(cands, ARCH.fanout_level).tolist())
+        h = set(row_hashes(cands, ARCH).tolist())
         assert len(h) == len(cands)  # no duplicates within a round
         assert not (h & seen)  # nothing evaluated twice
         seen |= h

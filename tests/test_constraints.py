@@ -493,9 +493,9 @@ def _recognise(arch: Arch, layer: Layer, dataflow: str, m: Mappings) -> None:
 
 
 def space_keeps(arch: Arch, m: Mappings, level: int, ds: str) -> bool:
-    from cosearch.model.evaluate import _effective_keep
+    from cosearch.model.evaluate import effective_keep
 
-    return bool(_effective_keep(arch, m.keep)[:, level, DS_INDEX[ds]].all())
+    return bool(effective_keep(arch, m.keep)[:, level, DS_INDEX[ds]].all())
 
 
 @pytest.mark.parametrize("preset", ARCHS)

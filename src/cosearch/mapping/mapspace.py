@@ -61,6 +61,7 @@ import numpy as np
 from ..arch.spec import Arch
 from ..dims import DATASPACES, DIM_INDEX, DIMS, NUM_DATASPACES, NUM_DIMS
 from ..errors import CosearchError
+from ..model.evaluate import effective_keep
 from ..model.geometry import tile_words, translation_matrix
 from ..workload.layer import Layer
 from .factors import (
@@ -516,7 +517,7 @@ class MapSpace:
     # ---- validity ----------------------------------------------------------------------------
     def effective_keep(self, keep: np.ndarray) -> np.ndarray:
         """``keep [B, L, 3]`` clamped as the cost model does: fixed levels and the outermost keep their set."""
-        return np.where(self.fixed[None, :, None], self.allowed[None], keep & self.allowed[None])
+        return effective_keep(self.arch, keep)
 
     def violations(self, m: Mappings) -> dict[str, np.ndarray]:
         """Per-constraint failure masks ``[B]`` bool: ``factorization``, ``fanout`` (placement or mesh),

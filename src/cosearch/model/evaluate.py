@@ -79,7 +79,7 @@ class Costs:
         return int(self.energy_pj.shape[0])
 
 
-def _effective_keep(arch: Arch, keep: np.ndarray) -> np.ndarray:
+def effective_keep(arch: Arch, keep: np.ndarray) -> np.ndarray:
     """Clamp ``keep [B, L, 3]`` to what the arch allows; fixed levels and the outermost keep their set."""
     allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)
     fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
@@ -140,7 +140,7 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
         raise ValueError(f"mappings have {L} levels, arch {arch.name} has {arch.num_levels}")
     f, child_mesh, sizes, energies, bandwidth, mac_energy = _arch_tables(arch)
     dims, strides, tmat = _layer_tables(layer)
-    keep = np.ascontiguousarray(_effective_keep(arch, mappings.keep))
+    keep = np.ascontiguousarray(effective_keep(arch, mappings.keep))
 
     energy = np.empty(B)
     cycles = np.empty(B)
@@ -197,7 +197,7 @@ def check_valid(arch: Arch, layer: Layer, mappings: Mappings) -> np.ndarray:
     B, L, _ = mappings.temporal.shape
     f, child_mesh, sizes, energies, bandwidth, mac_energy = _arch_tables(arch)
     dims, strides, tmat = _layer_tables(layer)
-    keep = np.ascontiguousarray(_effective_keep(arch, mappings.keep))
+    keep = np.ascontiguousarray(effective_keep(arch, mappings.keep))
     reason = np.zeros(B, dtype=np.int8)
     z1 = np.zeros(B)
     zb = np.zeros((0, L, NUM_DATASPACES), dtype=np.int64)

@@ -28,8 +28,8 @@ import hashlib
 import numpy as np
 
 from ..mapping.mapping import Mappings
-from ..model.evaluate import Costs, check_valid
-from .base import Optimizer
+from ..model.evaluate import Costs
+from .base import Optimizer, known_valid
 from .neighbors import MoveSet, row_hashes
 
 
@@ -54,7 +54,6 @@ class AutoMapper(Optimizer):
         self.kick_moves = int(kick_moves)
         self.restart_pool = int(restart_pool)
         self.moves = MoveSet(space.arch, space.layer, exchanges=exchanges)
-        self.fanout = space.arch.fanout_level
         self.starts: Mappings | None = None
         self.start_values = np.full(self.n_starts, np.inf)
         self.active = np.zeros(self.n_starts, dtype=bool)  # slot holds a start still descending
@@ -92,21 +91,14 @@ class AutoMapper(Optimizer):
         return Mappings.concat(parts)
 
     # ---- proposals ---------------------------------------------------------------------------
-    def _allowed(self, m: Mappings) -> np.ndarray:
-        ok = check_valid(self.space.arch, self.space.layer, m) == 0
-        allows = getattr(self.space, "allows", None)
-        if allows is not None and ok.any():
-            ok &= allows(m)
-        return ok
-
     def _fresh(self, m: Mappings) -> Mappings:
         """Keep rows that are valid, not seen before, and first of their kind in the batch."""
         if not len(m):
             return m
-        m = m.subset(self._allowed(m))
+        m = m.subset(known_valid(self.space, m))
         if not len(m):
             return m
-        h = row_hashes(m, self.fanout)
+        h = row_hashes(m, self.space.arch)
         _, first = np.unique(h, return_index=True)
         first.sort()
         seen = self.seen
@@ -169,7 +161,7 @@ class AutoMapper(Optimizer):
     # ---- state update ------------------------------------------------------------------------
     def _observe(self, candidates: Mappings, costs: Costs, values: np.ndarray) -> None:
         tags = candidates.tags if candidates.tags is not None else np.full(len(candidates), -1 - self.n_starts)
-        self.seen.update(row_hashes(candidates, self.fanout).tolist())
+        self.seen.update(row_hashes(candidates, self.space.arch).tolist())
         self._update_elites(candidates, values)
         if self.starts is None:
             if self.n_told >= self.n_init and self.elites is not None:
@@ -226,7 +218,7 @@ class AutoMapper(Optimizer):
             pool = Mappings.concat([self.elites, cand])
             pool_vals = np.concatenate([self.elite_values, vals])
         top = np.argsort(pool_vals, kind="stable")[: 4 * self.n_elites]
-        h = row_hashes(pool.subset(top), self.fanout)
+        h = row_hashes(pool.subset(top), self.space.arch)
         _, first = np.unique(h, return_index=True)
         chosen = top[np.sort(first)][: self.n_elites]
         chosen = chosen[np.argsort(pool_vals[chosen], kind="stable")]
@@ -239,4 +231,4 @@ class AutoMapper(Optimizer):
         h.update(self.elite_values.tobytes())
         h.update(np.array(sorted(self.seen), dtype=np.uint64).tobytes())
         if self.starts is not None:
-            h.update(row_hashes(self.starts, self.fanout).tobytes())
+            h.update(row_hashes(self.starts, self.space.arch).tobytes())

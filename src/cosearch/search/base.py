@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import CosearchError
 from ..mapping.mapping import Mappings
-from ..model.evaluate import Costs
+from ..model.evaluate import Costs, check_valid
 
 OBJECTIVES: tuple[str, ...] = ("edp", "energy", "cycles")
 
@@ -35,6 +35,18 @@ def objective_values(costs: Costs, objective: str) -> np.ndarray:
     if objective == "cycles":
         return costs.cycles
     raise CosearchError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
+
+
+def known_valid(space, m: Mappings) -> np.ndarray:
+    """``[B]`` bool: the constraints known without evaluation hold: factorization, fan-out and capacity
+    (:func:`~cosearch.model.evaluate.check_valid`, a construction-time check, not an evaluation) and
+    the map space's own constraints (``space.allows``, when it has them). Optimizers drop the other
+    candidates before asking for evaluations."""
+    ok = check_valid(space.arch, space.layer, m) == 0
+    allows = getattr(space, "allows", None)
+    if allows is not None and len(m) and ok.any():
+        ok &= np.asarray(allows(m), dtype=bool)
+    return ok
 
 
 class Optimizer(ABC):

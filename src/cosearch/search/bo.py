@@ -65,49 +65,16 @@ from ..errors import CosearchError
 from ..mapping.factors import choose_uniform, prime_factors
 from ..mapping.mapping import Mappings
 from ..model.evaluate import Costs, check_valid
-from .base import Optimizer
+from .base import Optimizer, known_valid
+from .neighbors import row_hashes
 from .features import domain_features, effective_keep, raw_features
 
 ACQUISITIONS: tuple[str, ...] = ("lcb", "logei")
 
-_HASH_MULT = np.random.default_rng(0x5EED).integers(1, 2**62, size=4096, dtype=np.int64).astype(np.uint64)
-_HASH_MULT |= np.uint64(1)  # odd multipliers for the row hash of canonical_keys
 
 
 # ---------------------------------------------------------------------------------------------------
 # helpers on mapping batches (vectorised over rows)
-
-
-def canonical_keys(arch: Any, m: Mappings) -> np.ndarray:
-    """``[B]`` uint64 hash of each mapping up to loop-order changes that cannot matter.
-
-    Two mappings with the same factors and effective keep whose loops of trip count > 1 come in the
-    same relative order at every level get the same key (the ranks of factor-1 loops are ignored).
-    """
-    active = m.temporal > 1  # [B, L, D]
-    before = (m.order[..., None, :] < m.order[..., :, None]) & active[..., None, :]  # [B, L, D, D']
-    crank = np.where(active, before.sum(axis=-1), -1)
-    keep = effective_keep(arch, m.keep).astype(np.int64)
-    B = len(m)
-    cols = np.concatenate(
-        [a.reshape(B, -1) for a in (m.temporal, m.spatial_x, m.spatial_y, crank, keep)],
-        axis=1,
-    ).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        h = (cols * _HASH_MULT[: cols.shape[1]]).sum(axis=1, dtype=np.uint64)
-        h ^= h >> np.uint64(31)
-        h *= np.uint64(0x9E3779B97F4A7C15)
-    return h
-
-
-def known_valid(space: Any, m: Mappings) -> np.ndarray:
-    """``[B]`` bool: the constraints known without evaluation hold: factorization, fan-out and capacity
-    (:func:`~cosearch.model.evaluate.check_valid`, a construction-time check, not an evaluation) and
-    the map space's own constraints (``space.allows``, when it has them)."""
-    ok = check_valid(space.arch, space.layer, m) == 0
-    if hasattr(space, "allows") and len(m):
-        ok &= np.asarray(space.allows(m), dtype=bool)
-    return ok
 
 
 class LocalMoves:
@@ -493,7 +460,7 @@ class _GPSearch(Optimizer):
     # ---- history -------------------------------------------------------------------------------
     def _observe(self, candidates: Mappings, costs: Costs, values: np.ndarray) -> None:
         self._X.append(self.features(self.space.arch, self.space.layer, candidates))
-        self._keys.append(canonical_keys(self.space.arch, candidates))
+        self._keys.append(row_hashes(candidates, self.space.arch))
         self._told.append(candidates)
 
     def _history(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -571,7 +538,7 @@ class _GPSearch(Optimizer):
 
     def _fresh(self, m: Mappings, seen: np.ndarray) -> tuple[Mappings, np.ndarray]:
         """Rows of ``m`` whose canonical key is neither in ``seen`` nor repeated earlier in ``m``, and their keys."""
-        keys = canonical_keys(self.space.arch, m)
+        keys = row_hashes(m, self.space.arch)
         _, first = np.unique(keys, return_index=True)
         ok = np.zeros(len(m), dtype=bool)
         ok[first] = True
@@ -711,8 +678,6 @@ def _unconstrained(space: Any, n: int, rng: np.random.Generator) -> Mappings:
     return Mappings(m.temporal, m.spatial_x, m.spatial_y, order, keep)
 
 
-_Surrogate = GPSurrogate  # older private names (used by hw_search)
-_logistic_logp = logistic_logp
 
 __all__ = [
     "ACQUISITIONS",
@@ -720,9 +685,7 @@ __all__ = [
     "GPSurrogate",
     "LocalMoves",
     "VanillaBO",
-    "canonical_keys",
     "fit_hyper",
-    "known_valid",
     "log_ei",
     "logistic_logp",
 ]

@@ -43,23 +43,11 @@ import numpy as np
 from ..arch.spec import Arch
 from ..dims import DATASPACES, DIMS, NUM_DATASPACES, NUM_DIMS, RELEVANT
 from ..mapping.mapping import Mappings
+from ..model.evaluate import effective_keep
 from ..model.geometry import tile_words
 from ..workload.layer import Layer
 
 _REL = np.array([[d in RELEVANT[ds] for d in DIMS] for ds in DATASPACES], dtype=bool)  # [3, D]
-
-
-def _allowed_fixed(arch: Arch) -> tuple[np.ndarray, np.ndarray]:
-    allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)
-    fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
-    fixed[0] = True
-    return allowed, fixed
-
-
-def effective_keep(arch: Arch, keep: np.ndarray) -> np.ndarray:
-    """``keep [B, L, 3]`` as the cost model reads it: fixed levels (and the outermost) keep their set."""
-    allowed, fixed = _allowed_fixed(arch)
-    return np.where(fixed[None, :, None], allowed[None], keep & allowed[None])
 
 
 def _level_reuse(temporal: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -90,7 +90,6 @@ class GeneticSearch(Optimizer):
         self.n_elites = int(elites)
         self.repair = bool(repair)
         self.preferred_batch = self.pop_size
-        self.fanout = space.arch.fanout_level
         L = space.arch.num_levels
         self.dims = np.array(space.layer.dims, dtype=np.int64)
         self.gene_dims = np.array([d for d in range(NUM_DIMS) if self.dims[d] > 1], dtype=np.int64)
@@ -243,12 +242,12 @@ class GeneticSearch(Optimizer):
         m = m.subset(self._allowed(m))
         if not len(m):
             return m
-        keys = row_keys(m, self.fanout)
+        keys = row_keys(m, self.space.arch)
         _, first = np.unique(keys, return_index=True)
         first.sort()
         m = m.subset(first)
         if seen is not None and len(seen) and len(m):
-            m = m.subset(~np.isin(row_keys(m, self.fanout), row_keys(seen, self.fanout)))
+            m = m.subset(~np.isin(row_keys(m, self.space.arch), row_keys(seen, self.space.arch)))
         return m
 
     def _told_so_far(self) -> Mappings | None:
@@ -314,5 +313,5 @@ class GeneticSearch(Optimizer):
         for m, v in ((self.population, self.pop_values), (self.children, self.child_values)):
             h.update(np.ascontiguousarray(v).tobytes())
             if m is not None and len(m):
-                h.update(b"".join(row_keys(m, self.fanout).tolist()))
+                h.update(b"".join(row_keys(m, self.space.arch).tolist()))
                 h.update(np.ascontiguousarray(m.order).tobytes())

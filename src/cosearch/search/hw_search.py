@@ -248,18 +248,18 @@ class BOHW(HWOptimizer):
         feasible = np.isfinite(self.values)
         if self.n_told < self.n_init or feasible.sum() < 3:
             return self._random_valid(n, rng)
-        from .bo import _logistic_logp, _Surrogate, fit_hyper
+        from .bo import GPSurrogate, fit_hyper, logistic_logp
 
         X = self.features(self.points)
         y = np.log(self.values[feasible])
         hyper = fit_hyper(X[feasible], y, maxiter=50, seed=int(rng.integers(2**31)))
-        gp = _Surrogate(X[feasible], y, hyper)
+        gp = GPSurrogate(X[feasible], y, hyper)
         cand = self._candidates(rng)
         Xc = self.features(cand)
         score = gp.score(Xc, self.acquisition, self.kappa)
         if (~feasible).any():  # learned constraint: weight by P(feasible)
             mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-9
-            logp = _logistic_logp((X - mu) / sd, feasible, (Xc - mu) / sd)
+            logp = logistic_logp((X - mu) / sd, feasible, (Xc - mu) / sd)
             score = score + logp if self.acquisition == "logei" else score - 10.0 * (1 - np.exp(logp))
         order = np.argsort(-score, kind="stable")
         chosen = cand[order[:n]]
@@ -291,12 +291,12 @@ class VanillaBOHW(BOHW):
     def _propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
         if self.n_told < self.n_init or len(self.values) < 3:
             return self._valid_new(self.space.random_points(n, rng))[:n]
-        from .bo import _Surrogate, fit_hyper
+        from .bo import GPSurrogate, fit_hyper
 
         X = self.features(self.points)
         y = np.log(self.values)
         hyper = fit_hyper(X, y, maxiter=50, seed=int(rng.integers(2**31)))
-        gp = _Surrogate(X, y, hyper)
+        gp = GPSurrogate(X, y, hyper)
         cand = self._valid_new(self.space.random_points(self.pool, rng))
         score = gp.score(self.features(cand), self.acquisition, self.kappa)
         return cand[np.argsort(-score, kind="stable")[:n]]

@@ -58,14 +58,23 @@ def canonical_order(temporal: np.ndarray, order: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def row_keys(m: Mappings, fanout: int) -> np.ndarray:
-    """A hashable byte key per mapping that ignores cost-irrelevant differences (orders of factor-1 loops)."""
-    slots = to_slots(m, fanout).astype(np.int64)
-    order = canonical_order(m.temporal, m.order).astype(np.int8)
-    parts = [slots.reshape(len(m), -1).view(np.uint8), order.reshape(len(m), -1).view(np.uint8),
-             m.keep.reshape(len(m), -1).astype(np.uint8)]
-    flat = np.ascontiguousarray(np.concatenate(parts, axis=1))
-    return flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
+def canonical_rows(m: Mappings, arch: Arch) -> np.ndarray:
+    """``[B, F]`` int64 rows equal exactly for mappings the cost model cannot tell apart by their
+    parameters: factors (temporal and spatial slots), loop orders with factor-1 loops put outermost,
+    and the effective keep (fixed levels hold their set)."""
+    from ..model.evaluate import effective_keep
+
+    B = len(m)
+    slots = to_slots(m, arch.fanout_level).reshape(B, -1)
+    order = canonical_order(m.temporal, m.order).reshape(B, -1)
+    keep = effective_keep(arch, m.keep).reshape(B, -1).astype(np.int64)
+    return np.concatenate([slots, order, keep], axis=1).astype(np.int64)
+
+
+def row_keys(m: Mappings, arch: Arch) -> np.ndarray:
+    """A hashable byte key per mapping (``[B]`` void), equal iff :func:`canonical_rows` are equal."""
+    flat = np.ascontiguousarray(canonical_rows(m, arch))
+    return flat.view(np.dtype((np.void, flat.shape[1] * 8))).ravel()
 
 
 class MoveSet:
@@ -205,11 +214,9 @@ class MoveSet:
 _HASH_MULT: dict[int, np.ndarray] = {}
 
 
-def row_hashes(m: Mappings, fanout: int) -> np.ndarray:
-    """A 64-bit hash ``[B]`` uint64 per mapping, equal for mappings with equal :func:`row_keys`."""
-    slots = to_slots(m, fanout).reshape(len(m), -1)
-    order = canonical_order(m.temporal, m.order).reshape(len(m), -1)
-    flat = np.concatenate([slots, order, m.keep.reshape(len(m), -1).astype(np.int64)], axis=1).astype(np.uint64)
+def row_hashes(m: Mappings, arch: Arch) -> np.ndarray:
+    """A 64-bit hash ``[B]`` uint64 of :func:`canonical_rows` (equal rows, equal hashes)."""
+    flat = canonical_rows(m, arch).astype(np.uint64)
     width = flat.shape[1]
     mult = _HASH_MULT.get(width)
     if mult is None:

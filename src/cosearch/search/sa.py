@@ -72,7 +72,6 @@ class SimulatedAnnealing(Optimizer):
         self.preferred_batch = self.n_chains
         self.steps_planned = max(1, math.ceil((self.budget_hint - self.n_warmup) / self.n_chains))
         self.moves = MoveSet(space.arch, space.layer)
-        self.fanout = space.arch.fanout_level
         self.active_dims = np.array([d for d, n in enumerate(space.layer.dims) if n > 1], dtype=np.int64)
         # state (changed in _observe only)
         self.warm: Mappings | None = None
@@ -95,7 +94,7 @@ class SimulatedAnnealing(Optimizer):
     # ---- proposals -----------------------------------------------------------------------------
     def _acceptable(self, m: Mappings, cur_keys: np.ndarray) -> np.ndarray:
         ok = check_valid(self.space.arch, self.space.layer, m) == 0
-        ok &= row_keys(m, self.fanout) != cur_keys
+        ok &= row_keys(m, self.space.arch) != cur_keys
         allows = getattr(self.space, "allows", None)
         if allows is not None and ok.any():
             ok &= np.asarray(allows(m), dtype=bool)
@@ -145,7 +144,7 @@ class SimulatedAnnealing(Optimizer):
             return fresh
         idx = self._chain_order()[: min(n, self.n_chains)]
         cur = self.chains.subset(idx)
-        cur_keys = row_keys(cur, self.fanout)
+        cur_keys = row_keys(cur, self.space.arch)
         out = cur
         pending = np.ones(len(idx), dtype=bool)
         for _ in range(self.tries):
@@ -228,5 +227,5 @@ class SimulatedAnnealing(Optimizer):
         h.update(self.chain_values.tobytes())
         h.update(self.steps.tobytes())
         if self.chains is not None:
-            h.update(b"".join(row_keys(self.chains, self.fanout).tolist()))
+            h.update(b"".join(row_keys(self.chains, self.space.arch).tolist()))
             h.update(np.ascontiguousarray(self.chains.order).tobytes())
