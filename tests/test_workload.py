@@ -342,9 +342,9 @@ def test_unknown_zoo_name_lists_known_names() -> None:
     assert "did you mean 'resnet18'" in message
 
 
-def test_onnx_not_available_yet(tmp_path: Path) -> None:
+def test_corrupt_onnx_file_is_a_user_error(tmp_path: Path) -> None:
     path = write(tmp_path, "not really onnx", "model.onnx")
-    with pytest.raises(CosearchError, match="model.onnx: ONNX import is not available yet"):
+    with pytest.raises(CosearchError, match="model.onnx: truncated or corrupt ONNX file"):
         load_workload(path)
 
 

@@ -28,6 +28,7 @@ _EXPORTS = {
     "evaluate": "cosearch.model.evaluate",
     "Costs": "cosearch.model.evaluate",
     "CosearchError": "cosearch.errors",
+    "from_torch": "cosearch.workload.torch_import",
     "map_layer": "cosearch.search.mapper",
     "MapResult": "cosearch.search.mapper",
     "map_network": "cosearch.search.run",

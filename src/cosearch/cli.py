@@ -1,6 +1,7 @@
 """The ``cosearch`` command line: a thin Typer app that parses, calls the library and renders with Rich.
 
-Commands: ``zoo``, ``eval``, ``validate``, ``map``, ``codesign``, ``study list|show|export``, ``demo``
+Commands: ``zoo``, ``eval``, ``validate``, ``map``, ``codesign``, ``study list|show|export``,
+``workload show``, ``demo``
 (``cosearch COMMAND --help`` for details).
 
 Conventions: bad input (a :class:`~cosearch.errors.CosearchError`, or a pydantic/YAML/JSON/OS error
@@ -953,6 +954,85 @@ def codesign_cmd(
 
 
 # ---------------------------------------------------------------------------------------------------
+# workload
+
+
+workload_app = typer.Typer(
+    name="workload", help="Inspect workloads: zoo networks, workload files, ONNX models, torch factories.",
+    no_args_is_help=True, add_completion=False, context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(workload_app, name="workload")
+
+
+def _load_with_not_costed(source: str, input_shapes: dict[str, tuple[int, ...]]) -> tuple[Any, list[dict[str, str]]]:
+    """The network of ``source`` plus the ops it does not cost (ONNX models and torch factories)."""
+    from .workload.io import load_workload
+    from .workload.onnx_import import load_onnx
+    from .workload.torch_import import load_factory, split_factory_spec
+
+    path = Path(source)
+    if path.suffix.lower() == ".onnx":
+        return load_onnx(path, input_shapes or None)
+    if input_shapes:
+        raise CosearchError(f"{source}: --input-shape applies only to ONNX models (.onnx files)")
+    spec = split_factory_spec(source) if not path.exists() else None
+    if spec is not None:
+        return load_factory(*spec)
+    return load_workload(source), []
+
+
+@workload_app.command("show")
+@_handle_errors
+def workload_show(
+    source: str = typer.Argument(..., help="Zoo name, workload YAML/JSON, model.onnx, or model.py:factory."),
+    input_shape: Optional[list[str]] = typer.Option(
+        None, "--input-shape", help="Fix a dynamic ONNX input: NAME=1x3x224x224 (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
+) -> None:
+    """Show a workload's layers (shape, count, MACs, weight/input/output words), totals and the ops not costed."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .report.tables import layer_shape_fields
+    from .workload.onnx_import import parse_input_shapes
+
+    net, not_costed = _load_with_not_costed(source, parse_input_shapes(input_shape))
+    rows = [{**layer_shape_fields(l), "shape": l.shape_text(), "count": l.count, "macs": l.macs,
+             "weight_words": l.weight_words, "input_words": l.input_words, "output_words": l.output_words}
+            for l in net]
+    totals = {"unique_layers": len(net), "layers": net.num_layers, "macs": net.macs,
+              "weight_words": sum(l.weight_words * l.count for l in net),
+              "input_words": sum(l.input_words * l.count for l in net),
+              "output_words": sum(l.output_words * l.count for l in net),
+              "not_costed": len(not_costed)}
+    if as_json:
+        _print_json({"name": net.name, "description": net.description, "totals": totals,
+                     "layers": rows, "not_costed": not_costed})
+        return
+    console = _console()
+    table = Table(title=f"{escape(net.name)}: {len(net)} unique layers, {net.num_layers} layers, {totals['macs']:,} MACs")
+    for column, justify in (("layer", "left"), ("shape", "left"), ("count", "right"), ("MACs (each)", "right"),
+                            ("weights", "right"), ("inputs", "right"), ("outputs", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(escape(row["name"]), row["shape"], str(row["count"]), f"{row['macs']:,}",
+                      f"{row['weight_words']:,}", f"{row['input_words']:,}", f"{row['output_words']:,}")
+    table.add_section()
+    table.add_row("total", "", str(totals["layers"]), f"{totals['macs']:,}", f"{totals['weight_words']:,}",
+                  f"{totals['input_words']:,}", f"{totals['output_words']:,}")
+    console.print(table)
+    if net.description:
+        console.print(escape(net.description))
+    if not_costed:
+        skipped = Table(title=f"{len(not_costed)} ops not costed (no MACs counted)")
+        for column in ("op", "name", "reason"):
+            skipped.add_column(column)
+        for entry in not_costed:
+            skipped.add_row(escape(entry["op"]), escape(entry["name"]), escape(entry["reason"]))
+        console.print(skipped)
+
+
+# ---------------------------------------------------------------------------------------------------
 # study
 
 
@@ -1147,6 +1227,160 @@ def study_export(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     typer.echo(f"wrote {out}", err=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# export / import timeloop
+
+export_app = typer.Typer(
+    name="export", help="Write cosearch designs in other tools' formats (timeloop).", no_args_is_help=True,
+    add_completion=False, context_settings={"help_option_names": ["-h", "--help"]},
+)
+import_app = typer.Typer(
+    name="import", help="Read other tools' set-ups into cosearch files (timeloop).", no_args_is_help=True,
+    add_completion=False, context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+
+TIMELOOP_FILES = ("arch", "problem", "mapping", "ERT")
+
+
+def _write_timeloop(out: Path, files: dict[str, str], constraints: Optional[str] = None) -> list[str]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key in TIMELOOP_FILES:
+        _write_atomic(out / f"{key}.yaml", files[key])
+        written.append(str(out / f"{key}.yaml"))
+    if constraints is not None:
+        _write_atomic(out / "constraints.yaml", constraints)
+        written.append(str(out / "constraints.yaml"))
+    return written
+
+
+def _study_layer(record: Any) -> Any:
+    """The :class:`Layer` of a study's layer result (its shape key is ``N x G x K x C x P x Q x R x S x
+    Wstride x Hstride x Wdilation x Hdilation``)."""
+    from .dims import DIMS
+    from .workload.layer import Layer
+
+    try:
+        values = [int(v) for v in str(record.shape_key).split("x")]
+    except ValueError:
+        values = []
+    keys = list(DIMS) + ["Wstride", "Hstride", "Wdilation", "Hdilation"]
+    if len(values) != len(keys):
+        raise CosearchError(f"layer {record.layer}: unreadable shape key {record.shape_key!r}")
+    return Layer(name=record.layer, **dict(zip(keys, values)))
+
+
+@export_app.command("timeloop")
+@_handle_errors
+def export_timeloop(
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
+    arch: Optional[str] = typer.Option(None, "--arch", "-a", help="Preset name or arch YAML/JSON file."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", "-m", help="Mapping JSON/YAML file."),
+    workload: Optional[str] = typer.Option(None, "--workload", "-w", help="Zoo network name or workload file."),
+    layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Layer of --workload (needed if it has several)."),
+    shape: Optional[str] = typer.Option(None, "--shape", help='Inline layer instead of --workload, e.g. "K=64 C=64 P=56".'),
+    study: Optional[str] = typer.Option(None, "--study", help="Export this co-design study's best design instead."),
+    storage: Optional[str] = typer.Option(None, "--storage", help=_STORAGE_HELP),
+    no_link_transfer: bool = typer.Option(False, "--no-link-transfer", help="Forbid Timeloop's link transfers (cosearch never models them)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line listing the files written."),
+) -> None:
+    """Timeloop inputs: arch.yaml, problem.yaml, mapping.yaml, ERT.yaml (+ constraints.yaml with the
+    arch's fixed data spaces) for one mapping, or with --study for every layer of a study's best design
+    (OUT/<layer>/...). Run them with timeloop-model OUT/arch.yaml OUT/problem.yaml OUT/mapping.yaml OUT/ERT.yaml."""
+    from .timeloop import constraints_yaml, to_timeloop
+
+    nlt = True if no_link_transfer else None
+    written: list[str] = []
+    if study is not None:
+        if any(v is not None for v in (arch, mapping, workload, layer, shape)):
+            raise CosearchError("--study exports a study's own arch and mappings; drop --arch/--mapping/--workload/--layer/--shape")
+        from .arch.hwspace import HWSpace
+        from .mapping.mapping import mapping_from_data
+
+        store = _open_store(storage)
+        st = store.load_study(study)
+        best = store.best_trial(st)
+        if best is None:
+            raise CosearchError(f"study {study!r} has no complete trial with a value yet")
+        space = (st.config or {}).get("hw_space")
+        if not space:
+            raise CosearchError(f"study {study!r}: its config has no hw_space")
+        the_arch = HWSpace.model_validate(space).arch(dict(best.hw_params["values"]))
+        arch_text = None
+        skipped: list[str] = []
+        for rec in best.layers:
+            if rec.state != "complete" or not rec.mapping:
+                continue
+            the_layer = _study_layer(rec)
+            readable = mapping_from_data(rec.mapping, f"study {study} layer {rec.layer}")
+            try:
+                files = to_timeloop(the_arch, the_layer, readable, no_link_transfer=nlt)
+            except CosearchError as err:  # e.g. a dim spread over both mesh axes: no Timeloop form
+                skipped.append(f"{rec.layer}: {err}")
+                continue
+            written += _write_timeloop(out / _safe_name(rec.layer), files, constraints_yaml(the_arch))
+            arch_text = files
+        if arch_text is None:
+            reason = f" ({skipped[0]})" if skipped else ""
+            raise CosearchError(f"study {study!r}: no layer of the best trial ({best.number}) can be exported{reason}")
+        for note in skipped:
+            typer.echo(f"warning: skipped layer {_one_line(note)}", err=True)
+        _write_atomic(out / "arch.yaml", arch_text["arch"])
+        _write_atomic(out / "ERT.yaml", arch_text["ERT"])
+        _write_atomic(out / "constraints.yaml", constraints_yaml(the_arch))
+        written = [str(out / "arch.yaml"), str(out / "ERT.yaml"), str(out / "constraints.yaml")] + written
+    else:
+        if arch is None or mapping is None:
+            raise CosearchError("give --arch, --mapping and the layer (--workload [--layer] or --shape), or --study NAME")
+        from .arch.io import load_arch
+        from .mapping.mapping import load_mapping
+
+        the_arch = load_arch(arch)
+        the_layer = _select_layer(workload, layer, shape)
+        files = to_timeloop(the_arch, the_layer, load_mapping(mapping), no_link_transfer=nlt)
+        written = _write_timeloop(out, files, constraints_yaml(the_arch))
+    if as_json:
+        _print_json({"out": str(out), "files": written})
+        return
+    for f in written:
+        typer.echo(f"wrote {f}", err=True)
+
+
+@import_app.command("timeloop")
+@_handle_errors
+def import_timeloop(
+    inputs: list[Path] = typer.Argument(..., help="A directory of Timeloop YAML files, or the files (arch, problem, mapping, ERT; optional mapspace constraints)."),
+    out: Path = typer.Option(Path("cosearch-out/timeloop-import"), "--out", "-o", help="Output directory."),
+    name: Optional[str] = typer.Option(None, "--name", help="Arch name (default: the first input's name)."),
+    layer_name: str = typer.Option("layer", "--layer-name", help="Name of the imported layer."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line listing the files written."),
+) -> None:
+    """cosearch files from Timeloop inputs: OUT/arch.yaml, OUT/layer.yaml, OUT/mapping.json
+    (then: cosearch eval --arch OUT/arch.yaml --workload OUT/layer.yaml --mapping OUT/mapping.json)."""
+    import yaml
+
+    from .timeloop import import_timeloop_files
+
+    arch_name = name or (inputs[0].name if inputs[0].is_dir() else inputs[0].parent.name) or "timeloop"
+    the_arch, the_layer, readable = import_timeloop_files(inputs, name=arch_name, layer_name=layer_name)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"arch": out / "arch.yaml", "workload": out / "layer.yaml", "mapping": out / "mapping.json"}
+    header = f"# Imported from Timeloop inputs {', '.join(map(str, inputs))}\n"
+    _write_atomic(files["arch"], header + yaml.safe_dump(the_arch.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    layer_doc = {"name": the_layer.name, "layers": [the_layer.model_dump(mode="json", exclude={"count"})]}
+    _write_atomic(files["workload"], header + yaml.safe_dump(layer_doc, sort_keys=False))
+    _write_atomic(files["mapping"], readable.model_dump_json(indent=1, exclude_none=True) + "\n")
+    command = (f"cosearch eval --arch {files['arch']} --workload {files['workload']} --mapping {files['mapping']}")
+    if as_json:
+        _print_json({"out": str(out), "files": {k: str(v) for k, v in files.items()}, "eval": command})
+        return
+    for f in files.values():
+        typer.echo(f"wrote {f}", err=True)
+    typer.echo(command)
 
 
 # ---------------------------------------------------------------------------------------------------

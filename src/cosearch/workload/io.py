@@ -225,8 +225,19 @@ def _load_structured(path: Path) -> Network:
     return network_from_data(read_structured_file(path), str(path), default_name=path.stem)
 
 
-def _load_onnx(path: Path) -> Network:
-    raise CosearchError(f"{path}: ONNX import is not available yet; convert the model to a workload YAML file")
+def _load_onnx(path: Path, input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Network:
+    """An ONNX model's costed layers (see :mod:`cosearch.workload.onnx_import`; shapes only)."""
+    from .onnx_import import load_onnx
+
+    return load_onnx(path, input_shapes)[0]
+
+
+def _load_torch_factory(text: str) -> Network | None:
+    """``path/model.py:factory`` -> the torch module it builds, imported; None if ``text`` is not that form."""
+    from .torch_import import load_factory, split_factory_spec
+
+    spec = split_factory_spec(text)
+    return None if spec is None else load_factory(*spec)[0]
 
 
 IMPORTERS: dict[str, Callable[[Path], Network]] = {
@@ -238,10 +249,16 @@ IMPORTERS: dict[str, Callable[[Path], Network]] = {
 """File suffix (lower case) -> loader. Files with other suffixes are parsed as YAML."""
 
 
-def load_workload(name_or_path: str | Path | Network | Mapping[str, Any]) -> Network:
+def load_workload(
+    name_or_path: str | Path | Network | Mapping[str, Any],
+    input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+) -> Network:
     """Load a workload: a zoo name (see :func:`~cosearch.workload.zoo.zoo_names`), a workload file
-    (YAML/JSON, format in the module docstring), or an already-parsed mapping. A :class:`Network` is
-    returned unchanged. Raises :class:`CosearchError` with a one-line message on bad input.
+    (YAML/JSON, format in the module docstring), an ONNX model (``.onnx``, see docs/import.md), a
+    PyTorch factory ``path/model.py:factory`` (returning ``(module, example_inputs)``), or an
+    already-parsed mapping. A :class:`Network` is returned unchanged. ``input_shapes`` fixes dynamic
+    input dims of an ONNX model (``{"input": (1, 3, 224, 224)}``). Raises :class:`CosearchError`
+    with a one-line message on bad input.
     """
     if isinstance(name_or_path, Network):
         return name_or_path
@@ -249,6 +266,14 @@ def load_workload(name_or_path: str | Path | Network | Mapping[str, Any]) -> Net
         return network_from_data(name_or_path, "workload")
     text = str(name_or_path)
     path = Path(text)
+    if input_shapes:
+        if path.suffix.lower() != ".onnx":
+            raise CosearchError(f"{text}: input shapes apply only to ONNX models (.onnx files)")
+        return _load_onnx(path, input_shapes)
+    if ".py:" in text and not path.exists():
+        network = _load_torch_factory(text)
+        if network is not None:
+            return network
     builder = find_zoo_builder(text) if not isinstance(name_or_path, Path) else None
     if builder is not None and not path.is_file():
         return builder()
