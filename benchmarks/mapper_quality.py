@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cosearch
+from cosearch.errors import CosearchError
 from cosearch.search.mapper import map_layer
 
 LAYERS = {
@@ -40,7 +41,11 @@ def run_one(task: tuple) -> dict:
     arch = cosearch.load_arch(ARCH)
     layer = cosearch.Layer(name=name, **LAYERS[name])
     t = time.perf_counter()
-    res = map_layer(arch, layer, optimizer=opt, budget=budget, time_limit=seconds, seed=seed)
+    try:
+        res = map_layer(arch, layer, optimizer=opt, budget=budget, time_limit=seconds, seed=seed)
+    except CosearchError as err:  # e.g. vanilla-bo found no valid mapping: a result (EDP = inf)
+        return {"layer": name, "optimizer": opt, "seed": seed, "budget": budget, "seconds_limit": seconds,
+                "edp": float("inf"), "evaluations": budget, "seconds": time.perf_counter() - t, "error": str(err)}
     return {"layer": name, "optimizer": opt, "seed": seed, "budget": budget, "seconds_limit": seconds,
             "edp": res.edp, "evaluations": res.evaluations, "seconds": time.perf_counter() - t}
 
