@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = Path(os.environ.get("COSEARCH_REFERENCE_DIR", REPO.parent / "shared" / "reference")) / "timeloop"
@@ -37,3 +38,29 @@ def assert_user_error(result, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
     return lines[0]
+
+
+def _runner() -> CliRunner:
+    """A runner that keeps stderr apart from stdout (Click < 8.2 needs ``mix_stderr=False``)."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
+def run(*args):
+    """Invoke the ``cosearch`` CLI in-process with string arguments."""
+    from cosearch.cli import app
+
+    return _runner().invoke(app, [str(a) for a in args])
+
+
+def last_json(stdout: str):
+    """The JSON object on the last line of a command's output."""
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def ok(result):
+    """Assert exit status 0 (showing the outputs otherwise) and return the result."""
+    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
+    return result

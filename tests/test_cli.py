@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.cli import app
 from cosearch.mapping.mapping import Mappings
-from conftest import assert_user_error
+from conftest import assert_user_error, last_json, run
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -22,22 +21,6 @@ MAPPING = EXAMPLES / "mappings" / "eyeriss168_resnet_conv3x3.json"
 SHAPE = "N=1 K=64 C=64 P=56 Q=56 R=3 S=3"
 REFERENCE = Path(os.environ.get("COSEARCH_REFERENCE_DIR", REPO.parent / "shared" / "reference"))
 PROBES = REFERENCE / "timeloop" / "probes.jsonl"
-
-
-def _runner() -> CliRunner:
-    """A runner that keeps stderr apart from stdout (Click < 8.2 needs ``mix_stderr=False``)."""
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
-def run(*args: str):
-    return _runner().invoke(app, [str(a) for a in args])
-
-
-def last_json(stdout: str):
-    return json.loads(stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -182,8 +165,6 @@ def load_arch_reference_dict() -> dict:
 
 # ---------------------------------------------------------------------------------------------------
 # demo
-
-
 
 
 # ---------------------------------------------------------------------------------------------------

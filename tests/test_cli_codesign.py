@@ -9,37 +9,16 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.cli import _eyeriss168_area, app
 from cosearch.mapping.mapping import Mappings
 from cosearch.search.codesign import EYERISS_168, Codesign
-from conftest import assert_user_error
+from conftest import assert_user_error, last_json, ok, run
 
 SMALL = ["--workload", "dqn", "--hw-budget", "4", "--hw-batch", "2", "--mapper-budget", "100", "--seed", "1"]
 SUMMARY_KEYS = {"arch", "energy_pj", "cycles", "edp", "area_mm2", "layers"}
-
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
-def run(*args):
-    return _runner().invoke(app, [str(a) for a in args])
-
-
-def last_json(stdout: str):
-    return json.loads(stdout.strip().splitlines()[-1])
-
-
-def ok(result):
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.cli import app
 from cosearch.report.tables import loop_nest, loop_nest_data, loop_nest_text
-from conftest import assert_user_error
+from conftest import assert_user_error, last_json, ok, run
 
 BUDGET = "300"
 
@@ -32,26 +31,6 @@ needs_constraints = pytest.mark.skipif(
     not HAVE_CONSTRAINTS,
     reason="mapping constraints not there yet: needs cosearch.mapping.constraints and MapSpace(..., constraints=)",
 )
-
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
-def run(*args):
-    return _runner().invoke(app, [str(a) for a in args])
-
-
-def last_json(stdout: str):
-    return json.loads(stdout.strip().splitlines()[-1])
-
-
-def ok(result):
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
-    return result
 
 
 def without_timing(data: dict) -> dict:
