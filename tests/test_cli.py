@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from cosearch import evaluate, load_arch, load_mapping, load_workload
-from cosearch.cli import app
 from cosearch.mapping.mapping import Mappings
 from conftest import assert_user_error, last_json, run
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from cosearch import evaluate, load_arch, load_mapping, load_workload
-from cosearch.cli import app
 from cosearch.report.tables import loop_nest, loop_nest_data, loop_nest_text
 from conftest import assert_user_error, last_json, ok, run
 
