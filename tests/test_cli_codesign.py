@@ -12,7 +12,7 @@ import pytest
 
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.cli import _eyeriss168_area, app
+from cosearch.cli import _eyeriss168_area
 from cosearch.mapping.mapping import Mappings
 from cosearch.search.codesign import EYERISS_168, Codesign
 from conftest import assert_user_error, last_json, ok, run
