@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from cosearch.arch.spec import Arch
-from cosearch.dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS, RELEVANT
+from cosearch.dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, RELEVANT
 from cosearch.mapping.mapping import Mappings
 from cosearch.model.evaluate import Costs, effective_keep, reason_names
 from cosearch.model.geometry import axis_extents, distinct_windows, translation_matrix

@@ -64,7 +64,7 @@ from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
 from ..errors import CosearchError
 from ..mapping.factors import choose_uniform, prime_factors
 from ..mapping.mapping import Mappings
-from ..model.evaluate import Costs, check_valid
+from ..model.evaluate import Costs
 from .base import Optimizer, known_valid
 from .neighbors import row_hashes
 from .features import domain_features, effective_keep, raw_features

@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arch.spec import Arch
-from ..dims import DATASPACES, DIMS, NUM_DATASPACES, NUM_DIMS, RELEVANT
+from ..dims import DATASPACES, DIMS, NUM_DATASPACES, RELEVANT
 from ..mapping.mapping import Mappings
 from ..model.evaluate import effective_keep
 from ..model.geometry import tile_words
