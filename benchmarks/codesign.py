@@ -29,12 +29,12 @@ from cosearch.search.mapper import map_layer
 from cosearch.study.executor import LocalExecutor
 
 
-def first_reaching(history: list[dict], target: float) -> int | None:
+def first_reaching(history: list[float | None], target: float) -> int | None:
     """1-based number of HW points after which the best value is <= target (None if never)."""
     best = math.inf
-    for i, h in enumerate(history, 1):
-        if h["value"] is not None:
-            best = min(best, h["value"])
+    for i, value in enumerate(history, 1):
+        if value is not None:
+            best = min(best, value)
         if best <= target * (1 + 1e-12):
             return i
     return None
