@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,23 +12,6 @@ from cosearch.report.tables import loop_nest, loop_nest_data, loop_nest_text
 from conftest import assert_user_error, last_json, ok, run
 
 BUDGET = "300"
-
-
-def _constraints_supported() -> bool:
-    """constraints.py exists and MapSpace takes ``constraints=`` (both are being written concurrently)."""
-    import inspect
-
-    from cosearch.mapping.mapspace import MapSpace
-
-    return (importlib.util.find_spec("cosearch.mapping.constraints") is not None
-            and "constraints" in inspect.signature(MapSpace).parameters)
-
-
-HAVE_CONSTRAINTS = _constraints_supported()
-needs_constraints = pytest.mark.skipif(
-    not HAVE_CONSTRAINTS,
-    reason="mapping constraints not there yet: needs cosearch.mapping.constraints and MapSpace(..., constraints=)",
-)
 
 
 def without_timing(data: dict) -> dict:
@@ -246,7 +228,6 @@ def test_random_optimizer(tmp_path: Path) -> None:
 # constraints / dataflows
 
 
-@needs_constraints
 def test_dataflow_row_stationary(tmp_path: Path) -> None:
     data = last_json(ok(run("map", "-a", "eyeriss-168", "-w", "dqn", "-l", "conv3", "-n", BUDGET,
                             "--dataflow", "row-stationary", "--out", tmp_path, "--json")).stdout)
@@ -259,8 +240,6 @@ def test_dataflow_row_stationary(tmp_path: Path) -> None:
 
 
 def test_unknown_dataflow(tmp_path: Path) -> None:
-    if importlib.util.find_spec("cosearch.mapping.constraints") is None:
-        pytest.skip("cosearch.mapping.constraints is not there yet")
     assert_user_error(run("map", "-a", "eyeriss-168", "-w", "dqn", "--dataflow", "no-such-flow", "-n", "10",
                           "--out", tmp_path), "--dataflow", "unknown dataflow 'no-such-flow'", "row-stationary")
 
@@ -305,11 +284,9 @@ def test_bad_input_with_json_is_still_one_error_line(tmp_path: Path) -> None:
 
 def test_missing_constraints_file(tmp_path: Path) -> None:
     line = assert_user_error(run(*DQN, "--constraints", tmp_path / "missing.yaml", "--out", tmp_path / "o"))
-    if HAVE_CONSTRAINTS:
-        assert "missing.yaml" in line
+    assert "missing.yaml" in line
 
 
-@needs_constraints
 def test_unsatisfiable_constraints_name_the_layer(tmp_path: Path) -> None:
     """A constraint some layer cannot meet: one error line naming the layer and the item, nothing written."""
     cons = tmp_path / "r4.yaml"
@@ -325,7 +302,6 @@ def test_unsatisfiable_constraints_name_the_layer(tmp_path: Path) -> None:
     assert spad["temporal"]["R"] == 4 and "r4.yaml" in data["constraints"]
 
 
-@needs_constraints
 def test_dataflow_same_results_for_jobs_1_and_2(tmp_path: Path) -> None:
     args = [*DQN, "-n", "200", "--dataflow", "weight-stationary", "--json"]
     one = last_json(ok(run(*args, "--out", tmp_path / "j1")).stdout)

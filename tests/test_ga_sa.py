@@ -103,10 +103,7 @@ def test_respects_space_constraints(name, eyeriss):
 @pytest.mark.parametrize("name", OPTS)
 def test_constrained_space(name, eyeriss):
     """Under a dataflow's mapspace constraints every proposal is valid and satisfies them."""
-    try:
-        sp = MapSpace(eyeriss, SMALL, constraints="row-stationary")
-    except TypeError:  # a MapSpace without constraint support
-        pytest.skip("MapSpace has no constraints")
+    sp = MapSpace(eyeriss, SMALL, constraints="row-stationary")
     opt = make_optimizer(name, sp, seed=2)
     for cands, costs in _run(opt, eyeriss, SMALL, 500):
         assert costs.valid.all() and sp.allows(cands).all()
