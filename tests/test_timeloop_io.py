@@ -158,7 +158,7 @@ def _pick(pred) -> dict:
     for rec in VALID:
         if pred(rec):
             return rec
-    pytest.skip("no such record")
+    pytest.fail("no reference record matches")
 
 
 def _eval_json(arch: Path, workload: Path, mapping: Path) -> dict:
@@ -241,7 +241,7 @@ def test_cli_export_study_best_design(tmp_path: Path) -> None:
         if not _both_axes(res.mapping()):
             break
     else:
-        pytest.skip("no Timeloop-expressible mapping found")
+        pytest.fail("no Timeloop-expressible mapping found in seeds 6-19")
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     store = Storage(url)
     store.create_study("s1", {"hw_space": space.model_dump(mode="json"), "workloads": ["x"]})

@@ -912,7 +912,7 @@ def codesign_cmd(
     results.json, the best design's arch file and its mappings are written to --out as the run goes.
     """
     from .arch.hwspace import load_hw_space
-    from .search.codesign import DEFAULT_MAPPER_BUDGET, parse_objective
+    from .search.codesign import DEFAULT_MAPPER_BUDGET, check_budgets, parse_objective
     from .search.run import check_optimizer
     from .study.storage import DEFAULT_URL, storage_url
 
@@ -920,13 +920,8 @@ def codesign_cmd(
         raise CosearchError(f"unknown hardware optimizer {optimizer!r} (--optimizer; choose from "
                             f"{', '.join(CODESIGN_OPTIMIZERS)})")
     parse_objective(objective)
-    if hw_budget < 1:
-        raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
-    if hw_batch < 1:
-        raise CosearchError(f"--hw-batch must be at least 1, got {hw_batch}")
     mapper_budget = DEFAULT_MAPPER_BUDGET if mapper_budget is None else mapper_budget
-    if mapper_budget < 1:
-        raise CosearchError(f"--mapper-budget must be a positive number of evaluations, got {mapper_budget}")
+    check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, cli=True)
     if jobs < 1:
         raise CosearchError(f"--jobs must be at least 1, got {jobs}")
     if seed < 0:

@@ -124,6 +124,19 @@ def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | N
     return math.exp(sum(math.log(metric(cost, w) / metric(baseline, w)) for w in names) / len(names))
 
 
+def check_budgets(*, hw_budget: int, hw_batch: int, mapper_budget: int, cli: bool = False) -> None:
+    """Raise :class:`CosearchError` for a bad budget; ``cli`` words messages by flag (``--hw-budget``)."""
+    def name(flag: str) -> str:
+        return f"--{flag}" if cli else flag.replace("-", " ")
+
+    if hw_budget < 1:
+        raise CosearchError(f"{name('hw-budget')} must be at least 1 hardware point, got {hw_budget}")
+    if hw_batch < 1:
+        raise CosearchError(f"{name('hw-batch')} must be at least 1, got {hw_batch}")
+    if mapper_budget < 1:
+        raise CosearchError(f"{name('mapper-budget')} must be a positive number of evaluations, got {mapper_budget}")
+
+
 def parse_objective(objective: str) -> str:
     if objective in OBJECTIVES:
         return objective
@@ -174,12 +187,7 @@ class Codesign:
     ) -> None:
         if not workloads:
             raise CosearchError("no workload given")
-        if hw_budget < 1:
-            raise CosearchError(f"hardware budget must be at least 1 point, got {hw_budget}")
-        if hw_batch < 1:
-            raise CosearchError(f"hardware batch must be at least 1, got {hw_batch}")
-        if mapper_budget < 1:
-            raise CosearchError(f"mapper budget must be positive, got {mapper_budget}")
+        check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget)
         self.workloads = workloads
         self.space = hw_space
         self.objective = parse_objective(objective)
