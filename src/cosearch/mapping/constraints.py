@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -695,8 +696,16 @@ def max_spatial_product(
     room; after a factor ``v`` the room is ``cap // v``, so room values are in ``{cap // k}``.
     Returns ``best [2^J, nx, ny]`` (largest product of ``x·y`` over the dims of a subset given the room
     with index ``ix``/``iy``), the room values ``vx``, ``vy``, and index lookups ``ix_of [cap_x+1]``,
-    ``iy_of [cap_y+1]``.
+    ``iy_of [cap_y+1]``. Results are cached (co-design asks for the same mesh and layer often) and
+    read-only.
     """
+    return _max_spatial_product(tuple(tuple(map(tuple, o)) for o in options), int(cap_x), int(cap_y))
+
+
+@lru_cache(maxsize=512)
+def _max_spatial_product(
+    options: tuple[tuple[tuple[int, int], ...], ...], cap_x: int, cap_y: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     vx = np.array(sorted({cap_x // k for k in range(1, cap_x + 1)}), dtype=np.int64)
     vy = np.array(sorted({cap_y // k for k in range(1, cap_y + 1)}), dtype=np.int64)
     ix_of = np.zeros(cap_x + 1, dtype=np.int64)
@@ -716,6 +725,8 @@ def max_spatial_product(
             nxt = rest[ix_of[vx // x]][:, iy_of[vy // y]] * (x * y)
             cur = np.maximum(cur, np.where(okx[:, None] & oky[None, :], nxt, 0))
         best[mask] = cur
+    for arr in (best, vx, vy, ix_of, iy_of):
+        arr.setflags(write=False)
     return best, vx, vy, ix_of, iy_of
 
 

@@ -776,17 +776,7 @@ class MapSpace:
             sd = [d for d in self.active_dims if rem[d] > 1 and (
                 (self._free[KIND_X, f, d] and self.mesh_x > 1) or (self._free[KIND_Y, f, d] and self.mesh_y > 1))]
             cx0, cy0 = self.mesh_x // px0, self.mesh_y // py0
-            options = []
-            for d in sd:
-                xs = [int(v) for v in _divisors_of(int(rem[d]))] if self._free[KIND_X, f, d] and self.mesh_x > 1 else [1]
-                pairs = []
-                for x in xs:
-                    if x > cx0:
-                        continue
-                    ys = ([int(v) for v in _divisors_of(int(rem[d]) // x)]
-                          if self._free[KIND_Y, f, d] and self.mesh_y > 1 else [1])
-                    pairs += [(x, y) for y in ys if y <= cy0]
-                options.append(pairs)
+            options = [self._spatial_pairs(d, int(rem[d]), cx0, cy0) for d in sd]
             best, vx, vy, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
             reach = int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
             if reach < need:
@@ -815,6 +805,37 @@ class MapSpace:
         ranks = np.empty_like(perm)
         np.put_along_axis(ranks, perm, np.broadcast_to(np.arange(NUM_DIMS), perm.shape).copy(), axis=1)
         return ranks
+
+    def _spatial_pairs(self, d: int, rest: int, cap_x: int, cap_y: int) -> list[tuple[int, int]]:
+        """The ``(x, y)`` spatial factors dim ``d`` may take at the fan-out when ``rest`` of it is free
+        and ``cap_x`` × ``cap_y`` of the mesh is left (a factor of 1 where that axis is not free)."""
+        f = self.fanout_level
+        on_x = bool(self._free[KIND_X, f, d]) and self.mesh_x > 1
+        on_y = bool(self._free[KIND_Y, f, d]) and self.mesh_y > 1
+        pairs = []
+        for x in ([int(v) for v in _divisors_of(rest)] if on_x else [1]):
+            if x > cap_x:
+                continue
+            ys = [int(v) for v in _divisors_of(rest // x)] if on_y else [1]
+            pairs += [(x, y) for y in ys if y <= cap_y]
+        return pairs
+
+    def max_utilized_pes(self) -> int:
+        """The most PEs (instances below the fan-out) a mapping of this layer can keep busy: the largest
+        product of spatial factors that divide the dims and fit the mesh (capacity and the other
+        constraints aside; fixed spatial factors count as given)."""
+        from .constraints import max_spatial_product
+
+        f = self.fanout_level
+        x0 = self._x_init[f] if hasattr(self, "_x_init") else np.ones(NUM_DIMS, dtype=np.int64)
+        y0 = self._y_init[f] if hasattr(self, "_y_init") else np.ones(NUM_DIMS, dtype=np.int64)
+        px0, py0 = int(x0.prod()), int(y0.prod())
+        cx0, cy0 = self.mesh_x // px0, self.mesh_y // py0
+        rem = self.dims // (x0 * y0)
+        sd = [d for d in self.active_dims if rem[d] > 1]
+        options = [self._spatial_pairs(d, int(rem[d]), cx0, cy0) for d in sd]
+        best, _, _, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
+        return int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
 
     def _needs_rejection(self) -> bool:
         return self._reject_outer or self._min_pes > 0

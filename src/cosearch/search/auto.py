@@ -3,8 +3,10 @@
 1. Warm-up: ``n_init`` valid-by-construction random samples; the best distinct ones become the
    ``starts`` (search points) of the descent. When the space is unconstrained, a share
    (``dataflow_share``) of the warm-up is drawn from the subspaces of the named dataflows
-   (row-, weight-, output-, input-stationary) that apply to the arch: small, structured subspaces
-   whose good points are rare in uniform samples of the whole space.
+   (row-, weight-, output-, input-stationary) that apply to the arch, and a share
+   (``utilization_share``) from the subspace of mappings that keep at least ``utilization_floor`` of
+   the most PEs the layer can use busy: small, structured subspaces whose good points are rare in
+   uniform samples of the whole space (on a 9×14 mesh, say, few random spatial splits fill it).
 2. Descent: every round each start probes up to ``probe`` of its not yet evaluated neighbors, drawn
    at random from its whole local neighborhood (single prime-factor moves between levels and the
    array, exchanges of factors between two dims, loop-order swaps, bypass toggles; see
@@ -12,7 +14,8 @@
 3. Restart: a start whose neighbors have all been evaluated without improvement is a local optimum;
    its slot is refilled, either by
    a perturbation of one of the best mappings found (a few random moves, iterated local search) or by
-   the best of a fresh random sample.
+   the best of a fresh random sample (``restart_utilization_share`` of it from the high-utilisation
+   subspace).
 
 Candidates breaking a known constraint (capacity, fan-out, mapspace constraints), duplicates and
 mappings evaluated before are removed by construction, so every proposal is a new evaluation. The
@@ -42,7 +45,9 @@ class AutoMapper(Optimizer):
     def __init__(self, space, *, objective: str = "edp", seed: int = 0, n_init: int = 1000, starts: int = 8,
                  probe: int = 64,
                  elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int = 200,
-                 exchanges: bool = True, budget_hint: int | None = None, dataflow_share: float = 0.5) -> None:
+                 exchanges: bool = True, budget_hint: int | None = None, dataflow_share: float = 0.25,
+                 utilization_share: float = 0.5, utilization_floor: float = 0.9,
+                 restart_utilization_share: float = 0.5) -> None:
         super().__init__(space, objective=objective, seed=seed)
         if budget_hint is not None:  # spend about a tenth of a known budget on the warm-up
             n_init = int(min(n_init, max(100, budget_hint // 10)))
@@ -62,6 +67,9 @@ class AutoMapper(Optimizer):
         self.seen: set[int] = set()  # hashes of every told mapping
         self.seed_spaces = self._dataflow_spaces() if dataflow_share > 0 else []
         self.dataflow_share = float(dataflow_share) if self.seed_spaces else 0.0
+        self.busy_space = self._utilization_space(utilization_floor) if utilization_share > 0 else None
+        self.utilization_share = float(utilization_share) if self.busy_space is not None else 0.0
+        self.restart_utilization_share = float(restart_utilization_share) if self.busy_space is not None else 0.0
 
     def _dataflow_spaces(self) -> list:
         """MapSpaces of the named dataflows that apply (none if the user constrained the space)."""
@@ -80,14 +88,43 @@ class AutoMapper(Optimizer):
                 continue  # this dataflow does not fit the arch or layer
         return spaces
 
+    def _utilization_space(self, floor: float):
+        """The subspace of mappings that keep at least ``floor`` × the most PEs this layer can use busy
+        (``None`` if the user constrained the space, or no such mapping fits the buffers). On odd
+        meshes few uniform samples come near full use of the array, yet the best mappings mostly do."""
+        if getattr(self.space, "constraints", None) is not None or self.space.mesh_instances <= 1:
+            return None
+        from ..errors import CosearchError
+        from ..mapping.constraints import load_constraints
+        from ..mapping.mapspace import MapSpace
+
+        need = int(np.ceil(floor * self.space.max_utilized_pes()))
+        if need <= 1:
+            return None
+        util = need / self.space.mesh_instances
+        spec = {"constraints": [{"type": "utilization", "min": float(util)}]}
+        try:
+            busy = MapSpace(self.space.arch, self.space.layer, constraints=load_constraints(spec, self.space.arch))
+            busy.sample(1, seed=0)  # may find the floor unreachable under the buffer capacities
+        except (CosearchError, ValueError):
+            return None
+        return busy
+
+    @staticmethod
+    def _plain(m: Mappings) -> Mappings:
+        return Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, m.keep)
+
     def _warmup_sample(self, n: int, rng: np.random.Generator) -> Mappings:
-        """``n`` samples: a share from the dataflow subspaces, the rest from the whole space."""
+        """``n`` samples: shares from the dataflow subspaces and the high-utilisation subspace, the
+        rest from the whole space."""
         k = len(self.seed_spaces)
         n_seed = int(n * self.dataflow_share) // k * k if k else 0
-        parts = [self.space.sample(n - n_seed, seed=rng)] if n - n_seed > 0 else []
+        n_busy = int(n * self.utilization_share)
+        parts = [self.space.sample(n - n_seed - n_busy, seed=rng)] if n - n_seed - n_busy > 0 else []
         for sp in self.seed_spaces if n_seed else []:
-            m = sp.sample(n_seed // k, seed=rng)
-            parts.append(Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, m.keep))
+            parts.append(self._plain(sp.sample(n_seed // k, seed=rng)))
+        if n_busy:
+            parts.append(self._plain(self.busy_space.sample(n_busy, seed=rng)))
         return Mappings.concat(parts)
 
     # ---- proposals ---------------------------------------------------------------------------
@@ -122,8 +159,12 @@ class AutoMapper(Optimizer):
             parts.append(self._tagged(kicked, -1 - k_slots))
         fresh_slots = slots[~kick]
         if len(fresh_slots):
-            pool = self.space.sample(self.restart_pool * len(fresh_slots), seed=rng)
-            parts.append(self._tagged(pool, np.repeat(-1 - fresh_slots, self.restart_pool)))
+            n = self.restart_pool * len(fresh_slots)
+            n_busy = int(n * self.restart_utilization_share)
+            pool = self.space.sample(n - n_busy, seed=rng)
+            if n_busy:
+                pool = Mappings.concat([pool, self._plain(self.busy_space.sample(n_busy, seed=rng))])
+            parts.append(self._tagged(pool, np.repeat(-1 - fresh_slots, self.restart_pool)[rng.permutation(n)]))
         return parts
 
     def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
