@@ -572,3 +572,26 @@ def test_formats_doc_snippet_loads(archs: dict[str, Arch], tmp_path: Path) -> No
     for layer in RESNET18:
         space = MapSpace(arch, layer, constraints=cons)
         _check_valid(space, space.sample(100, seed=15))
+
+
+# the six layers of benchmarks/mapper_quality.py
+BENCH_LAYERS = {
+    "resnet18_conv1": dict(K=64, C=3, P=112, Q=112, R=7, S=7, Wstride=2, Hstride=2),
+    "resnet18_conv3x3_64": dict(K=64, C=64, P=56, Q=56, R=3, S=3),
+    "resnet18_conv3x3_s2_128_256": dict(K=256, C=128, P=14, Q=14, R=3, S=3, Wstride=2, Hstride=2),
+    "dqn_conv1": dict(K=32, C=4, P=20, Q=20, R=8, S=8, Wstride=4, Hstride=4),
+    "dqn_conv2": dict(K=64, C=32, P=9, Q=9, R=4, S=4, Wstride=2, Hstride=2),
+    "bert_ffn1_768_3072": dict(K=3072, C=768, P=128),
+}
+
+
+@pytest.mark.parametrize("name", list(BENCH_LAYERS))
+def test_row_stationary_is_recognised_and_never_beats_auto(archs: dict[str, Arch], name: str) -> None:
+    """At the default budget, the row-stationary best is a row-stationary mapping, and unconstrained
+    ``auto`` (whose space contains it) finds one at least as good."""
+    arch = archs["eyeriss-168"]
+    layer = Layer(name=name, **BENCH_LAYERS[name])
+    rs = map_layer(arch, layer, seed=0, space=MapSpace(arch, layer, constraints=dataflow_constraints("row-stationary", arch)))
+    _recognise(arch, layer, "row-stationary", rs.best)
+    free = map_layer(arch, layer, seed=0)
+    assert free.edp <= rs.edp, (free.edp, rs.edp)

@@ -27,7 +27,7 @@ OPTIMIZERS: dict[str, str] = {
 }
 """Optimizer name -> ``module:Class`` (imported on use, so torch loads only for the BO ones)."""
 
-DEFAULT_BUDGET = 20_000
+DEFAULT_BUDGET = 50_000
 """Evaluations per layer when neither a budget nor a time limit is given."""
 
 
