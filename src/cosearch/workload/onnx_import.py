@@ -346,6 +346,34 @@ def load_onnx(
     return deduplicate(path.stem or "onnx", layers, description), not_costed
 
 
+def onnx_input_names(path: str | Path) -> list[str]:
+    """Names of the real inputs (not initializers) of the ONNX model at ``path`` (no shape inference)."""
+    return [value.name for value in _graph_inputs(_read_model(Path(path)).graph)]
+
+
+def route_input_shapes(
+    paths: Sequence[str | Path], input_shapes: Mapping[str, Sequence[int]] | None
+) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Split ``input_shapes`` among several ONNX models: ``{str(path): the shapes of its inputs}``.
+
+    With one model it gets all of them (unknown names are then reported by :func:`load_onnx`); with
+    several, each gets the names among its inputs, and a name that is an input of none is an error.
+    """
+    shapes = {name: tuple(int(d) for d in dims) for name, dims in (input_shapes or {}).items()}
+    if not shapes:
+        return {str(p): {} for p in paths}
+    if not paths:
+        raise CosearchError(f"--input-shape {next(iter(shapes))}: applies only to ONNX models (.onnx files), and none is given")
+    if len(paths) == 1:
+        return {str(paths[0]): shapes}
+    names = {str(p): onnx_input_names(p) for p in paths}
+    for name in shapes:
+        if not any(name in inputs for inputs in names.values()):
+            listed = "; ".join(f"{p}: {', '.join(inputs) or 'none'}" for p, inputs in names.items())
+            raise CosearchError(f"--input-shape {name}: no ONNX model has an input of that name (inputs: {listed})")
+    return {p: {n: s for n, s in shapes.items() if n in inputs} for p, inputs in names.items()}
+
+
 def parse_input_shapes(specs: Sequence[str] | str | None) -> dict[str, tuple[int, ...]]:
     """``["x=1x3x224x224", "mask=1x128"]`` (or one comma-separated string) -> ``{"x": (1, 3, 224, 224), ...}``."""
     if specs is None:
