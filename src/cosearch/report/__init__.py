@@ -1,4 +1,9 @@
-"""Reporting: Rich tables and text views (loop nests) of workloads, costs and validation results."""
+"""Reporting: Rich tables and text views (loop nests) of workloads, costs and validation results.
+
+The HTML report (``cosearch report``) lives in submodules imported on demand, since they need plotly
+and matplotlib: :mod:`.data` collects studies and map runs, :mod:`.figures` draws, :mod:`.html`
+assembles the page and :func:`cosearch.report.build.build_report` writes everything.
+"""
 
 from __future__ import annotations
 

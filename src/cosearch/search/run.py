@@ -412,6 +412,8 @@ def map_network(
     files = mapping_file_names([layer.name for layer in layers])
     out = Path(out_dir) if out_dir is not None else None
     done: dict[int, LayerResult] = {}
+    arch_spec = the_arch.model_dump(mode="json", exclude_none=True)
+    layer_shapes = {layer.name: layer.model_dump(mode="json", exclude={"name", "count"}) for layer in layers}
     run = NetworkMapResult(the_arch, name, optimizer, objective, int(seed), budget, time_limit, cons_label,
                            int(jobs), [], 0.0, out, status="running")
 
@@ -425,6 +427,9 @@ def map_network(
         data["status"] = status
         data["jobs"] = run.jobs
         data["layers_total"] = len(tasks)
+        # what a report needs to re-evaluate the mappings: the arch as costed, and every layer's shape
+        data["arch_spec"] = arch_spec
+        data["layer_shapes"] = layer_shapes
         _write_atomic(out / RESULTS_FILE, json.dumps(data, indent=1) + "\n")
 
     def finish(pos: int, result: LayerResult) -> None:

@@ -1,0 +1,452 @@
+"""The report's figures, each drawn twice from the same series: plotly (interactive, for the HTML page)
+and matplotlib (Agg backend: PNG and SVG files, no display or network needed).
+
+Figures (ids):
+
+* ``convergence`` (studies): best EDP so far (pJ·cycles, log scale) against HW samples, one curve per
+  outer optimizer; with several studies of one optimizer (seeds), the median and the min–max band;
+  the baselines' EDP as dashed lines;
+* ``area_edp`` (studies): area (mm²) against network EDP of every valid evaluated HW point, the Pareto
+  front over all of them, the area budget (vertical line) and the baselines;
+* ``energy_breakdown``: network energy (µJ, repeats counted) of each design, stacked by level and data
+  space (plus the MACs);
+* ``layer_edp``: EDP of one instance of each layer (pJ·cycles, log scale), one bar per design;
+* ``layer_energy``: energy of one instance of each layer (µJ), stacked by level and data space, one bar
+  per (layer, design).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from ..dims import DATASPACES
+from .data import MAC_LEVEL, Design, Source, StudySource, pareto_front, convergence_rows
+
+PJ_PER_UJ = 1e6
+WIDTH_IN, HEIGHT_IN, DPI = 11.0, 6.2, 100  # PNG: 1100 × 620 pixels
+PLOTLY_HEIGHT = 520
+
+# tab20-like palette (hex): the same colours in plotly and matplotlib
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5",
+           "#dbdb8d", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
+BASELINE_COLOURS = ["#4d4d4d", "#a6a6a6", "#6b6b6b", "#c7c7c7"]
+
+
+@dataclass
+class FigureSpec:
+    """One figure: its id (file and element names), title, caption and both renderings."""
+
+    id: str
+    title: str
+    caption: str
+    plotly: Any  # plotly.graph_objects.Figure
+    draw: Callable[[Any], None]  # draws on a matplotlib Figure
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------------
+# which designs are drawn, and their labels and colours
+
+
+@dataclass
+class ShownDesign:
+    label: str
+    design: Design
+    colour: str
+
+
+def _workload_set(src: Source) -> tuple[str, ...]:
+    return tuple(src.config.get("workloads") or ()) if isinstance(src, StudySource) else ()
+
+
+def shown_designs(sources: Sequence[Source]) -> list[ShownDesign]:
+    """The designs to draw, labelled for the legend: every study's best, every map run, and the
+    baselines of the first study of each set of workloads (studies of other seeds map the baselines
+    with other seeds: their baselines are in the tables, not drawn again)."""
+    several = len(sources) > 1
+    out: list[ShownDesign] = []
+    bases: list[ShownDesign] = []
+    k = 0
+    sets = list(dict.fromkeys(_workload_set(s) for s in sources if isinstance(s, StudySource)))
+    drawn_sets: set[tuple[str, ...]] = set()
+    first_of_set = False
+    for src in sources:
+        if isinstance(src, StudySource):
+            first_of_set = _workload_set(src) not in drawn_sets
+            drawn_sets.add(_workload_set(src))
+        for d in src.designs:
+            if d.role == "best":
+                label = f"{src.label}: best (trial {d.trial})" if several else f"best design (trial {d.trial})"
+                out.append(ShownDesign(label, d, PALETTE[k % len(PALETTE)]))
+                k += 1
+            elif d.role == "map":
+                out.append(ShownDesign(d.label if several else f"{d.arch_name} ({src.label})", d,
+                                       PALETTE[k % len(PALETTE)]))
+                k += 1
+            elif first_of_set:
+                label = d.label if len(sets) == 1 else f"{d.label} on {'+'.join(_workload_set(src))}"
+                bases.append(ShownDesign(label, d, BASELINE_COLOURS[len(bases) % len(BASELINE_COLOURS)]))
+    return out + bases
+
+
+def _components(designs: Sequence[ShownDesign]) -> list[tuple[str, str]]:
+    """(level, data space) stack components: levels outer first (in the order the designs' archs list
+    them), data spaces in Weights, Inputs, Outputs order; the MACs last."""
+    levels: dict[str, None] = {}
+    seen: set[tuple[str, str]] = set()
+    for s in designs:
+        for row in s.design.layers:
+            for b in row.breakdown:
+                levels.setdefault(b["level"], None)
+                seen.add((b["level"], b["dataspace"]))
+    keys = [(lvl, ds) for lvl in levels for ds in DATASPACES if (lvl, ds) in seen]
+    return keys + [(MAC_LEVEL, "-")]
+
+
+def _shade(colour: str, amount: float) -> str:
+    """``colour`` (``#rrggbb``) mixed with white by ``amount`` (0: unchanged, 1: white)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    mix = lambda c: round(c + (255 - c) * amount)  # noqa: E731
+    return f"#{mix(r):02x}{mix(g):02x}{mix(b):02x}"
+
+
+def _component_colours(comps: Sequence[tuple[str, str]]) -> list[str]:
+    """One hue per level, lighter for Inputs and lighter still for Outputs; the MACs grey."""
+    hues = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+    levels = list(dict.fromkeys(c[0] for c in comps if c[0] != MAC_LEVEL))
+    out = []
+    for lvl, ds in comps:
+        if lvl == MAC_LEVEL:
+            out.append("#7f7f7f")
+            continue
+        hue = hues[levels.index(lvl) % len(hues)]
+        out.append(_shade(hue, {"Weights": 0.0, "Inputs": 0.35, "Outputs": 0.6}.get(ds, 0.0)))
+    return out
+
+
+def _component_label(key: tuple[str, str]) -> str:
+    return "MAC" if key[0] == MAC_LEVEL else f"{key[0]} · {key[1]}"
+
+
+def _axes_style(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title, fontsize=12)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _plotly_layout(fig: Any, title: str, xlabel: str, ylabel: str, *, logy: bool = False, **kw: Any) -> None:
+    fig.update_layout(title=title, height=PLOTLY_HEIGHT, template="plotly_white", margin=dict(l=70, r=30, t=60, b=60),
+                      legend=dict(orientation="v"), **kw)
+    fig.update_xaxes(title_text=xlabel)
+    fig.update_yaxes(title_text=ylabel, type="log" if logy else "linear")
+
+
+# ---------------------------------------------------------------------------------------------------
+# convergence
+
+
+def _steps(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The vertices of a step curve that holds each value until the next x (plotly's ``hv`` shape)."""
+    px: list[float] = []
+    py: list[float] = []
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        if i:
+            px.append(x)
+            py.append(ys[i - 1])
+        px.append(x)
+        py.append(y)
+    return px, py
+
+
+def _convergence(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> FigureSpec | None:
+    import plotly.graph_objects as go
+
+    studies = [s for s in sources if isinstance(s, StudySource)]
+    if not studies:
+        return None
+    groups: dict[str, list[StudySource]] = {}
+    for s in studies:
+        groups.setdefault(s.optimizer, []).append(s)
+    series = []  # (label, colour, xs, median/ys, lo, hi)
+    for i, (opt, members) in enumerate(groups.items()):
+        curves = [[r["best_edp"] for r in convergence_rows(s)] for s in members]
+        n = max((len(c) for c in curves), default=0)
+        xs, mid, lo, hi = [], [], [], []
+        for j in range(n):
+            vals = [c[j] for c in curves if j < len(c) and c[j] is not None]
+            if not vals:
+                continue
+            xs.append(j + 1)
+            mid.append(statistics.median(vals))
+            lo.append(min(vals))
+            hi.append(max(vals))
+        seeds = ", ".join(str(s.seed) for s in members)
+        if len(members) == 1:
+            label = f"{opt} (seed {seeds})"
+        else:
+            label = f"{opt}: median of {len(members)} studies (seeds {seeds}), band min–max"
+        series.append((label, PALETTE[i % len(PALETTE)], xs, mid, lo, hi, len(members) > 1))
+    baselines = [s for s in shown if s.design.role in ("baseline", "baseline_rs") and s.design.edp is not None]
+
+    fig = go.Figure()
+    for label, colour, xs, mid, lo, hi, band in series:
+        if band:  # the min–max band, stepped like the curves
+            sx, shi = _steps(xs, hi)
+            _, slo = _steps(xs, lo)
+            fig.add_trace(go.Scatter(x=sx + sx[::-1], y=shi + slo[::-1], fill="toself", fillcolor=colour, opacity=0.2,
+                                     line=dict(width=0), hoverinfo="skip", showlegend=False, name=f"{label} band"))
+        fig.add_trace(go.Scatter(x=xs, y=mid, mode="lines+markers", name=label, line=dict(color=colour, width=2,
+                                 shape="hv"), marker=dict(size=5)))
+    for b in baselines:
+        fig.add_hline(y=b.design.edp, line=dict(color=b.colour, dash="dash"), annotation_text=b.label,
+                      annotation_position="top left")
+    title = "Convergence: best EDP so far vs HW samples"
+    _plotly_layout(fig, title, "HW samples (trials evaluated)", "best EDP so far (pJ·cycles)", logy=True)
+
+    def draw(f: Any) -> None:
+        ax = f.add_subplot(111)
+        for label, colour, xs, mid, lo, hi, band in series:
+            if band:
+                ax.fill_between(xs, lo, hi, step="post", color=colour, alpha=0.2, linewidth=0)
+            ax.step(xs, mid, where="post", color=colour, linewidth=2, label=label)
+            ax.plot(xs, mid, "o", color=colour, markersize=3)
+        for b in baselines:
+            ax.axhline(b.design.edp, color=b.colour, linestyle="--", linewidth=1.2, label=b.label)
+        ax.set_yscale("log")
+        _axes_style(ax, title, "HW samples (trials evaluated)", "best EDP so far (pJ·cycles)")
+        ax.legend(fontsize=8, loc="best")
+
+    caption = ("Best network EDP among the valid HW points evaluated so far, per outer optimizer"
+               + ("; several studies of one optimizer (seeds) are drawn as their median with the min–max band"
+                  if any(s[6] for s in series) else "") + ". Dashed: the baselines (mapped with the first study's seed; the tables list every study's).")
+    return FigureSpec("convergence", title, caption, fig, draw)
+
+
+# ---------------------------------------------------------------------------------------------------
+# area vs EDP
+
+
+def _area_edp(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> FigureSpec | None:
+    import plotly.graph_objects as go
+
+    studies = [s for s in sources if isinstance(s, StudySource)]
+    if not studies:
+        return None
+    per_study = []
+    allpts: list[tuple[float, float]] = []
+    for i, s in enumerate(studies):
+        pts, text = [], []
+        for t in s.trials:
+            res = t.result or {}
+            if t.state == "complete" and res.get("valid") and res.get("edp") is not None and res.get("area_mm2") is not None:
+                pts.append((float(res["area_mm2"]), float(res["edp"])))
+                vals = t.hw_params.get("values") or {}
+                text.append(f"trial {t.number}<br>" + "<br>".join(f"{k} = {v}" for k, v in vals.items()))
+        allpts += pts
+        per_study.append((s.label, PALETTE[i % len(PALETTE)], pts, text))
+    front = pareto_front(allpts)
+    budgets = sorted({s.area_budget_mm2 for s in studies if s.area_budget_mm2 is not None})
+    baselines = [b for b in shown if b.design.role in ("baseline", "baseline_rs") and b.design.edp is not None
+                 and b.design.area_mm2 is not None]
+
+    fig = go.Figure()
+    for label, colour, pts, text in per_study:
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers", name=label,
+                                 marker=dict(color=colour, size=8, opacity=0.8), text=text,
+                                 hovertemplate="%{text}<br>area %{x:.3f} mm²<br>EDP %{y:.4e}<extra></extra>"))
+    if front:
+        fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines", name="Pareto front",
+                                 line=dict(color="#000000", width=1.5, shape="hv")))
+    for b in baselines:
+        fig.add_trace(go.Scatter(x=[b.design.area_mm2], y=[b.design.edp], mode="markers", name=b.label,
+                                 marker=dict(symbol="star", size=16, color=b.colour, line=dict(color="#000", width=1))))
+    for v in budgets:
+        fig.add_vline(x=v, line=dict(color="#d62728", dash="dot"), annotation_text=f"area budget {v:.2f} mm²",
+                      annotation_position="top right")
+    title = "Area vs EDP of every evaluated HW point"
+    _plotly_layout(fig, title, "area (mm²)", "network EDP (pJ·cycles)", logy=True)
+
+    def draw(f: Any) -> None:
+        ax = f.add_subplot(111)
+        for label, colour, pts, _ in per_study:
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=30, color=colour, alpha=0.8, label=label)
+        if front:
+            ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="black", linewidth=1.5,
+                    label="Pareto front")
+        for b in baselines:
+            ax.scatter([b.design.area_mm2], [b.design.edp], marker="*", s=250, color=b.colour, edgecolors="black",
+                       label=b.label, zorder=5)
+        for v in budgets:
+            ax.axvline(v, color="#d62728", linestyle=":", linewidth=1.5, label=f"area budget {v:.2f} mm²")
+        ax.set_yscale("log")
+        _axes_style(ax, title, "area (mm²)", "network EDP (pJ·cycles)")
+        ax.legend(fontsize=8, loc="best")
+
+    caption = ("Every valid HW point evaluated (invalid points have no EDP: see the constraint statistics), "
+               "the Pareto front over all of them (no point has both less area and less EDP), the area budget "
+               "(dotted) and the baselines (stars).")
+    return FigureSpec("area_edp", title, caption, fig, draw)
+
+
+# ---------------------------------------------------------------------------------------------------
+# energy breakdowns
+
+
+def _energy_breakdown(shown: Sequence[ShownDesign]) -> FigureSpec:
+    import plotly.graph_objects as go
+
+    designs = [s for s in shown if any(r.breakdown for r in s.design.layers)]
+    comps = _components(designs)
+    colours = _component_colours(comps)
+    labels = [s.label for s in designs]
+    values = {c: [s.design.network_breakdown().get(c, 0.0) / PJ_PER_UJ for s in designs] for c in comps}
+    fig = go.Figure()
+    for i, c in enumerate(comps):
+        fig.add_trace(go.Bar(x=labels, y=values[c], name=_component_label(c), marker_color=colours[i],
+                             hovertemplate="%{x}<br>" + _component_label(c) + ": %{y:.4g} µJ<extra></extra>"))
+    title = "Network energy by level and data space"
+    _plotly_layout(fig, title, "design", "network energy (µJ, repeats counted)", barmode="stack")
+
+    def draw(f: Any) -> None:
+        ax = f.add_subplot(111)
+        bottom = [0.0] * len(designs)
+        for i, c in enumerate(comps):
+            ax.bar(range(len(designs)), values[c], bottom=bottom, color=colours[i],
+                   label=_component_label(c), width=0.6)
+            bottom = [b + v for b, v in zip(bottom, values[c])]
+        tilt = len(designs) > 3 or max((len(x) for x in labels), default=0) > 24
+        ax.set_xticks(range(len(designs)), labels, rotation=25 if tilt else 0, ha="right" if tilt else "center",
+                      fontsize=8)
+        _axes_style(ax, title, "design", "network energy (µJ, repeats counted)")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        f.subplots_adjust(left=0.12 if tilt else 0.08, right=0.78, bottom=0.32 if tilt else 0.12)
+
+    caption = ("Energy of one inference of the whole workload, re-evaluated with the cost model from each "
+               "design's arch and stored mappings: per storage level and data space (reads, fills and updates "
+               "times the per-access energies) and the MACs.")
+    return FigureSpec("energy_breakdown", title, caption, fig, draw)
+
+
+def _layer_keys(shown: Sequence[ShownDesign]) -> list[str]:
+    seen: dict[str, None] = {}
+    for s in shown:
+        for r in s.design.layers:
+            seen.setdefault(r.key, None)
+    return list(seen)
+
+
+def _layer_edp(shown: Sequence[ShownDesign]) -> FigureSpec:
+    import plotly.graph_objects as go
+
+    keys = _layer_keys(shown)
+    series = []
+    for s in shown:
+        by_key = {r.key: r.edp for r in s.design.layers}
+        series.append((s.label, s.colour, [by_key.get(k) for k in keys]))
+    fig = go.Figure()
+    for label, colour, ys in series:
+        fig.add_trace(go.Bar(x=keys, y=ys, name=label, marker_color=colour,
+                             hovertemplate="%{x}<br>" + label + ": %{y:.4e}<extra></extra>"))
+    title = "EDP per layer (one instance)"
+    _plotly_layout(fig, title, "layer", "EDP (pJ·cycles)", logy=True, barmode="group")
+
+    def draw(f: Any) -> None:
+        ax = f.add_subplot(111)
+        n = max(len(series), 1)
+        width = 0.8 / n
+        for j, (label, colour, ys) in enumerate(series):
+            xs = [i + (j - (n - 1) / 2) * width for i in range(len(keys))]
+            pairs = [(x, y) for x, y in zip(xs, ys) if y is not None and y > 0]
+            ax.bar([p[0] for p in pairs], [p[1] for p in pairs], width=width, color=colour, label=label)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(keys)), keys, rotation=30 if len(keys) > 6 else 0,
+                      ha="right" if len(keys) > 6 else "center", fontsize=8)
+        _axes_style(ax, title, "layer", "EDP (pJ·cycles)")
+        ax.legend(fontsize=8, loc="best")
+        f.subplots_adjust(bottom=0.2)
+
+    caption = "Energy × cycles of one instance of each unique layer under each design's best mapping of it."
+    return FigureSpec("layer_edp", title, caption, fig, draw)
+
+
+def _layer_energy(shown: Sequence[ShownDesign]) -> FigureSpec:
+    import plotly.graph_objects as go
+
+    designs = [s for s in shown if any(r.breakdown for r in s.design.layers)]
+    comps = _components(designs)
+    colours = _component_colours(comps)
+    keys = _layer_keys(designs)
+    number = {s.label: str(n) for n, s in enumerate(designs, 1)}  # designs numbered within each layer's group
+    key_text = "; ".join(f"{number[s.label]} = {s.label}" for s in designs)
+    cats: list[tuple[str, str]] = []  # (layer, design label)
+    pos: list[float] = []  # matplotlib bar positions: one group per layer, a gap between groups
+    values: dict[tuple[str, str], list[float]] = {c: [] for c in comps}
+    for g, k in enumerate(keys):
+        for j, s in enumerate(designs):
+            row = next((r for r in s.design.layers if r.key == k and r.breakdown), None)
+            if row is None:
+                continue
+            cats.append((k, s.label))
+            pos.append(g * (len(designs) + 1) + j)
+            energy = {(b["level"], b["dataspace"]): b["energy_pj"] for b in row.breakdown}
+            energy[(MAC_LEVEL, "-")] = row.mac_energy_pj or 0.0
+            for c in comps:
+                values[c].append(energy.get(c, 0.0) / PJ_PER_UJ)
+    fig = go.Figure()
+    x = [[c[0] for c in cats], [number[c[1]] for c in cats]]
+    hover = [c[1] for c in cats]
+    for i, c in enumerate(comps):
+        fig.add_trace(go.Bar(x=x, y=values[c], name=_component_label(c), marker_color=colours[i], customdata=hover,
+                             hovertemplate="%{customdata}<br>" + _component_label(c) + ": %{y:.4g} µJ<extra></extra>"))
+    title = "Energy per layer (one instance) by level and data space"
+    _plotly_layout(fig, title, f"layer / design ({key_text})", "energy (µJ)", barmode="stack")
+
+    def draw(f: Any) -> None:
+        ax = f.add_subplot(111)
+        bottom = [0.0] * len(cats)
+        for i, c in enumerate(comps):
+            ax.bar(pos, values[c], bottom=bottom, color=colours[i], label=_component_label(c), width=0.8)
+            bottom = [b + v for b, v in zip(bottom, values[c])]
+        ax.set_xticks(pos, [number[d] for _, d in cats], fontsize=7)
+        for g, k in enumerate(keys):
+            centre = g * (len(designs) + 1) + (len(designs) - 1) / 2
+            ax.annotate(k, xy=(centre, 0), xycoords=("data", "axes fraction"), xytext=(0, -18),
+                        textcoords="offset points", ha="center", va="top", fontsize=8,
+                        rotation=20 if len(keys) > 8 else 0)
+        _axes_style(ax, title, "", "energy (µJ)")
+        ax.grid(False, axis="x")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        f.text(0.01, 0.015, "designs: " + key_text, fontsize=7, wrap=True)
+        f.subplots_adjust(right=0.78, bottom=0.2)
+
+    caption = (f"Energy of one instance of each layer under each design ({key_text}), per storage level and data "
+               "space and the MACs.")
+    return FigureSpec("layer_energy", title, caption, fig, draw)
+
+
+# ---------------------------------------------------------------------------------------------------
+# all figures, and the matplotlib files
+
+
+def build_figures(sources: Sequence[Source]) -> list[FigureSpec]:
+    """Every figure of a report on ``sources`` (studies first add convergence and area vs EDP)."""
+    shown = shown_designs(sources)
+    figs = [_convergence(sources, shown), _area_edp(sources, shown), _energy_breakdown(shown), _layer_edp(shown),
+            _layer_energy(shown)]
+    return [f for f in figs if f is not None]
+
+
+def save_matplotlib(spec: FigureSpec, png: Any, svg: Any) -> None:
+    """Draw ``spec`` with matplotlib (Agg, no display) and write it as PNG (1100 × 620 px) and SVG."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    FigureCanvasAgg(fig)  # the Agg canvas: no display, no pyplot state
+    spec.draw(fig)
+    fig.savefig(png, dpi=DPI, format="png")
+    fig.savefig(svg, format="svg")
