@@ -9,13 +9,29 @@ objective is the geometric mean of each workload's ratio to the eyeriss-168 + ``
 Trials are proposed in batches of ``hw_batch`` and told to the outer optimizer in trial order, so a
 seed determines the study; ``resume`` replays committed trials, finishes pending ones and goes on,
 giving the same trials as an uninterrupted run.
+
+Trials are *claimed* from storage (``pending`` → ``running``, atomically) before they are evaluated, and
+the units of every claimed trial go to the executor together, so a batch keeps all workers busy. Several
+processes can therefore work on one study in a shared store (PostgreSQL): the driver (``run``) proposes
+and tells, any number of workers (:meth:`Codesign.work`, ``cosearch study work``) claim pending trials,
+and no trial is done twice or lost. Every process heartbeats the trials it holds; a trial whose holder
+stopped (a dead process on this host at once, any other after ``stale_after_s`` seconds of silence) goes
+back to ``pending`` for someone else, and after :data:`LOST_ATTEMPTS` losses it is marked ``failed``.
+A unit that raises or kills its worker is retried by the executor, then its trial is recorded ``failed``
+with the error (told to the optimizer as infeasible), and the study goes on.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import socket
+import threading
 import time
+import uuid
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -25,6 +41,7 @@ from .. import __version__
 from ..arch.hwspace import HWSpace, build_arch, point_name
 from ..errors import CosearchError
 from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, WorkUnit
+from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from .hw_search import AreaModel, make_hw_optimizer
 
@@ -33,6 +50,15 @@ OBJECTIVES = ("edp", "energy", "cycles")  # plus "ednp:N"
 EYERISS_168 = {"mesh_x": 14, "mesh_y": 12, "glb_kb": 108, "glb_bandwidth": 16, "weights_spad_words": 224,
                "ifmap_spad_words": 12, "psum_spad_words": 24}
 """Eyeriss v1 in the eyeriss template's parameters (GLB read/write bandwidth 16 words/cycle)."""
+
+HEARTBEAT_S = 15.0
+"""Seconds between heartbeats of the trials a process holds."""
+STALE_AFTER_S = 120.0
+"""A running trial without a heartbeat for this long (its holder on another machine stopped) is requeued."""
+LOST_ATTEMPTS = 3
+"""A trial whose holder was lost this many times is marked ``failed`` instead of requeued once more."""
+POLL_S = 1.0
+"""Seconds between looks at the store while other processes hold the remaining trials."""
 
 DEFAULT_MAPPER_BUDGET = 5_000
 """Inner evaluations per (hardware point, layer): enough for ``auto`` to settle on small layers; the
@@ -72,6 +98,32 @@ def map_unit(unit: WorkUnit) -> WorkResult:
         optimizer=unit.mapper, seed=unit.seed, mapping=res.mapping().model_dump(mode="json"),
         extra={"utilization": float(res.costs.utilization[0])},
     )
+
+
+def worker_identity() -> str:
+    """A process-unique worker id ``HOST:PID:TOKEN`` (recorded as the holder of the trials it claims)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(worker_id: str, me: str | None = None) -> bool:
+    """True if ``worker_id`` names a process of this host that no longer runs (or another, finished run
+    in this process), so its trials can be requeued at once. Ids of other hosts are judged by heartbeat
+    only. ``local`` (the holder name of older versions, one process per study) counts as dead."""
+    if worker_id == "local":
+        return True
+    parts = worker_id.split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return worker_id != me
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
 
 
 def unit_seed(seed: int, hw_values: dict[str, Any], layer: Layer) -> int:
@@ -163,6 +215,21 @@ class CodesignResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class _Held:
+    """A trial this process claimed and is evaluating."""
+
+    id: int
+    number: int
+    point: np.ndarray
+    values: dict[str, Any]
+    area: float
+    results: dict[str, dict[str, Any]]  # layer key -> recorded fields
+    remaining: int  # units not yet back
+    failures: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+
 class Codesign:
     """One co-design study: configuration, storage, executor; :meth:`run` does the work."""
 
@@ -184,7 +251,15 @@ class Codesign:
         resume: bool = False,
         executor: Executor | None = None,
         on_trial: Callable[[dict[str, Any]], None] | None = None,
+        join: bool = False,
+        worker_id: str | None = None,
+        stale_after_s: float = STALE_AFTER_S,
+        heartbeat_s: float = HEARTBEAT_S,
+        poll_s: float = POLL_S,
     ) -> None:
+        """``join``: work on an existing study (it must exist; its settings are taken as given, nothing is
+        requeued at start); :meth:`from_study` builds one from the stored configuration. ``worker_id``
+        names this process as the holder of the trials it claims (default :func:`worker_identity`)."""
         if not workloads:
             raise CosearchError("no workload given")
         check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget)
@@ -203,6 +278,12 @@ class Codesign:
         self.layers = self._unique_layers()
         self.executor = executor or LocalExecutor(1)
         self.on_trial = on_trial
+        self.worker_id = worker_id or worker_identity()
+        self.stale_after_s, self.heartbeat_s, self.poll_s = float(stale_after_s), float(heartbeat_s), float(poll_s)
+        self._reported: set[int] = set()  # trial numbers passed to on_trial
+        self._held: dict[int, _Held] = {}  # trial id -> trial being evaluated here
+        self._held_lock = threading.Lock()
+        self.finished_here = 0  # trials this object completed or failed
         from ..study.storage import Storage, StudyExistsError
 
         self.storage = storage if storage is not None and not isinstance(storage, str) else Storage(storage)
@@ -211,23 +292,50 @@ class Codesign:
             "area_budget_mm2": self.area_budget, "optimizer": optimizer, "objective": self.objective,
             "hw_budget": self.hw_budget, "hw_batch": self.hw_batch, "mapper": mapper,
             "mapper_budget": self.mapper_budget, "seed": self.seed,
+            "workload_data": [network_to_data(w) for w in workloads],  # lets workers rebuild the study
         }
         self.study_name = study or f"codesign-{'+'.join(w.name for w in workloads)}-{optimizer}-s{seed}"
-        if resume and self.storage.has_study(self.study_name):
+        if join:
             self.study = self.storage.load_study(self.study_name)
-            # one local run owns a study: trials still "running" belonged to a run that died
-            self.storage.requeue_stale(self.study_name, 0)
-            if _config_hash(_extendable(self.study.config)) != _config_hash(_extendable(self.config)):
-                raise CosearchError(f"study {self.study_name!r} was created with different settings; "
-                                    "resume it with the same options or start a new study")
-        else:
+            return
+        created = False
+        if not (resume and self.storage.has_study(self.study_name)):
             try:
                 self.study = self.storage.create_study(
                     self.study_name, self.config, objective=self.objective, estimator=hw_space.estimator,
                     estimator_hash=_config_hash(hw_space.model_dump(mode="json")), version=__version__)
+                created = True
             except StudyExistsError:
-                raise CosearchError(f"study {self.study_name!r} already exists; use --resume to continue it "
-                                    "or --study NAME for a new one") from None
+                if not resume:
+                    raise CosearchError(f"study {self.study_name!r} already exists; use --resume to continue it "
+                                        "or --study NAME for a new one") from None
+                # another process started it just now: resume (join) it
+        if not created:
+            self.study = self.storage.load_study(self.study_name)
+            if _config_hash(_extendable(self.study.config)) != _config_hash(_extendable(self.config)):
+                raise CosearchError(f"study {self.study_name!r} was created with different settings; "
+                                    "resume it with the same options or start a new study")
+
+    @classmethod
+    def from_study(cls, storage: Any, study: str, *, executor: Executor | None = None, **kw: Any) -> Codesign:
+        """Join an existing study as a worker: rebuild its settings (workloads, hardware space, budgets,
+        seed) from the store alone. ``storage`` is a :class:`~cosearch.study.storage.Storage` or a URL."""
+        from ..arch.hwspace import HWSpace
+        from ..study.storage import Storage
+
+        store = storage if storage is not None and not isinstance(storage, str) else Storage(storage)
+        cfg = store.load_study(study).config or {}
+        try:
+            nets = [load_workload(d) for d in cfg["workload_data"]] if "workload_data" in cfg else \
+                [load_workload(n) for n in cfg["workloads"]]
+            space = HWSpace.model_validate(cfg["hw_space"])
+            return cls(nets, hw_space=space, area_budget_mm2=cfg["area_budget_mm2"], optimizer=cfg["optimizer"],
+                       objective=cfg["objective"], hw_budget=cfg["hw_budget"], hw_batch=cfg["hw_batch"],
+                       mapper=cfg["mapper"], mapper_budget=cfg["mapper_budget"], seed=cfg["seed"], storage=store,
+                       study=study, join=True, executor=executor, **kw)
+        except KeyError as err:
+            raise CosearchError(f"study {study!r} in {store.url} is not a co-design study (no {err} in its "
+                                "configuration)") from None
 
     # ---- setup -------------------------------------------------------------------------------------
     def _simple_baseline(self) -> dict[str, Any]:
@@ -248,12 +356,13 @@ class Codesign:
         return list(seen.values())
 
     # ---- evaluation ----------------------------------------------------------------------------------
-    def _units(self, trial: int, values: dict[str, Any], settings: dict[str, Any], mapper: str) -> list[WorkUnit]:
+    def _units(self, trial: int, values: dict[str, Any], settings: dict[str, Any], mapper: str,
+               trial_id: int | None = None) -> list[WorkUnit]:
         hw = self._hw_payload(values)
         return [
             WorkUnit(study=self.study_name, trial=trial, hw=hw,
                      layer={**layer.model_dump(), "name": key}, mapper=mapper, settings=settings,
-                     seed=unit_seed(self.seed, values, layer))
+                     seed=unit_seed(self.seed, values, layer), trial_id=trial_id)
             for key, layer in self.layers
         ]
 
@@ -290,75 +399,258 @@ class Codesign:
                         lambda u, r: results.__setitem__(u.layer_name, r.record()))
         return self.network_cost(results)
 
+    def _baselines(self) -> tuple[NetworkCost, NetworkCost]:
+        """The two baselines (auto, row-stationary), their units run together (the simple template has no
+        row-stationary variant: both are the auto baseline)."""
+        values = self.baseline_values or self._simple_baseline()
+        flows = [None, "row-stationary"] if self.space.template == "eyeriss" else [None]
+        units = []
+        for flow in flows:
+            settings = {"budget": self.mapper_budget, **({"dataflow": flow} if flow else {})}
+            units += self._units(-1, values, settings, self.mapper)
+        results: dict[Any, dict[str, dict[str, Any]]] = {flow: {} for flow in flows}
+        self._run_units(units, lambda u, r: results[u.settings.get("dataflow")].__setitem__(u.layer_name, r.record()))
+        costs = [self.network_cost(results[flow]) for flow in flows]
+        self.baseline_cost, self.baseline_rs_cost = costs[0], costs[-1]
+        return costs[0], costs[-1]
+
     # ---- the loop ------------------------------------------------------------------------------------
     def run(self) -> CodesignResult:
-        start = time.perf_counter()
-        base_values = self.baseline_values or self._simple_baseline()
-        baseline = self.evaluate_values(base_values)
-        baseline_rs = self.evaluate_values(base_values, dataflow="row-stationary") if self.space.template == "eyeriss" \
-            else baseline
-        self.baseline_cost, self.baseline_rs_cost = baseline, baseline_rs
-        settings = {"budget": self.mapper_budget, "objective": "edp"}
+        """Drive the study: finish what the store holds, then propose, evaluate and tell batches until
+        ``hw_budget`` trials are told. Other processes may work on (and drive) the same study meanwhile."""
+        from ..study.storage import TrialStateError
 
-        # replay what the storage already holds (resume), in trial order
-        existing = self.storage.trials(self.study_name, layers=True)
-        for trial in existing:
-            point = np.array(trial.hw_params["point"], dtype=np.int64)
-            if trial.state != "complete":
-                self._evaluate_trial(trial.number, point, settings, trial_id=trial.id,
-                                     done={lr.layer: lr.__dict__ for lr in trial.layers or []})
-                trial = self.storage.trial(self.study_name, trial.number)
-            value = trial.result.get("value") if trial.result else None
-            self.opt.tell(point[None, :], np.array([math.inf if value is None else value]))
-        number = len(existing)
-        while self.opt.n_told < self.hw_budget:
+        start = time.perf_counter()
+        baseline, baseline_rs = self._baselines()
+        self._requeue_lost()
+        self._reported = {t.number for t in self.storage.trials(self.study_name, ("complete", "failed"))}
+        told = 0
+        while True:
+            self._drain()
+            trials = self.storage.trials(self.study_name)
+            told += self._tell(trials[told:])
+            if told < len(trials):  # another driver proposed meanwhile: work on its trials first
+                continue
+            if self.opt.n_told >= self.hw_budget:
+                break
             pts = self.opt.ask(min(self.hw_batch, self.hw_budget - self.opt.n_told))
-            batch = [(number + k, {"point": p.tolist(), "values": self.space.values(p)},
-                      {"optimizer": self.optimizer_name}) for k, p in enumerate(pts)]
-            ids = self.storage.add_trials(self.study_name, batch)  # the whole batch or nothing
-            number += len(pts)
-            vals = []
-            for k, (p, tid) in enumerate(zip(pts, ids)):
-                vals.append(self._evaluate_trial(number - len(pts) + k, p, settings, trial_id=tid, done={}))
-            self.opt.tell(pts, np.array(vals))
+            batch = [(told + k, {"point": p.tolist(), "values": self.space.values(p)},
+                      {"optimizer": self.optimizer_name, "batch": told}) for k, p in enumerate(pts)]
+            try:
+                self.storage.add_trials(self.study_name, batch)  # the whole batch or nothing
+            except TrialStateError:
+                pass  # another process driving this study stored its batch first: evaluate and tell that one
         return self._result(baseline, baseline_rs, time.perf_counter() - start)
 
-    def _evaluate_trial(self, number: int, point: np.ndarray, settings: dict[str, Any], *, trial_id: int,
-                        done: dict[str, dict[str, Any]]) -> float:
-        """Map every layer not yet recorded, commit each result, then complete the trial."""
-        values = self.space.values(point)
-        self.storage.start_trial(trial_id, "local")
-        area = float(self.area(point[None, :])[0])
-        if area > self.area_budget:  # only unconstrained optimizers (vanilla-bo) propose these: invalid, not mapped
+    def work(self, *, idle_timeout_s: float = 300.0, hw_budget: int | None = None,
+             stop: Callable[[], bool] | None = None) -> int:
+        """Work on the study without proposing (another process drives it): claim pending trials and
+        evaluate them until the study has ``hw_budget`` (default: its configured budget) finished trials
+        and none in flight, or for ``idle_timeout_s`` seconds nothing was pending or running anywhere
+        (the driver maps its baselines and proposes in such gaps), or ``stop()`` is true. Returns the
+        number of trials this process finished."""
+        budget = self.hw_budget if hw_budget is None else int(hw_budget)
+        done = 0
+        idle_since = time.monotonic()
+        self._reported = {t.number for t in self.storage.trials(self.study_name, ("complete", "failed"))}
+        while not (stop is not None and stop()):
+            n = self._work_pending()
+            done += n
+            if n:
+                idle_since = time.monotonic()
+            counts = self.storage.count_trials(self.study_name)
+            if counts["pending"]:
+                continue
+            if counts["running"] == 0 and counts["complete"] + counts["failed"] >= budget:
+                break
+            if counts["running"]:  # others are busy on the study: it is alive
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > idle_timeout_s:
+                break
+            if not self._requeue_lost():
+                time.sleep(self.poll_s)
+        return done
+
+    # ---- claiming and evaluating trials ----------------------------------------------------------------
+    def _requeue_lost(self) -> list[int]:
+        """Requeue running trials whose holder is gone: dead processes of this host at once, others after
+        ``stale_after_s`` seconds without a heartbeat (marked failed after :data:`LOST_ATTEMPTS` losses)."""
+        dead = [w for w in self.storage.running_workers(self.study_name)
+                if holder_is_dead(w, self.worker_id) or (w == self.worker_id and not self._held)]  # ours, orphaned
+        return self.storage.requeue_stale(self.study_name, self.stale_after_s, max_attempts=LOST_ATTEMPTS,
+                                          worker_ids=dead)
+
+    def _drain(self) -> None:
+        """Evaluate pending trials until the study has none pending or running (waiting for trials other
+        processes hold, and requeueing those whose holder is lost), reporting every finished trial."""
+        while True:
+            self._work_pending()
+            counts = self.storage.count_trials(self.study_name)
+            if counts["pending"]:
+                continue
+            self._report_finished()
+            if not counts["running"]:
+                return
+            if not self._requeue_lost():
+                time.sleep(self.poll_s)
+
+    def _tell(self, trials: list[Any]) -> int:
+        """Tell finished trials to the optimizer in trial order, a proposal batch at a time (as they were
+        proposed); stops at the first unfinished one. Returns how many were told."""
+        told = 0
+        while told < len(trials):
+            first = trials[told]
+            batch = (first.proposal or {}).get("batch") if isinstance(first.proposal, dict) else None
+            group = [first]
+            if batch is not None:
+                for t in trials[told + 1:]:
+                    if not isinstance(t.proposal, dict) or t.proposal.get("batch") != batch:
+                        break
+                    group.append(t)
+            if any(t.state not in ("complete", "failed") for t in group):
+                break
+            points = np.array([t.hw_params["point"] for t in group], dtype=np.int64)
+            values = np.array([math.inf if t.value is None else t.value for t in group], dtype=np.float64)
+            self.opt.tell(points, values)
+            told += len(group)
+        return told
+
+    def _report_finished(self) -> None:
+        """``on_trial`` for trials finished by other processes (or before), in trial order."""
+        if self.on_trial is None:
+            return
+        for t in self.storage.trials(self.study_name, ("complete", "failed")):
+            if t.number not in self._reported:
+                self._reported.add(t.number)
+                result = dict(t.result or {})
+                if t.state == "failed":
+                    result.update(valid=False, reason=f"failed: {t.error}")
+                result.setdefault("area_mm2", None)
+                self.on_trial({"number": t.number, "values": t.hw_params.get("values"), **result})
+
+    @contextmanager
+    def _heartbeats(self) -> Iterator[None]:
+        """Heartbeat the trials this process holds every ``heartbeat_s`` seconds, from a thread (not for an
+        in-memory store: one connection, one process, nobody to tell)."""
+        if self.storage.in_memory or self.heartbeat_s <= 0:
+            yield
+            return
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.heartbeat_s):
+                with self._held_lock:
+                    ids = list(self._held)
+                try:
+                    self.storage.heartbeat(ids, self.worker_id)
+                except Exception:  # noqa: BLE001 - a missed beat is not fatal; the next may pass
+                    pass
+
+        thread = threading.Thread(target=beat, name="cosearch-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+    def _claim_units(self, settings: dict[str, Any]) -> Iterator[WorkUnit]:
+        """Units of pending trials, claiming one trial whenever the executor wants more work."""
+        while True:
+            trial = self.storage.claim_trial(self.study_name, self.worker_id)
+            if trial is None:
+                return
+            point = np.array(trial.hw_params["point"], dtype=np.int64)
+            values = self.space.values(point)
+            area = float(self.area(point[None, :])[0])
+            held = _Held(trial.id, trial.number, point, values, area, {}, 0)
+            if area > self.area_budget:  # only unconstrained optimizers (vanilla-bo) propose these
+                self._finish(held)
+                continue
+            held.results = {r.layer: dict(r.__dict__) for r in self.storage.layer_results(trial.id)
+                            if r.state == "complete"}  # a resumed trial keeps its committed layers
+            todo = [u for u in self._units(trial.number, values, settings, self.mapper, trial.id)
+                    if u.layer_name not in held.results]
+            if not todo:
+                self._finish(held)
+                continue
+            held.remaining = len(todo)
+            with self._held_lock:
+                self._held[trial.id] = held
+            yield from todo
+
+    def _work_pending(self) -> int:
+        """Claim and evaluate pending trials until none is left; commit each layer result as it finishes
+        and each trial once its last layer is in. Returns the number of trials finished here."""
+        settings = {"budget": self.mapper_budget, "objective": "edp"}
+        before = self.finished_here
+        clean = False
+        with self._heartbeats():
+            try:
+                for unit, out in self.executor.map(map_unit, self._claim_units(settings)):
+                    held = self._held[unit.trial_id]
+                    if isinstance(out, UnitFailed):
+                        held.failures.append(f"layer {unit.layer_name} failed after {out.attempts} attempt(s): "
+                                             f"{out.error}")
+                        out = WorkResult(layer=unit.layer_name, error=f"failed: {out.error}", optimizer=unit.mapper,
+                                         seed=unit.seed)
+                    self.storage.record_layer_result(held.id, **out.record())
+                    held.results[unit.layer_name] = out.record()
+                    held.remaining -= 1
+                    if held.remaining == 0:
+                        with self._held_lock:
+                            del self._held[held.id]
+                        self._finish(held)
+                clean = True
+            finally:
+                with self._held_lock:
+                    orphans = bool(self._held)
+                    self._held.clear()
+                if orphans and not clean:  # interrupted: hand the trials we hold back (best effort)
+                    try:
+                        self.storage.requeue_stale(self.study_name, 1e9, worker_ids=[self.worker_id])
+                    except Exception:  # noqa: BLE001 - keep the original error; a resume requeues them
+                        pass
+        return self.finished_here - before
+
+    def _value_baseline(self) -> NetworkCost | None:
+        """The auto baseline, which values need with several workloads (a worker maps it on first use)."""
+        if len(self.workloads) > 1 and getattr(self, "baseline_cost", None) is None:
+            self._baselines()
+        return getattr(self, "baseline_cost", None)
+
+    def _finish(self, held: _Held) -> None:
+        """Complete (or, if a unit failed, fail) a held trial with its network result; a trial that was
+        requeued and taken over meanwhile is left to its new holder."""
+        from ..study.storage import TrialStateError
+
+        if held.area > self.area_budget:
             result = {"value": None, "valid": False,
-                      "reason": f"area {area:.3f} mm² over the budget {self.area_budget:.3f} mm²",
-                      "energy_pj": None, "cycles": None, "edp": None, "area_mm2": area, "per_workload": {},
+                      "reason": f"area {held.area:.3f} mm² over the budget {self.area_budget:.3f} mm²",
+                      "energy_pj": None, "cycles": None, "edp": None, "area_mm2": held.area, "per_workload": {},
                       "seconds": 0.0}
-            self.storage.complete_trial(trial_id, result)
-            if self.on_trial is not None:
-                self.on_trial({"number": number, "values": values, **result})
-            return math.inf
-        results = {k: v for k, v in done.items() if v.get("state", "complete") == "complete"}
-        todo = [u for u in self._units(number, values, settings, self.mapper) if u.layer_name not in results]
-
-        def record(unit: WorkUnit, res: WorkResult) -> None:
-            self.storage.record_layer_result(trial_id, **res.record())
-            results[unit.layer_name] = res.record()
-
-        t = time.perf_counter()
-        self._run_units(todo, record)
-        cost = self.network_cost(results)
-        value = objective_value(cost, self.objective, self.baseline_cost)
-        result = {"value": value if math.isfinite(value) else None, "valid": cost.valid, "reason": cost.reason,
-                  "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
-                  "edp": cost.total_energy_pj * cost.total_cycles, "area_mm2": area,
-                  "per_workload": {w: {"energy_pj": cost.energy_pj[w], "cycles": cost.cycles[w], "edp": cost.edp[w]}
-                                   for w in cost.edp},
-                  "seconds": time.perf_counter() - t}
-        self.storage.complete_trial(trial_id, result)
+        else:
+            cost = self.network_cost(held.results)
+            value = objective_value(cost, self.objective, self._value_baseline()) if not held.failures else math.inf
+            result = {"value": value if math.isfinite(value) else None, "valid": cost.valid and not held.failures,
+                      "reason": cost.reason, "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
+                      "edp": cost.total_energy_pj * cost.total_cycles, "area_mm2": held.area,
+                      "per_workload": {w: {"energy_pj": cost.energy_pj[w], "cycles": cost.cycles[w],
+                                           "edp": cost.edp[w]} for w in cost.edp},
+                      "seconds": time.perf_counter() - held.started}
+        try:
+            if held.failures:
+                error = "; ".join(held.failures)
+                result["reason"] = f"evaluation failed: {error}"
+                self.storage.fail_trial(held.id, error, result=result, worker_id=self.worker_id)
+            else:
+                self.storage.complete_trial(held.id, result, worker_id=self.worker_id)
+        except TrialStateError:
+            return  # requeued (we were silent too long) and claimed by another process: theirs to finish
+        self.finished_here += 1
+        self._reported.add(held.number)
         if self.on_trial is not None:
-            self.on_trial({"number": number, "values": values, **result})
-        return value
+            self.on_trial({"number": held.number, "values": held.values, **result})
 
     def _summary(self, values: dict[str, Any], cost: NetworkCost, area: float) -> dict[str, Any]:
         return {"arch": values, "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
@@ -394,8 +686,9 @@ def _ratio(cost: NetworkCost, base: NetworkCost) -> float:
 
 
 def _extendable(config: dict[str, Any]) -> dict[str, Any]:
-    """The settings a resumed study must share with its first run (the HW budget may grow)."""
-    return {k: v for k, v in config.items() if k != "hw_budget"}
+    """The settings a resumed study must share with its first run (the HW budget may grow; the stored
+    workload definitions, absent from studies of older versions, are compared by name)."""
+    return {k: v for k, v in config.items() if k not in ("hw_budget", "workload_data")}
 
 
 def _config_hash(config: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """Persistent studies: SQL storage of trials (HW points) and per-layer results, and work-unit executors.
 
-``Storage(url)`` is the store (SQLite file by default, any SQLAlchemy URL); :class:`LocalExecutor` runs
-(HW point, layer) :class:`WorkUnit` jobs in this process or a process pool. Submodules load lazily:
+``Storage(url)`` is the store (SQLite file by default, any SQLAlchemy URL, PostgreSQL for several
+processes); :class:`LocalExecutor` runs (HW point, layer) :class:`WorkUnit` jobs in this process or a
+process pool, :class:`RayExecutor` on a Ray cluster (Ray is imported only when one is made). Submodules load lazily:
 ``import cosearch.study`` does not import SQLAlchemy until a storage name is used.
 """
 
@@ -29,6 +30,8 @@ _EXPORTS = {
     "UnitFailed": "cosearch.study.executor",
     "Executor": "cosearch.study.executor",
     "LocalExecutor": "cosearch.study.executor",
+    "make_executor": "cosearch.study.executor",
+    "RayExecutor": "cosearch.study.ray_executor",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -15,7 +15,8 @@ tells trial ``n`` only after trials ``0..n-1``), never in completion order.
 
 :class:`LocalExecutor` is the default: ``jobs=1`` runs units in this process (no pool, easiest to debug);
 ``jobs>1`` uses a ``concurrent.futures.ProcessPoolExecutor`` (``spawn`` start method, workers ignore
-Ctrl-C). A Ray executor implements the same :meth:`Executor.map`.
+Ctrl-C). :class:`~cosearch.study.ray_executor.RayExecutor` implements the same :meth:`Executor.map` on
+a Ray cluster; :func:`make_executor` builds either by name.
 """
 
 from __future__ import annotations
@@ -292,3 +293,24 @@ class LocalExecutor(Executor):
                 for fut in inflight:
                     fut.cancel()
                 self._discard_pool()
+
+
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(kind: str = "local", *, jobs: int | None = None, address: str | None = None,
+                  attempts: int = 2) -> Executor:
+    """An executor by name: ``local`` (``jobs`` worker processes, default 1: this process) or ``ray``
+    (the cluster at ``address``: ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``; without one, a local
+    Ray instance with ``jobs`` CPUs, default all). Bad combinations are a one-line :class:`CosearchError`."""
+    if kind not in EXECUTORS:
+        raise CosearchError(f"unknown executor {kind!r} (choose from {', '.join(EXECUTORS)})")
+    if jobs is not None and jobs < 1:
+        raise CosearchError(f"jobs must be at least 1, got {jobs}")
+    if kind == "local":
+        if address:
+            raise CosearchError("an address is for the Ray executor only (--executor ray --address ...)")
+        return LocalExecutor(jobs or 1, attempts)
+    from .ray_executor import RayExecutor
+
+    return RayExecutor(address=address or None, num_cpus=None if address else jobs, attempts=attempts)

@@ -5,7 +5,9 @@
 returns, so a process killed at any instant (even ``kill -9``) loses at most the call in flight: a
 trial the caller has been told is stored stays stored. SQLite runs in WAL mode with a busy timeout and
 foreign keys on; its write transactions start with ``BEGIN IMMEDIATE`` so concurrent writers (threads,
-processes) queue instead of failing. PostgreSQL claims work with ``SELECT ... FOR UPDATE SKIP LOCKED``.
+processes) queue instead of failing. PostgreSQL claims work with ``SELECT ... FOR UPDATE SKIP LOCKED``;
+a ``postgresql://`` URL that names no driver uses the installed one (psycopg 3, else psycopg2), so
+several processes on several machines can share a study (docs/scale-out.md).
 
 The API is synchronous and returns plain frozen dataclasses (:class:`Study`, :class:`Trial`,
 :class:`LayerRecord`, :class:`StudySummary`): no ORM object or session escapes.
@@ -289,6 +291,37 @@ def storage_url(value: str | os.PathLike[str] | None = None) -> str:
     return "sqlite:///" + str(Path(text).expanduser().absolute())
 
 
+def _postgres_driver(url: URL) -> URL:
+    """``postgresql://`` (no driver named) → the PostgreSQL driver that is installed: psycopg 3
+    (``postgresql+psycopg``, what ``cosearch[postgres]`` installs), else SQLAlchemy's default (psycopg2).
+    A URL that names its driver is left alone."""
+    if url.drivername != "postgresql":
+        return url
+    import importlib.util
+
+    for module, driver in (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return url.set(drivername=driver)
+    raise StorageError(f"cannot open storage URL {url.render_as_string(hide_password=True)}: no PostgreSQL "
+                       "driver installed (pip install 'cosearch[postgres]')")
+
+
+def sqlite_missing(url: str) -> Path | None:
+    """The file of a SQLite URL if it does not exist yet (reading a store must not create one), else
+    ``None`` (other backends, in-memory databases, malformed URLs: :class:`Storage` reports those)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - Storage reports malformed URLs
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else path
+
+
 def _sqlite_file(url: URL) -> Path | None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:") or url.query.get("mode") == "memory":
@@ -298,7 +331,8 @@ def _sqlite_file(url: URL) -> Path | None:
 
 def _make_engine(url: URL, timeout_s: float) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        args = {"connect_timeout": max(1, int(timeout_s))} if url.get_backend_name() == "postgresql" else {}
+        return create_engine(url, pool_pre_ping=True, future=True, connect_args=args)
 
     path = _sqlite_file(url)
     if path is not None:
@@ -349,6 +383,7 @@ class Storage:
             raise StorageError(f"cannot open storage URL {self._url_text}: {_one_line(err)}") from None
         self.url = parsed.render_as_string(hide_password=True)
         try:
+            parsed = _postgres_driver(parsed)
             self._engine = _make_engine(parsed, self._timeout_s)
             self._write_engine = self._engine.execution_options(cosearch_write=True)
             self._init_schema()
@@ -606,11 +641,34 @@ class Storage:
         held = f" (held by worker {row.worker_id})" if row.state == "running" and row.worker_id else ""
         return TrialStateError(f"cannot {action} trial {row.number}: it is {row.state}{held}")
 
-    def heartbeat(self, trial_id: int) -> None:
-        """Mark a running trial alive now (``record_layer_result`` does this too)."""
+    def heartbeat(self, trial_id: int | Iterable[int], worker_id: str | None = None) -> int:
+        """Mark running trials (one id or several) alive now (``record_layer_result`` does this too); with
+        ``worker_id``, only those still held by that worker. Returns how many were marked."""
+        ids = [trial_id] if isinstance(trial_id, int) else [int(t) for t in trial_id]
+        if not ids:
+            return 0
+        cond = [TrialModel.id.in_(ids), TrialModel.state == "running"]
+        if worker_id is not None:
+            cond.append(TrialModel.worker_id == worker_id)
         with self._session(write=True) as s:
-            s.execute(update(TrialModel).where(TrialModel.id == trial_id, TrialModel.state == "running")
-                      .values(heartbeat=_now()).execution_options(synchronize_session=False))
+            res = s.execute(update(TrialModel).where(*cond).values(heartbeat=_now())
+                            .execution_options(synchronize_session=False))
+            return int(res.rowcount or 0)
+
+    def running_workers(self, study: str | Study) -> dict[str, int]:
+        """``{worker_id: running trials}`` of a study (who holds work now)."""
+        with self._session() as s:
+            sid = self._study_id(s, study)
+            rows = s.execute(select(TrialModel.worker_id, func.count())
+                             .where(TrialModel.study_id == sid, TrialModel.state == "running")
+                             .group_by(TrialModel.worker_id)).all()
+        return {str(w): int(n) for w, n in rows if w is not None}
+
+    @property
+    def in_memory(self) -> bool:
+        """True for an in-memory SQLite store: one connection, one process, not shared."""
+        url = self._engine.url
+        return url.get_backend_name() == "sqlite" and _sqlite_file(url) is None
 
     def record_layer_result(
         self,
@@ -699,16 +757,21 @@ class Storage:
         if res.rowcount != 1:
             raise self._state_error(s, trial_id, "complete" if state == "complete" else "fail")
 
-    def requeue_stale(self, study: str | Study, older_than_s: float, *, max_attempts: int | None = None) -> list[int]:
+    def requeue_stale(self, study: str | Study, older_than_s: float, *, max_attempts: int | None = None,
+                      worker_ids: Iterable[str] | None = None) -> list[int]:
         """Put ``running`` trials with no sign of life for ``older_than_s`` seconds (their worker died)
-        back to ``pending``; the next claim counts a new attempt. With ``max_attempts``, a stale trial
+        back to ``pending``; the next claim counts a new attempt. Trials held by one of ``worker_ids``
+        (workers known to be dead) are requeued whatever their age. With ``max_attempts``, a stale trial
         already started that many times is marked ``failed`` instead. Returns the requeued numbers."""
         cutoff = _now() - timedelta(seconds=float(older_than_s))
+        stale = or_(TrialModel.heartbeat < cutoff, and_(TrialModel.heartbeat.is_(None), TrialModel.started < cutoff))
+        dead = sorted(set(worker_ids or ()))
+        if dead:
+            stale = or_(stale, TrialModel.worker_id.in_(dead))
         with self._session(write=True) as s:
             sid = self._study_id(s, study)
             query = select(TrialModel.id, TrialModel.number, TrialModel.attempts).where(
-                TrialModel.study_id == sid, TrialModel.state == "running",
-                or_(TrialModel.heartbeat < cutoff, and_(TrialModel.heartbeat.is_(None), TrialModel.started < cutoff)),
+                TrialModel.study_id == sid, TrialModel.state == "running", stale,
             ).order_by(TrialModel.number)
             if self._skip_locked:
                 query = query.with_for_update(skip_locked=True)
