@@ -1,6 +1,6 @@
 """The ``cosearch`` command line: a thin Typer app that parses, calls the library and renders with Rich.
 
-Commands: ``zoo``, ``eval``, ``validate``, ``map``, ``codesign``, ``study list|show|export``,
+Commands: ``zoo``, ``eval``, ``validate``, ``map``, ``codesign``, ``study list|show|export|work``,
 ``workload show``, ``demo``
 (``cosearch COMMAND --help`` for details).
 
@@ -166,6 +166,34 @@ def _root(
 
 
 # ---------------------------------------------------------------------------------------------------
+# workloads given on the command line (shared by zoo, eval, map, codesign, export, workload show)
+
+
+_INPUT_SHAPE_HELP = "Fix a dynamic input of an ONNX workload: NAME=1x3x224x224 (repeatable)."
+
+
+def _input_shape_option() -> Any:
+    """The ``--input-shape NAME=DIMS`` option (repeatable) of every command that takes a workload."""
+    return typer.Option(None, "--input-shape", help=_INPUT_SHAPE_HELP)
+
+
+def _input_shapes(specs: Optional[list[str]]) -> dict[str, tuple[int, ...]]:
+    """Parsed ``--input-shape`` values: ``{input name: dims}`` (empty if none given)."""
+    from .workload.onnx_import import parse_input_shapes
+
+    return parse_input_shapes(specs)
+
+
+def _load_cli_workload(source: str, input_shapes: Optional[dict[str, tuple[int, ...]]] = None) -> Any:
+    """One workload (zoo name, file, model.onnx or model.py:factory) with its ``--input-shape`` values."""
+    from .workload.io import load_workload
+
+    if input_shapes and Path(source).suffix.lower() != ".onnx":
+        raise CosearchError(f"{source}: --input-shape applies only to ONNX models (.onnx files)")
+    return load_workload(source, input_shapes=input_shapes or None)
+
+
+# ---------------------------------------------------------------------------------------------------
 # zoo
 
 
@@ -175,6 +203,7 @@ def zoo(
     network: Optional[str] = typer.Argument(
         None, help="Show the layers of this zoo network or workload file instead of the list."
     ),
+    input_shape: Optional[list[str]] = _input_shape_option(),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
     """List the built-in networks (name, unique layers, layers with repeats, MACs), or one network's layers."""
@@ -182,8 +211,11 @@ def zoo(
     from .workload.io import load_workload
     from .workload.zoo import zoo_names
 
+    shapes = _input_shapes(input_shape)
+    if shapes and network is None:
+        raise CosearchError("--input-shape fixes the inputs of an ONNX model; give the model (cosearch zoo MODEL.onnx)")
     if network is not None:
-        net = load_workload(network)
+        net = _load_cli_workload(network, shapes)
         if as_json:
             _print_json({
                 "name": net.name,
@@ -211,19 +243,22 @@ def zoo(
 # eval
 
 
-def _select_layer(workload: Optional[str], layer_name: Optional[str], shape: Optional[str]):
+def _select_layer(workload: Optional[str], layer_name: Optional[str], shape: Optional[str],
+                  input_shapes: Optional[dict[str, tuple[int, ...]]] = None):
     """The layer to evaluate: from ``--shape``, or from ``--workload`` (``--layer`` if it has several)."""
-    from .workload.io import load_workload, parse_shape
+    from .workload.io import parse_shape
 
     if shape is not None:
         if workload is not None:
             raise CosearchError("give either --workload or --shape, not both")
         if layer_name is not None:
             raise CosearchError("--layer selects a layer of --workload; it cannot be used with --shape")
+        if input_shapes:
+            raise CosearchError("--input-shape fixes the inputs of an ONNX --workload; it cannot be used with --shape")
         return parse_shape(shape)
     if workload is None:
         raise CosearchError("give the layer: --workload NAME|FILE [--layer NAME] or --shape \"K=64 C=64 ...\"")
-    net = load_workload(workload)
+    net = _load_cli_workload(workload, input_shapes)
     names = [l.name for l in net]
     if layer_name is None:
         if len(net) == 1:
@@ -245,6 +280,7 @@ def eval_cmd(
     workload: Optional[str] = typer.Option(None, "--workload", "-w", help="Zoo network name or workload file."),
     layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Layer of --workload (needed if it has several)."),
     shape: Optional[str] = typer.Option(None, "--shape", help='Inline layer instead of --workload, e.g. "K=64 C=64 P=56 Q=56 R=3 S=3".'),
+    input_shape: Optional[list[str]] = _input_shape_option(),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
     """Evaluate one mapping of one layer on an architecture: costs, per-level breakdown, loop nest."""
@@ -254,7 +290,7 @@ def eval_cmd(
     from .report.tables import breakdown_dict, layer_shape_fields, level_breakdown_table, loop_nest, summary_table
 
     the_arch = load_arch(arch)
-    the_layer = _select_layer(workload, layer, shape)
+    the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
     source = str(mapping)
     readable = load_mapping(mapping)
     batch = Mappings.from_list([readable], the_arch, source=source)
@@ -331,17 +367,16 @@ def validate(
 # map
 
 
-def _select_layers(workload: Optional[str], layer_name: Optional[str], shape: Optional[str]):
+def _select_layers(workload: Optional[str], layer_name: Optional[str], shape: Optional[str],
+                   input_shapes: Optional[dict[str, tuple[int, ...]]] = None):
     """(layers, their indices in the workload, workload name): one layer (``--layer``/``--shape``) or all."""
-    from .workload.io import load_workload
-
     if shape is not None or workload is None or layer_name is not None:
-        layer = _select_layer(workload, layer_name, shape)  # the same checks and messages as eval
+        layer = _select_layer(workload, layer_name, shape, input_shapes)  # the same checks and messages as eval
         if shape is not None:
             return [layer], [0], layer.name
-        net = load_workload(workload)
+        net = _load_cli_workload(workload, input_shapes)
         return [layer], [[l.name for l in net].index(layer.name)], net.name
-    net = load_workload(workload)
+    net = _load_cli_workload(workload, input_shapes)
     return list(net.layers), list(range(len(net))), net.name
 
 
@@ -403,8 +438,9 @@ def map_cmd(
     workload: Optional[str] = typer.Option(None, "--workload", "-w", help="Zoo network name or workload file (all its unique layers unless --layer)."),
     layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Map only this layer of --workload."),
     shape: Optional[str] = typer.Option(None, "--shape", help='Inline layer instead of --workload, e.g. "K=64 C=64 P=56 Q=56 R=3 S=3".'),
+    input_shape: Optional[list[str]] = _input_shape_option(),
     optimizer: str = typer.Option("auto", "--optimizer", "-o", help="Mapper: auto, random, ga, sa, bo, vanilla-bo."),
-    budget: Optional[int] = typer.Option(None, "--budget", "-n", help="Evaluations per layer (default 20,000 if no --time-limit)."),
+    budget: Optional[int] = typer.Option(None, "--budget", "-n", help="Evaluations per layer (default 50,000 if no --time-limit)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", "-t", help="Seconds of search per layer; with --budget, stop at whichever comes first."),
     objective: str = typer.Option("edp", "--objective", help="What to minimise per layer: edp, energy or cycles."),
     constraints: Optional[Path] = typer.Option(None, "--constraints", "-c", help="Mapping constraints file (format: docs/formats.md)."),
@@ -414,6 +450,7 @@ def map_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for <layer>.json mappings and results.json (default ./cosearch-out/map-<time>)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every layer's loop nest (always shown for a single layer)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
+    no_report: bool = typer.Option(False, "--no-report", help="Do not write the HTML report (--out/report/)."),
 ) -> None:
     """Search the best mapping of one layer, or of every unique layer of a network, on an architecture.
 
@@ -434,7 +471,7 @@ def map_cmd(
                    seed=seed, cli=True)
 
     the_arch = load_arch(arch)
-    layers, indices, name = _select_layers(workload, layer, shape)
+    layers, indices, name = _select_layers(workload, layer, shape, _input_shapes(input_shape))
     cons: Any = None
     if dataflow is not None:
         cons = _dataflow_constraints(dataflow, the_arch)
@@ -463,6 +500,8 @@ def map_cmd(
         except KeyboardInterrupt:
             typer.echo(f"error: interrupted; finished layers are saved in {out_dir}", err=True)
             raise typer.Exit(130) from None
+    report_path = None if no_report else _write_report(lambda: _map_report_sources(out_dir), out_dir,
+                                                           as_json=as_json)
     if as_json:
         data = run.to_json()
         typer.echo(f"results: {out_dir / 'results.json'}", err=True)
@@ -480,6 +519,8 @@ def map_cmd(
             console.print(network_totals_table(run.totals))
         evals = sum(r.evaluations for r in run.layers)
         console.print(Text(f"{evals:,} evaluations in {run.seconds:.1f} s; mappings and results.json in {out_dir}"))
+        if report_path is not None:
+            console.print(Text(f"report: {report_path}"), soft_wrap=True)
     failed = run.failed
     if failed:
         raise CosearchError("no valid mapping found for " + "; ".join(f"{r.name} ({r.error})" for r in failed))
@@ -542,14 +583,16 @@ def _area_budget(text: Optional[str], space: Any) -> float:
                         f"({', '.join(PRESETS)})")
 
 
-def _load_workloads(text: str) -> list[Any]:
-    """``--workload W[,W2,...]``: zoo names or workload files, distinct."""
-    from .workload.io import load_workload
+def _load_workloads(text: str, input_shapes: Optional[dict[str, tuple[int, ...]]] = None) -> list[Any]:
+    """``--workload W[,W2,...]``: zoo names or workload files, distinct. ``--input-shape`` values go
+    to the ONNX models among them (each gets those naming one of its inputs)."""
+    from .workload.onnx_import import route_input_shapes
 
     names = [t.strip() for t in text.split(",")]
     if not text.strip() or any(not n for n in names):
         raise CosearchError(f"--workload: expected NAME or NAME,NAME,... (zoo names or files), got {text!r}")
-    nets = [load_workload(n) for n in names]
+    routed = route_input_shapes([n for n in names if Path(n).suffix.lower() == ".onnx"], input_shapes)
+    nets = [_load_cli_workload(n, routed.get(n)) for n in names]
     seen: set[str] = set()
     for n in nets:
         if n.name in seen:
@@ -810,17 +853,48 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     return out
 
 
+def _executor_text(executor: Any) -> str:
+    """How units run, for the progress notes: ``mapping in this process``, ``2 worker processes``, ``Ray (4 CPUs, at auto)``."""
+    if type(executor).__name__ == "RayExecutor":
+        where = f", at {executor.address}" if executor.address else ""
+        return f"Ray ({executor.jobs} CPUs{where})"
+    return "mapping in this process" if executor.jobs == 1 else f"{executor.jobs} worker processes"
+
+
+def _executor_options(executor: str, address: Optional[str], jobs: Optional[int]) -> None:
+    """Check ``--executor``, ``--address`` and ``--jobs`` together (one-line errors)."""
+    from .study.executor import EXECUTORS
+
+    if executor not in EXECUTORS:
+        raise CosearchError(f"unknown executor {executor!r} (--executor; choose from {', '.join(EXECUTORS)})")
+    if jobs is not None and jobs < 1:
+        raise CosearchError(f"--jobs must be at least 1, got {jobs}")
+    if address is not None and executor != "ray":
+        raise CosearchError("--address is the Ray cluster to use; it needs --executor ray")
+    if address is not None and not address.strip():
+        raise CosearchError("--address needs a value: auto, HOST:PORT or ray://HOST:PORT")
+    if address is not None and jobs is not None:
+        raise CosearchError("--jobs sets the CPUs of a local Ray instance; with --address the cluster's CPUs are used")
+
+
+_EXECUTOR_HELP = "Where layers are mapped: local (worker processes, --jobs) or ray (a Ray cluster; pip install 'cosearch\\[ray]')."
+_ADDRESS_HELP = "With --executor ray: the cluster, auto (started with ray start --head on this machine), HOST:PORT or ray://HOST:PORT; default: a local Ray with --jobs CPUs."
+
+
 def _run_codesign(
     *, workloads: list[Any], space: Any, area_budget: float, optimizer: str, objective: str, hw_budget: int,
     hw_batch: int, mapper: str, mapper_budget: int, seed: int, storage: str, study: Optional[str], resume: bool,
-    jobs: int, out: Optional[Path], as_json: bool, default_out: Callable[[str], Path], title: str,
+    jobs: Optional[int], out: Optional[Path], as_json: bool, default_out: Callable[[str], Path], title: str,
+    executor_name: str = "local", address: Optional[str] = None, report: bool = True,
 ) -> None:
-    """Build the study, run it with a progress bar and live output files, print the summary or JSON."""
+    """Build the study, run it with a progress bar and live output files, print the summary or JSON;
+    with ``report``, write the HTML report into ``out/report/``."""
     from .search.codesign import Codesign
-    from .study.executor import LocalExecutor
+    from .study.executor import make_executor
     from .study.storage import DEFAULT_URL
 
-    executor = LocalExecutor(jobs)
+    # the executor first: a Ray cluster that cannot be reached must not leave an empty study behind
+    executor = make_executor(executor_name, jobs=jobs, address=address)
     try:
         cd = Codesign(workloads, hw_space=space, area_budget_mm2=area_budget, optimizer=optimizer,
                       objective=objective, hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper,
@@ -847,7 +921,7 @@ def _run_codesign(
                 f"{title}: {names} on {space.name} ({space.template}, {space.estimator}), area <= {area_budget:.3f} mm², "
                 f"{optimizer} over {hw_budget} HW points (batches of {hw_batch}), {mapper} mapper with "
                 f"{mapper_budget:,} evaluations per layer, min {cd.objective}, seed {seed}; {resumed} in "
-                f"{cd.storage.url}; writing to {out_dir}")
+                f"{cd.storage.url}; {_executor_text(executor)}; writing to {out_dir}")
             progress.note("mapping the baselines: " + " and ".join(dict.fromkeys(_baseline_names(cd))) + " ...")
             output.write("running")
             try:
@@ -865,8 +939,13 @@ def _run_codesign(
                 raise
         data = output.final(res)
     finally:
-        executor.close()
+        if executor is not None:
+            executor.close()
 
+    report_path = None
+    if report:
+        report_path = _write_report(lambda: _study_report_sources(cd.storage, cd.study_name, out_dir), out_dir,
+                                    as_json=as_json)
     if as_json:
         typer.echo(f"results: {out_dir / 'results.json'}", err=True)
         _print_json(data)
@@ -880,6 +959,8 @@ def _run_codesign(
             f"(cosearch study show {data['study']}"
             + ("" if data["storage"] == DEFAULT_URL else f" --storage {data['storage']}")
             + f"); results.json, {BEST_ARCH_FILE} and mappings/ in {out_dir}"), soft_wrap=True)
+        if report_path is not None:
+            console.print(Text(f"report: {report_path}"), soft_wrap=True)
     if data["best"] is None:
         raise CosearchError(f"no valid hardware point found in {data['trials']} trials of study {data['study']} "
                             "(every point had a layer without a valid mapping, or exceeded the area budget)")
@@ -889,6 +970,7 @@ def _run_codesign(
 @_handle_errors
 def codesign_cmd(
     workload: str = typer.Option(..., "--workload", "-w", help="Zoo network(s) or workload file(s), comma-separated (several: geometric mean of ratios to the baseline)."),
+    input_shape: Optional[list[str]] = _input_shape_option(),
     area_budget: Optional[str] = typer.Option(None, "--area-budget", help="Area budget: mm², or a preset whose area under the space's estimator is the budget (default eyeriss-168)."),
     optimizer: str = typer.Option("bo", "--optimizer", "-o", help="Hardware optimizer: bo, random, ga, vanilla-bo."),
     objective: str = typer.Option("edp", "--objective", help="edp, energy, cycles or ednp:N (energy × cycles^N)."),
@@ -901,9 +983,12 @@ def codesign_cmd(
     storage: Optional[str] = typer.Option(None, "--storage", help="Study store URL (default sqlite:///<out>/studies.db with --out, else sqlite:///cosearch-out/studies.db)."),
     study: Optional[str] = typer.Option(None, "--study", help="Study name (default codesign-<workloads>-<optimizer>-s<seed>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the study if it exists (same options), else start it."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes mapping layers in parallel (1: this process)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes mapping layers in parallel (default 1: this process; with --executor ray, the CPUs of a local Ray, default all)."),
+    executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=_ADDRESS_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default ./cosearch-out/<study>, with a codesign- prefix)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
+    no_report: bool = typer.Option(False, "--no-report", help="Do not write the HTML report (--out/report/)."),
 ) -> None:
     """Co-design: search hardware within an area budget, mapping every layer on each point; best design vs eyeriss-168.
 
@@ -922,8 +1007,7 @@ def codesign_cmd(
     parse_objective(objective)
     mapper_budget = DEFAULT_MAPPER_BUDGET if mapper_budget is None else mapper_budget
     check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, cli=True)
-    if jobs < 1:
-        raise CosearchError(f"--jobs must be at least 1, got {jobs}")
+    _executor_options(executor, address, jobs)
     if seed < 0:
         raise CosearchError(f"--seed must be >= 0, got {seed}")
     if study is not None and not study.strip():
@@ -933,7 +1017,7 @@ def codesign_cmd(
     except CosearchError as err:
         raise CosearchError(f"--mapper: {err}") from None
 
-    nets = _load_workloads(workload)
+    nets = _load_workloads(workload, _input_shapes(input_shape))
     space = load_hw_space(hw_space)
     budget = _area_budget(area_budget, space)
     url = storage if storage is not None else (storage_url(out / "studies.db") if out is not None else DEFAULT_URL)
@@ -945,7 +1029,8 @@ def codesign_cmd(
     _run_codesign(workloads=nets, space=space, area_budget=budget, optimizer=optimizer, objective=objective,
                   hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper, mapper_budget=mapper_budget, seed=seed,
                   storage=url, study=study, resume=resume, jobs=jobs, out=out, as_json=as_json,
-                  default_out=default_out, title="co-design")
+                  default_out=default_out, title="co-design", executor_name=executor, address=address,
+                  report=not no_report)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -980,8 +1065,7 @@ def _load_with_not_costed(source: str, input_shapes: dict[str, tuple[int, ...]])
 @_handle_errors
 def workload_show(
     source: str = typer.Argument(..., help="Zoo name, workload YAML/JSON, model.onnx, or model.py:factory."),
-    input_shape: Optional[list[str]] = typer.Option(
-        None, "--input-shape", help="Fix a dynamic ONNX input: NAME=1x3x224x224 (repeatable)."),
+    input_shape: Optional[list[str]] = _input_shape_option(),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
     """Show a workload's layers (shape, count, MACs, weight/input/output words), totals and the ops not costed."""
@@ -989,9 +1073,8 @@ def workload_show(
     from rich.table import Table
 
     from .report.tables import layer_shape_fields
-    from .workload.onnx_import import parse_input_shapes
 
-    net, not_costed = _load_with_not_costed(source, parse_input_shapes(input_shape))
+    net, not_costed = _load_with_not_costed(source, _input_shapes(input_shape))
     rows = [{**layer_shape_fields(l), "shape": l.shape_text(), "count": l.count, "macs": l.macs,
              "weight_words": l.weight_words, "input_words": l.input_words, "output_words": l.output_words}
             for l in net]
@@ -1019,11 +1102,16 @@ def workload_show(
     if net.description:
         console.print(escape(net.description))
     if not_costed:
-        skipped = Table(title=f"{len(not_costed)} ops not costed (no MACs counted)")
-        for column in ("op", "name", "reason"):
-            skipped.add_column(column)
+        # one row per (op, reason), in order of first appearance; --json lists every op
+        groups: dict[tuple[str, str], list[str]] = {}
         for entry in not_costed:
-            skipped.add_row(escape(entry["op"]), escape(entry["name"]), escape(entry["reason"]))
+            groups.setdefault((entry["op"], entry["reason"]), []).append(entry["name"])
+        skipped = Table(title=f"{len(not_costed)} ops not costed (no MACs counted; --json lists each one)")
+        for column, justify in (("op", "left"), ("count", "right"), ("names", "left"), ("reason", "left")):
+            skipped.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for (op, reason), names in groups.items():
+            shown = ", ".join(names[:3]) + (f", ... (+{len(names) - 3})" if len(names) > 3 else "")
+            skipped.add_row(escape(op), str(len(names)), escape(shown), escape(reason))
         console.print(skipped)
 
 
@@ -1032,7 +1120,7 @@ def workload_show(
 
 
 study_app = typer.Typer(
-    name="study", help="Inspect co-design studies in a study store: list, show, export.", no_args_is_help=True,
+    name="study", help="Co-design studies in a study store: list, show, export; work on one (a worker process).", no_args_is_help=True,
     add_completion=False, context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(study_app, name="study")
@@ -1040,28 +1128,13 @@ app.add_typer(study_app, name="study")
 _STORAGE_HELP = "Study store URL (default sqlite:///cosearch-out/studies.db)."
 
 
-def _sqlite_missing(url: str) -> Optional[Path]:
-    """The file of a SQLite URL if it does not exist (reading must not create a store), else None."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - Storage reports malformed URLs
-        return None
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    path = Path(database).expanduser()
-    return None if path.exists() else path
-
-
 def _open_store(url: Optional[str], *, missing_ok: bool = False) -> Any:
     """The store at ``url`` (default the shared one); ``None`` if it is a SQLite file that does not exist
     and ``missing_ok``, else a one-line error."""
-    from .study.storage import Storage, storage_url
+    from .study.storage import Storage, sqlite_missing, storage_url
 
     text = storage_url(url)
-    missing = _sqlite_missing(text)
+    missing = sqlite_missing(text)
     if missing is not None:
         if missing_ok:
             return None
@@ -1224,6 +1297,81 @@ def study_export(
     typer.echo(f"wrote {out}", err=True)
 
 
+@study_app.command("work")
+@_handle_errors
+def study_work(
+    name: str = typer.Argument(..., help="The co-design study to work on (driven by a cosearch codesign elsewhere)."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="The study's store, shared with the driver (e.g. postgresql://USER:PASSWORD@HOST/DB)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes mapping layers in parallel (default 1; with --executor ray, the CPUs of a local Ray, default all)."),
+    executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=_ADDRESS_HELP),
+    idle_timeout: float = typer.Option(300.0, "--idle-timeout", help="Stop after this many seconds with no trial pending or running anywhere (also: how long to wait for the study to appear)."),
+    hw_budget: Optional[int] = typer.Option(None, "--hw-budget", "-n", help="Stop once the study has this many finished trials (default: its own budget; give the larger one if the driver extended it with --resume)."),
+    poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the store when there is nothing to claim."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line at the end instead of text."),
+) -> None:
+    """Join a co-design study as a worker: claim its pending trials (atomically), map their layers, commit them.
+
+    The driver (cosearch codesign --study NAME --storage URL) proposes batches of hardware points and
+    tells the optimizer; any number of workers, on this machine or others, share the evaluation
+    through the store (PostgreSQL for several machines; docs/scale-out.md). A worker never proposes.
+    It stops when the study has its budget of finished trials, or after --idle-timeout seconds with
+    no trial pending or running anywhere.
+    """
+    from .search.codesign import Codesign
+    from .study.executor import make_executor
+    from .study.storage import StudyNotFoundError
+
+    _executor_options(executor, address, jobs)
+    if not idle_timeout >= 0:
+        raise CosearchError(f"--idle-timeout must be >= 0 seconds, got {idle_timeout}")
+    if not 0 < poll <= 60:
+        raise CosearchError(f"--poll must be more than 0 and at most 60 seconds, got {poll}")
+    if hw_budget is not None and hw_budget < 1:
+        raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
+    store = _open_store(storage)
+    console = _console(stderr=True)
+    deadline = time.monotonic() + idle_timeout
+    if not store.has_study(name) and not as_json and idle_timeout > 0:
+        console.print(Text(f"waiting for study {name} to appear in {store.url} ..."), soft_wrap=True)
+    while not store.has_study(name):  # the driver may not have created it yet
+        if time.monotonic() >= deadline:
+            raise StudyNotFoundError(f"no study named {name!r} in {store.url}")
+        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+    work = None
+    run_executor = None
+    try:
+        work = Codesign.from_study(store, name, poll_s=poll)
+        run_executor = work.executor = make_executor(executor, jobs=jobs, address=address)
+        if not as_json:
+            console.print(Text(f"worker {work.worker_id} on study {name} in {store.url} "
+                               f"({_executor_text(run_executor)}); waiting for trials ..."), soft_wrap=True)
+
+        def on_trial(info: dict[str, Any]) -> None:
+            if as_json:
+                return
+            from .report.tables import fmt_sci
+
+            what = (f"EDP {fmt_sci(info.get('edp'), 3)}, area {info['area_mm2']:.2f} mm²" if info.get("valid")
+                    else f"invalid ({info.get('reason')})")
+            console.print(Text(f"trial {info['number']}: {what}"), soft_wrap=True)
+
+        work.on_trial = on_trial
+        started = time.perf_counter()
+        done = work.work(idle_timeout_s=idle_timeout, hw_budget=hw_budget)
+        seconds = time.perf_counter() - started
+    finally:
+        if run_executor is not None:
+            run_executor.close()
+    states = store.count_trials(name)
+    if as_json:
+        _print_json({"study": name, "storage": store.url, "worker": work.worker_id, "trials_done": done,
+                     "states": states, "seconds": round(seconds, 3)})
+    else:
+        console.print(Text(f"worker {work.worker_id} finished {done} trial(s) in {seconds:.1f} s; study {name} has "
+                           + ", ".join(f"{n} {k}" for k, n in states.items() if n)), soft_wrap=True)
+
+
 # ---------------------------------------------------------------------------------------------------
 # export / import timeloop
 
@@ -1278,6 +1426,7 @@ def export_timeloop(
     workload: Optional[str] = typer.Option(None, "--workload", "-w", help="Zoo network name or workload file."),
     layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Layer of --workload (needed if it has several)."),
     shape: Optional[str] = typer.Option(None, "--shape", help='Inline layer instead of --workload, e.g. "K=64 C=64 P=56".'),
+    input_shape: Optional[list[str]] = _input_shape_option(),
     study: Optional[str] = typer.Option(None, "--study", help="Export this co-design study's best design instead."),
     storage: Optional[str] = typer.Option(None, "--storage", help=_STORAGE_HELP),
     no_link_transfer: bool = typer.Option(False, "--no-link-transfer", help="Forbid Timeloop's link transfers (cosearch never models them)."),
@@ -1291,8 +1440,8 @@ def export_timeloop(
     nlt = True if no_link_transfer else None
     written: list[str] = []
     if study is not None:
-        if any(v is not None for v in (arch, mapping, workload, layer, shape)):
-            raise CosearchError("--study exports a study's own arch and mappings; drop --arch/--mapping/--workload/--layer/--shape")
+        if any(v is not None for v in (arch, mapping, workload, layer, shape)) or input_shape:
+            raise CosearchError("--study exports a study's own arch and mappings; drop --arch/--mapping/--workload/--layer/--shape/--input-shape")
         from .arch.hwspace import HWSpace
         from .mapping.mapping import mapping_from_data
 
@@ -1335,7 +1484,7 @@ def export_timeloop(
         from .mapping.mapping import load_mapping
 
         the_arch = load_arch(arch)
-        the_layer = _select_layer(workload, layer, shape)
+        the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
         files = to_timeloop(the_arch, the_layer, load_mapping(mapping), no_link_transfer=nlt)
         written = _write_timeloop(out, files, constraints_yaml(the_arch))
     if as_json:
@@ -1379,6 +1528,69 @@ def import_timeloop(
 
 
 # ---------------------------------------------------------------------------------------------------
+# report
+
+
+def _map_report_sources(out_dir: Path) -> list[Any]:
+    """The report source of a ``cosearch map`` run: its out directory."""
+    from .report.data import map_source
+
+    return [map_source(out_dir)]
+
+
+def _study_report_sources(store: Any, study: str, out_dir: Path) -> list[Any]:
+    """The report source of a co-design run: its study, with the baselines of its ``results.json``."""
+    from .report.data import study_source
+
+    return [study_source(store, study, results_path=out_dir / "results.json")]
+
+
+def _write_report(make_sources: Callable[[], list[Any]], out_dir: Path, *, as_json: bool) -> Optional[Path]:
+    """Write the report of a finished ``map``/``codesign`` run into ``out_dir/report`` and return the
+    page's path (printed on stderr with ``--json``). A report that cannot be built is a warning: the
+    run's own results are already saved."""
+    from .report.build import REPORT_DIR, build_report
+
+    try:
+        res = build_report(make_sources(), out_dir / REPORT_DIR)
+    except Exception as err:  # noqa: BLE001 - the run succeeded; its report is an extra
+        if os.environ.get("COSEARCH_DEBUG"):
+            raise
+        what = str(err) if isinstance(err, CosearchError) else f"{type(err).__name__}: {err}"
+        typer.echo(f"warning: no report written ({_one_line(what)}); cosearch report {out_dir} retries", err=True)
+        return None
+    if as_json:
+        typer.echo(f"report: {res.html}", err=True)
+    return res.html
+
+
+@app.command("report")
+@_handle_errors
+def report_cmd(
+    sources: list[str] = typer.Argument(..., help="Study names (in --storage) or results directories of cosearch map / codesign; several are compared."),
+    storage: Optional[str] = typer.Option(None, "--storage", help=_STORAGE_HELP + " For study names, and for codesign directories whose store moved."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default DIR/report for one results directory, else ./cosearch-out/report-<time>)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line listing the files written."),
+) -> None:
+    """An HTML report (self-contained, plotly) with PNG/SVG figures (matplotlib) and JSON/CSV tables.
+
+    For a co-design study: the chosen design next to both baselines, convergence per optimizer, area vs
+    EDP with the Pareto front and the budget, energy breakdowns, per-layer EDP, loop nests and constraint
+    statistics. For a map run: per-layer tables, breakdowns and loop nests. Several sources are drawn on
+    the same axes.
+    """
+    from .report.build import report_from_args
+
+    res = report_from_args(sources, storage=storage, out=out)
+    if as_json:
+        _print_json(res.to_json())
+        return
+    _console().print(Text(
+        f"report: {res.html} ({len(res.figures)} figures as PNG and SVG in {res.out_dir / 'figures'}, "
+        f"{len(res.tables)} tables as JSON and CSV in {res.out_dir / 'tables'}; {res.seconds:.1f} s)"), soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------------------
 # demo
 
 
@@ -1392,7 +1604,9 @@ def demo(
     hw_budget: int = typer.Option(DEMO_HW_BUDGET, "--hw-budget", "-n", help="Hardware points to evaluate."),
     mapper_budget: int = typer.Option(DEMO_MAPPER_BUDGET, "--mapper-budget", "--budget", help="Mapper evaluations per (HW point, layer)."),
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed (results are deterministic for a seed)."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes mapping layers in parallel."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes mapping layers in parallel (default 1; with --executor ray, the CPUs of a local Ray, default all)."),
+    executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=_ADDRESS_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default ./cosearch-out/demo-<time>; the study store is cosearch-out/studies.db, or DIR/studies.db with --out)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
@@ -1411,8 +1625,7 @@ def demo(
         raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
     if mapper_budget < 1:
         raise CosearchError(f"--mapper-budget must be a positive number of evaluations, got {mapper_budget}")
-    if jobs < 1:
-        raise CosearchError(f"--jobs must be at least 1, got {jobs}")
+    _executor_options(executor, address, jobs)
     if seed < 0:
         raise CosearchError(f"--seed must be >= 0, got {seed}")
     stamped = default_out_dir(prefix="demo")  # cosearch-out/demo-<date>-<time>: a new study each run
@@ -1424,7 +1637,7 @@ def demo(
                   optimizer="bo", objective="edp", hw_budget=hw_budget, hw_batch=4, mapper="auto",
                   mapper_budget=mapper_budget, seed=seed, storage=url, study=study_name, resume=False,
                   jobs=jobs, out=out_dir, as_json=as_json, default_out=lambda _name: out_dir,
-                  title="demo co-design")
+                  title="demo co-design", executor_name=executor, address=address)
 
 
 def main(argv: list[str] | None = None) -> None:
