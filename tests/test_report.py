@@ -441,3 +441,23 @@ def test_unreadable_storage(tmp_path, kind) -> None:
     else:
         url, needle = "nosuchdb://host/x", "cannot open storage URL"
     assert_user_error(run("report", "some-study", "--storage", url), needle)
+
+
+def test_study_layers_come_from_the_stored_workload(tmp_path) -> None:
+    """A study of a workload file that is gone since: the copy stored in its config still gives the
+    repeat counts of its layers (the file name alone would not)."""
+    from types import SimpleNamespace
+
+    from cosearch.report.data import _study_layers
+    from cosearch.workload.io import network_to_data
+    from cosearch.workload.layer import Layer, Network
+
+    net = Network(name="twice", layers=[Layer(name="a", K=8, C=4, P=6, Q=6, R=3, S=3, count=2),
+                                        Layer(name="b", K=16, C=8, P=3, Q=3)])
+    config = {"workloads": [str(tmp_path / "gone.yaml")], "workload_data": [network_to_data(net)]}
+    layers, notes = _study_layers(config, [SimpleNamespace(layers=[])])
+    assert notes == []
+    assert {key: count for key, _, count in layers} == {"twice/a": 2, "twice/b": 1}
+    without = {"workloads": [str(tmp_path / "gone.yaml")]}
+    _, notes = _study_layers(without, [SimpleNamespace(layers=[])])
+    assert notes and "could not be loaded" in notes[0]

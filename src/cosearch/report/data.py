@@ -267,7 +267,8 @@ def _study_layers(config: dict[str, Any], trials: Sequence[Any]) -> tuple[list[t
     """``[(key, Layer, count)]`` for every unique layer shape of a study, and notes.
 
     Keys and shapes come from the stored layer results; counts (occurrences of the shape in the
-    workloads) from the zoo or workload files named in the config, when they can still be loaded."""
+    workloads) from the workloads stored in the config (``workload_data``), or else from the zoo or
+    workload files it names, when they can still be loaded."""
     from ..workload.io import load_workload
 
     stored: dict[str, Any] = {}
@@ -277,8 +278,9 @@ def _study_layers(config: dict[str, Any], trials: Sequence[Any]) -> tuple[list[t
                 stored[rec.layer] = layer_from_shape_key(rec.layer, rec.shape_key)
     notes: list[str] = []
     counts: dict[tuple[int, ...], int] = {}
-    try:
-        nets = [load_workload(name) for name in config.get("workloads") or []]
+    try:  # the workloads as stored with the study (newer studies), else by name
+        sources = config.get("workload_data") or config.get("workloads") or []
+        nets = [load_workload(src) for src in sources]
     except (CosearchError, OSError, ValueError):
         nets = []
     for net in nets:
