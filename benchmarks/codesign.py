@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 import cosearch
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.search.codesign import Codesign, unit_arch
@@ -52,6 +54,44 @@ def remap_change(result, workload: cosearch.Network, hw_space, budget: int) -> f
     return e * c / result.best["edp"] - 1
 
 
+def median_ci(values: list[float], level: float = 0.9, draws: int = 10_000, seed: int = 0) -> list[float]:
+    """Percentile-bootstrap confidence interval of the median of ``values`` (``inf`` allowed)."""
+    rng = np.random.default_rng(seed)
+    arr = np.asarray(values, dtype=float)
+    meds = np.median(rng.choice(arr, size=(draws, arr.size), replace=True), axis=1)
+    lo, hi = np.quantile(meds, [(1 - level) / 2, (1 + level) / 2], method="inverted_cdf")
+    return [float(lo), float(hi)]
+
+
+def summarize(studies: list[dict]) -> dict:
+    """Per workload and optimizer: EDP ratios (median, spread); bo's points to reach random's best
+    (per seed, median, 90% bootstrap CI; ``inf`` = never); the winner's change when re-mapped at 10x."""
+    summary: dict = {}
+    for w in dict.fromkeys(s["workload"] for s in studies):
+        row: dict = {}
+        for opt in dict.fromkeys(s["optimizer"] for s in studies if s["workload"] == w):
+            recs = [s for s in studies if s["workload"] == w and s["optimizer"] == opt and s["edp_ratio"]]
+            if recs:
+                r1 = sorted(s["edp_ratio"] for s in recs)
+                r2 = sorted(s["edp_ratio_rs"] for s in recs)
+                row[opt] = {"edp_ratio": {"median": statistics.median(r1), "min": r1[0], "max": r1[-1]},
+                            "edp_ratio_rs": {"median": statistics.median(r2), "min": r2[0], "max": r2[-1]},
+                            "n": len(recs)}
+        bo = [s for s in studies if s["workload"] == w and s["optimizer"] == "bo"]
+        rnd = {s["seed"]: s for s in studies if s["workload"] == w and s["optimizer"] == "random"}
+        reach = [first_reaching(s["history"], rnd[s["seed"]]["best_edp"]) for s in bo
+                 if s["seed"] in rnd and rnd[s["seed"]]["best_edp"] is not None]
+        if reach:
+            vals = [x if x is not None else math.inf for x in reach]
+            row["bo_points_to_reach_random_best"] = {
+                "per_seed": reach, "median": statistics.median(vals), "ci90_median": median_ci(vals)}
+        changes = [s["remap_10x_change"] for s in bo if "remap_10x_change" in s]
+        if changes:
+            row["remap_10x_change"] = {"max_abs": max(abs(c) for c in changes), "values": changes}
+        summary[w] = row
+    return summary
+
+
 def quality(args: argparse.Namespace) -> dict:
     space = load_hw_space(args.hw_space)
     out: dict = {"settings": vars(args), "studies": []}
@@ -77,27 +117,7 @@ def quality(args: argparse.Namespace) -> dict:
                         rec["remap_10x_change"] = remap_change(r, net, space, 10 * args.mapper_budget)
                     out["studies"].append(rec)
                     path.write_text(json.dumps(out, indent=1))
-    summary: dict = {}
-    for w in args.workloads.split(","):
-        row: dict = {}
-        for opt in args.optimizers.split(","):
-            recs = [s for s in out["studies"] if s["workload"] == w and s["optimizer"] == opt and s["edp_ratio"]]
-            if recs:
-                r1 = sorted(s["edp_ratio"] for s in recs)
-                r2 = sorted(s["edp_ratio_rs"] for s in recs)
-                row[opt] = {"edp_ratio": {"median": statistics.median(r1), "min": r1[0], "max": r1[-1]},
-                            "edp_ratio_rs": {"median": statistics.median(r2), "min": r2[0], "max": r2[-1]},
-                            "n": len(recs)}
-        bo = [s for s in out["studies"] if s["workload"] == w and s["optimizer"] == "bo"]
-        rnd = {s["seed"]: s for s in out["studies"] if s["workload"] == w and s["optimizer"] == "random"}
-        reach = [first_reaching(s["history"], rnd[s["seed"]]["best_edp"]) for s in bo if s["seed"] in rnd]
-        if reach:
-            row["bo_points_to_reach_random_best"] = {
-                "per_seed": reach, "median": statistics.median([x if x is not None else math.inf for x in reach])}
-        changes = [s["remap_10x_change"] for s in bo if "remap_10x_change" in s]
-        if changes:
-            row["remap_10x_change"] = {"max_abs": max(abs(c) for c in changes), "values": changes}
-        summary[w] = row
+    summary = summarize(out["studies"])
     out["summary"] = summary
     path.write_text(json.dumps(out, indent=1))
     return {"summary": summary}
@@ -135,7 +155,11 @@ def main() -> None:
     ap.add_argument("--out", default="codesign_bench.json")
     ap.add_argument("--scale", action="store_true", help="time ResNet-50 over 100 HW points instead")
     ap.add_argument("--scale-optimizer", default="bo")
+    ap.add_argument("--summary-of", metavar="FILE", help="only summarise the studies of an earlier --out file")
     args = ap.parse_args()
+    if args.summary_of:
+        print(json.dumps({"summary": summarize(json.loads(Path(args.summary_of).read_text())["studies"])}))
+        return
     print(json.dumps(scale(args) if args.scale else quality(args)))
 
 
