@@ -91,3 +91,16 @@ def test_hw_space_validation_errors() -> None:
     del data["params"]["mesh_x"]
     with pytest.raises(ValueError, match="missing mesh_x"):
         HWSpace.model_validate(data)
+
+
+@pytest.mark.parametrize("name", list(HW_OPTIMIZERS))
+def test_every_point_infeasible_so_far(name: str) -> None:
+    """After a warm-up in which no point was feasible (all over the budget or unmappable: inf), every
+    optimizer still proposes new points instead of fitting a model to nothing (vanilla-bo fitted a GP
+    to log(inf) and failed with NaNs)."""
+    opt = make_hw_optimizer(name, EYERISS, area_budget_mm2=BUDGET, seed=5)
+    for _ in range(4):
+        pts = opt.ask(5)
+        assert len(pts) > 0
+        opt.tell(pts, np.full(len(pts), np.inf))
+    assert len(opt.ask(5)) > 0

@@ -289,7 +289,8 @@ class VanillaBOHW(BOHW):
             self.values = np.where(fin, self.values, self.values[fin].max() * 10)
 
     def _propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        if self.n_told < self.n_init or len(self.values) < 3:
+        if self.n_told < self.n_init or np.isfinite(self.values).sum() < 3:
+            # nothing to model yet (e.g. every point so far over the area budget): keep sampling
             return self._valid_new(self.space.random_points(n, rng))[:n]
         from .bo import GPSurrogate, fit_hyper
 
