@@ -94,3 +94,33 @@ def test_bad_arguments_are_user_errors() -> None:
     with pytest.raises(CosearchError, match="objective"):
         map_layer(ARCH, SMALL, objective="area", budget=10)
     assert {"auto", "random", "ga", "sa", "bo", "vanilla-bo"} <= set(OPTIMIZERS)
+
+
+def test_high_utilisation_subspace_that_gives_up_falls_back_to_uniform(monkeypatch) -> None:
+    """If the high-utilisation sampler cannot find enough rows (capacity makes the floor rare), auto
+    keeps searching with uniform samples instead of failing."""
+    import cosearch
+    from cosearch.errors import CosearchError
+    from cosearch.mapping.mapspace import MapSpace
+    from cosearch.search.auto import AutoMapper
+    from cosearch.search.mapper import map_layer
+
+    arch = cosearch.load_arch("eyeriss-168")
+    layer = cosearch.Layer(name="l", K=32, C=16, P=14, Q=14, R=3, S=3)
+    opt = AutoMapper(MapSpace(arch, layer), seed=1, budget_hint=2000)
+    assert opt.busy_space is not None
+
+    def give_up(n, seed=None):
+        raise CosearchError("only 0 of 20000 drawn mappings satisfied them")
+
+    monkeypatch.setattr(opt.busy_space, "sample", give_up)  # this instance only; the whole space still samples
+    batch = opt._busy_sample(50, np.random.default_rng(0))
+    assert len(batch) == 50 and opt.space.is_valid(batch).all()
+
+    class GivesUp:
+        def sample(self, n, seed=None):
+            give_up(n, seed)
+
+    monkeypatch.setattr(AutoMapper, "_utilization_space", lambda self, floor: GivesUp())
+    res = map_layer(arch, layer, budget=2000, seed=1)  # a whole search on the fallback
+    assert res.evaluations == 2000 and np.isfinite(res.edp)

@@ -114,6 +114,16 @@ class AutoMapper(Optimizer):
     def _plain(m: Mappings) -> Mappings:
         return Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, m.keep)
 
+    def _busy_sample(self, n: int, rng: np.random.Generator) -> Mappings:
+        """``n`` samples of the high-utilisation subspace; uniform ones if its rejection sampler gives
+        up (a floor that buffer capacities make rare), so a search never fails on it."""
+        from ..errors import CosearchError
+
+        try:
+            return self._plain(self.busy_space.sample(n, seed=rng))
+        except CosearchError:
+            return self.space.sample(n, seed=rng)
+
     def _warmup_sample(self, n: int, rng: np.random.Generator) -> Mappings:
         """``n`` samples: shares from the dataflow subspaces and the high-utilisation subspace, the
         rest from the whole space."""
@@ -124,7 +134,7 @@ class AutoMapper(Optimizer):
         for sp in self.seed_spaces if n_seed else []:
             parts.append(self._plain(sp.sample(n_seed // k, seed=rng)))
         if n_busy:
-            parts.append(self._plain(self.busy_space.sample(n_busy, seed=rng)))
+            parts.append(self._busy_sample(n_busy, rng))
         return Mappings.concat(parts)
 
     # ---- proposals ---------------------------------------------------------------------------
@@ -163,7 +173,7 @@ class AutoMapper(Optimizer):
             n_busy = int(n * self.restart_utilization_share)
             pool = self.space.sample(n - n_busy, seed=rng)
             if n_busy:
-                pool = Mappings.concat([pool, self._plain(self.busy_space.sample(n_busy, seed=rng))])
+                pool = Mappings.concat([pool, self._busy_sample(n_busy, rng)])
             parts.append(self._tagged(pool, np.repeat(-1 - fresh_slots, self.restart_pool)[rng.permutation(n)]))
         return parts
 
