@@ -125,6 +125,25 @@ def _describe_error(err: BaseException) -> tuple[str, str]:
     return one, details
 
 
+class UnitFeed:
+    """The units an executor submits next: units to run again first, then fresh ones in order."""
+
+    def __init__(self, units: Iterable[WorkUnit]) -> None:
+        self._source = iter(units)
+        self._again: deque[tuple[WorkUnit, int]] = deque()
+
+    def again(self, unit: WorkUnit, failed: int) -> None:
+        """Queue ``unit`` to run again after ``failed`` failed attempts."""
+        self._again.append((unit, failed))
+
+    def next(self) -> tuple[WorkUnit, int] | None:
+        """``(unit, failed attempts so far)`` to submit next, or ``None`` when nothing is left now."""
+        if self._again:
+            return self._again.popleft()
+        unit = next(self._source, None)
+        return None if unit is None else (unit, 0)
+
+
 class Executor(ABC):
     """Runs a function over work units; see the module docstring for the contract."""
 
@@ -230,9 +249,7 @@ class LocalExecutor(Executor):
             return self._get_pool().submit(fn, unit)
 
     def _map_pool(self, fn: Callable[[WorkUnit], Any], units: Iterable[WorkUnit]) -> Iterator[tuple[WorkUnit, Outcome]]:
-        source = iter(units)
-        exhausted = False
-        retry: deque[tuple[WorkUnit, int]] = deque()  # (unit, failed attempts so far): raised, run again
+        feed = UnitFeed(units)  # raised units run again through it
         suspects: deque[tuple[WorkUnit, int]] = deque()  # in flight when a worker died: rerun one at a time
         inflight: dict[Future[Any], tuple[int, WorkUnit, int, bool]] = {}  # future → (seq, unit, failed, alone)
         seq = 0
@@ -245,17 +262,8 @@ class LocalExecutor(Executor):
                         inflight[self._submit(fn, unit)] = (seq, unit, failed, True)
                         seq += 1
                 else:
-                    while len(inflight) < self.jobs:
-                        if retry:
-                            unit, failed = retry.popleft()
-                        elif not exhausted:
-                            try:
-                                unit, failed = next(source), 0
-                            except StopIteration:
-                                exhausted = True
-                                continue
-                        else:
-                            break
+                    while len(inflight) < self.jobs and (item := feed.next()) is not None:
+                        unit, failed = item
                         inflight[self._submit(fn, unit)] = (seq, unit, failed, False)
                         seq += 1
                 if not inflight:
@@ -276,7 +284,7 @@ class LocalExecutor(Executor):
                             yield unit, UnitFailed(unit, failed + 1, "its worker process died", _describe_error(err)[1])
                     except Exception as err:  # noqa: BLE001
                         if failed + 1 < self.attempts:
-                            retry.append((unit, failed + 1))
+                            feed.again(unit, failed + 1)
                         else:
                             one, details = _describe_error(err)
                             yield unit, UnitFailed(unit, failed + 1, one, details)

@@ -22,12 +22,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..errors import CosearchError
-from .executor import Executor, Outcome, UnitFailed, WorkUnit, _describe_error
+from .executor import Executor, Outcome, UnitFailed, UnitFeed, WorkUnit, _describe_error
 
 #: Seconds to wait for a TCP connection to a given cluster address before calling it unreachable.
 CONNECT_TIMEOUT_S = 5.0
@@ -175,26 +174,15 @@ class RayExecutor(Executor):
         ray = self._ray
         remote = self._remote_fn()
         fn_ref = ray.put(fn)  # shipped once, not with every task
-        source = iter(units)
-        exhausted = False
-        retry: deque[tuple[WorkUnit, int]] = deque()  # (unit, failed attempts so far)
+        feed = UnitFeed(units)
         inflight: dict[Any, tuple[int, WorkUnit, int]] = {}  # ObjectRef → (seq, unit, failed attempts)
         window = 2 * self.jobs
         seq = 0
         clean = False
         try:
             while True:
-                while len(inflight) < window:
-                    if retry:
-                        unit, failed = retry.popleft()
-                    elif not exhausted:
-                        try:
-                            unit, failed = next(source), 0
-                        except StopIteration:
-                            exhausted = True
-                            continue
-                    else:
-                        break
+                while len(inflight) < window and (item := feed.next()) is not None:
+                    unit, failed = item
                     inflight[remote.remote(fn_ref, unit)] = (seq, unit, failed)
                     seq += 1
                 if not inflight:
@@ -207,7 +195,7 @@ class RayExecutor(Executor):
                     except Exception as err:  # noqa: BLE001 - the unit's failure, retried or reported
                         one, details, _died = self._outcome_error(err)
                         if failed + 1 < self.attempts:
-                            retry.append((unit, failed + 1))
+                            feed.again(unit, failed + 1)
                         else:
                             yield unit, UnitFailed(unit, failed + 1, one, details)
                     else:
