@@ -574,15 +574,18 @@ def test_formats_doc_snippet_loads(archs: dict[str, Arch], tmp_path: Path) -> No
         _check_valid(space, space.sample(100, seed=15))
 
 
-# the six layers of benchmarks/mapper_quality.py
-BENCH_LAYERS = {
-    "resnet18_conv1": dict(K=64, C=3, P=112, Q=112, R=7, S=7, Wstride=2, Hstride=2),
-    "resnet18_conv3x3_64": dict(K=64, C=64, P=56, Q=56, R=3, S=3),
-    "resnet18_conv3x3_s2_128_256": dict(K=256, C=128, P=14, Q=14, R=3, S=3, Wstride=2, Hstride=2),
-    "dqn_conv1": dict(K=32, C=4, P=20, Q=20, R=8, S=8, Wstride=4, Hstride=4),
-    "dqn_conv2": dict(K=64, C=32, P=9, Q=9, R=4, S=4, Wstride=2, Hstride=2),
-    "bert_ffn1_768_3072": dict(K=3072, C=768, P=128),
-}
+def _benchmark_layers() -> dict[str, dict]:
+    """The six layers of benchmarks/mapper_quality.py (its ``LAYERS``), read from the benchmark itself."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "mapper_quality.py"
+    spec = importlib.util.spec_from_file_location("mapper_quality", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LAYERS
+
+
+BENCH_LAYERS = _benchmark_layers()
 
 
 @pytest.mark.parametrize("name", list(BENCH_LAYERS))
