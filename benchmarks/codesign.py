@@ -1,6 +1,7 @@
 """Co-design quality: EDP ratio of the best design found against both eyeriss-168 baselines (same
 estimator, equal area budget), per workload and outer optimizer over several seeds; how soon ``bo``
-reaches ``random``'s final best; how much re-mapping the winner with 10x the inner budget changes it.
+reaches ``random``'s final best; how much re-mapping the winner with 10x the inner budget changes it;
+the lower bound on the EDP ratio that no design within the area budget can beat (search/bounds.py).
 
 Prints one JSON object (also written to ``--out`` after every study). Full protocol (issue #5):
 ``--workloads resnet18,dqn,mlp,transformer --optimizers bo,random,ga,vanilla-bo --seeds 10
@@ -85,6 +86,9 @@ def summarize(studies: list[dict]) -> dict:
             vals = [x if x is not None else math.inf for x in reach]
             row["bo_points_to_reach_random_best"] = {
                 "per_seed": reach, "median": statistics.median(vals), "ci90_median": median_ci(vals)}
+        bounds = sorted(s["edp_ratio_bound"] for s in studies if s["workload"] == w and s.get("edp_ratio_bound"))
+        if bounds:  # no design within the budget can go below this (search/bounds.py); varies with the baseline's seed
+            row["edp_ratio_bound"] = {"median": statistics.median(bounds), "min": bounds[0], "max": bounds[-1]}
         changes = [s["remap_10x_change"] for s in bo if "remap_10x_change" in s]
         if changes:
             row["remap_10x_change"] = {"max_abs": max(abs(c) for c in changes), "values": changes}
@@ -108,7 +112,8 @@ def quality(args: argparse.Namespace) -> dict:
                                   storage=url, study=f"{w}-{opt}-{seed}", executor=ex)
                     r = cd.run()
                     rec = {"workload": w, "optimizer": opt, "seed": seed, "edp_ratio": r.edp_ratio,
-                           "edp_ratio_rs": r.edp_ratio_rs, "best_edp": r.best["edp"] if r.best else None,
+                           "edp_ratio_rs": r.edp_ratio_rs, "edp_ratio_bound": r.edp_ratio_bound,
+                           "best_edp": r.best["edp"] if r.best else None,
                            "baseline_edp": r.baseline["edp"], "baseline_rs_edp": r.baseline_rs["edp"],
                            "area_budget_mm2": cd.area_budget, "best_area_mm2": r.best["area_mm2"] if r.best else None,
                            "best_arch": r.best["arch"] if r.best else None,

@@ -55,6 +55,12 @@ def test_codesign_json_schema(study_run) -> None:
     assert best["area_mm2"] <= _eyeriss168_area(load_hw_space("eyeriss-like")) + 1e-9
     assert data["edp_ratio"] == pytest.approx(best["edp"] / data["baseline"]["edp"])
     assert data["edp_ratio_rs"] == pytest.approx(best["edp"] / data["baseline_rs"]["edp"])
+    # the lower bound for any design within the budget: below the best found, same units
+    bound = data["bound"]
+    assert bound["edp"] == pytest.approx(bound["energy_pj"] * bound["cycles"])
+    assert bound["energy_pj"] <= best["energy_pj"] and bound["cycles"] <= best["cycles"]
+    assert 0 < data["edp_ratio_bound"] <= data["edp_ratio"]
+    assert data["edp_ratio_bound"] == pytest.approx(bound["edp"] / data["baseline"]["edp"])
 
 
 def test_codesign_files(study_run) -> None:

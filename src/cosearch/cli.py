@@ -721,7 +721,8 @@ class _CodesignOutput:
             self.write_best_files(res.best)
         data = {"study": res.study, "storage": self.cd.storage.url, "out": str(self.out), "best": res.best,
                 "baseline": res.baseline, "baseline_rs": res.baseline_rs, "edp_ratio": res.edp_ratio,
-                "edp_ratio_rs": res.edp_ratio_rs, "trials": res.trials, "seconds": round(res.seconds, 3),
+                "edp_ratio_rs": res.edp_ratio_rs, "edp_ratio_bound": res.edp_ratio_bound, "bound": res.bound,
+                "trials": res.trials, "seconds": round(res.seconds, 3),
                 "files": self.files if res.best is not None else {}}
         self.write("complete", data, res.history)
         return data
@@ -840,6 +841,10 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     for name, s, ratio in rows:
         costs.add_row(name, f"{s['area_mm2']:.3f}", fmt_sci(s["energy_pj"]), fmt_int(s["cycles"]),
                       fmt_sci(s["edp"]), "-" if ratio is None else f"{ratio:.3f}")
+    bound = data.get("bound")
+    if bound:  # what no design under the budget can beat (energy and cycles bounded separately)
+        costs.add_row("lower bound, any design", f"≤ {cd.area_budget:.3f}", fmt_sci(bound["energy_pj"]),
+                      fmt_int(bound["cycles"]), fmt_sci(bound["edp"]), f"{best['edp'] / bound['edp']:.3f}")
     out.append(costs)
 
     if len(best["per_workload"]) > 1:

@@ -213,6 +213,8 @@ class CodesignResult:
     trials: int
     seconds: float
     history: list[dict[str, Any]] = field(default_factory=list)
+    edp_ratio_bound: float | None = None  # no design within the area budget goes below this (bounds.py)
+    bound: dict[str, float] | None = None  # that bound's energy_pj, cycles, edp (all workloads summed)
 
 
 @dataclass
@@ -676,7 +678,23 @@ class Codesign:
             ratio_rs = _ratio(cost, baseline_rs)
         history = [{"number": t.number, "value": (t.result or {}).get("value"),
                     "area_mm2": (t.result or {}).get("area_mm2")} for t in trials]
-        return CodesignResult(self.study_name, best, base, base_rs, ratio, ratio_rs, len(trials), seconds, history)
+        bound, bound_ratio = self.edp_bound(baseline)
+        return CodesignResult(self.study_name, best, base, base_rs, ratio, ratio_rs, len(trials), seconds, history,
+                              edp_ratio_bound=bound_ratio, bound=bound)
+
+    def edp_bound(self, baseline: NetworkCost) -> tuple[dict[str, float] | None, float | None]:
+        """Lower bounds for any design of the space within the area budget (:mod:`.bounds`): network
+        totals (energy_pj, cycles, edp, summed over workloads) and the EDP ratio to ``baseline``
+        (geometric mean over workloads, like ``edp_ratio``). ``(None, None)`` if the baseline is invalid."""
+        from .bounds import network_edp_bound
+
+        if not baseline.valid or any(baseline.edp[w.name] <= 0 for w in self.workloads):
+            return None, None
+        bounds = {w.name: network_edp_bound(w, self.space, self.area_budget) for w in self.workloads}
+        ratio = math.exp(sum(math.log(b.edp / baseline.edp[w]) for w, b in bounds.items()) / len(bounds))
+        energy = sum(b.energy_pj for b in bounds.values())
+        cycles = sum(b.cycles for b in bounds.values())
+        return {"energy_pj": energy, "cycles": cycles, "edp": energy * cycles}, ratio
 
 
 def _ratio(cost: NetworkCost, base: NetworkCost) -> float:

@@ -1,0 +1,156 @@
+"""Lower bounds on the network EDP that any design of a hardware space can reach within an area budget.
+
+A co-design result is easier to judge next to what is possible at all. For a template and estimator,
+every design's network cost is bounded below by costs no mapping can avoid:
+
+- **Energy** (pJ) of one layer ≥ MACs × MAC energy
+  + compulsory DRAM traffic × DRAM energy (every weight and every input word some MAC uses is read
+  from DRAM at least once, every output word is written once: :func:`compulsory_dram_words`)
+  + MACs × the cheapest access of each per-PE level whose data space is fixed and that is the innermost
+  level holding that data space (every MAC reads its weight and input from such a scratchpad and
+  updates its partial sum there). Per-access energies are minimised over the level's own parameter
+  grid (the estimator is monotone in size, but banking trades size against energy, so the minimum is
+  taken over the whole grid of the level's parameters, not assumed at one corner).
+- **Cycles** of one layer on a mesh ≥ max(MACs / the most PEs a mapping of the layer can keep busy on
+  that mesh, compulsory DRAM words / DRAM bandwidth). The network's cycles are minimised over the PE
+  meshes that fit the area budget with every other parameter at its smallest (area grows with every
+  parameter), so one mesh serves every layer, as in a real design.
+
+Energy and cycles are bounded separately (a design cannot reach both at once), so ``edp`` is a loose
+bound: no design of the space under the budget has a lower network EDP. Leakage-free, link-free,
+bandwidth-free on chip: every term is something the cost model charges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..arch.hwspace import HWSpace
+from ..arch.spec import Arch
+from ..model.geometry import distinct_windows
+from ..workload.layer import Layer, Network
+from .hw_search import LEVEL_PARAMS, AreaModel
+
+DATA_SPACES = ("Weights", "Inputs", "Outputs")
+
+
+def compulsory_dram_words(layer: Layer) -> tuple[int, int, int]:
+    """Words of (Weights, Inputs, Outputs) that must cross DRAM once per layer instance: all weights,
+    the input words some MAC actually reads (a stride larger than the filter skips some), all outputs."""
+    w = distinct_windows(np.int64(layer.P), np.int64(layer.R), np.int64(layer.Wstride), np.int64(layer.Wdilation))
+    h = distinct_windows(np.int64(layer.Q), np.int64(layer.S), np.int64(layer.Hstride), np.int64(layer.Hdilation))
+    return layer.weight_words, layer.N * layer.G * layer.C * int(w) * int(h), layer.output_words
+
+
+@dataclass(frozen=True)
+class EnergyFloors:
+    """Cheapest per-access energies (pJ per word) a design of the space can have.
+
+    ``mac``: one MAC. ``dram_read`` / ``dram_update``: the outermost level. ``per_mac``: pJ every MAC
+    must spend in fixed per-PE scratchpads (Weights and Inputs read, Outputs updated), 0 if a data space
+    can bypass its innermost level.
+    """
+
+    mac: float
+    dram_read: float
+    dram_update: float
+    per_mac: float
+
+
+@dataclass(frozen=True)
+class EDPBound:
+    """Lower bounds for one network: ``energy_pj`` (Σ count × energy), ``cycles`` (Σ count × cycles, on
+    the best ``mesh`` = (mesh_x, mesh_y)), and ``edp`` = their product."""
+
+    energy_pj: float
+    cycles: float
+    edp: float
+    mesh: tuple[int, int]
+
+
+def energy_floors(space: HWSpace) -> EnergyFloors:
+    """:class:`EnergyFloors` of ``space``: each level's read / update energy minimised over its own
+    parameter grid (see module docstring)."""
+    names = list(space.names)
+    base = np.zeros(len(names), dtype=np.int64)
+    arch0 = space.arch(base)
+    pes = arch0.mac.instances
+    min_read = [lvl.energy_pj.read for lvl in arch0.levels]
+    min_update = [lvl.energy_pj.update for lvl in arch0.levels]
+    for li, lvl in enumerate(arch0.levels):
+        cols = [names.index(p) for p in LEVEL_PARAMS.get(lvl.name, ()) if p in names]
+        for idx in np.ndindex(*(int(space.sizes[c]) for c in cols)):
+            pt = base.copy()
+            pt[cols] = idx
+            e = space.arch(pt).levels[li].energy_pj
+            min_read[li] = min(min_read[li], e.read)
+            min_update[li] = min(min_update[li], e.update)
+    per_mac = 0.0
+    for ds in DATA_SPACES:
+        inner = max((li for li, lvl in enumerate(arch0.levels) if ds in lvl.keeps), default=None)
+        if inner is None:
+            continue
+        lvl = arch0.levels[inner]
+        if lvl.keeps_fixed and lvl.instances == pes:  # every MAC touches its own copy here
+            per_mac += min_update[inner] if ds == "Outputs" else min_read[inner]
+    return EnergyFloors(mac=arch0.mac.energy_pj, dram_read=min_read[0], dram_update=min_update[0], per_mac=per_mac)
+
+
+def layer_energy_floor(layer: Layer, floors: EnergyFloors) -> float:
+    """Lower bound (pJ) on one instance of ``layer``'s energy on any design with these floors."""
+    w, i, o = compulsory_dram_words(layer)
+    return layer.macs * (floors.mac + floors.per_mac) + (w + i) * floors.dram_read + o * floors.dram_update
+
+
+def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None) -> float:
+    """Lower bound on one instance of ``layer``'s cycles on ``arch``'s PE mesh (any buffer sizes)."""
+    from ..mapping.mapspace import MapSpace
+
+    compute = layer.macs / MapSpace(arch, layer).max_utilized_pes()
+    dram = sum(compulsory_dram_words(layer)) / dram_bandwidth if dram_bandwidth else 0.0
+    return max(compute, dram)
+
+
+def feasible_meshes(space: HWSpace, area_budget_mm2: float) -> list[tuple[int, int]]:
+    """For each mesh_x of the grid, the largest mesh_y whose design fits ``area_budget_mm2`` with every
+    other parameter at its smallest (none if even mesh_y's smallest value does not fit). A larger
+    mesh never keeps fewer PEs busy, so these dominate every smaller feasible mesh."""
+    area = AreaModel(space)
+    grids = space.grids()
+    out = []
+    for ix, x in enumerate(grids[0]):
+        pts = np.zeros((len(grids[1]), len(space.names)), dtype=np.int64)
+        pts[:, 0] = ix
+        pts[:, 1] = np.arange(len(grids[1]))
+        fits = np.flatnonzero(area(pts) <= area_budget_mm2)
+        if len(fits):
+            out.append((int(x), int(grids[1][fits.max()])))
+    return out
+
+
+def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float) -> EDPBound:
+    """:class:`EDPBound` of ``network`` (repeat counts included) over the designs of ``space`` whose
+    area is within ``area_budget_mm2``. Raises ``ValueError`` if no mesh fits the budget."""
+    floors = _floors(space)
+    energy = sum(layer.count * layer_energy_floor(layer, floors) for layer in network.layers)
+    best: tuple[float, tuple[int, int]] | None = None
+    for x, y in feasible_meshes(space, area_budget_mm2):
+        arch = space.arch({**space.values(np.zeros(len(space.names), dtype=np.int64)), "mesh_x": x, "mesh_y": y})
+        cycles = sum(layer.count * layer_cycles_floor(arch, layer, space.dram_bandwidth) for layer in network.layers)
+        if best is None or cycles < best[0]:
+            best = (cycles, (x, y))
+    if best is None:
+        raise ValueError(f"no design of hardware space {space.name} fits {area_budget_mm2:.3f} mm²")
+    return EDPBound(energy_pj=energy, cycles=best[0], edp=energy * best[0], mesh=best[1])
+
+
+@lru_cache(maxsize=8)
+def _floors_cached(space_json: str) -> EnergyFloors:
+    return energy_floors(HWSpace.model_validate_json(space_json))
+
+
+def _floors(space: HWSpace) -> EnergyFloors:
+    return _floors_cached(space.model_dump_json())
