@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from cosearch.study.storage import Storage
+from cosearch.workload.io import load_workload
 from conftest import assert_user_error, last_json, ok, run
 
 STUDY_FIGURES = {"convergence", "area_edp", "energy_breakdown", "layer_edp", "layer_energy"}
@@ -262,6 +263,22 @@ def test_constraint_statistics(work, tmp_path) -> None:
     removed = rows["candidates removed by construction (area filter)"]
     assert removed["count"] is None and removed["note"].startswith("not recorded")
     assert "not recorded" in (out / "report.html").read_text()
+
+
+def test_report_shows_the_lower_bound(work) -> None:
+    from cosearch.arch.hwspace import load_hw_space
+    from cosearch.search.bounds import network_edp_bound
+
+    rows = {r["statistic"]: r for r in table(work["bo_out"] / "report", "constraints")}
+    row = rows["network EDP lower bound, any design within the budget"]
+    cfg = Storage(work["url"]).load_study("bo-s0").config
+    bound = network_edp_bound(load_workload("dqn"), load_hw_space("eyeriss-like"), cfg["area_budget_mm2"])
+    assert row["note"].startswith(f"{bound.edp:.4e} pJ·cycles")
+    bo = last_json(work["bo"].stdout)
+    assert bound.edp <= bo["best"]["edp"]
+    assert f"{bound.edp / bo['baseline']['edp']:.3f}×" in row["note"]
+    # the convergence figure draws it (plotly spec and caption)
+    assert "lower bound, any design within the budget" in (work["bo_out"] / "report" / "report.html").read_text()
 
 
 # ---------------------------------------------------------------------------------------------------

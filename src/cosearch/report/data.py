@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -117,6 +118,7 @@ class StudySource:
     area_budget_mm2: float | None
     param_names: list[str]
     kind: str = "study"
+    edp_bound: float | None = None  # network EDP no design of the space within the budget can beat
 
     @property
     def optimizer(self) -> str:
@@ -507,7 +509,32 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
     names = list(TEMPLATE_PARAMS.get(template, ())) or sorted(config["hw_space"].get("params", {}))
     return StudySource(label=label, study=name, storage=store.url, config=config, objective=st.objective,
                        trials=trials, best=best, baselines=baselines, baseline_origin=origin,
-                       area_budget_mm2=_finite(config.get("area_budget_mm2")), param_names=names)
+                       area_budget_mm2=_finite(config.get("area_budget_mm2")), param_names=names,
+                       edp_bound=study_edp_bound(config))
+
+
+def study_edp_bound(config: dict[str, Any]) -> float | None:
+    """The network EDP (pJ·cycles) below which no design of a single-workload study's hardware space and
+    area budget can go (:func:`cosearch.search.bounds.network_edp_bound`); ``None`` for several
+    workloads, or when the workload or space cannot be rebuilt from the stored configuration."""
+    sources = config.get("workload_data") or config.get("workloads") or []
+    if len(sources) != 1 or not isinstance(config.get("hw_space"), dict) or config.get("area_budget_mm2") is None:
+        return None
+    key = json.dumps([sources[0], config["hw_space"], config["area_budget_mm2"]], sort_keys=True)
+    return _edp_bound_cached(key)
+
+
+@lru_cache(maxsize=32)
+def _edp_bound_cached(key: str) -> float | None:
+    from ..arch.hwspace import HWSpace
+    from ..search.bounds import network_edp_bound
+    from ..workload.io import load_workload
+
+    source, space, budget = json.loads(key)
+    try:
+        return network_edp_bound(load_workload(source), HWSpace.model_validate(space), float(budget)).edp
+    except (CosearchError, OSError, ValueError):
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -717,6 +744,12 @@ def constraint_rows(src: StudySource) -> list[dict[str, Any]]:
     invalid = [t for t in complete if not (t.result or {}).get("valid")]
     rows.append({"source": src.label, "statistic": "HW points evaluated", "count": len(complete) + states.get("failed", 0),
                  "note": f"area budget {budget:.4f} mm²" if budget is not None else ""})
+    if src.edp_bound:
+        base = next((d for d in src.baselines if d.role == "baseline" and d.edp), None)
+        rows.append({"source": src.label, "statistic": "network EDP lower bound, any design within the budget",
+                     "count": None, "note": f"{src.edp_bound:.4e} pJ·cycles"
+                     + (f" = {src.edp_bound / base.edp:.3f}× {base.label}" if base is not None else "")
+                     + " (energy and cycles bounded separately; docs/codesign.md)"})
     rows.append({"source": src.label, "statistic": "valid", "count": len(valid), "note": ""})
     rows.append({"source": src.label, "statistic": "invalid", "count": len(invalid),
                  "note": "complete but infeasible: no value, never the best"})

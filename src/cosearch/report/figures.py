@@ -33,6 +33,8 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5",
            "#dbdb8d", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
 BASELINE_COLOURS = ["#4d4d4d", "#a6a6a6", "#6b6b6b", "#c7c7c7"]
+BOUND_COLOUR = "#000000"
+BOUND_LABEL = "lower bound, any design within the budget"
 
 
 @dataclass
@@ -191,6 +193,8 @@ def _convergence(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Fig
             label = f"{opt}: median of {len(members)} studies (seeds {seeds}), band min–max"
         series.append((label, PALETTE[i % len(PALETTE)], xs, mid, lo, hi, len(members) > 1))
     baselines = [s for s in shown if s.design.role in ("baseline", "baseline_rs") and s.design.edp is not None]
+    # the lower bound for any design of the first study's space and budget (single workload only)
+    bound = next((s.edp_bound for s in studies if s.edp_bound), None)
 
     fig = go.Figure()
     for label, colour, xs, mid, lo, hi, band in series:
@@ -204,6 +208,9 @@ def _convergence(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Fig
     for b in baselines:
         fig.add_hline(y=b.design.edp, line=dict(color=b.colour, dash="dash"), annotation_text=b.label,
                       annotation_position="top left")
+    if bound:
+        fig.add_hline(y=bound, line=dict(color=BOUND_COLOUR, dash="dot"), annotation_text=BOUND_LABEL,
+                      annotation_position="bottom left")
     title = "Convergence: best EDP so far vs HW samples"
     _plotly_layout(fig, title, "HW samples (trials evaluated)", "best EDP so far (pJ·cycles)", logy=True)
 
@@ -216,13 +223,17 @@ def _convergence(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Fig
             ax.plot(xs, mid, "o", color=colour, markersize=3)
         for b in baselines:
             ax.axhline(b.design.edp, color=b.colour, linestyle="--", linewidth=1.2, label=b.label)
+        if bound:
+            ax.axhline(bound, color=BOUND_COLOUR, linestyle=":", linewidth=1.5, label=BOUND_LABEL)
         ax.set_yscale("log")
         _axes_style(ax, title, "HW samples (trials evaluated)", "best EDP so far (pJ·cycles)")
         ax.legend(fontsize=8, loc="best")
 
     caption = ("Best network EDP among the valid HW points evaluated so far, per outer optimizer"
                + ("; several studies of one optimizer (seeds) are drawn as their median with the min–max band"
-                  if any(s[6] for s in series) else "") + ". Dashed: the baselines (mapped with the first study's seed; the tables list every study's).")
+                  if any(s[6] for s in series) else "") + ". Dashed: the baselines (mapped with the first study's seed; the tables list every study's)."
+               + (" Dotted: the lower bound no design of the space within the area budget can beat (energy and "
+                  "cycles bounded separately; see docs/codesign.md)." if bound else ""))
     return FigureSpec("convergence", title, caption, fig, draw)
 
 
