@@ -722,7 +722,7 @@ class _CodesignOutput:
         data = {"study": res.study, "storage": self.cd.storage.url, "out": str(self.out), "best": res.best,
                 "baseline": res.baseline, "baseline_rs": res.baseline_rs, "edp_ratio": res.edp_ratio,
                 "edp_ratio_rs": res.edp_ratio_rs, "edp_ratio_bound": res.edp_ratio_bound, "bound": res.bound,
-                "trials": res.trials, "seconds": round(res.seconds, 3),
+                "pareto_front": res.pareto_front, "trials": res.trials, "seconds": round(res.seconds, 3),
                 "files": self.files if res.best is not None else {}}
         self.write("complete", data, res.history)
         return data
@@ -815,9 +815,11 @@ def _baseline_names(cd: Any) -> tuple[str, str]:
 
 
 def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
-    """Renderables: design parameters (best vs the baseline), costs, ratios, per-workload EDP."""
+    """Renderables: design parameters (best vs the baseline), costs, ratios, the Pareto front (objective
+    pareto), per-workload EDP."""
     from rich.table import Table
 
+    from .arch.hwspace import point_name
     from .report.tables import fmt_int, fmt_sci
 
     best, base, base_rs = data["best"], data["baseline"], data["baseline_rs"]
@@ -846,6 +848,20 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
         costs.add_row("lower bound, any design", f"≤ {cd.area_budget:.3f}", fmt_sci(bound["energy_pj"]),
                       fmt_int(bound["cycles"]), fmt_sci(bound["edp"]), f"{best['edp'] / bound['edp']:.3f}")
     out.append(costs)
+
+    front = data.get("pareto_front")
+    if front:
+        several = len(best["per_workload"]) > 1
+        par = Table(title=f"Pareto front: {len(front)} designs no other trial beats in energy, cycles and area"
+                          + (" (energy and cycles: geometric means of the ratios to the baseline)" if several else ""))
+        for col in ("trial", "design", "area mm²", "energy" if several else "energy pJ", "cycles", "EDP"):
+            par.add_column(col, justify="left" if col == "design" else "right", no_wrap=True)
+        for p in front:
+            energy, cycles, _area = p["objectives"]
+            par.add_row(str(p["trial"]), point_name(p["arch"]), f"{p['area_mm2']:.3f}",
+                        f"{energy:.4f}" if several else fmt_sci(energy), f"{cycles:.4f}" if several else fmt_int(cycles),
+                        fmt_sci(p["edp"]))
+        out.append(par)
 
     if len(best["per_workload"]) > 1:
         per = Table(title="EDP per workload (the ratios' geometric mean is the ratio above)")
@@ -978,7 +994,8 @@ def codesign_cmd(
     input_shape: Optional[list[str]] = _input_shape_option(),
     area_budget: Optional[str] = typer.Option(None, "--area-budget", help="Area budget: mm², or a preset whose area under the space's estimator is the budget (default eyeriss-168)."),
     optimizer: str = typer.Option("bo", "--optimizer", "-o", help="Hardware optimizer: bo, random, ga, vanilla-bo."),
-    objective: str = typer.Option("edp", "--objective", help="edp, energy, cycles or ednp:N (energy × cycles^N)."),
+    objective: str = typer.Option("edp", "--objective", help="edp, energy, cycles, ednp:N (energy × cycles^N), or "
+                                  "pareto (energy, cycles and area together: the result lists the Pareto front)."),
     hw_budget: int = typer.Option(50, "--hw-budget", "-n", help="Hardware points (trials) to evaluate."),
     hw_batch: int = typer.Option(5, "--hw-batch", help="Points proposed per batch (results are a function of it)."),
     hw_space: str = typer.Option("eyeriss-like", "--hw-space", help="Hardware space: eyeriss-like, simple, or a YAML file (docs/codesign.md)."),

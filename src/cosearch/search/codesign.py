@@ -45,7 +45,10 @@ from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from .hw_search import AreaModel, make_hw_optimizer
 
-OBJECTIVES = ("edp", "energy", "cycles")  # plus "ednp:N"
+OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
+PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
+"""What ``pareto`` minimises jointly (with several workloads: geometric means of the ratios to the
+baseline for energy and cycles, and area in mm²)."""
 
 EYERISS_168 = {"mesh_x": 14, "mesh_y": 12, "glb_kb": 108, "glb_bandwidth": 16, "weights_spad_words": 224,
                "ifmap_spad_words": 12, "psum_spad_words": 24}
@@ -155,12 +158,13 @@ class NetworkCost:
 
 def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | None) -> float:
     """Value to minimise: for one workload its metric, for several the geometric mean of ratios to
-    the baseline. ``ednp:N`` is energy × cycles^N."""
+    the baseline. ``ednp:N`` is energy × cycles^N. ``pareto`` has EDP as its scalar value (which
+    design is "best"); its objectives are :func:`objective_vector`."""
     if not cost.valid:
         return math.inf
 
     def metric(c: NetworkCost, w: str) -> float:
-        if objective == "edp":
+        if objective in ("edp", "pareto"):
             return c.edp[w]
         if objective == "energy":
             return c.energy_pj[w]
@@ -174,6 +178,14 @@ def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | N
         return metric(cost, names[0])
     assert baseline is not None
     return math.exp(sum(math.log(metric(cost, w) / metric(baseline, w)) for w in names) / len(names))
+
+
+def objective_vector(cost: NetworkCost, area_mm2: float, baseline: NetworkCost | None) -> list[float] | None:
+    """The ``pareto`` objectives of a design (:data:`PARETO_OBJECTIVES`), ``None`` if it is invalid."""
+    if not cost.valid:
+        return None
+    energy, cycles = (objective_value(cost, name, baseline) for name in ("energy", "cycles"))
+    return [energy, cycles, float(area_mm2)]
 
 
 def check_budgets(*, hw_budget: int, hw_batch: int, mapper_budget: int, cli: bool = False) -> None:
@@ -198,7 +210,8 @@ def parse_objective(objective: str) -> str:
                 return objective
         except ValueError:
             pass
-    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, ednp:N with N > 0)")
+    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, ednp:N with N > 0, "
+                        "pareto)")
 
 
 # ---- the study -------------------------------------------------------------------------------------
@@ -215,6 +228,7 @@ class CodesignResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     edp_ratio_bound: float | None = None  # no design within the area budget goes below this (bounds.py)
     bound: dict[str, float] | None = None  # that bound's energy_pj, cycles, edp (all workloads summed)
+    pareto_front: list[dict[str, Any]] | None = None  # objective pareto: the non-dominated trials
 
 
 @dataclass
@@ -276,7 +290,8 @@ class Codesign:
         base_area = self._hw_payload(self.baseline_values or self._simple_baseline())
         self.baseline_area = float(unit_arch(base_area).area_mm2)
         self.area_budget = float(area_budget_mm2) if area_budget_mm2 is not None else self.baseline_area
-        self.opt = make_hw_optimizer(optimizer, hw_space, area_budget_mm2=self.area_budget, seed=seed, area=self.area)
+        self.opt = make_hw_optimizer(optimizer, hw_space, area_budget_mm2=self.area_budget, seed=seed, area=self.area,
+                                     objectives=len(PARETO_OBJECTIVES) if self.objective == "pareto" else 1)
         self.layers = self._unique_layers()
         self.executor = executor or LocalExecutor(1)
         self.on_trial = on_trial
@@ -512,7 +527,12 @@ class Codesign:
             if any(t.state not in ("complete", "failed") for t in group):
                 break
             points = np.array([t.hw_params["point"] for t in group], dtype=np.int64)
-            values = np.array([math.inf if t.value is None else t.value for t in group], dtype=np.float64)
+            if self.objective == "pareto":
+                values = np.array([(t.result or {}).get("objectives") if t.value is not None
+                                   and (t.result or {}).get("objectives") else [math.inf] * len(PARETO_OBJECTIVES)
+                                   for t in group], dtype=np.float64)
+            else:
+                values = np.array([math.inf if t.value is None else t.value for t in group], dtype=np.float64)
             self.opt.tell(points, values)
             told += len(group)
         return told
@@ -640,6 +660,9 @@ class Codesign:
                       "per_workload": {w: {"energy_pj": cost.energy_pj[w], "cycles": cost.cycles[w],
                                            "edp": cost.edp[w]} for w in cost.edp},
                       "seconds": time.perf_counter() - held.started}
+            if self.objective == "pareto":
+                result["objectives"] = objective_vector(cost, held.area, self._value_baseline()) \
+                    if result["valid"] and result["value"] is not None else None
         try:
             if held.failures:
                 error = "; ".join(held.failures)
@@ -679,8 +702,25 @@ class Codesign:
         history = [{"number": t.number, "value": (t.result or {}).get("value"),
                     "area_mm2": (t.result or {}).get("area_mm2")} for t in trials]
         bound, bound_ratio = self.edp_bound(baseline)
+        front = self._pareto_front(trials) if self.objective == "pareto" else None
         return CodesignResult(self.study_name, best, base, base_rs, ratio, ratio_rs, len(trials), seconds, history,
-                              edp_ratio_bound=bound_ratio, bound=bound)
+                              edp_ratio_bound=bound_ratio, bound=bound, pareto_front=front)
+
+    @staticmethod
+    def _pareto_front(trials: list[Any]) -> list[dict[str, Any]]:
+        """The valid complete trials no other trial dominates in :data:`PARETO_OBJECTIVES`, by energy;
+        each ``{"trial", "arch", "energy_pj", "cycles", "edp", "area_mm2", "objectives"}``."""
+        from .pareto import pareto_front_mask
+
+        done = [t for t in trials if t.state == "complete" and t.value is not None and (t.result or {}).get("objectives")]
+        if not done:
+            return []
+        mask = pareto_front_mask(np.array([t.result["objectives"] for t in done], dtype=np.float64))
+        front = [t for t, on in zip(done, mask) if on]
+        front.sort(key=lambda t: (t.result["objectives"][0], t.number))
+        return [{"trial": t.number, "arch": t.hw_params["values"], "energy_pj": t.result["energy_pj"],
+                 "cycles": t.result["cycles"], "edp": t.result["edp"], "area_mm2": t.result["area_mm2"],
+                 "objectives": t.result["objectives"]} for t in front]
 
     def edp_bound(self, baseline: NetworkCost) -> tuple[dict[str, float] | None, float | None]:
         """Lower bounds for any design of the space within the area budget (:mod:`.bounds`): network

@@ -12,6 +12,14 @@ paper's constrained BO: a GP on the log objective of feasible points over normal
 derived features, a logistic feasibility model on all points, LCB or log-EI over a pool of
 valid-by-construction candidates plus neighbours of the best); ``vanilla-bo`` (the same GP on raw
 parameters over unconstrained candidates, points over budget penalised instead of avoided).
+
+Multi-objective (``objectives=M > 1``, the ``pareto`` co-design objective: energy, cycles, area, all
+minimised): ``tell`` takes ``[n, M]`` values and the scalar ``values`` become each point's
+non-dominated rank (1 = on the Pareto front), which ``ga`` and ``bo``'s local candidates use as they
+are. ``bo`` then scores candidates by expected hypervolume improvement (:mod:`.pareto`): one GP per
+unknown objective (log energy, log cycles), area known exactly, times the feasibility model; a batch is
+chosen greedily, each pick's predicted mean joining the front before the next (Kriging believer).
+``vanilla-bo`` is single-objective only.
 """
 
 from __future__ import annotations
@@ -96,8 +104,13 @@ class HWOptimizer(ABC):
     name: ClassVar[str] = "hw"
     constrained: ClassVar[bool] = True  # proposals satisfy the area budget by construction
 
-    def __init__(self, space: HWSpace, *, area_budget_mm2: float, seed: int = 0, area: AreaModel | None = None) -> None:
+    def __init__(self, space: HWSpace, *, area_budget_mm2: float, seed: int = 0, area: AreaModel | None = None,
+                 objectives: int = 1) -> None:
+        if objectives < 1:
+            raise CosearchError(f"objectives must be at least 1, got {objectives}")
         self.space = space
+        self.n_objectives = int(objectives)
+        self.objective_values = np.zeros((0, self.n_objectives))  # [n, M] as told
         self.budget = float(area_budget_mm2)
         self.seed = int(seed)
         self.area = area or AreaModel(space)
@@ -119,8 +132,16 @@ class HWOptimizer(ABC):
         return pts[:n]
 
     def tell(self, points: np.ndarray, values: np.ndarray) -> None:
+        """``values``: ``[n]`` objective values, or ``[n, M]`` with ``M = objectives`` (``inf``: infeasible)."""
         self.points = np.concatenate([self.points, np.asarray(points, dtype=np.int64).reshape(-1, self.points.shape[1])])
-        self.values = np.concatenate([self.values, np.asarray(values, dtype=np.float64)])
+        vals = np.asarray(values, dtype=np.float64).reshape(-1, self.n_objectives)
+        self.objective_values = np.concatenate([self.objective_values, vals])
+        if self.n_objectives == 1:
+            self.values = np.concatenate([self.values, vals[:, 0]])  # (vanilla-bo rewrites its own copy)
+        else:
+            from .pareto import pareto_ranks
+
+            self.values = pareto_ranks(self.objective_values)
 
     @property
     def best(self) -> tuple[np.ndarray | None, float]:
@@ -248,6 +269,8 @@ class BOHW(HWOptimizer):
         feasible = np.isfinite(self.values)
         if self.n_told < self.n_init or feasible.sum() < 3:
             return self._random_valid(n, rng)
+        if self.n_objectives > 1:
+            return self._propose_pareto(n, rng)
         from .bo import GPSurrogate, fit_hyper, logistic_logp
 
         X = self.features(self.points)
@@ -262,13 +285,54 @@ class BOHW(HWOptimizer):
             logp = logistic_logp((X - mu) / sd, feasible, (Xc - mu) / sd)
             score = score + logp if self.acquisition == "logei" else score - 10.0 * (1 - np.exp(logp))
         order = np.argsort(-score, kind="stable")
-        chosen = cand[order[:n]]
-        explore = rng.random(len(chosen)) < self.explore  # exploration probability (authors: 0.1 for HW)
+        return self._explore(cand[order[:n]], rng)
+
+    def _explore(self, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Replace each chosen point by a random valid one with probability ``explore`` (authors: 0.1)."""
+        explore = rng.random(len(chosen)) < self.explore
         if explore.any():
             chosen = chosen.copy()
             chosen[explore] = self._random_valid(int(explore.sum()), rng)
             chosen = self._valid_new(chosen)
         return chosen
+
+    def _propose_pareto(self, n: int, rng: np.random.Generator, samples: int = 64) -> np.ndarray:
+        """Expected hypervolume improvement over the candidate pool, objectives ``(energy, cycles, area)``
+        in log space normalised by the feasible points' range; area (the last) is computed, not modelled."""
+        from .bo import GPSurrogate, fit_hyper, logistic_logp
+        from .pareto import expected_hv_improvement, pareto_front_mask
+
+        feasible = np.isfinite(self.values)
+        X = self.features(self.points)
+        logz = np.log(self.objective_values[feasible])
+        lo, span = logz.min(axis=0), np.maximum(np.ptp(logz, axis=0), 1e-9)
+        cand = self._candidates(rng)
+        Xc = self.features(cand)
+        M = self.n_objectives
+        mean, std = np.zeros((len(cand), M)), np.zeros((len(cand), M))
+        for m in range(M - 1):
+            hyper = fit_hyper(X[feasible], logz[:, m], maxiter=50, seed=int(rng.integers(2**31)))
+            mu, sd = GPSurrogate(X[feasible], logz[:, m], hyper).mean_std(Xc)
+            mean[:, m], std[:, m] = (mu - lo[m]) / span[m], sd / span[m]
+        mean[:, M - 1] = (np.log(self.area(cand)) - lo[M - 1]) / span[M - 1]
+        norm = (logz - lo) / span
+        front = norm[pareto_front_mask(norm)]
+        ref = np.full(M, 1.1)  # just beyond the worst feasible point in every objective
+        eps = rng.standard_normal((samples, M))
+        eps[:, M - 1] = 0.0
+        logp = np.zeros(len(cand))
+        if (~feasible).any():  # learned constraint: log P(feasible)
+            mu_x, sd_x = X.mean(axis=0), X.std(axis=0) + 1e-9
+            logp = logistic_logp((X - mu_x) / sd_x, feasible, (Xc - mu_x) / sd_x)
+        picked: list[int] = []
+        for _ in range(min(n, len(cand))):
+            score = np.log(expected_hv_improvement(front, ref, mean, std, eps) + 1e-12) + logp
+            score[picked] = -np.inf
+            i = int(np.argmax(score))
+            picked.append(i)
+            front = np.concatenate([front, mean[i:i + 1]])  # Kriging believer: assume the mean is observed
+            front = front[pareto_front_mask(front)]
+        return self._explore(cand[picked], rng)
 
 
 class VanillaBOHW(BOHW):
@@ -277,6 +341,11 @@ class VanillaBOHW(BOHW):
 
     name = "vanilla-bo"
     constrained = False
+
+    def __init__(self, space: HWSpace, **kw) -> None:
+        super().__init__(space, **kw)
+        if self.n_objectives > 1:
+            raise CosearchError("vanilla-bo optimizes one objective; for pareto use bo, random or ga")
 
     def features(self, pts: np.ndarray) -> np.ndarray:
         grids = self.space.grids()
