@@ -3,6 +3,7 @@ multi-objective hardware optimizers, the study's Pareto front (with resume) and 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,14 @@ def test_cli_pareto_json_and_errors(tmp_path: Path) -> None:
     front = data["pareto_front"]
     assert front and all(set(p) >= {"trial", "arch", "energy_pj", "cycles", "edp", "area_mm2"} for p in front)
     assert data["best"]["trial"] in {p["trial"] for p in front}
+    # the report lists the same front
+    rep = ok(run("report", tmp_path / "o", "--out", tmp_path / "rep", "--json"))
+    assert "pareto_front" in last_json(rep.stdout)["tables"]
+    rows = json.loads((tmp_path / "rep" / "tables" / "pareto_front.json").read_text())
+    assert [r["number"] for r in rows] == [p["trial"] for p in front]
+    assert [[r["objective_energy"], r["objective_cycles"], r["objective_area_mm2"]] for r in rows] == \
+        [p["objectives"] for p in front]
+    assert "<h2>Pareto front</h2>" in (tmp_path / "rep" / "report.html").read_text()
     res = run("codesign", "--workload", "dqn", "--objective", "pareto", "--optimizer", "vanilla-bo",
               "--out", tmp_path / "v", "--json")
     assert_user_error(res, "vanilla-bo optimizes one objective")

@@ -697,6 +697,29 @@ def _trial_row(src: StudySource, t: Any) -> dict[str, Any]:
     return row
 
 
+def pareto_rows(src: StudySource) -> list[dict[str, Any]]:
+    """A ``pareto`` study's front: its valid trials that no other beats in energy, cycles and area (the
+    stored objectives), by energy; each trial's row as in the trials table plus the three objectives."""
+    import numpy as np
+
+    from ..search.pareto import pareto_front_mask
+
+    if src.objective != "pareto":
+        return []
+    done = [t for t in src.trials if t.state == "complete" and t.value is not None
+            and (t.result or {}).get("objectives")]
+    if not done:
+        return []
+    mask = pareto_front_mask(np.array([t.result["objectives"] for t in done], dtype=np.float64))
+    front = sorted((t for t, on in zip(done, mask) if on), key=lambda t: (t.result["objectives"][0], t.number))
+    rows = []
+    for t in front:
+        energy, cycles, area = t.result["objectives"]
+        rows.append({**_trial_row(src, t), "objective_energy": energy, "objective_cycles": cycles,
+                     "objective_area_mm2": area})
+    return rows
+
+
 def convergence_rows(src: StudySource) -> list[dict[str, Any]]:
     """Best EDP so far after each HW sample (trial) of a study, in trial order (``None`` until the
     first valid point). Only finished trials count as samples."""
@@ -781,10 +804,10 @@ def report_tables(sources: Sequence[Source]) -> dict[str, list[dict[str, Any]]]:
       and energy (pJ) of one instance of the layer (the MAC as level ``MAC``);
     * ``loop_nests``: per design, layer, level and loop: dim, bound, kind (outer -> inner);
     * studies only: ``trials`` (every trial as stored), ``convergence`` (best EDP vs HW samples),
-      ``constraints`` (constraint statistics).
+      ``constraints`` (constraint statistics); ``pareto_front`` when a study has the ``pareto`` objective.
     """
     designs, layers, breakdown, nests = [], [], [], []
-    trials, convergence, constraints = [], [], []
+    trials, convergence, constraints, front = [], [], [], []
     for src in sources:
         base = next((d for d in src.designs if d.role == "baseline"), None)
         base_rs = next((d for d in src.designs if d.role == "baseline_rs"), None)
@@ -824,7 +847,10 @@ def report_tables(sources: Sequence[Source]) -> dict[str, list[dict[str, Any]]]:
             trials.extend(_trial_row(src, t) for t in src.trials)
             convergence.extend(convergence_rows(src))
             constraints.extend(constraint_rows(src))
+            front.extend(pareto_rows(src))
     tables = {"designs": designs, "layers": layers, "breakdown": breakdown, "loop_nests": nests}
     if any(isinstance(s, StudySource) for s in sources):
         tables.update({"trials": trials, "convergence": convergence, "constraints": constraints})
+    if any(isinstance(s, StudySource) and s.objective == "pareto" for s in sources):
+        tables["pareto_front"] = front
     return tables

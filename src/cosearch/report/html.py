@@ -180,6 +180,20 @@ def _trials_section(tables: dict[str, list[dict[str, Any]]]) -> str:
     return f"<h2>Trials</h2><details><summary>{len(rows)} trials</summary>{table}</details>"
 
 
+def _pareto_section(tables: dict[str, list[dict[str, Any]]]) -> str:
+    if "pareto_front" not in tables:
+        return ""
+    hw = [k for k in dict.fromkeys(k for r in tables["pareto_front"] for k in r) if k.startswith("hw.")]
+    rows = [[r["source"], r["number"], *[_param(r.get(k)) for k in hw], f"{r['area_mm2']:.3f}",
+             fmt_sci(r["objective_energy"]), fmt_sci(r["objective_cycles"]), fmt_sci(r["edp"])]
+            for r in tables["pareto_front"]]
+    return ("<h2>Pareto front</h2><p class=\"meta\">Studies with the pareto objective: the valid trials that no "
+            "other trial beats in energy, cycles and area, by energy (with several workloads, energy and cycles are "
+            "geometric means of the ratios to the baseline).</p>"
+            + _table(["source", "#", *[k[3:] for k in hw], "area (mm²)", "energy", "cycles", "EDP (pJ·cycles)"],
+                     rows, left=2, table_id="pareto_front"))
+
+
 def _files_section(table_files: dict[str, dict[str, str]]) -> str:
     items = "".join(f"<li>{_e(name)}: " + " ".join(f'<a href="{_e(p)}">{_e(k.upper())}</a>' for k, p in files.items())
                     + "</li>" for name, files in table_files.items())
@@ -200,6 +214,7 @@ def render_page(sources: Sequence[Source], shown: Sequence[ShownDesign], figures
     body += [_layers_section(tables)]
     if "study" in kinds:
         body.append(_constraints_section(tables))
+        body.append(_pareto_section(tables))
     body += [_loop_nests_section(sources), _trials_section(tables), _files_section(table_files)]
     # plotly.js goes in the head, inline: the page needs no network
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
