@@ -1269,7 +1269,13 @@ def study_show(
     short = {"glb_kb": "GLB KiB", "glb_bandwidth": "GLB bw", "weights_spad_words": "W spad",
              "ifmap_spad_words": "I spad", "psum_spad_words": "P spad", "rf_words": "RF"}
     cols = [n for n in names if not (mesh and n in ("mesh_x", "mesh_y"))]
-    table = Table(title="Trials (sizes in words, bandwidth in words/cycle; * = best)")
+    front: set[int] = set()
+    if st.objective == "pareto":  # mark the Pareto front (energy, cycles, area)
+        from .search.codesign import pareto_front_trials
+
+        front = {t.number for t in pareto_front_trials(trials)}
+    table = Table(title="Trials (sizes in words, bandwidth in words/cycle; * = best"
+                        + (", front = on the Pareto front of energy, cycles and area)" if front else ")"))
     table.add_column("#", justify="right")
     table.add_column("state")
     if mesh:
@@ -1286,6 +1292,8 @@ def study_show(
         area = res.get("area_mm2")
         valid = res.get("valid", True)
         note = (t.error or "") if t.state == "failed" else ("" if valid else str(res.get("reason") or "invalid"))
+        if t.number in front:
+            note = "front"
         pes = [f"{_fmt_param(values.get('mesh_x'))}×{_fmt_param(values.get('mesh_y'))}"] if mesh else []
         table.add_row(
             str(t.number), t.state, *pes, *[_fmt_param(values.get(n)) for n in cols],

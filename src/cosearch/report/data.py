@@ -700,18 +700,11 @@ def _trial_row(src: StudySource, t: Any) -> dict[str, Any]:
 def pareto_rows(src: StudySource) -> list[dict[str, Any]]:
     """A ``pareto`` study's front: its valid trials that no other beats in energy, cycles and area (the
     stored objectives), by energy; each trial's row as in the trials table plus the three objectives."""
-    import numpy as np
-
-    from ..search.pareto import pareto_front_mask
+    from ..search.codesign import pareto_front_trials
 
     if src.objective != "pareto":
         return []
-    done = [t for t in src.trials if t.state == "complete" and t.value is not None
-            and (t.result or {}).get("objectives")]
-    if not done:
-        return []
-    mask = pareto_front_mask(np.array([t.result["objectives"] for t in done], dtype=np.float64))
-    front = sorted((t for t, on in zip(done, mask) if on), key=lambda t: (t.result["objectives"][0], t.number))
+    front = pareto_front_trials(src.trials)
     rows = []
     for t in front:
         energy, cycles, area = t.result["objectives"]

@@ -708,19 +708,10 @@ class Codesign:
 
     @staticmethod
     def _pareto_front(trials: list[Any]) -> list[dict[str, Any]]:
-        """The valid complete trials no other trial dominates in :data:`PARETO_OBJECTIVES`, by energy;
-        each ``{"trial", "arch", "energy_pj", "cycles", "edp", "area_mm2", "objectives"}``."""
-        from .pareto import pareto_front_mask
-
-        done = [t for t in trials if t.state == "complete" and t.value is not None and (t.result or {}).get("objectives")]
-        if not done:
-            return []
-        mask = pareto_front_mask(np.array([t.result["objectives"] for t in done], dtype=np.float64))
-        front = [t for t, on in zip(done, mask) if on]
-        front.sort(key=lambda t: (t.result["objectives"][0], t.number))
+        """``{"trial", "arch", "energy_pj", "cycles", "edp", "area_mm2", "objectives"}`` per front trial."""
         return [{"trial": t.number, "arch": t.hw_params["values"], "energy_pj": t.result["energy_pj"],
                  "cycles": t.result["cycles"], "edp": t.result["edp"], "area_mm2": t.result["area_mm2"],
-                 "objectives": t.result["objectives"]} for t in front]
+                 "objectives": t.result["objectives"]} for t in pareto_front_trials(trials)]
 
     def edp_bound(self, baseline: NetworkCost) -> tuple[dict[str, float] | None, float | None]:
         """Lower bounds for any design of the space within the area budget (:mod:`.bounds`): network
@@ -735,6 +726,18 @@ class Codesign:
         energy = sum(b.energy_pj for b in bounds.values())
         cycles = sum(b.cycles for b in bounds.values())
         return {"energy_pj": energy, "cycles": cycles, "edp": energy * cycles}, ratio
+
+
+def pareto_front_trials(trials: list[Any]) -> list[Any]:
+    """The complete, valid trials of a ``pareto`` study that no other trial dominates in their stored
+    objectives (:data:`PARETO_OBJECTIVES`), ordered by the first objective (energy), then number."""
+    from .pareto import pareto_front_mask
+
+    done = [t for t in trials if t.state == "complete" and t.value is not None and (t.result or {}).get("objectives")]
+    if not done:
+        return []
+    mask = pareto_front_mask(np.array([t.result["objectives"] for t in done], dtype=np.float64))
+    return sorted((t for t, on in zip(done, mask) if on), key=lambda t: (t.result["objectives"][0], t.number))
 
 
 def _ratio(cost: NetworkCost, base: NetworkCost) -> float:
