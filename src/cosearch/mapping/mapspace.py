@@ -72,6 +72,7 @@ from .factors import (
 )
 from .factors import divisors as _divisors_of
 from .mapping import Mappings
+from .sampler_kernel import step_rows
 
 SeedLike = int | np.random.Generator | None
 
@@ -188,6 +189,12 @@ class MapSpace:
         self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
         self._divs = divisor_table(self.dims)  # [D, nmax], 0-padded
         self._build_tables()
+        # the compiled sampler step's view of the bounded levels (sampler_kernel.step_rows)
+        self._k_bounded = np.array(self._bounded, dtype=np.int64)
+        self._k_possible = np.zeros((L, NUM_DATASPACES), dtype=np.bool_)
+        for m, dis in self._possible.items():
+            self._k_possible[m, dis] = True
+        self._k_sizes = np.array([0 if sz is None else sz for sz in self.sizes], dtype=np.int64)
 
         # geometry: coefficient with which dim d moves its axis of each data space, and which axis
         self._coef = np.zeros((NUM_DATASPACES, NUM_DIMS), dtype=np.int64)
@@ -373,78 +380,15 @@ class MapSpace:
         so each bounded level at or above the slot gives a per-row upper bound on ``v``.
         """
         R = st.rows
-        ar = np.arange(R)
-        n = self._n_div
-        per_row = not np.isscalar(level)
-        top = int(np.max(level)) if R else 0
-        ri = st.rem_idx[d, ar]
-        row = d * n + ri  # row of the divisor tables
-        rem = self._divs_flat[row]
-        cap = rem
-        f = self.fanout_level
-        spatial = kind != KIND_T
-        if spatial.any():
-            px = st.sx[f].prod(axis=0)
-            py = st.sy[f].prod(axis=0)
-            both = self.mesh_instances // (px * py)
-            cap_x = np.minimum(self.mesh_x // px, both)
-            cap_y = np.minimum(self.mesh_y // py, both)
-            cap = np.minimum(cap, np.where(kind == KIND_X, cap_x, np.where(kind == KIND_Y, cap_y, cap)))
-        units: list[tuple[int, int, np.ndarray]] = []
-        grows: list[tuple[int, np.ndarray]] = []
+        u = rng.random(R)
+        levels = np.full(R, level, dtype=np.int64) if np.isscalar(level) else np.asarray(level, dtype=np.int64)
         lay = self.layer
-        for m in self._bounded:
-            if m > top:
-                break
-            E = st.ext[m]  # [D, R]
-            ext_d = E[d, ar]
-            if per_row:
-                ext_d = np.where(m <= level, ext_d, 0)  # rows whose slot is below m leave level m alone
-            grow = np.zeros(R, dtype=np.int64)  # words the level gains per unit of (v - 1)
-            for di in self._possible[m]:
-                coef = self._coef[di, d]
-                if not coef.any():
-                    continue
-                a = E[d, ar]
-                if di == 1:  # Inputs: P/R move the W axis, Q/S the H axis (with the halo)
-                    ak = self._axis_kind[1, d]
-                    if (ak == _AXIS_W).any():
-                        w = (E[DIM_INDEX["P"]] - 1) * lay.Wstride + (E[DIM_INDEX["R"]] - 1) * lay.Wdilation + 1
-                        a = np.where(ak == _AXIS_W, w, a)
-                    if (ak == _AXIS_H).any():
-                        h = (E[DIM_INDEX["Q"]] - 1) * lay.Hstride + (E[DIM_INDEX["S"]] - 1) * lay.Hdilation + 1
-                        a = np.where(ak == _AXIS_H, h, a)
-                unit = st.tiles[m, di] // a * ext_d * coef
-                units.append((m, di, unit))
-                grow += np.where(st.keep[m, di], unit, 0)
-            grows.append((m, grow))
-            room = self.sizes[m] - st.used[m]  # type: ignore[operator]
-            cap = np.minimum(cap, np.where(grow > 0, room // np.maximum(grow, 1) + 1, cap))
-        cnt = np.zeros(R, dtype=np.int64)  # divisors of the remainder <= cap (>= 1: factor 1 always fits)
-        for j in range(n):
-            cnt += self._divlist_t[j][row] <= cap
-        k = (rng.random(R) * np.maximum(cnt, 1)).astype(np.int64)
-        pos = row * n + k
-        v = self._divlist_flat[pos]
-        st.rem_idx[d, ar] = self._quot_flat[pos]
-        st.temporal[0][d, ar] = rem // v
-        vt = np.where(spatial, 1, v)
-        if per_row:
-            flat_t = st.temporal.reshape(-1, R)
-            flat_t[level * NUM_DIMS + d, ar] *= np.where(level > 0, vt, 1)
-        elif level > 0:
-            st.temporal[level][d, ar] *= vt
-        if self.mesh_x > 1 and (kind == KIND_X).any():
-            st.sx[f][d, ar] *= np.where(kind == KIND_X, v, 1)
-        if self.mesh_y > 1 and (kind == KIND_Y).any():
-            st.sy[f][d, ar] *= np.where(kind == KIND_Y, v, 1)
-        for m in range(1, top + 1):
-            st.ext[m][d, ar] *= np.where(m <= level, v, 1) if per_row else v
-        v1 = v - 1
-        for m, di, unit in units:
-            st.tiles[m, di] += unit * v1
-        for m, grow in grows:
-            st.used[m] += grow * v1
+        step_rows(levels, np.asarray(kind, dtype=np.int64), np.asarray(d, dtype=np.int64), u,
+                  st.temporal, st.sx, st.sy, st.keep, st.ext, st.tiles, st.used, st.rem_idx,
+                  self._k_bounded, self._k_possible, self._k_sizes, self._coef, self._axis_kind,
+                  self._divs_flat, self._divlist_flat, self._quot_flat, self._n_div, self.fanout_level,
+                  self.mesh_x, self.mesh_y, self.mesh_instances,
+                  np.array([lay.Wstride, lay.Wdilation, lay.Hstride, lay.Hdilation], dtype=np.int64))
 
     def _fill(
         self, st: _State, dim_list: list[int], rng: np.random.Generator, free: np.ndarray | None = None

@@ -1,0 +1,113 @@
+"""The sampler's inner step, compiled with numba: draw one factor per row of a batch of partial mappings.
+
+:meth:`cosearch.mapping.mapspace.MapSpace._step` prepares the per-batch tables and the uniform draws
+(``u``, from the caller's NumPy generator, so a seed fixes the samples) and calls :func:`step_rows`.
+A row-wise loop costs about a microsecond per row, where the same step as whole-array NumPy
+operations cost about 0.2 ms per call whatever the batch size; the sampler makes ~25 such calls per
+batch, and the ``auto`` mapper draws many small batches.
+
+Shapes: ``L`` levels, ``D`` = 8 dims, ``R`` rows; state arrays are ``[L, D, R]`` (``temporal``,
+``sx``, ``sy``, ``ext``), ``[L, 3, R]`` (``keep``, ``tiles``), ``[L, R]`` (``used``), ``[D, R]``
+(``rem_idx``); divisor tables are flattened ``[D * n]`` / ``[D * n * n]`` (see ``MapSpace._build_tables``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+KIND_X, KIND_Y = 1, 2
+AXIS_W, AXIS_H = 1, 2
+DIM_P, DIM_Q, DIM_R, DIM_S = 4, 5, 6, 7  # N, G, K, C, P, Q, R, S
+
+
+@njit(cache=True, nogil=True)
+def step_rows(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
+              temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray, ext: np.ndarray,
+              tiles: np.ndarray, used: np.ndarray, rem_idx: np.ndarray,
+              bounded: np.ndarray, allowed: np.ndarray, sizes: np.ndarray, coef: np.ndarray, axis_kind: np.ndarray,
+              divs_flat: np.ndarray, divlist_flat: np.ndarray, quot_flat: np.ndarray, n: int, fanout: int,
+              mesh_x: int, mesh_y: int, mesh_instances: int, strides: np.ndarray) -> None:
+    """For every row ``r``: draw dim ``d[r]``'s factor for slot ``kind[r]`` of level ``level[r]``
+    uniformly (``u[r]`` in [0, 1)) among the divisors of its parked remainder that keep every bounded
+    level at or below ``level[r]`` within capacity (and, for spatial slots, within the mesh); update the
+    state in place. ``strides``: (Wstride, Wdilation, Hstride, Hdilation)."""
+    R = d.shape[0]
+    D = temporal.shape[1]
+    nb = bounded.shape[0]
+    unit_m = np.zeros(3 * nb, dtype=np.int64)
+    unit_di = np.zeros(3 * nb, dtype=np.int64)
+    unit_v = np.zeros(3 * nb, dtype=np.int64)
+    grow_v = np.zeros(nb, dtype=np.int64)
+    for r in range(R):
+        dd = d[r]
+        lv = level[r]
+        k = kind[r]
+        row = dd * n + rem_idx[dd, r]
+        rem = divs_flat[row]
+        cap = rem
+        if k == KIND_X or k == KIND_Y:
+            px = 1
+            py = 1
+            for j in range(D):
+                px *= sx[fanout, j, r]
+                py *= sy[fanout, j, r]
+            both = mesh_instances // (px * py)
+            if k == KIND_X:
+                cap = min(cap, min(mesh_x // px, both))
+            else:
+                cap = min(cap, min(mesh_y // py, both))
+        nu = 0
+        for bi in range(nb):
+            m = bounded[bi]
+            grow_v[bi] = 0
+            if m > lv:
+                continue
+            ext_d = ext[m, dd, r]
+            grow = 0
+            for di in range(3):
+                if not allowed[m, di]:
+                    continue
+                c = coef[di, dd]
+                if c == 0:
+                    continue
+                a = ext[m, dd, r]
+                if di == 1:  # Inputs: P/R move the W axis, Q/S the H axis (with the halo)
+                    ak = axis_kind[1, dd]
+                    if ak == AXIS_W:
+                        a = (ext[m, DIM_P, r] - 1) * strides[0] + (ext[m, DIM_R, r] - 1) * strides[1] + 1
+                    elif ak == AXIS_H:
+                        a = (ext[m, DIM_Q, r] - 1) * strides[2] + (ext[m, DIM_S, r] - 1) * strides[3] + 1
+                unit = tiles[m, di, r] // a * ext_d * c
+                unit_m[nu] = m
+                unit_di[nu] = di
+                unit_v[nu] = unit
+                nu += 1
+                if keep[m, di, r]:
+                    grow += unit
+            grow_v[bi] = grow
+            if grow > 0:
+                room = sizes[m] - used[m, r]
+                cap = min(cap, room // grow + 1)
+        cnt = 0
+        for j in range(n):
+            if divlist_flat[row * n + j] <= cap:
+                cnt += 1
+        pick = np.int64(u[r] * max(cnt, 1))
+        pos = row * n + pick
+        v = divlist_flat[pos]
+        rem_idx[dd, r] = quot_flat[pos]
+        temporal[0, dd, r] = rem // v
+        if lv > 0 and k != KIND_X and k != KIND_Y:
+            temporal[lv, dd, r] *= v
+        if mesh_x > 1 and k == KIND_X:
+            sx[fanout, dd, r] *= v
+        if mesh_y > 1 and k == KIND_Y:
+            sy[fanout, dd, r] *= v
+        for m in range(1, lv + 1):
+            ext[m, dd, r] *= v
+        v1 = v - 1
+        for i in range(nu):
+            tiles[unit_m[i], unit_di[i], r] += unit_v[i] * v1
+        for bi in range(nb):
+            used[bounded[bi], r] += grow_v[bi] * v1
