@@ -33,7 +33,8 @@ so every step has a valid choice and the result is valid. Every valid mapping ha
 probability: its own factors are allowed choices at every step (the partial tiles along the way are
 no larger than its final ones). Loop orders are uniformly random permutations at every level.
 
-Rows never loop in Python: each step is NumPy over the batch; loops run over levels, slots and steps.
+Rows never loop in Python: each step is one call of a numba kernel over the batch
+(:func:`~cosearch.mapping.sampler_kernel.step_rows`); Python loops run over levels, slots and steps.
 
 Mapspace constraints
 --------------------
