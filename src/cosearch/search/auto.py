@@ -7,7 +7,8 @@
    (``utilization_share``) from the subspace of mappings that keep at least ``utilization_floor`` of
    the most PEs the layer can use busy: small, structured subspaces whose good points are rare in
    uniform samples of the whole space (on a 9×14 mesh, say, few random spatial splits fill it).
-2. Descent: every round each start probes up to ``probe`` of its not yet evaluated neighbors, drawn
+2. Descent: every round each start probes up to ``probe`` (64; 32 for budgets up to
+   :data:`SMALL_BUDGET`) of its not yet evaluated neighbors, drawn
    at random from its whole local neighborhood (single prime-factor moves between levels and the
    array, exchanges of factors between two dims, loop-order swaps, bypass toggles; see
    :mod:`cosearch.search.neighbors`), and moves to the best of them if that improves it.
@@ -36,6 +37,13 @@ from .base import Optimizer, known_valid
 from .neighbors import MoveSet, row_hashes
 
 
+SMALL_BUDGET = 10_000
+"""Budgets (evaluations) up to which ``auto`` probes 32 neighbors per start and round (else 64) and
+draws fresh restarts from pools of 100 (else 200). Measured on the layers of 33 co-design winners at
+5,000 evaluations: mean gap to a 100k-evaluation reference 0.43% instead of 0.57%, layers more than
+2% off 6.3% instead of 9.0%, for 35% more time per evaluation."""
+
+
 class AutoMapper(Optimizer):
     """Multi-start steepest descent with restarts (see module docstring)."""
 
@@ -43,14 +51,18 @@ class AutoMapper(Optimizer):
     preferred_batch = 1 << 20  # one round (all neighborhoods) per ask
 
     def __init__(self, space, *, objective: str = "edp", seed: int = 0, n_init: int = 1000, starts: int = 8,
-                 probe: int = 64,
-                 elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int = 200,
+                 probe: int | None = None,
+                 elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int | None = None,
                  exchanges: bool = True, budget_hint: int | None = None, dataflow_share: float = 0.25,
                  utilization_share: float = 0.5, utilization_floor: float = 0.9,
                  restart_utilization_share: float = 0.5) -> None:
         super().__init__(space, objective=objective, seed=seed)
         if budget_hint is not None:  # spend about a tenth of a known budget on the warm-up
             n_init = int(min(n_init, max(100, budget_hint // 10)))
+        # small budgets (co-design's inner loop): more, smaller descent steps and cheaper fresh restarts
+        small = budget_hint is not None and budget_hint <= SMALL_BUDGET
+        probe = (32 if small else 64) if probe is None else probe
+        restart_pool = (100 if small else 200) if restart_pool is None else restart_pool
         self.n_init = int(n_init)
         self.n_starts = int(starts)
         self.probe = int(probe)
