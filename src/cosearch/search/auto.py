@@ -41,7 +41,7 @@ SMALL_BUDGET = 10_000
 """Budgets (evaluations) up to which ``auto`` probes 32 neighbors per start and round (else 64) and
 draws fresh restarts from pools of 100 (else 200). Measured on the layers of 33 co-design winners at
 5,000 evaluations: mean gap to a 100k-evaluation reference 0.43% instead of 0.57%, layers more than
-2% off 6.3% instead of 9.0%, for 35% more time per evaluation."""
+2% off 6.3% instead of 9.0%, for 35-40% more time per evaluation (benchmarks/inner_mapper_winners.py)."""
 
 
 class AutoMapper(Optimizer):
