@@ -73,14 +73,11 @@ from .factors import (
 )
 from .factors import divisors as _divisors_of
 from .mapping import Mappings
-from .sampler_kernel import step_rows
+from .sampler_kernel import AXIS_H as _AXIS_H
+from .sampler_kernel import AXIS_W as _AXIS_W
+from .sampler_kernel import KIND_T, KIND_X, KIND_Y, step_rows
 
 SeedLike = int | np.random.Generator | None
-
-KIND_T, KIND_X, KIND_Y = 0, 1, 2
-"""Slot kinds: a temporal factor, a spatial factor over the mesh's X axis, over its Y axis."""
-
-_AXIS_OWN, _AXIS_W, _AXIS_H = 0, 1, 2
 
 
 def _rng(seed: SeedLike) -> np.random.Generator:
@@ -190,12 +187,10 @@ class MapSpace:
         self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
         self._divs = divisor_table(self.dims)  # [D, nmax], 0-padded
         self._build_tables()
-        # the compiled sampler step's view of the bounded levels (sampler_kernel.step_rows)
+        # the compiled sampler step's view of the bounded levels and the layer (sampler_kernel.step_rows)
         self._k_bounded = np.array(self._bounded, dtype=np.int64)
-        self._k_possible = np.zeros((L, NUM_DATASPACES), dtype=np.bool_)
-        for m, dis in self._possible.items():
-            self._k_possible[m, dis] = True
         self._k_sizes = np.array([0 if sz is None else sz for sz in self.sizes], dtype=np.int64)
+        self._k_strides = np.array([layer.Wstride, layer.Wdilation, layer.Hstride, layer.Hdilation], dtype=np.int64)
 
         # geometry: coefficient with which dim d moves its axis of each data space, and which axis
         self._coef = np.zeros((NUM_DATASPACES, NUM_DIMS), dtype=np.int64)
@@ -312,7 +307,7 @@ class MapSpace:
         ``_divs [D, n]``: divisors of each dim (0-padded). For a parked remainder equal to divisor
         ``i`` of dim ``d``, row ``d·n + i`` of ``_divlist [D·n, n]`` lists the divisors of that
         remainder ascending (padded with a value above every dim), and the same entry of ``_quot``
-        is the index of ``remainder / divisor``. ``_divlist_t`` is ``_divlist`` transposed.
+        is the index of ``remainder / divisor``.
         """
         D, n = self._divs.shape
         big = int(self.dims.max()) + 1
@@ -328,7 +323,6 @@ class MapSpace:
         self._n_div = n
         self._divlist = divlist.reshape(D * n, n)
         self._divlist_flat = self._divlist.ravel()
-        self._divlist_t = np.ascontiguousarray(self._divlist.T)
         self._quot_flat = quot.ravel()
         self._divs_flat = self._divs.ravel()
 
@@ -383,13 +377,11 @@ class MapSpace:
         R = st.rows
         u = rng.random(R)
         levels = np.full(R, level, dtype=np.int64) if np.isscalar(level) else np.asarray(level, dtype=np.int64)
-        lay = self.layer
         step_rows(levels, np.asarray(kind, dtype=np.int64), np.asarray(d, dtype=np.int64), u,
                   st.temporal, st.sx, st.sy, st.keep, st.ext, st.tiles, st.used, st.rem_idx,
-                  self._k_bounded, self._k_possible, self._k_sizes, self._coef, self._axis_kind,
+                  self._k_bounded, self.allowed, self._k_sizes, self._coef, self._axis_kind,
                   self._divs_flat, self._divlist_flat, self._quot_flat, self._n_div, self.fanout_level,
-                  self.mesh_x, self.mesh_y, self.mesh_instances,
-                  np.array([lay.Wstride, lay.Wdilation, lay.Hstride, lay.Hdilation], dtype=np.int64))
+                  self.mesh_x, self.mesh_y, self.mesh_instances, self._k_strides)
 
     def _fill(
         self, st: _State, dim_list: list[int], rng: np.random.Generator, free: np.ndarray | None = None

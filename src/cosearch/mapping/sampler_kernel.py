@@ -16,9 +16,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-KIND_X, KIND_Y = 1, 2
-AXIS_W, AXIS_H = 1, 2
-DIM_P, DIM_Q, DIM_R, DIM_S = 4, 5, 6, 7  # N, G, K, C, P, Q, R, S
+from ..dims import DIM_INDEX
+
+KIND_T, KIND_X, KIND_Y = 0, 1, 2
+"""Slot kinds: a temporal factor, a spatial factor over the mesh's X axis, over its Y axis."""
+
+AXIS_OWN, AXIS_W, AXIS_H = 0, 1, 2
+"""Which Inputs axis a dim moves (``MapSpace._axis_kind``): its own, the W axis (P, R), the H axis (Q, S)."""
+
+DIM_P, DIM_Q, DIM_R, DIM_S = (DIM_INDEX[d] for d in "PQRS")
 
 
 @njit(cache=True, nogil=True)

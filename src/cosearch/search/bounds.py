@@ -114,11 +114,12 @@ def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None) -
     return max(compute, dram)
 
 
-def feasible_meshes(space: HWSpace, area_budget_mm2: float) -> list[tuple[int, int]]:
+def feasible_meshes(space: HWSpace, area_budget_mm2: float, area: AreaModel | None = None) -> list[tuple[int, int]]:
     """For each mesh_x of the grid, the largest mesh_y whose design fits ``area_budget_mm2`` with every
     other parameter at its smallest (none if even mesh_y's smallest value does not fit). A larger
-    mesh never keeps fewer PEs busy, so these dominate every smaller feasible mesh."""
-    area = AreaModel(space)
+    mesh never keeps fewer PEs busy, so these dominate every smaller feasible mesh. ``area``: the
+    space's :class:`AreaModel`, if the caller has one (it is built otherwise)."""
+    area = area or AreaModel(space)
     grids = space.grids()
     out = []
     for ix, x in enumerate(grids[0]):
@@ -131,14 +132,16 @@ def feasible_meshes(space: HWSpace, area_budget_mm2: float) -> list[tuple[int, i
     return out
 
 
-def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float) -> EDPBound:
+def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
+                      area: AreaModel | None = None) -> EDPBound:
     """:class:`EDPBound` of ``network`` (repeat counts included) over the designs of ``space`` whose
     area is within ``area_budget_mm2``. Raises ``ValueError`` if no mesh fits the budget."""
     floors = _floors(space)
     energy = sum(layer.count * layer_energy_floor(layer, floors) for layer in network.layers)
+    smallest = space.values(np.zeros(len(space.names), dtype=np.int64))
     best: tuple[float, tuple[int, int]] | None = None
-    for x, y in feasible_meshes(space, area_budget_mm2):
-        arch = space.arch({**space.values(np.zeros(len(space.names), dtype=np.int64)), "mesh_x": x, "mesh_y": y})
+    for x, y in feasible_meshes(space, area_budget_mm2, area):
+        arch = space.arch({**smallest, "mesh_x": x, "mesh_y": y})
         cycles = sum(layer.count * layer_cycles_floor(arch, layer, space.dram_bandwidth) for layer in network.layers)
         if best is None or cycles < best[0]:
             best = (cycles, (x, y))

@@ -527,10 +527,10 @@ class Codesign:
             if any(t.state not in ("complete", "failed") for t in group):
                 break
             points = np.array([t.hw_params["point"] for t in group], dtype=np.int64)
-            if self.objective == "pareto":
-                values = np.array([(t.result or {}).get("objectives") if t.value is not None
-                                   and (t.result or {}).get("objectives") else [math.inf] * len(PARETO_OBJECTIVES)
-                                   for t in group], dtype=np.float64)
+            if self.objective == "pareto":  # invalid trials store no objectives: infeasible in all
+                infeasible = [math.inf] * len(PARETO_OBJECTIVES)
+                values = np.array([(t.result or {}).get("objectives") or infeasible if t.value is not None
+                                   else infeasible for t in group], dtype=np.float64)
             else:
                 values = np.array([math.inf if t.value is None else t.value for t in group], dtype=np.float64)
             self.opt.tell(points, values)
@@ -721,7 +721,7 @@ class Codesign:
 
         if not baseline.valid or any(baseline.edp[w.name] <= 0 for w in self.workloads):
             return None, None
-        bounds = {w.name: network_edp_bound(w, self.space, self.area_budget) for w in self.workloads}
+        bounds = {w.name: network_edp_bound(w, self.space, self.area_budget, self.area) for w in self.workloads}
         ratio = math.exp(sum(math.log(b.edp / baseline.edp[w]) for w, b in bounds.items()) / len(bounds))
         energy = sum(b.energy_pj for b in bounds.values())
         cycles = sum(b.cycles for b in bounds.values())
