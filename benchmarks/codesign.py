@@ -33,8 +33,8 @@ import numpy as np
 
 import cosearch
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.search.codesign import Codesign, unit_arch
-from cosearch.search.mapper import map_layer
+from cosearch.codesign.driver import Codesign, unit_arch
+from cosearch.mappers.layer import map_layer
 from cosearch.study.executor import LocalExecutor
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import cosearch
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.errors import CosearchError
-from cosearch.search.mapper import map_layer
+from cosearch.mappers.layer import map_layer
 
 
 def main() -> None:

@@ -26,8 +26,8 @@ import numpy as np
 import cosearch
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.errors import CosearchError
-from cosearch.search.codesign import EYERISS_168, unit_arch, unit_seed
-from cosearch.search.mapper import map_layer
+from cosearch.codesign.driver import EYERISS_168, unit_arch, unit_seed
+from cosearch.mappers.layer import map_layer
 
 REF_BUDGET, REF_SEED = 100_000, 12345
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cosearch
 from cosearch.errors import CosearchError
-from cosearch.search.mapper import map_layer
+from cosearch.mappers.layer import map_layer
 
 LAYERS = {
     "resnet18_conv1": dict(K=64, C=3, P=112, Q=112, R=7, S=7, Wstride=2, Hstride=2),

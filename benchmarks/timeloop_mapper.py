@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cosearch
 from cosearch.arch.io import arch_from_reference
-from cosearch.search.mapper import map_layer
+from cosearch.mappers.layer import map_layer
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "timeloop" / "cases.jsonl"
 

@@ -1,6 +1,6 @@
 """An independent pure-NumPy implementation of the cost model, kept as a test oracle.
 
-cosearch's shipped model (``cosearch.model.kernel``) is a compiled per-mapping loop; this module
+cosearch's shipped model (``cosearch.model._kernel``) is a compiled per-mapping loop; this module
 computes the same quantities with whole-batch array operations over the full loop list, and the
 tests check that both agree on random batches (and with Timeloop's reference cases).
 
@@ -20,8 +20,9 @@ import numpy as np
 from cosearch.arch.spec import Arch
 from cosearch.dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, RELEVANT
 from cosearch.mapping.mapping import Mappings
-from cosearch.model.evaluate import Costs, effective_keep, reason_names
-from cosearch.model.geometry import axis_extents, distinct_windows, translation_matrix
+from cosearch.mapping.keep import effective_keep
+from cosearch.model.evaluate import Costs, reason_names
+from cosearch.workload.geometry import axis_extents, distinct_windows, translation_matrix
 from cosearch.workload.layer import Layer
 
 REASON_VALID = 0

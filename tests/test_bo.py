@@ -16,8 +16,8 @@ import pytest
 from cosearch.arch.io import load_arch
 from cosearch.mapping.mapspace import MapSpace
 from cosearch.model.evaluate import check_valid, evaluate
-from cosearch.search.features import domain_feature_names, domain_features, raw_feature_names, raw_features
-from cosearch.search.mapper import make_optimizer, map_layer
+from cosearch.mappers._features import domain_feature_names, domain_features, raw_feature_names, raw_features
+from cosearch.mappers.layer import make_optimizer, map_layer
 from cosearch.workload.layer import Layer
 
 SMALL = Layer(name="small", K=16, C=16, P=8, Q=8, R=3, S=3)
@@ -111,8 +111,8 @@ def test_features_are_torch_free_and_bo_import_is_lazy():
     code = textwrap.dedent(
         """
         import sys
-        import cosearch.search.mapper, cosearch.search.features, cosearch.search.bo
-        from cosearch.search.mapper import optimizer_class
+        import cosearch.mappers.layer, cosearch.mappers._features, cosearch.mappers._bo
+        from cosearch.mappers.layer import optimizer_class
         optimizer_class("bo"); optimizer_class("vanilla-bo")
         bad = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "botorch", "gpytorch"))
         print("LOADED", bad)
@@ -136,7 +136,7 @@ def test_bo_proposals_are_valid_by_construction(simple):
         assert (check_valid(simple, SMALL, cands) == 0).all()
         assert costs.valid.all()
     # after the warm-up, proposals are new mappings (no re-evaluation of a told one)
-    from cosearch.search.neighbors import row_hashes
+    from cosearch.mapping.moves import row_hashes
 
     keys = np.concatenate([row_hashes(c, simple) for c, _ in history])
     assert len(np.unique(keys)) == len(keys)
@@ -144,7 +144,7 @@ def test_bo_proposals_are_valid_by_construction(simple):
 
 @needs_torch
 def test_bo_local_moves_keep_mappings_valid(eyeriss):
-    from cosearch.search.bo import LocalMoves
+    from cosearch.mappers._bo import LocalMoves
 
     space = MapSpace(eyeriss, DQN2)
     parents = space.sample(20, seed=2)
@@ -191,7 +191,7 @@ def test_bo_improves_over_its_warmup(simple, seed):
 
 @needs_torch
 def test_bo_feasibility_model_steers_away_from_invalid_regions():
-    from cosearch.search.bo import logistic_logp
+    from cosearch.mappers._bo import logistic_logp
 
     rng = np.random.default_rng(0)
     X = rng.random((200, 3))
@@ -219,7 +219,7 @@ def test_bo_rejects_bad_settings(simple):
 
 
 def test_unconstrained_fallback_factorizes_exactly(eyeriss):
-    from cosearch.search.bo import _unconstrained
+    from cosearch.mappers._bo import _unconstrained
 
     space = MapSpace(eyeriss, DQN2)
     m = _unconstrained(space, 200, np.random.default_rng(0))
@@ -233,7 +233,7 @@ def test_unconstrained_fallback_factorizes_exactly(eyeriss):
 
 @needs_torch
 def test_log_ei_matches_botorch():
-    from cosearch.search.bo import log_ei, _torch
+    from cosearch.mappers._bo import log_ei, _torch
 
     torch = _torch()  # imports BoTorch with its import-time warnings silenced
     from botorch.acquisition.analytic import LogExpectedImprovement

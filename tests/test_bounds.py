@@ -10,7 +10,7 @@ import cosearch
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.mapping.mapspace import MapSpace
 from cosearch.model.evaluate import evaluate
-from cosearch.search.bounds import (
+from cosearch.codesign.bounds import (
     compulsory_dram_words,
     energy_floors,
     feasible_meshes,
@@ -18,8 +18,8 @@ from cosearch.search.bounds import (
     layer_energy_floor,
     network_edp_bound,
 )
-from cosearch.search.hw_search import AreaModel
-from cosearch.search.mapper import map_layer
+from cosearch.arch.area import AreaModel
+from cosearch.mappers.layer import map_layer
 from cosearch.workload.layer import Layer
 
 BUDGET = 12.32  # just above eyeriss-168's area under cacti-65nm (12.3135 mm²)

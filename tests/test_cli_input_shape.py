@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from conftest import assert_user_error, last_json, ok, run  # noqa: E402
 from cosearch.errors import CosearchError  # noqa: E402
-from cosearch.workload.onnx_import import route_input_shapes  # noqa: E402
+from cosearch.workload.importers.onnx import route_input_shapes  # noqa: E402
 
 # The conv net below, per image: conv 4 <- 3 channels, 3x3, "same" padding on 8x8 (4*3*3*3*8*8 MACs);
 # fc 10 <- 4*8*8 = 256 features (256*10 MACs).

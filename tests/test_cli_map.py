@@ -157,7 +157,7 @@ def test_default_out_dir_is_created_and_printed(tmp_path: Path, monkeypatch) -> 
 
 def test_finished_layers_are_saved_when_interrupted(tmp_path: Path) -> None:
     """results.json is rewritten as each layer finishes: an interrupt keeps what was done."""
-    from cosearch.search.run import map_network
+    from cosearch.mappers.network import map_network
 
     seen = []
 

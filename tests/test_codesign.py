@@ -1,4 +1,4 @@
-"""Co-design driver (``cosearch.search.codesign.Codesign``): determinism, kill -9 then resume, several
+"""Co-design driver (``cosearch.codesign.driver.Codesign``): determinism, kill -9 then resume, several
 workloads, infeasible points, the area budget, the baselines. Budgets are tiny (DQN, a few hardware
 points, a few hundred mapper evaluations per layer)."""
 
@@ -19,8 +19,8 @@ import pytest
 
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.errors import CosearchError
-from cosearch.search import codesign as codesign_mod
-from cosearch.search.codesign import EYERISS_168, Codesign
+from cosearch.codesign import driver as codesign_mod
+from cosearch.codesign.driver import EYERISS_168, Codesign
 from cosearch.study.executor import WorkResult
 from cosearch.study.storage import Storage
 from cosearch.workload.io import load_workload
@@ -79,7 +79,7 @@ def test_same_seed_same_study(tmp_path: Path) -> None:
 _CHILD = textwrap.dedent("""
     import sys, time
     from cosearch.arch.hwspace import load_hw_space
-    from cosearch.search import codesign as cm
+    from cosearch.codesign import driver as cm
     from cosearch.workload.io import load_workload
 
     original = cm.map_unit

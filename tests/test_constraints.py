@@ -23,7 +23,7 @@ from cosearch.mapping.constraints import (
 from cosearch.mapping.mapping import Mappings
 from cosearch.mapping.mapspace import MapSpace
 from cosearch.model.evaluate import evaluate
-from cosearch.search.mapper import map_layer
+from cosearch.mappers.layer import map_layer
 from cosearch.workload.layer import Layer
 from cosearch.workload.zoo import resnet18
 
@@ -493,7 +493,7 @@ def _recognise(arch: Arch, layer: Layer, dataflow: str, m: Mappings) -> None:
 
 
 def space_keeps(arch: Arch, m: Mappings, level: int, ds: str) -> bool:
-    from cosearch.model.evaluate import effective_keep
+    from cosearch.mapping.keep import effective_keep
 
     return bool(effective_keep(arch, m.keep)[:, level, DS_INDEX[ds]].all())
 

@@ -7,7 +7,8 @@ import pytest
 
 from cosearch.arch.hwspace import HWSpace, load_hw_space
 from cosearch.errors import CosearchError
-from cosearch.search.hw_search import HW_OPTIMIZERS, AreaModel, make_hw_optimizer
+from cosearch.arch.area import AreaModel
+from cosearch.codesign.hw_optimizers import HW_OPTIMIZERS, make_hw_optimizer
 
 EYERISS = load_hw_space("eyeriss-like")
 BUDGET = 12.31  # about eyeriss-168's area under cacti-65nm

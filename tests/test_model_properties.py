@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cosearch import Layer, MapSpace, Mappings, evaluate, load_arch
 from cosearch.dims import DIM_INDEX, NUM_DIMS
-from cosearch.model.geometry import distinct_windows
+from cosearch.workload.geometry import distinct_windows
 from numpy_oracle import evaluate_numpy
 
 ARCHS = {name: load_arch(name) for name in ("eyeriss-168", "eyeriss-256", "simple-64")}

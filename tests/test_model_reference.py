@@ -15,7 +15,7 @@ from cosearch.arch.io import arch_from_reference
 from cosearch.dims import DATASPACES
 from cosearch.mapping.mapping import Mappings, mapping_from_data
 from cosearch.model.evaluate import evaluate
-from cosearch.reference import timeloop_reason_class
+from cosearch.interop.reference import timeloop_reason_class
 from cosearch.workload.layer import Layer
 
 RECORDS = reference_records("probes") + reference_records("cases")

@@ -22,7 +22,7 @@ from conftest import assert_user_error  # noqa: E402
 from cosearch import load_workload  # noqa: E402
 from cosearch.cli import app  # noqa: E402
 from cosearch.errors import CosearchError  # noqa: E402
-from cosearch.workload.onnx_import import load_onnx, parse_input_shapes  # noqa: E402
+from cosearch.workload.importers.onnx import load_onnx, parse_input_shapes  # noqa: E402
 from cosearch.workload.zoo import bert_base, dqn, mobilenet_v2, resnet18  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ onnx = pytest.importorskip("onnx")
 
 from conftest import last_json, ok, run  # noqa: E402
 from cosearch import load_workload  # noqa: E402
-from cosearch.workload.onnx_import import load_onnx  # noqa: E402
+from cosearch.workload.importers.onnx import load_onnx  # noqa: E402
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 MODELS = ("bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet50", "shufflenet", "squeezenet",

@@ -11,9 +11,9 @@ import pytest
 
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.errors import CosearchError
-from cosearch.search.codesign import Codesign
-from cosearch.search.hw_search import make_hw_optimizer
-from cosearch.search.pareto import dominates, expected_hv_improvement, pareto_front_mask, pareto_ranks
+from cosearch.codesign.driver import Codesign
+from cosearch.codesign.hw_optimizers import make_hw_optimizer
+from cosearch._gp.pareto import dominates, expected_hv_improvement, pareto_front_mask, pareto_ranks
 from cosearch.study.storage import Storage
 from cosearch.workload.io import load_workload
 from conftest import assert_user_error, last_json, ok, run

@@ -267,7 +267,7 @@ def test_constraint_statistics(work, tmp_path) -> None:
 
 def test_report_shows_the_lower_bound(work) -> None:
     from cosearch.arch.hwspace import load_hw_space
-    from cosearch.search.bounds import network_edp_bound
+    from cosearch.codesign.bounds import network_edp_bound
 
     rows = {r["statistic"]: r for r in table(work["bo_out"] / "report", "constraints")}
     row = rows["network EDP lower bound, any design within the budget"]

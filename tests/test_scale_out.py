@@ -31,8 +31,8 @@ import pytest
 
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.errors import CosearchError
-from cosearch.search import codesign as codesign_mod
-from cosearch.search.codesign import Codesign, holder_is_dead, worker_identity
+from cosearch.codesign import driver as codesign_mod
+from cosearch.codesign.driver import Codesign, holder_is_dead, worker_identity
 from cosearch.study.executor import LocalExecutor, UnitFailed, WorkResult, WorkUnit, make_executor
 from cosearch.study.storage import Storage
 from cosearch.workload.io import load_workload
@@ -334,7 +334,7 @@ def test_two_drivers_share_a_postgres_study(reference, pg_url: str, tmp_path: Pa
 _CHILD = textwrap.dedent("""
     import sys, time
     from cosearch.arch.hwspace import load_hw_space
-    from cosearch.search import codesign as cm
+    from cosearch.codesign import driver as cm
     from cosearch.workload.io import load_workload
 
     original = cm.map_unit

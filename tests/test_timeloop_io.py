@@ -1,4 +1,4 @@
-"""Timeloop export/import (cosearch.timeloop, ``cosearch export|import timeloop``) against the reference
+"""Timeloop export/import (cosearch.interop.timeloop, ``cosearch export|import timeloop``) against the reference
 records' own Timeloop inputs (shared/reference/timeloop, read in place)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cosearch.dims import DATASPACES
 from cosearch.errors import CosearchError
 from cosearch.mapping.mapping import Mappings, mapping_from_data
 from cosearch.model.evaluate import evaluate
-from cosearch.timeloop import NO_LINK_TRANSFER, constraints_yaml, from_timeloop, to_timeloop
+from cosearch.interop.timeloop import NO_LINK_TRANSFER, constraints_yaml, from_timeloop, to_timeloop
 from cosearch.workload.layer import Layer
 
 RECORDS = reference_records("probes") + reference_records("cases")
@@ -219,7 +219,7 @@ def test_cli_import_record_directory(tmp_path: Path) -> None:
 def _both_axes(mapping) -> bool:
     try:
         from cosearch.arch.hwspace import load_hw_space
-        from cosearch.search.codesign import EYERISS_168
+        from cosearch.codesign.driver import EYERISS_168
 
         to_timeloop(load_hw_space("eyeriss-like").arch(dict(EYERISS_168)), Layer(), mapping)
     except CosearchError as err:
@@ -229,8 +229,8 @@ def _both_axes(mapping) -> bool:
 
 def test_cli_export_study_best_design(tmp_path: Path) -> None:
     from cosearch.arch.hwspace import load_hw_space
-    from cosearch.search.codesign import EYERISS_168
-    from cosearch.search.mapper import map_layer
+    from cosearch.codesign.driver import EYERISS_168
+    from cosearch.mappers.layer import map_layer
     from cosearch.study.storage import Storage
 
     space = load_hw_space("eyeriss-like")
@@ -324,7 +324,7 @@ def test_bad_timeloop_input_is_one_line(tmp_path: Path, file: str, edit, needles
     res = runner.invoke(app, ["import", "timeloop", str(folder), "--out", str(tmp_path / "out")])
     assert_user_error(res, *needles)
     with pytest.raises(CosearchError):
-        from cosearch.timeloop import import_timeloop_files
+        from cosearch.interop.timeloop import import_timeloop_files
 
         import_timeloop_files([folder])
 

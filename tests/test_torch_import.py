@@ -16,8 +16,8 @@ from torch import nn  # noqa: E402
 from cosearch import load_workload  # noqa: E402
 from cosearch.cli import app  # noqa: E402
 from cosearch.errors import CosearchError  # noqa: E402
-from cosearch.workload.onnx_import import load_onnx  # noqa: E402
-from cosearch.workload.torch_import import from_torch, torch_layers  # noqa: E402
+from cosearch.workload.importers.onnx import load_onnx  # noqa: E402
+from cosearch.workload.importers.torch import from_torch, torch_layers  # noqa: E402
 from cosearch.workload.zoo import bert_base, dqn, resnet18  # noqa: E402
 from test_onnx_import import _runner, build, exported, shape_counts  # noqa: E402,F401  (exported: fixture)
 

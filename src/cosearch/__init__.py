@@ -28,10 +28,10 @@ _EXPORTS = {
     "evaluate": "cosearch.model.evaluate",
     "Costs": "cosearch.model.evaluate",
     "CosearchError": "cosearch.errors",
-    "from_torch": "cosearch.workload.torch_import",
-    "map_layer": "cosearch.search.mapper",
-    "MapResult": "cosearch.search.mapper",
-    "map_network": "cosearch.search.run",
+    "from_torch": "cosearch.workload.importers.torch",
+    "map_layer": "cosearch.mappers.layer",
+    "MapResult": "cosearch.mappers.layer",
+    "map_network": "cosearch.mappers.network",
     "load_constraints": "cosearch.mapping.constraints",
 }
 

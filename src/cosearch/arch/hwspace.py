@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import CosearchError
-from .io import format_validation_error, read_structured_file
+from .._io import format_validation_error, read_structured_file
 from .spec import Arch
 
 TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .._io import format_validation_error, read_structured_file
 from ..errors import CosearchError
 from .estimator import apply_estimator
 from .spec import Arch
@@ -20,39 +21,6 @@ PRESETS: dict[str, str] = {
     "simple-64": "simple-64.yaml",
 }
 """Preset name -> file under ``cosearch/arch/presets``."""
-
-
-def format_validation_error(err: ValidationError, source: str) -> str:
-    """One line naming the first offending field of a pydantic error."""
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "(top level)"
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{source}: field {where}: {first.get('msg', 'invalid')}{more}"
-
-
-def read_structured_file(path: Path) -> Any:
-    """Parse a YAML or JSON file, raising :class:`CosearchError` with the file name on failure."""
-    if not path.exists():
-        raise CosearchError(f"{path}: file not found")
-    if path.is_dir():
-        raise CosearchError(f"{path}: is a directory, expected a file")
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise CosearchError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise CosearchError(f"{path}: not a text file (cannot decode as UTF-8)") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise CosearchError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise CosearchError(f"{path}: malformed YAML{where}: {problem}") from None
 
 
 def _is_reference_arch(data: dict[str, Any]) -> bool:

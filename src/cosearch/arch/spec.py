@@ -129,8 +129,6 @@ class Arch(BaseModel):
         for ds in DATASPACES:
             if not any(ds in lvl.keeps for lvl in self.levels[:1]):
                 raise ValueError(f"the outermost level must keep {ds}")
-        if self.levels[0].size_words is not None:
-            pass  # a bounded outermost level is allowed; capacity is then checked like any other
         return self
 
     # ---- derived structure -------------------------------------------------------------------
@@ -153,6 +151,13 @@ class Arch(BaseModel):
             if self.levels[i].instances != self.levels[i - 1].instances:
                 return i - 1
         return len(self.levels) - 1
+
+    @property
+    def fanout_child(self) -> "Level | Mac":
+        """The component just below the fan-out point (its mesh is the PE array): the level after
+        :attr:`fanout_level`, or the MACs when the fan-out sits between the innermost level and them."""
+        f = self.fanout_level
+        return self.levels[f + 1] if f + 1 < len(self.levels) else self.mac
 
     @property
     def mesh_x(self) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..dims import DATASPACES, DIMS
 from ..errors import CosearchError
-from ..model.geometry import tile_words
+from ..workload.geometry import tile_words
 
 
 def check_factors(mappings: Any, layer: Any, source: str) -> None:
@@ -37,7 +37,7 @@ def explain_invalid(arch: Any, layer: Any, mappings: Any, costs: Any, source: st
     """One line saying why mapping ``index`` is invalid (capacity or fan-out), with the numbers."""
     reason = costs.reason_text(index)
     f = arch.fanout_level
-    child = arch.levels[f + 1] if f + 1 < arch.num_levels else arch.mac
+    child = arch.fanout_child
     sx = int(mappings.spatial_x[index, f].prod())
     sy = int(mappings.spatial_y[index, f].prod())
     if reason.startswith("capacity:"):

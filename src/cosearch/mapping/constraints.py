@@ -434,7 +434,7 @@ def load_constraints(name_or_path: str | Path | Constraints | dict, arch: Arch) 
         raise CosearchError(
             f"unknown constraints {text!r}: not a dataflow ({', '.join(DATAFLOWS)}) and no such file"
         )
-    from ..arch.io import read_structured_file
+    from .._io import read_structured_file
 
     return constraints_from_data(read_structured_file(path), str(path)).expand(arch)
 

@@ -243,13 +243,13 @@ def mapping_from_data(data: Any, source: str) -> Mapping:
     try:
         return Mapping.model_validate(data)
     except ValidationError as err:
-        from ..arch.io import format_validation_error
+        from .._io import format_validation_error
 
         raise CosearchError(format_validation_error(err, source)) from None
 
 
 def load_mapping(path: str | Path) -> Mapping:
     """Read a mapping JSON (or YAML) file."""
-    from ..arch.io import read_structured_file
+    from .._io import read_structured_file
 
     return mapping_from_data(read_structured_file(Path(path)), str(path))

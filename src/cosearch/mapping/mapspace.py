@@ -34,7 +34,7 @@ probability: its own factors are allowed choices at every step (the partial tile
 no larger than its final ones). Loop orders are uniformly random permutations at every level.
 
 Rows never loop in Python: each step is one call of a numba kernel over the batch
-(:func:`~cosearch.mapping.sampler_kernel.step_rows`); Python loops run over levels, slots and steps.
+(:func:`~cosearch.mapping._sampler_kernel.step_rows`); Python loops run over levels, slots and steps.
 
 Mapspace constraints
 --------------------
@@ -62,8 +62,7 @@ import numpy as np
 from ..arch.spec import Arch
 from ..dims import DATASPACES, DIM_INDEX, DIMS, NUM_DATASPACES, NUM_DIMS
 from ..errors import CosearchError
-from ..model.evaluate import effective_keep
-from ..model.geometry import tile_words, translation_matrix
+from ..workload.geometry import tile_words, translation_matrix
 from ..workload.layer import Layer
 from .factors import (
     choose_uniform,
@@ -72,10 +71,11 @@ from .factors import (
     random_factorizations,
 )
 from .factors import divisors as _divisors_of
+from .keep import effective_keep, keep_tables
 from .mapping import Mappings
-from .sampler_kernel import AXIS_H as _AXIS_H
-from .sampler_kernel import AXIS_W as _AXIS_W
-from .sampler_kernel import KIND_T, KIND_X, KIND_Y, step_rows
+from ._sampler_kernel import AXIS_H as _AXIS_H
+from ._sampler_kernel import AXIS_W as _AXIS_W
+from ._sampler_kernel import KIND_T, KIND_X, KIND_Y, step_rows
 
 SeedLike = int | np.random.Generator | None
 
@@ -167,17 +167,16 @@ class MapSpace:
         self.dims = np.array(layer.dims, dtype=np.int64)  # [D]
         self.fanout_level = arch.fanout_level
         f = self.fanout_level
-        child = arch.levels[f + 1] if f + 1 < L else arch.mac
+        child = arch.fanout_child
         self.mesh_x = int(child.mesh_x)
         self.mesh_y = int(child.mesh_y)
         self.mesh_instances = int(child.instances)
 
         # which data spaces each level may / must keep
-        self.allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)  # [L, 3]
-        fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
-        fixed[0] = True
-        self.fixed = fixed  # [L]
-        self.bypassable = self.allowed & ~fixed[:, None]  # [L, 3]
+        tables = keep_tables(arch)
+        self.allowed = tables.allowed  # [L, 3]
+        self.fixed = tables.fixed  # [L]
+        self.bypassable = tables.bypassable  # [L, 3]
         self.sizes: list[int | None] = [lvl.size_words for lvl in arch.levels]
         # levels whose capacity a factor choice can violate (the outermost holds the whole layer,
         # whatever the mapping, and is checked once below)

@@ -6,7 +6,7 @@ rule; partial sums are written back and read again (the first read of each outpu
 spatial fan-out multicasts identical tiles (including identical sliding windows when an output dim
 and its filter dim are both spread) and reduces outputs; bypassed levels are skipped; cycles are
 compute cycles slowed by per-level bandwidth limits. The per-mapping work runs in a compiled kernel
-(:mod:`cosearch.model.kernel`); nothing here loops over mappings in Python.
+(:mod:`cosearch.model._kernel`); nothing here loops over mappings in Python.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import numpy as np
 
 from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DATASPACES
+from ..mapping.keep import effective_keep
 from ..mapping.mapping import Mappings
 from ..workload.layer import Layer
-from .geometry import translation_matrix
+from ..workload.geometry import translation_matrix
 
 REASON_VALID = 0
 REASON_FACTORIZATION = 1
@@ -79,14 +80,6 @@ class Costs:
         return int(self.energy_pj.shape[0])
 
 
-def effective_keep(arch: Arch, keep: np.ndarray) -> np.ndarray:
-    """Clamp ``keep [B, L, 3]`` to what the arch allows; fixed levels and the outermost keep their set."""
-    allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)
-    fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
-    fixed[0] = True
-    return np.where(fixed[None, :, None], allowed[None], keep & allowed[None])
-
-
 def _arch_tables(arch: Arch) -> tuple:
     """Per-arch constant arrays handed to the kernel (cached when the arch is hashable)."""
     try:
@@ -103,7 +96,7 @@ def _arch_tables_cached(arch: Arch) -> tuple:
 def _build_arch_tables(arch: Arch) -> tuple:
     L = arch.num_levels
     f = arch.fanout_level
-    child = arch.levels[f + 1] if f + 1 < L else arch.mac
+    child = arch.fanout_child
     sizes = np.array([-1 if lvl.size_words is None else lvl.size_words for lvl in arch.levels], dtype=np.int64)
     energies = np.array(
         [[lvl.energy_pj.read, lvl.energy_pj.fill, lvl.energy_pj.update] for lvl in arch.levels], dtype=np.float64
@@ -133,7 +126,7 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
 
     Returns :class:`Costs` with arrays of shape ``[B]`` (and ``[B, L, 3]`` breakdowns on request).
     """
-    from .kernel import evaluate_batch
+    from ._kernel import evaluate_batch
 
     B, L, _ = mappings.temporal.shape
     if L != arch.num_levels:
@@ -192,7 +185,7 @@ def check_valid(arch: Arch, layer: Layer, mappings: Mappings) -> np.ndarray:
     """Reason codes ``[B]`` int8 (0 = valid) of the *known* constraints only: factorization, fan-out
     and capacity. This is a construction-time check, not an evaluation: no access counts, energy or
     cycles are computed (it runs several times faster than :func:`evaluate`)."""
-    from .kernel import evaluate_batch
+    from ._kernel import evaluate_batch
 
     B, L, _ = mappings.temporal.shape
     f, child_mesh, sizes, energies, bandwidth, mac_energy = _arch_tables(arch)

@@ -154,7 +154,7 @@ def build_report(sources: Sequence[Source], out_dir: str | Path, *, title: str |
 def default_report_dir(items: Sequence[str]) -> Path:
     """Where ``cosearch report`` writes without ``--out``: ``<dir>/report`` for one results directory,
     else a new ``cosearch-out/report-<date>-<time>``."""
-    from ..search.run import default_out_dir
+    from ..mappers.network import default_out_dir
 
     if len(items) == 1:
         path = Path(items[0])

@@ -387,7 +387,7 @@ def _remap_baselines(config: dict[str, Any], study: str, layers: list[tuple[str,
 
     Returns (auto results, row-stationary results or ``None`` for templates without one), each
     layer key -> stored fields."""
-    from ..search.codesign import map_unit, unit_seed
+    from ..codesign.driver import map_unit, unit_seed
     from ..study.executor import WorkUnit
 
     space = config["hw_space"]
@@ -443,7 +443,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
     mappings as the run. A study without trials is a :class:`CosearchError`.
     """
     from ..arch.hwspace import TEMPLATE_PARAMS
-    from ..search.codesign import EYERISS_168
+    from ..codesign.driver import EYERISS_168
 
     st = store.load_study(name)
     trials = store.trials(st)  # without their layer results (only the best trial's are shown)
@@ -515,7 +515,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
 
 def study_edp_bound(config: dict[str, Any]) -> float | None:
     """The network EDP (pJ·cycles) below which no design of a single-workload study's hardware space and
-    area budget can go (:func:`cosearch.search.bounds.network_edp_bound`); ``None`` for several
+    area budget can go (:func:`cosearch.codesign.bounds.network_edp_bound`); ``None`` for several
     workloads, or when the workload or space cannot be rebuilt from the stored configuration."""
     sources = config.get("workload_data") or config.get("workloads") or []
     if len(sources) != 1 or not isinstance(config.get("hw_space"), dict) or config.get("area_budget_mm2") is None:
@@ -527,7 +527,7 @@ def study_edp_bound(config: dict[str, Any]) -> float | None:
 @lru_cache(maxsize=32)
 def _edp_bound_cached(key: str) -> float | None:
     from ..arch.hwspace import HWSpace
-    from ..search.bounds import network_edp_bound
+    from ..codesign.bounds import network_edp_bound
     from ..workload.io import load_workload
 
     source, space, budget = json.loads(key)
@@ -700,7 +700,7 @@ def _trial_row(src: StudySource, t: Any) -> dict[str, Any]:
 def pareto_rows(src: StudySource) -> list[dict[str, Any]]:
     """A ``pareto`` study's front: its valid trials that no other beats in energy, cycles and area (the
     stored objectives), by energy; each trial's row as in the trials table plus the three objectives."""
-    from ..search.codesign import pareto_front_trials
+    from ..codesign.driver import pareto_front_trials
 
     if src.objective != "pareto":
         return []

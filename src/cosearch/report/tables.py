@@ -340,7 +340,7 @@ _FRACTIONS = {"energy_within_1pct", "cycles_within_1pct", "counts_exact", "inval
 
 
 def validation_summary_table(summary: dict[str, Any], *, title: str = "Validation summary") -> Table:
-    """The summary dict of :func:`cosearch.reference.validate_records` as a two-column table."""
+    """The summary dict of :func:`cosearch.interop.reference.validate_records` as a two-column table."""
     table = Table(title=title, show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
@@ -357,7 +357,7 @@ def validation_summary_table(summary: dict[str, Any], *, title: str = "Validatio
 
 def validation_cases_table(results: Sequence[Any], *, limit: int | None = None,
                            title: str = "Cases that disagree with Timeloop") -> Table:
-    """One row per :class:`~cosearch.reference.CaseResult`: id, expected/got validity, errors, first mismatches."""
+    """One row per :class:`~cosearch.interop.reference.CaseResult`: id, expected/got validity, errors, first mismatches."""
     table = Table(title=title)
     table.add_column("case", style="bold", overflow="fold")
     table.add_column("Timeloop")

@@ -58,7 +58,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..arch.io import format_validation_error, read_structured_file
+from .._io import format_validation_error, read_structured_file
 from ..dims import DIMS
 from ..errors import CosearchError
 from .layer import Layer, Network, deduplicate
@@ -226,15 +226,15 @@ def _load_structured(path: Path) -> Network:
 
 
 def _load_onnx(path: Path, input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Network:
-    """An ONNX model's costed layers (see :mod:`cosearch.workload.onnx_import`; shapes only)."""
-    from .onnx_import import load_onnx
+    """An ONNX model's costed layers (see :mod:`cosearch.workload.importers.onnx`; shapes only)."""
+    from .importers.onnx import load_onnx
 
     return load_onnx(path, input_shapes)[0]
 
 
 def _load_torch_factory(text: str) -> Network | None:
     """``path/model.py:factory`` -> the torch module it builds, imported; None if ``text`` is not that form."""
-    from .torch_import import load_factory, split_factory_spec
+    from .importers.torch import load_factory, split_factory_spec
 
     spec = split_factory_spec(text)
     return None if spec is None else load_factory(*spec)[0]

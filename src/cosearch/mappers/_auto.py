@@ -11,7 +11,7 @@
    :data:`SMALL_BUDGET`) of its not yet evaluated neighbors, drawn
    at random from its whole local neighborhood (single prime-factor moves between levels and the
    array, exchanges of factors between two dims, loop-order swaps, bypass toggles; see
-   :mod:`cosearch.search.neighbors`), and moves to the best of them if that improves it.
+   :mod:`cosearch.mapping.moves`), and moves to the best of them if that improves it.
 3. Restart: a start whose neighbors have all been evaluated without improvement is a local optimum;
    its slot is refilled, either by
    a perturbation of one of the best mappings found (a few random moves, iterated local search) or by
@@ -34,7 +34,7 @@ import numpy as np
 from ..mapping.mapping import Mappings
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid
-from .neighbors import MoveSet, row_hashes
+from ..mapping.moves import MoveSet, row_hashes
 
 
 SMALL_BUDGET = 10_000

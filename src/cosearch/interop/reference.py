@@ -15,12 +15,12 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from .arch.io import arch_from_reference
-from .dims import DATASPACES
-from .errors import CosearchError
-from .mapping.mapping import Mappings, mapping_from_data
-from .model.evaluate import evaluate
-from .workload.layer import Layer
+from ..arch.io import arch_from_reference
+from ..dims import DATASPACES
+from ..errors import CosearchError
+from ..mapping.mapping import Mappings, mapping_from_data
+from ..model.evaluate import evaluate
+from ..workload.layer import Layer
 
 COUNT_KEYS = ("reads", "fills", "updates", "tile_words", "utilized_instances")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dims import DIM_INDEX, NUM_DIMS
-from ..workload.layer import Layer
+from .layer import Layer
 
 NUM_AXES = 5
 

@@ -9,7 +9,7 @@
    candidates. A neighbor is one random move of a kind drawn per chain:
 
    * ``factor`` (``p_factor``): one prime factor of one dim moves between two levels or the mesh
-     (:class:`~cosearch.search.neighbors.MoveSet`, uniform among the applicable moves);
+     (:class:`~cosearch.mapping.moves.MoveSet`, uniform among the applicable moves);
    * ``split`` (``p_split``): one dim re-split over all levels and the mesh
      (:meth:`MapSpace.sample_dim_split`, a larger jump);
    * ``swap`` (``p_swap``): two loops of one level swap places (:meth:`MapSpace.swap_orders`);
@@ -43,7 +43,7 @@ import numpy as np
 from ..mapping.mapping import Mappings
 from ..model.evaluate import Costs, check_valid
 from .base import Optimizer
-from .neighbors import MoveSet, row_keys
+from ..mapping.moves import MoveSet, row_keys
 
 
 class SimulatedAnnealing(Optimizer):

@@ -27,8 +27,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from . import __version__
-from .errors import CosearchError
+from .. import __version__
+from ..errors import CosearchError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,7 +101,7 @@ def _handle_errors(fn: F) -> F:
         except CosearchError as err:
             _fail(str(err))
         except ValidationError as err:
-            from .arch.io import format_validation_error
+            from .._io import format_validation_error
 
             _fail(format_validation_error(err, err.title or "input"))
         except yaml.YAMLError as err:
@@ -179,14 +179,14 @@ def _input_shape_option() -> Any:
 
 def _input_shapes(specs: Optional[list[str]]) -> dict[str, tuple[int, ...]]:
     """Parsed ``--input-shape`` values: ``{input name: dims}`` (empty if none given)."""
-    from .workload.onnx_import import parse_input_shapes
+    from ..workload.importers.onnx import parse_input_shapes
 
     return parse_input_shapes(specs)
 
 
 def _load_cli_workload(source: str, input_shapes: Optional[dict[str, tuple[int, ...]]] = None) -> Any:
     """One workload (zoo name, file, model.onnx or model.py:factory) with its ``--input-shape`` values."""
-    from .workload.io import load_workload
+    from ..workload.io import load_workload
 
     if input_shapes and Path(source).suffix.lower() != ".onnx":
         raise CosearchError(f"{source}: --input-shape applies only to ONNX models (.onnx files)")
@@ -207,9 +207,9 @@ def zoo(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
     """List the built-in networks (name, unique layers, layers with repeats, MACs), or one network's layers."""
-    from .report.tables import layer_shape_fields, network_table, zoo_table
-    from .workload.io import load_workload
-    from .workload.zoo import zoo_names
+    from ..report.tables import layer_shape_fields, network_table, zoo_table
+    from ..workload.io import load_workload
+    from ..workload.zoo import zoo_names
 
     shapes = _input_shapes(input_shape)
     if shapes and network is None:
@@ -246,7 +246,7 @@ def zoo(
 def _select_layer(workload: Optional[str], layer_name: Optional[str], shape: Optional[str],
                   input_shapes: Optional[dict[str, tuple[int, ...]]] = None):
     """The layer to evaluate: from ``--shape``, or from ``--workload`` (``--layer`` if it has several)."""
-    from .workload.io import parse_shape
+    from ..workload.io import parse_shape
 
     if shape is not None:
         if workload is not None:
@@ -284,17 +284,17 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
     """Evaluate one mapping of one layer on an architecture: costs, per-level breakdown, loop nest."""
-    from .arch.io import load_arch
-    from .mapping.mapping import Mappings, load_mapping
-    from .model.evaluate import evaluate
-    from .report.tables import breakdown_dict, layer_shape_fields, level_breakdown_table, loop_nest, summary_table
+    from ..arch.io import load_arch
+    from ..mapping.mapping import Mappings, load_mapping
+    from ..model.evaluate import evaluate
+    from ..report.tables import breakdown_dict, layer_shape_fields, level_breakdown_table, loop_nest, summary_table
 
     the_arch = load_arch(arch)
     the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
     source = str(mapping)
     readable = load_mapping(mapping)
     batch = Mappings.from_list([readable], the_arch, source=source)
-    from .mapping.checks import check_factors, explain_invalid
+    from ..mapping.checks import check_factors, explain_invalid
 
     check_factors(batch, the_layer, source)
     costs = evaluate(the_arch, the_layer, batch, breakdown=True)
@@ -341,8 +341,8 @@ def validate(
 
     A report: exits 0 even if cases disagree; 2 only if the file cannot be read.
     """
-    from .reference import validate_records
-    from .report.tables import validation_cases_table, validation_summary_table
+    from ..interop.reference import validate_records
+    from ..report.tables import validation_cases_table, validation_summary_table
 
     results, summary = validate_records(records)
     if as_json:
@@ -420,7 +420,7 @@ class _MapProgress:
             self.progress.update(self.task, completed=self.done + fraction)
 
     def layer_done(self, result: Any) -> None:
-        from .report.tables import fmt_sci
+        from ..report.tables import fmt_sci
 
         self.done += 1
         if self.progress is not None:
@@ -458,14 +458,14 @@ def map_cmd(
     (with repeat counts) and loop nests; writes each best mapping (loadable by `cosearch eval
     --mapping`) and results.json to --out as each layer finishes.
     """
-    from .arch.io import load_arch
-    from .report.tables import layer_results_table, loop_nest_text, network_totals_table
-    from .search.run import default_out_dir, map_network
+    from ..arch.io import load_arch
+    from ..report.tables import layer_results_table, loop_nest_text, network_totals_table
+    from ..mappers.network import default_out_dir, map_network
 
     # settings first (cheap, one clear message each)
     if constraints is not None and dataflow is not None:
         raise CosearchError("give either --constraints FILE or --dataflow NAME, not both")
-    from .search.run import check_settings
+    from ..mappers.network import check_settings
 
     check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
                    seed=seed, cli=True)
@@ -482,7 +482,7 @@ def map_cmd(
     limit = " and ".join(x for x in (f"{budget:,} evaluations" if budget is not None else "",
                                      f"{time_limit:g} s" if time_limit is not None else "") if x)
     if not limit:
-        from .search.mapper import DEFAULT_BUDGET
+        from ..mappers.layer import DEFAULT_BUDGET
 
         limit = f"{DEFAULT_BUDGET:,} evaluations"
     header = f"{what}: {optimizer} mapper, min {objective}, {limit} per layer, seed {seed}"
@@ -529,7 +529,7 @@ def map_cmd(
 def _dataflow_constraints(name: str, arch: Any) -> Any:
     """The constraints of a named dataflow (``CosearchError`` naming the known ones if unknown)."""
     try:
-        from .mapping.constraints import dataflow_constraints
+        from ..mapping.constraints import dataflow_constraints
     except ImportError as err:
         raise CosearchError(f"--dataflow: mapping constraints are not available in this version ({err})") from None
     try:
@@ -551,8 +551,8 @@ BEST_ARCH_FILE = "best-arch.yaml"
 def _eyeriss168_area(space: Any) -> float:
     """Area (mm²) of eyeriss-168 built on the eyeriss template under the space's estimator and DRAM
     bandwidth: what :attr:`Codesign.baseline_area` is for an eyeriss space."""
-    from .arch.hwspace import build_arch
-    from .search.codesign import EYERISS_168
+    from ..arch.hwspace import build_arch
+    from ..codesign.driver import EYERISS_168
 
     return float(build_arch("eyeriss", EYERISS_168, dram_bandwidth=space.dram_bandwidth,
                             estimator=space.estimator).area_mm2)
@@ -561,7 +561,7 @@ def _eyeriss168_area(space: Any) -> float:
 def _area_budget(text: Optional[str], space: Any) -> float:
     """``--area-budget``: a positive number of mm², or a preset whose area (under the space's estimator)
     is the budget; default eyeriss-168's."""
-    from .arch.io import PRESETS
+    from ..arch.io import PRESETS
 
     value = "eyeriss-168" if text is None else text.strip()
     try:
@@ -575,8 +575,8 @@ def _area_budget(text: Optional[str], space: Any) -> float:
     if value == "eyeriss-168":
         return _eyeriss168_area(space)
     if value in PRESETS:
-        from .arch.estimator import apply_estimator
-        from .arch.io import load_arch
+        from ..arch.estimator import apply_estimator
+        from ..arch.io import load_arch
 
         return float(apply_estimator(load_arch(value), space.estimator).area_mm2)
     raise CosearchError(f"--area-budget: {text!r} is neither a number of mm² nor a preset "
@@ -586,7 +586,7 @@ def _area_budget(text: Optional[str], space: Any) -> float:
 def _load_workloads(text: str, input_shapes: Optional[dict[str, tuple[int, ...]]] = None) -> list[Any]:
     """``--workload W[,W2,...]``: zoo names or workload files, distinct. ``--input-shape`` values go
     to the ONNX models among them (each gets those naming one of its inputs)."""
-    from .workload.onnx_import import route_input_shapes
+    from ..workload.importers.onnx import route_input_shapes
 
     names = [t.strip() for t in text.split(",")]
     if not text.strip() or any(not n for n in names):
@@ -660,7 +660,7 @@ class _CodesignOutput:
         for every layer of every workload (layers of equal shape share a mapping)."""
         import yaml
 
-        from .mapping.mapping import Mapping
+        from ..mapping.mapping import Mapping
 
         arch = self.cd.space.arch(dict(best["arch"]))
         first = self.cd.workloads[0].layers[0]
@@ -762,7 +762,7 @@ class _CodesignProgress:
             self.progress.stop()
 
     def _best_text(self) -> str:
-        from .report.tables import fmt_sci
+        from ..report.tables import fmt_sci
 
         return fmt_sci(self.best_edp, 3) if self.best_edp is not None else "-"
 
@@ -778,7 +778,7 @@ class _CodesignProgress:
         self.best_value, self.best_edp = value, edp
 
     def trial(self, info: dict[str, Any]) -> None:
-        from .report.tables import fmt_sci
+        from ..report.tables import fmt_sci
 
         self.done += 1
         value = info.get("value")
@@ -819,8 +819,8 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     pareto), per-workload EDP."""
     from rich.table import Table
 
-    from .arch.hwspace import point_name
-    from .report.tables import fmt_int, fmt_sci
+    from ..arch.hwspace import point_name
+    from ..report.tables import fmt_int, fmt_sci
 
     best, base, base_rs = data["best"], data["baseline"], data["baseline_rs"]
     label, label_rs = _baseline_names(cd)
@@ -884,7 +884,7 @@ def _executor_text(executor: Any) -> str:
 
 def _executor_options(executor: str, address: Optional[str], jobs: Optional[int]) -> None:
     """Check ``--executor``, ``--address`` and ``--jobs`` together (one-line errors)."""
-    from .study.executor import EXECUTORS
+    from ..study.executor import EXECUTORS
 
     if executor not in EXECUTORS:
         raise CosearchError(f"unknown executor {executor!r} (--executor; choose from {', '.join(EXECUTORS)})")
@@ -910,9 +910,9 @@ def _run_codesign(
 ) -> None:
     """Build the study, run it with a progress bar and live output files, print the summary or JSON;
     with ``report``, write the HTML report into ``out/report/``."""
-    from .search.codesign import Codesign
-    from .study.executor import make_executor
-    from .study.storage import DEFAULT_URL
+    from ..codesign.driver import Codesign
+    from ..study.executor import make_executor
+    from ..study.storage import DEFAULT_URL
 
     # the executor first: a Ray cluster that cannot be reached must not leave an empty study behind
     executor = make_executor(executor_name, jobs=jobs, address=address)
@@ -1018,10 +1018,10 @@ def codesign_cmd(
     Every trial is committed to the study store as it finishes (--resume continues a stopped run);
     results.json, the best design's arch file and its mappings are written to --out as the run goes.
     """
-    from .arch.hwspace import load_hw_space
-    from .search.codesign import DEFAULT_MAPPER_BUDGET, check_budgets, parse_objective
-    from .search.run import check_optimizer
-    from .study.storage import DEFAULT_URL, storage_url
+    from ..arch.hwspace import load_hw_space
+    from ..codesign.driver import DEFAULT_MAPPER_BUDGET, check_budgets, parse_objective
+    from ..mappers.network import check_optimizer
+    from ..study.storage import DEFAULT_URL, storage_url
 
     if optimizer not in CODESIGN_OPTIMIZERS:
         raise CosearchError(f"unknown hardware optimizer {optimizer!r} (--optimizer; choose from "
@@ -1068,9 +1068,9 @@ app.add_typer(workload_app, name="workload")
 
 def _load_with_not_costed(source: str, input_shapes: dict[str, tuple[int, ...]]) -> tuple[Any, list[dict[str, str]]]:
     """The network of ``source`` plus the ops it does not cost (ONNX models and torch factories)."""
-    from .workload.io import load_workload
-    from .workload.onnx_import import load_onnx
-    from .workload.torch_import import load_factory, split_factory_spec
+    from ..workload.io import load_workload
+    from ..workload.importers.onnx import load_onnx
+    from ..workload.importers.torch import load_factory, split_factory_spec
 
     path = Path(source)
     if path.suffix.lower() == ".onnx":
@@ -1094,7 +1094,7 @@ def workload_show(
     from rich.markup import escape
     from rich.table import Table
 
-    from .report.tables import layer_shape_fields
+    from ..report.tables import layer_shape_fields
 
     net, not_costed = _load_with_not_costed(source, _input_shapes(input_shape))
     rows = [{**layer_shape_fields(l), "shape": l.shape_text(), "count": l.count, "macs": l.macs,
@@ -1153,7 +1153,7 @@ _STORAGE_HELP = "Study store URL (default sqlite:///cosearch-out/studies.db)."
 def _open_store(url: Optional[str], *, missing_ok: bool = False) -> Any:
     """The store at ``url`` (default the shared one); ``None`` if it is a SQLite file that does not exist
     and ``missing_ok``, else a one-line error."""
-    from .study.storage import Storage, sqlite_missing, storage_url
+    from ..study.storage import Storage, sqlite_missing, storage_url
 
     text = storage_url(url)
     missing = sqlite_missing(text)
@@ -1177,8 +1177,8 @@ def study_list(
     """List the studies of a store: workloads, optimizer, objective, trials by state, best value."""
     from rich.table import Table
 
-    from .report.tables import fmt_sci
-    from .study.storage import storage_url
+    from ..report.tables import fmt_sci
+    from ..study.storage import storage_url
 
     store = _open_store(storage, missing_ok=True)
     summaries = [] if store is None else store.list_studies()
@@ -1222,8 +1222,8 @@ def study_show(
     """One study: its configuration and its trials (state, parameters, area, costs, objective value; best marked)."""
     from rich.table import Table
 
-    from .arch.hwspace import TEMPLATE_PARAMS
-    from .report.tables import fmt_int, fmt_sci
+    from ..arch.hwspace import TEMPLATE_PARAMS
+    from ..report.tables import fmt_int, fmt_sci
 
     store = _open_store(storage)
     st = store.load_study(name)
@@ -1271,7 +1271,7 @@ def study_show(
     cols = [n for n in names if not (mesh and n in ("mesh_x", "mesh_y"))]
     front: set[int] = set()
     if st.objective == "pareto":  # mark the Pareto front (energy, cycles, area)
-        from .search.codesign import pareto_front_trials
+        from ..codesign.driver import pareto_front_trials
 
         front = {t.number for t in pareto_front_trials(trials)}
     table = Table(title="Trials (sizes in words, bandwidth in words/cycle; * = best"
@@ -1348,9 +1348,9 @@ def study_work(
     It stops when the study has its budget of finished trials, or after --idle-timeout seconds with
     no trial pending or running anywhere.
     """
-    from .search.codesign import Codesign
-    from .study.executor import make_executor
-    from .study.storage import StudyNotFoundError
+    from ..codesign.driver import Codesign
+    from ..study.executor import make_executor
+    from ..study.storage import StudyNotFoundError
 
     _executor_options(executor, address, jobs)
     if not idle_timeout >= 0:
@@ -1380,7 +1380,7 @@ def study_work(
         def on_trial(info: dict[str, Any]) -> None:
             if as_json:
                 return
-            from .report.tables import fmt_sci
+            from ..report.tables import fmt_sci
 
             what = (f"EDP {fmt_sci(info.get('edp'), 3)}, area {info['area_mm2']:.2f} mm²" if info.get("valid")
                     else f"invalid ({info.get('reason')})")
@@ -1434,8 +1434,8 @@ def _write_timeloop(out: Path, files: dict[str, str], constraints: Optional[str]
 def _study_layer(record: Any) -> Any:
     """The :class:`Layer` of a study's layer result (its shape key is ``N x G x K x C x P x Q x R x S x
     Wstride x Hstride x Wdilation x Hdilation``)."""
-    from .dims import DIMS
-    from .workload.layer import Layer
+    from ..dims import DIMS
+    from ..workload.layer import Layer
 
     try:
         values = [int(v) for v in str(record.shape_key).split("x")]
@@ -1465,15 +1465,15 @@ def export_timeloop(
     """Timeloop inputs: arch.yaml, problem.yaml, mapping.yaml, ERT.yaml (+ constraints.yaml with the
     arch's fixed data spaces) for one mapping, or with --study for every layer of a study's best design
     (OUT/<layer>/...). Run them with timeloop-model OUT/arch.yaml OUT/problem.yaml OUT/mapping.yaml OUT/ERT.yaml."""
-    from .timeloop import constraints_yaml, to_timeloop
+    from ..interop.timeloop import constraints_yaml, to_timeloop
 
     nlt = True if no_link_transfer else None
     written: list[str] = []
     if study is not None:
         if any(v is not None for v in (arch, mapping, workload, layer, shape)) or input_shape:
             raise CosearchError("--study exports a study's own arch and mappings; drop --arch/--mapping/--workload/--layer/--shape/--input-shape")
-        from .arch.hwspace import HWSpace
-        from .mapping.mapping import mapping_from_data
+        from ..arch.hwspace import HWSpace
+        from ..mapping.mapping import mapping_from_data
 
         store = _open_store(storage)
         st = store.load_study(study)
@@ -1510,8 +1510,8 @@ def export_timeloop(
     else:
         if arch is None or mapping is None:
             raise CosearchError("give --arch, --mapping and the layer (--workload [--layer] or --shape), or --study NAME")
-        from .arch.io import load_arch
-        from .mapping.mapping import load_mapping
+        from ..arch.io import load_arch
+        from ..mapping.mapping import load_mapping
 
         the_arch = load_arch(arch)
         the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
@@ -1537,7 +1537,7 @@ def import_timeloop(
     (then: cosearch eval --arch OUT/arch.yaml --workload OUT/layer.yaml --mapping OUT/mapping.json)."""
     import yaml
 
-    from .timeloop import import_timeloop_files
+    from ..interop.timeloop import import_timeloop_files
 
     arch_name = name or (inputs[0].name if inputs[0].is_dir() else inputs[0].parent.name) or "timeloop"
     the_arch, the_layer, readable = import_timeloop_files(inputs, name=arch_name, layer_name=layer_name)
@@ -1563,14 +1563,14 @@ def import_timeloop(
 
 def _map_report_sources(out_dir: Path) -> list[Any]:
     """The report source of a ``cosearch map`` run: its out directory."""
-    from .report.data import map_source
+    from ..report.data import map_source
 
     return [map_source(out_dir)]
 
 
 def _study_report_sources(store: Any, study: str, out_dir: Path) -> list[Any]:
     """The report source of a co-design run: its study, with the baselines of its ``results.json``."""
-    from .report.data import study_source
+    from ..report.data import study_source
 
     return [study_source(store, study, results_path=out_dir / "results.json")]
 
@@ -1579,7 +1579,7 @@ def _write_report(make_sources: Callable[[], list[Any]], out_dir: Path, *, as_js
     """Write the report of a finished ``map``/``codesign`` run into ``out_dir/report`` and return the
     page's path (printed on stderr with ``--json``). A report that cannot be built is a warning: the
     run's own results are already saved."""
-    from .report.build import REPORT_DIR, build_report
+    from ..report.build import REPORT_DIR, build_report
 
     try:
         res = build_report(make_sources(), out_dir / REPORT_DIR)
@@ -1609,7 +1609,7 @@ def report_cmd(
     statistics. For a map run: per-layer tables, breakdowns and loop nests. Several sources are drawn on
     the same axes.
     """
-    from .report.build import report_from_args
+    from ..report.build import report_from_args
 
     res = report_from_args(sources, storage=storage, out=out)
     if as_json:
@@ -1646,10 +1646,10 @@ def demo(
     mapper with --mapper-budget evaluations per layer. Prints the best design against eyeriss-168,
     the output directory and the study (cosearch study show NAME).
     """
-    from .arch.hwspace import load_hw_space
-    from .search.run import default_out_dir
-    from .study.storage import DEFAULT_URL, storage_url
-    from .workload.io import load_workload
+    from ..arch.hwspace import load_hw_space
+    from ..mappers.network import default_out_dir
+    from ..study.storage import DEFAULT_URL, storage_url
+    from ..workload.io import load_workload
 
     if hw_budget < 1:
         raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")

@@ -43,7 +43,8 @@ from ..errors import CosearchError
 from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, WorkUnit
 from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
-from .hw_search import AreaModel, make_hw_optimizer
+from ..arch.area import AreaModel
+from .hw_optimizers import make_hw_optimizer
 
 OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
 PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
@@ -78,7 +79,7 @@ def unit_arch(hw: dict[str, Any]):
 def map_unit(unit: WorkUnit) -> WorkResult:
     """Map one layer on one hardware point (runs in a worker; plain data in and out)."""
     from ..mapping.mapspace import MapSpace
-    from .mapper import map_layer
+    from ..mappers.layer import map_layer
 
     arch = unit_arch(unit.hw)
     layer = Layer(**unit.layer)
@@ -731,7 +732,7 @@ class Codesign:
 def pareto_front_trials(trials: list[Any]) -> list[Any]:
     """The complete, valid trials of a ``pareto`` study that no other trial dominates in their stored
     objectives (:data:`PARETO_OBJECTIVES`), ordered by the first objective (energy), then number."""
-    from .pareto import pareto_front_mask
+    from .._gp.pareto import pareto_front_mask
 
     done = [t for t in trials if t.state == "complete" and t.value is not None and (t.result or {}).get("objectives")]
     if not done:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DIMS
-from ..mapping.mapping import Mappings
+from .mapping import Mappings
 from ..workload.layer import Layer
 
 
@@ -62,7 +62,7 @@ def canonical_rows(m: Mappings, arch: Arch) -> np.ndarray:
     """``[B, F]`` int64 rows equal exactly for mappings the cost model cannot tell apart by their
     parameters: factors (temporal and spatial slots), loop orders with factor-1 loops put outermost,
     and the effective keep (fixed levels hold their set)."""
-    from ..model.evaluate import effective_keep
+    from .keep import effective_keep
 
     B = len(m)
     slots = to_slots(m, arch.fanout_level).reshape(B, -1)
@@ -86,7 +86,7 @@ class MoveSet:
         self.layer = layer
         self.fanout = arch.fanout_level
         L = arch.num_levels
-        child = arch.levels[self.fanout + 1] if self.fanout + 1 < L else arch.mac
+        child = arch.fanout_child
         slots = list(range(L))
         if child.mesh_x > 1:
             slots.append(L)

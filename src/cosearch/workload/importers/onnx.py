@@ -5,7 +5,7 @@ with ``onnx.shape_inference`` and each Conv / ConvTranspose (stride 1) / Gemm / 
 layer in Timeloop's naming (see :mod:`cosearch.workload.zoo` for the conventions). Every other node is
 returned in the ``not_costed`` list (op type, node name, reason): nothing is dropped silently.
 
-Mapping rules (shared with :mod:`cosearch.workload.torch_import`):
+Mapping rules (shared with :mod:`cosearch.workload.importers.torch`):
 
 * Conv ``[N, Cin, H, W] -> [N, Cout, Q, P]``: ``G = group``, ``C = Cin/G``, ``K = Cout/G``, ``P``/``Q``
   output width/height (from the inferred output shape, so padding is accounted for), ``R``/``S`` kernel
@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import CosearchError
-from .layer import Layer, Network, deduplicate
+from ...errors import CosearchError
+from ..layer import Layer, Network, deduplicate
 
 MIN_OPSET = 7
 """Oldest default-domain (``ai.onnx``) opset accepted (Gemm/MatMul broadcasting as today since 7)."""

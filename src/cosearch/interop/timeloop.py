@@ -24,11 +24,11 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
-from .arch.spec import Arch
-from .dims import DATASPACES, DIM_INDEX, REFERENCE_DIMS
-from .errors import CosearchError
-from .mapping.mapping import Mapping, Mappings
-from .workload.layer import Layer
+from ..arch.spec import Arch
+from ..dims import DATASPACES, DIM_INDEX, REFERENCE_DIMS
+from ..errors import CosearchError
+from ..mapping.mapping import Mapping, Mappings
+from ..workload.layer import Layer
 
 LAYER_PARAMS = ("Hstride", "Wstride", "Hdilation", "Wdilation")
 """Problem-instance keys after the seven dimensions, in the records' order."""
@@ -404,7 +404,7 @@ def _arch_from(data: Any, ert: dict[str, dict[str, float]], kept: dict[str, list
     try:
         return Arch(name=name, levels=levels, mac=mac), mac_name
     except ValidationError as err:
-        from .arch.io import format_validation_error
+        from .._io import format_validation_error
 
         raise CosearchError(format_validation_error(err, source)) from None
 
@@ -511,7 +511,7 @@ def _mapping_from(entries: list, arch: Arch, source: str, name: str) -> Mapping:
     try:
         mapping = Mapping.model_validate({"levels": [levels[n] for n in names], "source": f"{name}{suffix}"})
     except ValidationError as err:
-        from .arch.io import format_validation_error
+        from .._io import format_validation_error
 
         raise CosearchError(format_validation_error(err, source)) from None
     Mappings.from_list([mapping], arch, source=source)  # level/fan-out/keep checks, one line on failure
@@ -553,7 +553,7 @@ def read_timeloop_files(paths: Iterable[str | Path]) -> dict[str, tuple[Any, str
     """Parse Timeloop input files (or every ``*.yaml``/``*.yml`` of a directory) and sort them by their
     top-level keys: ``{"arch"|"problem"|"mapping"|"ERT"|"constraints": (data, file name)}``.
     Files with other top-level keys (e.g. a mapper config) are ignored; a key found twice is an error."""
-    from .arch.io import read_structured_file
+    from .._io import read_structured_file
 
     files: list[Path] = []
     for p in map(Path, paths):

@@ -7,7 +7,7 @@ module that made it (forward hooks). Costed: ``nn.Conv1d``/``nn.Conv2d`` and ``F
 (groups, stride, dilation; output size from the actual output, so padding is handled),
 ``nn.Linear``/``F.linear`` (on ``[b, in]``: ``N=b``; on ``[b, t, in]``: ``N=b, P=t``),
 ``torch.matmul``/``@``/``torch.bmm``/``torch.mm`` (batched: leading dims in ``G``). The mapping rules
-are those of :mod:`cosearch.workload.onnx_import`, so the same module imported via ONNX export gives
+are those of :mod:`cosearch.workload.importers.onnx`, so the same module imported via ONNX export gives
 the same layers. Every other op is listed as not costed (op, name, reason).
 
 A workload file ``model.py:factory`` (see :func:`load_factory`) names a Python file and a function in
@@ -22,9 +22,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import CosearchError
-from .layer import Layer, Network, deduplicate
-from .onnx_import import conv_layer, matmul_layer, no_costed_error, safe_name
+from ...errors import CosearchError
+from ..layer import Layer, Network, deduplicate
+from .onnx import conv_layer, matmul_layer, no_costed_error, safe_name
 
 _NO_MACS = "no MACs counted (not a conv, linear or matmul)"
 

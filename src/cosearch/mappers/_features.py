@@ -1,4 +1,4 @@
-"""Features of a batch of mappings for surrogate models (the BO searchers in :mod:`cosearch.search.bo`).
+"""Features of a batch of mappings for surrogate models (the BO searchers in :mod:`cosearch.mappers._bo`).
 
 Two encodings of a :class:`~cosearch.mapping.mapping.Mappings` batch for one ``arch``/``layer``, both
 float64 ``[B, F]`` and computed with NumPy over the whole batch (loops run over levels, dims and data
@@ -43,8 +43,8 @@ import numpy as np
 from ..arch.spec import Arch
 from ..dims import DATASPACES, DIMS, NUM_DATASPACES, RELEVANT
 from ..mapping.mapping import Mappings
-from ..model.evaluate import effective_keep
-from ..model.geometry import tile_words
+from ..mapping.keep import effective_keep
+from ..workload.geometry import tile_words
 from ..workload.layer import Layer
 
 _REL = np.array([[d in RELEVANT[ds] for d in DIMS] for ds in DATASPACES], dtype=bool)  # [3, D]
@@ -178,5 +178,4 @@ __all__ = [
     "domain_feature_names",
     "raw_features",
     "raw_feature_names",
-    "effective_keep",
 ]

@@ -241,7 +241,7 @@ def _run_task(task: _Task, space: Any = None,
               on_progress: Callable[[int, float], None] | None = None) -> LayerResult:
     """Map one layer; a :class:`CosearchError` (no valid mapping) becomes a failed result."""
     from ..report.tables import loop_nest_data
-    from .mapper import map_layer
+    from .layer import map_layer
 
     layer = task.layer
     result = LayerResult(index=task.index, name=layer.name, count=layer.count, macs=layer.macs, seed=task.seed)
@@ -297,7 +297,7 @@ def check_settings(*, optimizer: str, objective: str, budget: int | None, time_l
 
 def check_optimizer(name: str) -> None:
     """Raise :class:`CosearchError` if ``name`` is not a registered optimizer or cannot be imported."""
-    from .mapper import optimizer_class
+    from .layer import optimizer_class
 
     try:
         optimizer_class(name)  # unknown name: CosearchError listing the names
@@ -346,7 +346,7 @@ def map_network(
     ``arch``: an :class:`Arch` or a preset name / arch file. ``network_or_layers``: a :class:`Network`
     (its unique layers), one :class:`Layer`, a list of layers, or a zoo name / workload file.
     ``budget`` (evaluations) and ``time_limit`` (seconds) apply to each layer; with both, a layer stops
-    at whichever comes first; with neither, :data:`cosearch.search.mapper.DEFAULT_BUDGET`.
+    at whichever comes first; with neither, :data:`cosearch.mappers.layer.DEFAULT_BUDGET`.
     ``constraints``: ``None``, a dataflow name or constraints file (``load_constraints``), or a loaded
     constraints object. ``seed``: layer ``i`` uses :func:`layer_seed(seed, indices[i])
     <layer_seed>` (``indices`` default to positions in the list). ``jobs``: worker processes
@@ -389,7 +389,7 @@ def map_network(
     check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
                    seed=seed)
     if budget is None and time_limit is None:
-        from .mapper import DEFAULT_BUDGET
+        from .layer import DEFAULT_BUDGET
 
         budget = DEFAULT_BUDGET
     cons, cons_label = _load_constraints(constraints, the_arch)
@@ -472,7 +472,7 @@ def _fraction_reporter(pos: int, task: _Task, report: Callable[[int, float], Non
         if task.time_limit is not None:
             fractions.append((time.perf_counter() - start) / task.time_limit)
         if task.budget is None and task.time_limit is None:
-            from .mapper import DEFAULT_BUDGET
+            from .layer import DEFAULT_BUDGET
 
             fractions.append(evaluations / DEFAULT_BUDGET)
         report(pos, min(1.0, max(fractions)))

@@ -18,12 +18,12 @@ from ..workload.layer import Layer
 from .base import OBJECTIVES, Optimizer
 
 OPTIMIZERS: dict[str, str] = {
-    "auto": "cosearch.search.auto:AutoMapper",
-    "random": "cosearch.search.random_search:RandomSearch",
-    "ga": "cosearch.search.ga:GeneticSearch",
-    "sa": "cosearch.search.sa:SimulatedAnnealing",
-    "bo": "cosearch.search.bo:ConstrainedBO",
-    "vanilla-bo": "cosearch.search.bo:VanillaBO",
+    "auto": "cosearch.mappers._auto:AutoMapper",
+    "random": "cosearch.mappers._random:RandomSearch",
+    "ga": "cosearch.mappers._ga:GeneticSearch",
+    "sa": "cosearch.mappers._sa:SimulatedAnnealing",
+    "bo": "cosearch.mappers._bo:ConstrainedBO",
+    "vanilla-bo": "cosearch.mappers._bo:VanillaBO",
 }
 """Optimizer name -> ``module:Class`` (imported on use, so torch loads only for the BO ones)."""
 

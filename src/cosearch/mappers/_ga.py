@@ -57,7 +57,7 @@ from ..dims import NUM_DATASPACES, NUM_DIMS
 from ..mapping.mapping import Mappings
 from ..model.evaluate import REASON_CAPACITY, REASON_FACTORIZATION, REASON_FANOUT_TOTAL, Costs, check_valid
 from .base import Optimizer
-from .neighbors import row_keys
+from ..mapping.moves import row_keys
 
 
 def _take(a: np.ndarray | None, b: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:

@@ -5,7 +5,7 @@
 
 * **Warm-up:** ``n_init = 30`` random valid-by-construction samples (``MapSpace.sample``).
 * **Surrogate:** an exact GP (BoTorch ``SingleTaskGP``, float64, RBF kernel with ARD and BoTorch's
-  dimension-scaled priors) on :func:`~cosearch.search.features.domain_features`, min-max scaled
+  dimension-scaled priors) on :func:`~cosearch.mappers._features.domain_features`, min-max scaled
   on the training set (columns constant there are dropped); the outcome is the natural log of the
   objective (EDP by default) of the **valid** evaluated points only, standardised by the model.
 * **Training set:** the ``max_best = 200`` best valid points plus the ``max_recent = 100`` most
@@ -39,7 +39,7 @@
   software-level setting), a fresh random sample instead.
 
 :class:`VanillaBO` (``"vanilla-bo"``) is the ablation the paper beats: the same GP and LCB on
-:func:`~cosearch.search.features.raw_features`, candidates drawn from the *unconstrained* space
+:func:`~cosearch.mappers._features.raw_features`, candidates drawn from the *unconstrained* space
 (``MapSpace.uniform_unconstrained``: random factorizations that may break capacity or fan-out),
 invalid evaluations given the target ``worst valid log value + 1`` (they count as evaluations), no
 feasibility model and no local moves.
@@ -66,8 +66,9 @@ from ..mapping.factors import choose_uniform, prime_factors
 from ..mapping.mapping import Mappings
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid
-from .neighbors import row_hashes
-from .features import domain_features, effective_keep, raw_features
+from ..mapping.moves import row_hashes
+from ..mapping.keep import effective_keep, keep_tables
+from ._features import domain_features, raw_features
 
 ACQUISITIONS: tuple[str, ...] = ("lcb", "logei")
 
@@ -97,14 +98,10 @@ class LocalMoves:
         self.dims = np.array(layer.dims, dtype=np.int64)
         self.active = np.flatnonzero(self.dims > 1)
         self.f = arch.fanout_level
-        child = arch.levels[self.f + 1] if self.f + 1 < arch.num_levels else arch.mac
+        child = arch.fanout_child
         self.has_x, self.has_y = child.mesh_x > 1, child.mesh_y > 1
         self.primes = np.array(sorted({p for n in self.dims for p in prime_factors(int(n))}), dtype=np.int64)
-        allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)
-        fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
-        fixed[0] = True
-        byp = allowed & ~fixed[:, None]
-        self.keep_pairs = np.argwhere(byp)  # [P, 2] (level, data space)
+        self.keep_pairs = np.argwhere(keep_tables(arch).bypassable)  # [P, 2] (level, data space)
 
     def _slots(self, m: Mappings) -> np.ndarray:
         parts = [m.temporal]

@@ -30,9 +30,9 @@ import numpy as np
 
 from ..arch.hwspace import HWSpace
 from ..arch.spec import Arch
-from ..model.geometry import distinct_windows
+from ..workload.geometry import distinct_windows
 from ..workload.layer import Layer, Network
-from .hw_search import LEVEL_PARAMS, AreaModel
+from ..arch.area import LEVEL_PARAMS, AreaModel
 
 DATA_SPACES = ("Weights", "Inputs", "Outputs")
 

@@ -1,0 +1,1 @@
+"""Shared Gaussian-process, acquisition and discrete-pool optimisation code (private: used by both BO optimizers)."""

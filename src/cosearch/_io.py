@@ -1,0 +1,107 @@
+"""Reading and writing files: one structured-file reader, one validation-error formatter, one
+atomic writer, one JSON cleaner and one CSV cell rule.
+
+Every spec loader (arch, workload, mapping, constraints, hardware space, Timeloop files) reads
+through :func:`read_structured_file` and words pydantic errors with :func:`format_validation_error`,
+so every bad file gets the same one-line message shape: ``<file>: <what is wrong>``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import CosearchError
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """One line naming the first offending field of a pydantic error."""
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "(top level)"
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{source}: field {where}: {first.get('msg', 'invalid')}{more}"
+
+
+def read_structured_file(path: Path) -> Any:
+    """Parse a YAML or JSON file, raising :class:`CosearchError` with the file name on failure."""
+    if not path.exists():
+        raise CosearchError(f"{path}: file not found")
+    if path.is_dir():
+        raise CosearchError(f"{path}: is a directory, expected a file")
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CosearchError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CosearchError(f"{path}: not a text file (cannot decode as UTF-8)") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise CosearchError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise CosearchError(f"{path}: malformed YAML{where}: {problem}") from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (parents created) through a temporary file and a rename, so a
+    reader never sees a half-written file and a crash leaves the previous version."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def to_plain(obj: Any) -> Any:
+    """``obj`` as plain JSON data: numpy → Python, pydantic/dataclass → dicts, sets sorted, dates as
+    ISO text, paths as text, non-finite floats → ``None``. Raises :class:`CosearchError` for other types."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted((to_plain(v) for v in obj), key=repr)
+    if hasattr(obj, "model_dump"):  # pydantic
+        return to_plain(obj.model_dump(mode="json"))
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_plain(asdict(obj))
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars
+        return to_plain(obj.tolist())
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise CosearchError(f"cannot write a {type(obj).__name__} as JSON")
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell: ``""`` for None and non-finite floats, ``true``/``false``, ``repr`` of finite
+    floats (exact round trip), sorted-key JSON for lists and dicts, ``str`` otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)

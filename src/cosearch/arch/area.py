@@ -1,0 +1,72 @@
+"""The area of hardware points of a hardware space, vectorised (tables built once from the estimator)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .hwspace import HWSpace
+
+
+LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
+    "GLB": ("glb_kb", "glb_bandwidth"),
+    "ifmap_spad": ("ifmap_spad_words",),
+    "weights_spad": ("weights_spad_words",),
+    "psum_spad": ("psum_spad_words",),
+    "RF": ("rf_words",),
+}
+"""The template parameters that determine each level's per-instance area."""
+
+
+class AreaModel:
+    """Area (mm²) of hardware points, vectorised.
+
+    A template's area separates by level: each level's per-instance area depends only on its own
+    parameters (:data:`LEVEL_PARAMS`), and the PE levels, MACs and per-PE overhead scale with
+    ``mesh_x · mesh_y``. The per-instance tables are built once from the estimator (one arch per grid
+    value of each level's parameters), so scoring thousands of candidates is a few array lookups.
+    """
+
+    def __init__(self, space: HWSpace) -> None:
+        self.space = space
+        self.names = list(space.names)
+        self._tables: list[tuple[tuple[int, ...], np.ndarray, bool]] | None = None
+
+    def _build(self) -> list[tuple[tuple[int, ...], np.ndarray, bool]]:
+        from .estimator import area_breakdown
+
+        base = np.zeros(len(self.names), dtype=np.int64)
+        arch0 = self.space.arch(base)
+        per_pe = {lvl.name: lvl.instances > 1 for lvl in arch0.levels}
+        tables = []
+        for level, params in LEVEL_PARAMS.items():
+            if level not in per_pe:
+                continue
+            cols = tuple(self.names.index(p) for p in params)
+            shape = tuple(int(self.space.sizes[c]) for c in cols)
+            table = np.empty(shape)
+            for idx in np.ndindex(*shape):
+                pt = base.copy()
+                pt[list(cols)] = idx
+                arch = self.space.arch(pt)
+                lvl = arch.levels[arch.level_index(level)]
+                table[idx] = lvl.area_mm2
+            tables.append((cols, table, per_pe[level]))
+        pe_fixed = (area_breakdown(arch0)["MAC"] + area_breakdown(arch0)["PE overhead"]) / arch0.mac.instances
+        tables.append(((), np.array(pe_fixed), True))
+        return tables
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        if self._tables is None:
+            self._tables = self._build()
+        points = np.asarray(points, dtype=np.int64).reshape(-1, len(self.names))
+        grids = self.space.grids()
+        pes = grids[0][points[:, 0]] * grids[1][points[:, 1]]  # mesh_x, mesh_y come first in every template
+        out = np.zeros(len(points))
+        for cols, table, scales in self._tables:
+            part = table[tuple(points[:, c] for c in cols)] if cols else np.full(len(points), float(table))
+            out += part * (pes if scales else 1.0)
+        return out
+
+    def smallest(self) -> float:
+        """Area of the smallest design (every parameter at its lowest grid value)."""
+        return float(self(np.zeros((1, len(self.names)), dtype=np.int64))[0])

@@ -1,0 +1,5 @@
+"""``python -m cosearch.cli``: the same as the ``cosearch`` console script."""
+
+from . import main
+
+main()

@@ -1,0 +1,1 @@
+"""Workload importers: ONNX models and PyTorch modules to cosearch networks."""
