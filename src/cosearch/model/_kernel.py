@@ -12,10 +12,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-NDS = 3
-NAX = 5
-# reason codes (mirrored in evaluate.py)
-R_FACT, R_FAN_X, R_FAN_Y, R_FAN_T, R_CAP = 1, 2, 3, 4, 5
+from .reasons import REASON_CAPACITY as R_CAP
+from .reasons import REASON_FACTORIZATION as R_FACT
+from .reasons import REASON_FANOUT_TOTAL as R_FAN_T
+from .reasons import REASON_FANOUT_X as R_FAN_X
+from .reasons import REASON_FANOUT_Y as R_FAN_Y
+
+NDS = 3  # data spaces: Weights, Inputs, Outputs
+NAX = 5  # axes of a data space's box (see _box)
 
 
 @njit(cache=True, nogil=True)
@@ -54,6 +58,33 @@ def evaluate_batch(
     energy_out, cycles_out, reason_out, cc_out, util_out,  # [B]
     reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out,  # [B|0, L, 3], [B|0, L]
 ):
+    """Cost ``B`` mappings of one layer on one arch, writing the results into the ``*_out`` arrays.
+
+    Inputs (``L`` levels outer -> inner, ``D`` = 8 dims in N,G,K,C,P,Q,R,S order):
+        temporal, spatial_x, spatial_y: ``[B, L, D]`` int64 loop bounds per level (spatial factors
+            only at ``fanout``); order: ``[B, L, D]`` int64, position of each dim in the level's
+            loop nest (0 = outermost); keep: ``[B, L, 3]`` bool, effective (see mapping.keep).
+        dims ``[D]`` layer sizes; strides ``[4]`` = (Wstride, Wdilation, Hstride, Hdilation);
+        fanout: index of the level whose spatial factors spread over the PE array; child_mesh
+            ``[3]`` = (mesh_x, mesh_y, instances) of the array below it.
+        sizes ``[L]`` capacities in words (-1 = unbounded); tmat ``[3, D, 5]`` dim -> data-space-axis
+            translation; energies ``[L, 3]`` pJ per read / fill / update; mac_energy pJ per MAC;
+            bandwidth ``[L, 3]`` words/cycle per instance (read, write, shared; 0 = unlimited).
+        want_breakdown: also fill the ``[B, L, 3]``/``[B, L]`` breakdown outputs (else they are
+            ``[0, ...]``); check_only: stop after the validity section.
+
+    Outputs: energy_out ``[B]`` pJ and cycles_out ``[B]`` (``inf`` where invalid); reason_out
+    ``[B]`` (:mod:`cosearch.model.reasons`); cc_out ``[B]`` compute cycles; util_out ``[B]``
+    utilised PEs; reads/fills/updates ``[B, L, 3]`` words over all utilised instances;
+    tiles/part ``[B, L, 3]`` words per instance; inst ``[B, L]`` utilised instances; lcyc ``[B, L]``
+    each level's cycles after its bandwidth throttling.
+
+    Sections, per mapping: (1) validity: factorization, fan-out, capacity; (2) spatial fan-out:
+    utilisation, distinct (multicast) tiles among PEs, per-PE partitions; (3) the temporal loop list
+    outer -> inner, keeping loops with bound > 1; (4) per data space: each keeper's fills from the
+    tile-to-tile delta walk, then reads/fills/updates along the chain of keepers; (5) energy, and
+    cycles as compute cycles slowed by each level's bandwidth.
+    """
     B, L, D = temporal.shape
     macs = 1
     for d in range(D):
@@ -94,7 +125,7 @@ def evaluate_batch(
     util_inst = np.empty(L, np.int64)
 
     for b in range(B):
-        # ---- validity ------------------------------------------------------------------
+        # ---- (1) validity ------------------------------------------------------------------
         reason = 0
         px = 1
         py = 1
@@ -149,7 +180,7 @@ def evaluate_batch(
             cycles_out[b] = np.inf
             continue
 
-        # ---- spatial fan-out -----------------------------------------------------------------
+        # ---- (2) spatial fan-out -----------------------------------------------------------------
         util = 1
         for d in range(D):
             sp[d] = spatial_x[b, fanout, d] * spatial_y[b, fanout, d]
@@ -173,7 +204,7 @@ def evaluate_batch(
             for l in range(L):
                 part[l, ds] = part_whole[ds] if l <= fanout else p
 
-        # ---- temporal loops outer -> inner, keeping the active ones ------------------------
+        # ---- (3) temporal loops outer -> inner, keeping the active ones ------------------------
         for l in range(L):
             for d in range(D):
                 k = l * D + order[b, l, d]
@@ -193,7 +224,7 @@ def evaluate_batch(
                     na += 1
         nact_before[L] = na
 
-        # ---- per data space: fills of every keeper, then traffic along the keeper chain -------
+        # ---- (4) per data space: fills of every keeper, then traffic along the keeper chain -------
         for ds in range(NDS):
             for k in range(na):
                 for a in range(NAX):
@@ -251,7 +282,7 @@ def evaluate_batch(
                     fills[l, ds] = own * util_inst[l]
                 inner = l
 
-        # ---- energy and cycles ---------------------------------------------------------------
+        # ---- (5) energy and cycles ---------------------------------------------------------------
         energy = macs * mac_energy
         for l in range(L):
             for ds in range(NDS):

@@ -22,25 +22,28 @@ from ..mapping.keep import effective_keep
 from ..mapping.mapping import Mappings
 from ..workload.layer import Layer
 from ..workload.geometry import translation_matrix
+from .reasons import (
+    REASON_CAPACITY,
+    REASON_FACTORIZATION,
+    REASON_FANOUT_TOTAL,
+    REASON_FANOUT_X,
+    REASON_FANOUT_Y,
+    REASON_VALID,
+    reason_names,
+)
 
-REASON_VALID = 0
-REASON_FACTORIZATION = 1
-REASON_FANOUT_X = 2
-REASON_FANOUT_Y = 3
-REASON_FANOUT_TOTAL = 4
-REASON_CAPACITY = 5
-"""Reason codes; ``REASON_CAPACITY + level`` means the tiles kept at ``level`` exceed its size.
-When several apply, the first in this order is reported (as Timeloop does): factorization, total
-fan-out, X, Y, then capacity from the innermost level out."""
-
-
-def reason_names(arch: Arch) -> list[str]:
-    """Text of every reason code for ``arch``: ``""``, ``factorization``, ``fanout_x``, ``fanout_y``,
-    ``fanout_total``, then ``capacity:<level>`` for each level."""
-    return ["", "factorization", "fanout_x", "fanout_y", "fanout_total"] + [
-        f"capacity:{lvl.name}" for lvl in arch.levels
-    ]
-
+__all__ = [
+    "Costs",
+    "evaluate",
+    "check_valid",
+    "reason_names",
+    "REASON_VALID",
+    "REASON_FACTORIZATION",
+    "REASON_FANOUT_X",
+    "REASON_FANOUT_Y",
+    "REASON_FANOUT_TOTAL",
+    "REASON_CAPACITY",
+]
 
 @dataclass
 class Costs:
