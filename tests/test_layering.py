@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 PYPROJECT = REPO / "pyproject.toml"
 PACKAGE = REPO / "src" / "cosearch"
 
