@@ -62,6 +62,12 @@ COMMANDS: list[tuple[str, list[str]]] = [
                                 "--optimizer", "random", "--hw-budget", "4", "--hw-batch", "2",
                                 "--mapper-budget", "300", "--seed", "7", "--json", "--no-report",
                                 "--out", "cd-simple", "--study", "cd-simple"]),
+    # past the hardware BO's warm-up (10 points), so its GP, acquisition and feasibility model run
+    *[(f"codesign-{label}-gp", ["codesign", "--workload", "dqn", "--optimizer", opt, "--objective", objective,
+                                "--hw-budget", "16", "--hw-batch", "4", "--mapper-budget", "200", "--seed", "3",
+                                "--json", "--no-report", "--out", f"cd-{label}-gp", "--study", f"cd-{label}-gp"])
+      for label, opt, objective in [("bo", "bo", "edp"), ("vanilla-bo", "vanilla-bo", "edp"),
+                                    ("bo-pareto", "bo", "pareto")]],
     ("study-list", ["study", "list", "--storage", "sqlite:///cd-bo/studies.db", "--json"]),
     ("study-show", ["study", "show", "cd-bo", "--storage", "sqlite:///cd-bo/studies.db", "--json"]),
     ("study-export-json", ["study", "export", "cd-bo", "--storage", "sqlite:///cd-bo/studies.db",
