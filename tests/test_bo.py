@@ -189,6 +189,16 @@ def test_bo_improves_over_its_warmup(simple, seed):
     assert res.edp < trace[30]
 
 
+def test_bo_declares_its_feasibility_weighting_per_acquisition():
+    from cosearch._gp.acquisition import ACQUISITIONS
+    from cosearch._gp.feasibility import STANDARDISATIONS
+    from cosearch.mappers._bo import ConstrainedBO
+
+    assert set(ConstrainedBO.feasibility_weighting) == set(ACQUISITIONS)
+    assert set(ConstrainedBO.feasibility_weighting.values()) == {"log"}  # log P added to -LCB and log-EI
+    assert ConstrainedBO.feasibility_standardise == "gp-box" and "gp-box" in STANDARDISATIONS
+
+
 @needs_torch
 def test_vanilla_bo_reports_a_valid_best(simple):
     res = map_layer(simple, SMALL, optimizer="vanilla-bo", budget=60, seed=0)

@@ -37,7 +37,7 @@ from .._gp.acquisition import ACQUISITIONS, acquisition_values, weight_by_feasib
 from .._gp.feasibility import FeasibilityModel
 from .._gp.gp import GPSurrogate, fit_hyper
 from .._gp.optimize import PoolOps, fresh_rows, kriging_believer_batch, optimize_discrete
-from .._gp.pareto import pareto_front_mask, pareto_ranks
+from .._gp.pareto import pareto_front_mask
 from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..errors import CosearchError
@@ -84,6 +84,8 @@ class HWOptimizer(ABC):
         if self.n_objectives == 1:
             self.values = np.concatenate([self.values, vals[:, 0]])  # (vanilla-bo rewrites its own copy)
         else:
+            from .._gp.pareto import pareto_ranks
+
             self.values = pareto_ranks(self.objective_values)
 
     @property
