@@ -189,15 +189,14 @@ def test_bo_improves_over_its_warmup(simple, seed):
     assert res.edp < trace[30]
 
 
-@needs_torch
-def test_bo_feasibility_model_steers_away_from_invalid_regions():
-    from cosearch.mappers._bo import logistic_logp
+def test_bo_declares_its_feasibility_weighting_per_acquisition():
+    from cosearch._gp.acquisition import ACQUISITIONS
+    from cosearch._gp.feasibility import STANDARDISATIONS
+    from cosearch.mappers._bo import ConstrainedBO
 
-    rng = np.random.default_rng(0)
-    X = rng.random((200, 3))
-    ok = X[:, 0] < 0.5
-    logp = logistic_logp(X, ok, np.array([[0.1, 0.5, 0.5], [0.9, 0.5, 0.5]]))
-    assert logp[0] > np.log(0.8) and logp[1] < np.log(0.2)
+    assert set(ConstrainedBO.feasibility_weighting) == set(ACQUISITIONS)
+    assert set(ConstrainedBO.feasibility_weighting.values()) == {"log"}  # log P added to -LCB and log-EI
+    assert ConstrainedBO.feasibility_standardise == "gp-box" and "gp-box" in STANDARDISATIONS
 
 
 @needs_torch
@@ -229,28 +228,3 @@ def test_unconstrained_fallback_factorizes_exactly(eyeriss):
     off = [li for li in range(eyeriss.num_levels) if li != f]
     assert (m.spatial_x[:, off] == 1).all() and (m.spatial_y[:, off] == 1).all()
     assert (check_valid(eyeriss, DQN2, m) != 0).any()  # unconstrained: some break capacity or fan-out
-
-
-@needs_torch
-def test_log_ei_matches_botorch():
-    from cosearch.mappers._bo import log_ei, _torch
-
-    torch = _torch()  # imports BoTorch with its import-time warnings silenced
-    from botorch.acquisition.analytic import LogExpectedImprovement
-    from botorch.models import SingleTaskGP
-
-    torch.manual_seed(0)
-    X = torch.rand(8, 2, dtype=torch.float64)
-    Y = torch.sin(6 * X).sum(dim=1, keepdim=True)
-    gp = SingleTaskGP(X, Y).eval()
-    Xc = torch.rand(200, 2, dtype=torch.float64) * 3 - 1  # also far from the data
-    best = float(Y.min())
-    with torch.no_grad():
-        ref = LogExpectedImprovement(gp, best_f=best, maximize=False)(Xc.unsqueeze(1)).numpy()
-        post = gp.posterior(Xc.unsqueeze(1))
-        mu = post.mean.reshape(-1).numpy()
-        sd = post.variance.sqrt().reshape(-1).numpy()
-    np.testing.assert_allclose(log_ei(best, mu, sd), ref, rtol=1e-6, atol=1e-6)
-    # the far tail (u down to -1e7) stays finite and decreasing
-    far = log_ei(0.0, np.array([1.0, 10.0, 1e3, 1e7]), np.ones(4))
-    assert np.isfinite(far).all() and (np.diff(far) < 0).all()

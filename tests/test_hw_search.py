@@ -105,3 +105,28 @@ def test_every_point_infeasible_so_far(name: str) -> None:
         assert len(pts) > 0
         opt.tell(pts, np.full(len(pts), np.inf))
     assert len(opt.ask(5)) > 0
+
+
+def test_bo_declares_its_feasibility_weighting_per_acquisition() -> None:
+    from cosearch._gp.acquisition import ACQUISITIONS, FEASIBILITY_WEIGHTINGS
+    from cosearch._gp.feasibility import STANDARDISATIONS
+    from cosearch.codesign.hw_optimizers import BOHW
+
+    assert set(BOHW.feasibility_weighting) == {*ACQUISITIONS, "ehvi"}
+    assert set(BOHW.feasibility_weighting.values()) <= set(FEASIBILITY_WEIGHTINGS)
+    assert BOHW.feasibility_weighting["lcb"] == "penalty" and BOHW.feasibility_standardise in STANDARDISATIONS
+
+
+def test_bo_steers_away_from_a_learned_infeasible_region() -> None:
+    """Points with a small global buffer are infeasible (a constraint only evaluation reveals): once the
+    feasibility model has seen some, ``bo`` proposes fewer of them than random sampling does."""
+    glb = EYERISS.names.index("glb_kb")
+    opt = make_hw_optimizer("bo", EYERISS, area_budget_mm2=BUDGET, seed=1, explore=0.0)
+    for _ in range(6):
+        pts = opt.ask(5)
+        vals = _fake_value(EYERISS, pts)
+        vals[pts[:, glb] < 7] = np.inf
+        opt.tell(pts, vals)
+    proposed = opt.points[opt.n_init:]
+    random = EYERISS.random_points(2000, np.random.default_rng(0))
+    assert (proposed[:, glb] < 7).mean() < 0.5 * (random[:, glb] < 7).mean()

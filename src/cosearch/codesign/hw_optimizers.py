@@ -16,19 +16,28 @@ parameters over unconstrained candidates, points over budget penalised instead o
 Multi-objective (``objectives=M > 1``, the ``pareto`` co-design objective: energy, cycles, area, all
 minimised): ``tell`` takes ``[n, M]`` values and the scalar ``values`` become each point's
 non-dominated rank (1 = on the Pareto front), which ``ga`` and ``bo``'s local candidates use as they
-are. ``bo`` then scores candidates by expected hypervolume improvement (:mod:`.pareto`): one GP per
-unknown objective (log energy, log cycles), area known exactly, times the feasibility model; a batch is
-chosen greedily, each pick's predicted mean joining the front before the next (Kriging believer).
-``vanilla-bo`` is single-objective only.
+are. ``bo`` then scores candidates by expected hypervolume improvement (:mod:`cosearch._gp.pareto`):
+one GP per unknown objective (log energy, log cycles), area known exactly, times the feasibility
+model; a batch is chosen greedily, each pick's predicted mean joining the front before the next
+(Kriging believer). ``vanilla-bo`` is single-objective only.
+
+The GP, acquisition functions, feasibility model and pool optimisation are :mod:`cosearch._gp`,
+shared with the mapping BO; :class:`BOHW` states how its feasibility model weights each acquisition
+(``feasibility_weighting``) and standardises its inputs (``feasibility_standardise``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 
+from .._gp.acquisition import ACQUISITIONS, acquisition_values, weight_by_feasibility
+from .._gp.feasibility import FeasibilityModel
+from .._gp.gp import GPSurrogate, fit_hyper
+from .._gp.optimize import PoolOps, fresh_rows, kriging_believer_batch, optimize_discrete
+from .._gp.pareto import pareto_front_mask
 from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..errors import CosearchError
@@ -173,15 +182,39 @@ class GeneticHW(HWOptimizer):
         return np.concatenate([out, self._random_valid(n - len(out), rng)]) if len(out) < n else out
 
 
+def _point_keys(pts: np.ndarray) -> np.ndarray:
+    """``[n]`` keys of hardware points ``[n, P]`` (equal rows, equal keys; one opaque bytes value per row)."""
+    pts = np.ascontiguousarray(pts, dtype=np.int64)
+    return pts.view(np.dtype((np.void, 8 * pts.shape[1]))).ravel()
+
+
+_POINT_OPS = PoolOps(keys=_point_keys, take=lambda pts, idx: pts[idx], join=lambda a, b: np.concatenate([a, b]))
+
+
 class BOHW(HWOptimizer):
-    """The paper's constrained BO over hardware (see module docstring)."""
+    """The paper's constrained BO over hardware (see module docstring).
+
+    Settings: ``n_init`` random points first, a pool of ``pool`` valid-by-construction candidates
+    plus ``pool // 10`` grid neighbours of each of the ``n_parents`` best told points, ``acquisition``
+    (``"lcb"`` with ``kappa``, or ``"logei"``; EHVI for several objectives), and each chosen point
+    replaced by a random one with probability ``explore``.
+    """
 
     name = "bo"
+    n_parents: ClassVar[int] = 5  # best told points whose neighbours join the candidate pool
+    fit_maxiter: ClassVar[int] = 50  # L-BFGS iterations of each GP hyperparameter fit
+    # How P(feasible) of the learned-constraint model weights each acquisition
+    # (cosearch._gp.acquisition.weight_by_feasibility): -LCB loses PENALTY_WEIGHT · (1 - P), in units
+    # of the log objective; log P is added to log-EI and to log-EHVI. (The mapping BO adds log P to both
+    # of its acquisitions.)
+    feasibility_weighting: ClassVar[dict[str, str]] = {"lcb": "penalty", "logei": "log", "ehvi": "log"}
+    # How the feasibility model's inputs are standardised (cosearch._gp.feasibility.STANDARDISATIONS).
+    feasibility_standardise: ClassVar[str] = "zscore"
 
     def __init__(self, space: HWSpace, *, n_init: int = 10, pool: int = 1000, acquisition: str = "lcb",
                  kappa: float = 1.0, explore: float = 0.1, **kw) -> None:
         super().__init__(space, **kw)
-        if acquisition not in ("lcb", "logei"):
+        if acquisition not in ACQUISITIONS:
             raise CosearchError(f"unknown acquisition {acquisition!r} (choose lcb or logei)")
         self.n_init, self.pool, self.acquisition = int(n_init), int(pool), acquisition
         self.kappa, self.explore = float(kappa), float(explore)
@@ -197,9 +230,32 @@ class BOHW(HWOptimizer):
         pool = self._random_valid(self.pool, rng)
         best, _ = self.best
         if best is not None:
-            top = self.points[np.argsort(self.values, kind="stable")[:5]]
+            top = self.points[np.argsort(self.values, kind="stable")[: self.n_parents]]
             pool = np.concatenate([pool, self._valid_new(self._neighbours(top, rng, self.pool // 10))])
         return pool
+
+    def _fit_gp(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GPSurrogate:
+        """A GP on features ``X [n, F]`` and log objective ``y [n]``, hyperparameters fitted afresh."""
+        hyper = fit_hyper(X, y, maxiter=self.fit_maxiter, seed=int(rng.integers(2**31)))
+        return GPSurrogate(X, y, hyper)
+
+    def _feasibility(self, X: np.ndarray, feasible: np.ndarray) -> FeasibilityModel | None:
+        """The learned-constraint model on all told points, ``None`` while every one was feasible."""
+        if feasible.all():
+            return None
+        return FeasibilityModel(X, feasible, standardise=self.feasibility_standardise)
+
+    def _acquisition(self, gp: GPSurrogate, feasibility: FeasibilityModel | None) -> Callable[[np.ndarray], np.ndarray]:
+        """Acquisition values ``[n]`` (higher is better) of points ``[n, P]``, weighted by P(feasible)."""
+        weighting = self.feasibility_weighting[self.acquisition]
+
+        def values(pts: np.ndarray) -> np.ndarray:
+            Xc = self.features(pts)
+            mu, sd = gp.mean_std(Xc)
+            acq = acquisition_values(self.acquisition, mu, sd, best=gp.y_min, kappa=self.kappa)
+            return acq if feasibility is None else weight_by_feasibility(acq, feasibility.log_prob(Xc), weighting)
+
+        return values
 
     def _propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
         feasible = np.isfinite(self.values)
@@ -207,21 +263,12 @@ class BOHW(HWOptimizer):
             return self._random_valid(n, rng)
         if self.n_objectives > 1:
             return self._propose_pareto(n, rng)
-        from ..mappers._bo import GPSurrogate, fit_hyper, logistic_logp
-
         X = self.features(self.points)
-        y = np.log(self.values[feasible])
-        hyper = fit_hyper(X[feasible], y, maxiter=50, seed=int(rng.integers(2**31)))
-        gp = GPSurrogate(X[feasible], y, hyper)
-        cand = self._candidates(rng)
-        Xc = self.features(cand)
-        score = gp.score(Xc, self.acquisition, self.kappa)
-        if (~feasible).any():  # learned constraint: weight by P(feasible)
-            mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-9
-            logp = logistic_logp((X - mu) / sd, feasible, (Xc - mu) / sd)
-            score = score + logp if self.acquisition == "logei" else score - 10.0 * (1 - np.exp(logp))
-        order = np.argsort(-score, kind="stable")
-        return self._explore(cand[order[:n]], rng)
+        gp = self._fit_gp(X[feasible], np.log(self.values[feasible]), rng)
+        acquisition = self._acquisition(gp, self._feasibility(X, feasible))
+        chosen, _ = optimize_discrete(acquisition, self._candidates(rng), n, ops=_POINT_OPS,
+                                      seen=_point_keys(self.points))
+        return self._explore(chosen, rng)
 
     def _explore(self, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Replace each chosen point by a random valid one with probability ``explore`` (authors: 0.1)."""
@@ -235,20 +282,16 @@ class BOHW(HWOptimizer):
     def _propose_pareto(self, n: int, rng: np.random.Generator, samples: int = 64) -> np.ndarray:
         """Expected hypervolume improvement over the candidate pool, objectives ``(energy, cycles, area)``
         in log space normalised by the feasible points' range; area (the last) is computed, not modelled."""
-        from ..mappers._bo import GPSurrogate, fit_hyper, logistic_logp
-        from .._gp.pareto import expected_hv_improvement, pareto_front_mask
-
         feasible = np.isfinite(self.values)
         X = self.features(self.points)
         logz = np.log(self.objective_values[feasible])
         lo, span = logz.min(axis=0), np.maximum(np.ptp(logz, axis=0), 1e-9)
-        cand = self._candidates(rng)
+        cand, _ = fresh_rows(_POINT_OPS, self._candidates(rng), _point_keys(self.points))
         Xc = self.features(cand)
         M = self.n_objectives
         mean, std = np.zeros((len(cand), M)), np.zeros((len(cand), M))
         for m in range(M - 1):
-            hyper = fit_hyper(X[feasible], logz[:, m], maxiter=50, seed=int(rng.integers(2**31)))
-            mu, sd = GPSurrogate(X[feasible], logz[:, m], hyper).mean_std(Xc)
+            mu, sd = self._fit_gp(X[feasible], logz[:, m], rng).mean_std(Xc)
             mean[:, m], std[:, m] = (mu - lo[m]) / span[m], sd / span[m]
         mean[:, M - 1] = (np.log(self.area(cand)) - lo[M - 1]) / span[M - 1]
         norm = (logz - lo) / span
@@ -256,18 +299,10 @@ class BOHW(HWOptimizer):
         ref = np.full(M, 1.1)  # just beyond the worst feasible point in every objective
         eps = rng.standard_normal((samples, M))
         eps[:, M - 1] = 0.0
-        logp = np.zeros(len(cand))
-        if (~feasible).any():  # learned constraint: log P(feasible)
-            mu_x, sd_x = X.mean(axis=0), X.std(axis=0) + 1e-9
-            logp = logistic_logp((X - mu_x) / sd_x, feasible, (Xc - mu_x) / sd_x)
-        picked: list[int] = []
-        for _ in range(min(n, len(cand))):
-            score = np.log(expected_hv_improvement(front, ref, mean, std, eps) + 1e-12) + logp
-            score[picked] = -np.inf
-            i = int(np.argmax(score))
-            picked.append(i)
-            front = np.concatenate([front, mean[i:i + 1]])  # Kriging believer: assume the mean is observed
-            front = front[pareto_front_mask(front)]
+        feasibility = self._feasibility(X, feasible)
+        log_p = np.zeros(len(cand)) if feasibility is None else feasibility.log_prob(Xc)
+        picked = kriging_believer_batch(front, ref, mean, std, eps, n, log_p=log_p,
+                                        weighting=self.feasibility_weighting["ehvi"])
         return self._explore(cand[picked], rng)
 
 
@@ -297,15 +332,10 @@ class VanillaBOHW(BOHW):
         if self.n_told < self.n_init or np.isfinite(self.values).sum() < 3:
             # nothing to model yet (e.g. every point so far over the area budget): keep sampling
             return self._valid_new(self.space.random_points(n, rng))[:n]
-        from ..mappers._bo import GPSurrogate, fit_hyper
-
-        X = self.features(self.points)
-        y = np.log(self.values)
-        hyper = fit_hyper(X, y, maxiter=50, seed=int(rng.integers(2**31)))
-        gp = GPSurrogate(X, y, hyper)
-        cand = self._valid_new(self.space.random_points(self.pool, rng))
-        score = gp.score(self.features(cand), self.acquisition, self.kappa)
-        return cand[np.argsort(-score, kind="stable")[:n]]
+        gp = self._fit_gp(self.features(self.points), np.log(self.values), rng)
+        chosen, _ = optimize_discrete(self._acquisition(gp, None), self.space.random_points(self.pool, rng), n,
+                                      ops=_POINT_OPS, seen=_point_keys(self.points))
+        return chosen
 
 
 HW_OPTIMIZERS: dict[str, type[HWOptimizer]] = {

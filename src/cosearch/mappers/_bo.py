@@ -1,13 +1,15 @@
 """Bayesian optimization of mappings: the paper's constrained BO (``"bo"``) and the vanilla ablation.
 
-:class:`ConstrainedBO` follows Shi et al. (2020) and the settings of the authors' public code
-(``docs/method.md``):
+:class:`ConstrainedBO` follows Shi et al., "Learned Hardware/Software Co-Design of Neural Accelerators"
+(arXiv 2010.02075, 2020), and the settings of the authors' public code. The GP, the acquisition
+functions, the feasibility model and the pool optimisation are :mod:`cosearch._gp`, shared with the
+hardware BO (:mod:`cosearch.codesign.hw_optimizers`); this module chooses their settings:
 
 * **Warm-up:** ``n_init = 30`` random valid-by-construction samples (``MapSpace.sample``).
-* **Surrogate:** an exact GP (BoTorch ``SingleTaskGP``, float64, RBF kernel with ARD and BoTorch's
-  dimension-scaled priors) on :func:`~cosearch.mappers._features.domain_features`, min-max scaled
-  on the training set (columns constant there are dropped); the outcome is the natural log of the
-  objective (EDP by default) of the **valid** evaluated points only, standardised by the model.
+* **Surrogate:** an exact GP (:mod:`cosearch._gp.gp`: BoTorch ``SingleTaskGP``, float64, RBF kernel
+  with ARD and BoTorch's dimension-scaled priors) on :func:`~cosearch.mappers._features.domain_features`,
+  min-max scaled on the training set (columns constant there are dropped); the outcome is the natural
+  log of the objective (EDP by default) of the **valid** evaluated points only, standardised by the model.
 * **Training set:** the ``max_best = 200`` best valid points plus the ``max_recent = 100`` most
   recently evaluated valid ones (their union, at most 300 rows), so each step stays cheap whatever
   the budget.
@@ -18,9 +20,12 @@
   scaling, which costs a Cholesky of at most 300 points. Because each checkpoint's fit is a function
   of a prefix of the told history (and of the seed), the model is rebuilt identically on replay.
 * **Feasibility:** points that turn out invalid only when evaluated (a constraint the sampler does
-  not know) train an L2-regularised logistic model on the same scaled features; acquisition values
-  are multiplied by its ``P(feasible)`` (added in log space). With MapSpace's valid-by-construction
-  samples and known-constraint checks no evaluated point is invalid, and the model is a no-op.
+  not know) train an L2-regularised logistic model (:mod:`cosearch._gp.feasibility`) on the latest
+  ``FEASIBILITY_ROWS = 2000`` evaluations, with the GP's scaled features clipped to ``[-3, 4]``
+  (``feasibility_standardise = "gp-box"``); acquisition values are multiplied by its
+  ``P(feasible)``, i.e. ``log P`` is added (``feasibility_weighting``: ``"log"`` for both
+  acquisitions). With MapSpace's valid-by-construction samples and known-constraint checks no
+  evaluated point is invalid, and the model is not used.
 * **Acquisition:** ``"lcb"`` (default, as the authors: ``μ − κσ`` of the log objective, ``κ = 1``;
   scored as ``−LCB + log P(feasible)``, i.e. the log of ``P(feasible) / exp(LCB)``) or ``"logei"``
   (BoTorch's ``LogExpectedImprovement`` below the best training value, plus ``log P(feasible)``).
@@ -30,7 +35,8 @@
   flipped; one to three moves, kept only when they satisfy the known constraints: mesh fan-out and
   buffer capacity, checked by :func:`~cosearch.model.evaluate.check_valid`, and the map space's own
   ``allows``) is scored; then ``acq_rounds = 2`` rounds of local search on the acquisition function
-  mutate the ``n_parents`` best-scoring candidates into ``acq_size = 500`` more each. Candidates
+  mutate the ``n_parents`` best-scoring candidates into ``acq_size = 500`` more each
+  (:func:`cosearch._gp.optimize.optimize_discrete`). Candidates
   already evaluated (or repeated in the pool, up to loop orders that cannot matter) are removed,
   and the top ``batch_size = 10`` are proposed per model rebuild (the driver asks
   ``preferred_batch = 10`` at a time). With ``local_size = 0, acq_rounds = 0`` this is the
@@ -47,19 +53,21 @@ feasibility model and no local moves.
 Replay: all randomness comes from the generator handed to :meth:`_propose` (seeded by ``(seed,
 evaluations told)``), and torch is seeded from ``(seed, checkpoint)`` inside a forked RNG state for
 each hyperparameter fit; the model is a function of the told history, so a replayed optimizer makes
-the same proposals. torch and BoTorch are imported lazily, on the first model fit.
+the same proposals. torch and BoTorch are imported lazily (by :mod:`cosearch._gp.gp`), on the first
+model fit.
 """
 
 from __future__ import annotations
 
 import hashlib
-import warnings
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from .._gp.acquisition import ACQUISITIONS, acquisition_values, weight_by_feasibility
+from .._gp.feasibility import FeasibilityModel
+from .._gp.gp import GPHyper, GPSurrogate, fit_hyper
+from .._gp.optimize import PoolOps, optimize_discrete
 from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
 from ..errors import CosearchError
 from ..mapping.factors import choose_uniform, prime_factors
@@ -70,8 +78,7 @@ from ..mapping.moves import row_hashes
 from ..mapping.keep import effective_keep, keep_tables
 from ._features import domain_features, raw_features
 
-ACQUISITIONS: tuple[str, ...] = ("lcb", "logei")
-
+FEASIBILITY_ROWS = 2000  # the feasibility model trains on at most this many most recent evaluations
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -204,189 +211,6 @@ class LocalMoves:
 
 
 # ---------------------------------------------------------------------------------------------------
-# the GP surrogate (torch / BoTorch imported here only)
-
-
-@dataclass
-class _Hyper:
-    """Hyperparameters fitted at one checkpoint, and the input scaling they belong to."""
-
-    cols: np.ndarray  # [F'] indices of the feature columns used
-    lo: np.ndarray  # [F'] min over the training set
-    span: np.ndarray  # [F'] max - min (> 0)
-    state: dict  # the GP's state dict without the outcome transform's buffers
-
-
-def _torch():
-    """torch, with BoTorch and GPyTorch imported once (their import-time deprecation warnings silenced)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import botorch  # noqa: F401
-        import gpytorch  # noqa: F401
-        import torch
-    return torch
-
-
-@contextmanager
-def _torch_settings() -> Iterator[None]:
-    """One intra-op thread (GPs of <= 300 points gain nothing from more, the cost model's threads
-    compete for the cores, and one thread keeps floating-point sums in a fixed order), exact
-    Cholesky-based computations, warnings from BoTorch's input checks silenced."""
-    torch = _torch()
-    import gpytorch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with gpytorch.settings.fast_computations(False, False, False), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _scale(X: np.ndarray, h: _Hyper) -> np.ndarray:
-    return (X[:, h.cols] - h.lo) / h.span
-
-
-def _build_gp(Xs: np.ndarray, y: np.ndarray):
-    torch = _torch()
-    from botorch.models import SingleTaskGP
-    from botorch.models.transforms.outcome import Standardize
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return SingleTaskGP(
-            torch.as_tensor(Xs, dtype=torch.float64),
-            torch.as_tensor(y[:, None], dtype=torch.float64),
-            outcome_transform=Standardize(m=1),
-        )
-
-
-def fit_hyper(X: np.ndarray, y: np.ndarray, *, maxiter: int, seed: int) -> _Hyper:
-    """Fit GP hyperparameters on features ``X [N, F]`` and targets ``y [N]`` (deterministic for a seed)."""
-    torch = _torch()
-    from botorch.optim.fit import fit_gpytorch_mll_scipy
-    from gpytorch.mlls import ExactMarginalLogLikelihood
-
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    cols = np.flatnonzero(hi - lo > 1e-9)
-    if cols.size == 0:
-        cols = np.array([0])
-    h = _Hyper(cols, lo[cols], np.maximum(hi[cols] - lo[cols], 1e-9), {})
-    with _torch_settings(), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        gp = _build_gp(_scale(X, h), y)
-        if maxiter > 0:
-            mll = ExactMarginalLogLikelihood(gp.likelihood, gp)
-            mll.train()
-            try:
-                fit_gpytorch_mll_scipy(mll, options={"maxiter": int(maxiter)})
-            except Exception:  # numerical trouble: keep the priors' initial values
-                gp = _build_gp(_scale(X, h), y)
-    h.state = {k: v.detach().clone() for k, v in gp.state_dict().items() if not k.startswith("outcome_transform")}
-    return h
-
-
-class GPSurrogate:
-    """A GP with fixed hyperparameters conditioned on a training set, for scoring candidates.
-
-    Predictions use the GP's own mean and kernel modules and one Cholesky factor of the training
-    covariance, computing only the marginal variances (pools of thousands of candidates stay cheap).
-    """
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, hyper: _Hyper) -> None:
-        torch = _torch()
-        self.hyper = hyper
-        self.best = float(y.min())
-        with torch.no_grad(), _torch_settings():
-            gp = _build_gp(_scale(X, hyper), y)
-            gp.load_state_dict(hyper.state, strict=False)
-            gp.eval()
-            Xtr = gp.train_inputs[0]
-            ytr = gp.train_targets  # standardised by the outcome transform
-            K = gp.covar_module(Xtr).to_dense()
-            K = K + gp.likelihood.noise.reshape(()) * torch.eye(K.shape[0], dtype=K.dtype)
-            jitter = 0.0
-            for _ in range(6):
-                chol, info = torch.linalg.cholesky_ex(K + jitter * torch.eye(K.shape[0], dtype=K.dtype))
-                if int(info) == 0:
-                    break
-                jitter = max(1e-8, jitter * 10)
-            self.gp, self.chol, self.xtr = gp, chol, Xtr
-            self.alpha = torch.cholesky_solve((ytr - gp.mean_module(Xtr))[:, None], chol)
-            tf = gp.outcome_transform
-            self.y_mean = float(tf.means.reshape(-1)[0])
-            self.y_std = float(tf.stdvs.reshape(-1)[0])
-
-    def mean_std(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of the latent log objective at ``X [N, F]``."""
-        torch = _torch()
-        Xt = torch.as_tensor(_scale(X, self.hyper), dtype=torch.float64)
-        mus, sds = [], []
-        with torch.no_grad(), _torch_settings():
-            for a in range(0, Xt.shape[0], 4096):
-                x = Xt[a : a + 4096]
-                ks = self.gp.covar_module(x, self.xtr).to_dense()  # [n, N_train]
-                mu = self.gp.mean_module(x) + (ks @ self.alpha).squeeze(-1)
-                v = torch.linalg.solve_triangular(self.chol, ks.T, upper=False)
-                var = self.gp.covar_module(x, diag=True) - (v * v).sum(dim=0)
-                mus.append(mu.numpy() * self.y_std + self.y_mean)
-                sds.append(var.clamp_min(1e-12).sqrt().numpy() * self.y_std)
-        if not mus:
-            return np.zeros(0), np.zeros(0)
-        return np.concatenate(mus), np.concatenate(sds)
-
-    def score(self, X: np.ndarray, acquisition: str, kappa: float) -> np.ndarray:
-        """Acquisition values (higher is better) for minimising the log objective."""
-        mu, sd = self.mean_std(X)
-        if acquisition == "lcb":
-            return -(mu - kappa * sd)
-        return log_ei(self.best, mu, sd)
-
-
-def log_ei(best: float, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
-    """log of the expected improvement below ``best`` for Gaussian ``(mu, sd)``: the formula of
-    BoTorch's ``LogExpectedImprovement`` (``log h(u) + log sd``, ``u = (best - mu) / sd``,
-    ``h(u) = φ(u) + u·Φ(u)``, with the same asymptotic branch for very negative ``u``), in NumPy.
-    (BoTorch's torch version hits denormal exponentials on CPU and was ~10x slower per pool.)"""
-    from scipy.special import erfcx, ndtr
-
-    u = (best - mu) / sd
-    out = np.empty_like(u)
-    hi = u > -1.0
-    uh = u[hi]
-    out[hi] = np.log(np.exp(-0.5 * uh * uh) / np.sqrt(2 * np.pi) + uh * ndtr(uh))
-    ul = u[~hi]
-    log_phi = -0.5 * ul * ul - 0.5 * np.log(2 * np.pi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = 1.0 + ul * np.sqrt(np.pi / 2) * erfcx(-ul / np.sqrt(2))  # = h(u) / φ(u), > 0
-        tail = np.where(ul < -1e6, -2.0 * np.log(-ul), np.log(np.maximum(w, 1e-300)))
-    out[~hi] = log_phi + tail
-    return out + np.log(sd)
-
-
-def logistic_logp(Xtr: np.ndarray, ok: np.ndarray, Xc: np.ndarray, l2: float = 1.0, iters: int = 25) -> np.ndarray:
-    """``log P(feasible)`` for ``Xc`` from an L2-regularised logistic regression on ``(Xtr, ok)`` (IRLS)."""
-    A = np.concatenate([Xtr, np.ones((len(Xtr), 1))], axis=1)
-    t = ok.astype(np.float64)
-    w = np.zeros(A.shape[1])
-    reg = l2 * np.eye(A.shape[1])
-    reg[-1, -1] = 1e-6
-    for _ in range(iters):
-        z = A @ w
-        p = 1.0 / (1.0 + np.exp(-z))
-        g = A.T @ (p - t) + reg @ w
-        H = (A * (p * (1 - p))[:, None]).T @ A + reg
-        step = np.linalg.solve(H, g)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    z = np.concatenate([Xc, np.ones((len(Xc), 1))], axis=1) @ w
-    return -np.logaddexp(0.0, -z)
-
-
-# ---------------------------------------------------------------------------------------------------
 # the optimizers
 
 
@@ -402,6 +226,11 @@ class _GPSearch(Optimizer):
 
     preferred_batch = 10
     features: Callable[[Any, Any, Mappings], np.ndarray] = staticmethod(domain_features)
+    # How P(feasible) of the learned-constraint model weights the acquisition, for each acquisition
+    # (see cosearch._gp.acquisition.weight_by_feasibility): log P is added to -LCB and to log-EI alike.
+    feasibility_weighting: ClassVar[dict[str, str]] = {"lcb": "log", "logei": "log"}
+    # How the feasibility model's inputs are standardised (cosearch._gp.feasibility.STANDARDISATIONS).
+    feasibility_standardise: ClassVar[str] = "gp-box"
 
     def __init__(
         self,
@@ -451,7 +280,7 @@ class _GPSearch(Optimizer):
         self._X: list[np.ndarray] = []  # features of every told candidate
         self._keys: list[np.ndarray] = []  # canonical keys
         self._told: list[Mappings] = []
-        self._hyper: dict[int, _Hyper] = {}  # checkpoint -> fitted hyperparameters (a cache)
+        self._hyper: dict[int, GPHyper] = {}  # checkpoint -> fitted hyperparameters (a cache)
         self._cat: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # ---- history -------------------------------------------------------------------------------
@@ -530,46 +359,37 @@ class _GPSearch(Optimizer):
     def _pool(self, rng: np.random.Generator) -> Mappings:
         return self._random(self.pool_size, rng)
 
-    def _feasibility(self, surrogate: GPSurrogate, Xc: np.ndarray) -> np.ndarray:
-        return np.zeros(len(Xc))
+    def _feasibility(self, surrogate: GPSurrogate) -> FeasibilityModel | None:
+        """The model of the learned constraint for this proposal (``None``: the acquisition is unweighted)."""
+        return None
 
-    def _fresh(self, m: Mappings, seen: np.ndarray) -> tuple[Mappings, np.ndarray]:
-        """Rows of ``m`` whose canonical key is neither in ``seen`` nor repeated earlier in ``m``, and their keys."""
-        keys = row_hashes(m, self.space.arch)
-        _, first = np.unique(keys, return_index=True)
-        ok = np.zeros(len(m), dtype=bool)
-        ok[first] = True
-        ok &= ~np.isin(keys, seen)
-        return m.subset(ok), keys[ok]
-
-    def _acq(self, surrogate: GPSurrogate, X: np.ndarray) -> np.ndarray:
-        return surrogate.score(X, self.acquisition, self.kappa) + self._feasibility(surrogate, X)
-
-    def _scored_pool(self, surrogate: GPSurrogate, rng: np.random.Generator) -> tuple[Mappings, np.ndarray]:
-        """The candidate pool (new mappings only) and its acquisition values.
-
-        After scoring the initial pool, ``acq_rounds`` rounds of local search on the acquisition
-        function follow (when the searcher has local moves): the ``n_parents`` best-scoring
-        candidates are mutated into ``acq_size`` new ones, which are scored and join the pool.
-        """
-        _, _, _, told = self._history()
-        pool, keys = self._fresh(self._pool(rng), told)
-        if len(pool) == 0:
-            return pool, np.zeros(0)
+    def _acquisition(self, surrogate: GPSurrogate) -> Callable[[Mappings], np.ndarray]:
+        """Acquisition values ``[B]`` (higher is better) of a batch of mappings, weighted by P(feasible)."""
         arch, layer = self.space.arch, self.space.layer
-        score = self._acq(surrogate, self.features(arch, layer, pool))
-        if self._moves is None:
-            return pool, score
-        for _ in range(self.acq_rounds):
-            top = np.argsort(-score, kind="stable")[: max(1, self.n_parents)]
-            kids = self._moves.mutate(pool.subset(top), self.acq_size, rng)
-            kids, kkeys = self._fresh(kids, np.concatenate([told, keys]))
-            if len(kids) == 0:
-                break
-            pool = Mappings.concat([pool, _strip(kids, pool)])
-            keys = np.concatenate([keys, kkeys])
-            score = np.concatenate([score, self._acq(surrogate, self.features(arch, layer, kids))])
-        return pool, score
+        feasibility = self._feasibility(surrogate)
+        weighting = self.feasibility_weighting[self.acquisition]
+
+        def values(m: Mappings) -> np.ndarray:
+            X = self.features(arch, layer, m)
+            mu, sd = surrogate.mean_std(X)
+            acq = acquisition_values(self.acquisition, mu, sd, best=surrogate.y_min, kappa=self.kappa)
+            return acq if feasibility is None else weight_by_feasibility(acq, feasibility.log_prob(X), weighting)
+
+        return values
+
+    def _best_new(self, surrogate: GPSurrogate, q: int, rng: np.random.Generator) -> Mappings:
+        """The ``q`` best new mappings by the acquisition: the pool (:meth:`_pool`) is scored, then
+        ``acq_rounds`` rounds of local search on the acquisition follow when the searcher has local
+        moves (the ``n_parents`` best-scoring candidates mutated into ``acq_size`` new ones each round)."""
+        arch = self.space.arch
+        ops = PoolOps(keys=lambda m: row_hashes(m, arch), take=lambda m, idx: m.subset(idx),
+                      join=lambda a, b: Mappings.concat([a, _strip(b, a)]))
+        moves = self._moves
+        neighbours = None if moves is None else (lambda parents, r: moves.mutate(parents, self.acq_size, r))
+        _, _, _, told = self._history()
+        chosen, _ = optimize_discrete(self._acquisition(surrogate), self._pool(rng), q, ops=ops, seen=told,
+                                      neighbours=neighbours, rounds=self.acq_rounds, n_parents=self.n_parents, rng=rng)
+        return chosen
 
     def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
         if self.n_told < self.n_init:
@@ -580,10 +400,9 @@ class _GPSearch(Optimizer):
         if n > n_explore:
             surrogate = self._surrogate()
             if surrogate is not None:
-                pool, score = self._scored_pool(surrogate, rng)
-                top = np.argsort(-score, kind="stable")[: n - n_explore]
-                if len(top):
-                    parts.append(pool.subset(top))
+                chosen = self._best_new(surrogate, n - n_explore, rng)
+                if len(chosen):
+                    parts.append(chosen)
         n_explore = n - sum(len(p) for p in parts)
         if n_explore:
             parts.append(self._random(n_explore, rng))
@@ -611,13 +430,13 @@ class ConstrainedBO(_GPSearch):
         local = self._moves.mutate(parents, self.local_size, rng)
         return Mappings.concat([local, _strip(fresh, local)]) if len(local) else fresh
 
-    def _feasibility(self, surrogate: GPSurrogate, Xc: np.ndarray) -> np.ndarray:
+    def _feasibility(self, surrogate: GPSurrogate) -> FeasibilityModel | None:
         X, _, valid, _ = self._history()
         if valid.all() or not valid.any():
-            return np.zeros(len(Xc))
-        rows = np.arange(max(0, len(valid) - 2000), len(valid))
-        h = surrogate.hyper
-        return logistic_logp(np.clip(_scale(X[rows], h), -3, 4), valid[rows], np.clip(_scale(Xc, h), -3, 4))
+            return None
+        rows = slice(max(0, len(valid) - FEASIBILITY_ROWS), None)
+        return FeasibilityModel(X[rows], valid[rows], standardise=self.feasibility_standardise,
+                                gp_scaling=surrogate.hyper.scaling)
 
 
 def _strip(m: Mappings, like: Mappings) -> Mappings:
@@ -677,12 +496,7 @@ def _unconstrained(space: Any, n: int, rng: np.random.Generator) -> Mappings:
 
 
 __all__ = [
-    "ACQUISITIONS",
     "ConstrainedBO",
-    "GPSurrogate",
     "LocalMoves",
     "VanillaBO",
-    "fit_hyper",
-    "log_ei",
-    "logistic_logp",
 ]
