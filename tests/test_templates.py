@@ -21,7 +21,6 @@ from cosearch.codesign.driver import Codesign
 from cosearch.errors import CosearchError
 from cosearch.workload.layer import Layer, Network
 
-
 # ---------------------------------------------------------------------------------------------------
 # the registry and the built-in templates
 

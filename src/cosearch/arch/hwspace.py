@@ -21,8 +21,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import CosearchError
 from .._io import format_validation_error, read_structured_file
+from ..errors import CosearchError
 from .spec import Arch
 from .templates import Template, get_template, plain_number
 
