@@ -15,7 +15,7 @@ from cosearch.arch.area import AreaModel
 from cosearch.arch.hwspace import HW_SPACES, HWSpace, load_hw_space
 from cosearch.arch.io import load_arch
 from cosearch.arch.templates import TEMPLATES, discover, get_template, param_label
-from cosearch.codesign.baselines import baselines_of
+from cosearch.codesign.baselines import baseline_of
 from cosearch.codesign.bounds import energy_floors, feasible_meshes, network_edp_bound
 from cosearch.codesign.driver import Codesign
 from cosearch.errors import CosearchError
@@ -68,7 +68,7 @@ def test_reference_design_is_the_preset_with_the_template_bandwidths(template: s
 
 
 def test_baselines_of_the_builtin_templates() -> None:
-    eyeriss, simple = baselines_of("eyeriss"), baselines_of("simple")
+    eyeriss, simple = baseline_of("eyeriss"), baseline_of("simple")
     assert (eyeriss.auto_label, eyeriss.dataflow_label, eyeriss.dataflows) == (
         "eyeriss-168 (auto)", "eyeriss-168 (RS)", (None, "row-stationary"))
     assert (simple.auto_label, simple.dataflow_label, simple.dataflows, simple.dataflow) == (
@@ -76,7 +76,7 @@ def test_baselines_of_the_builtin_templates() -> None:
     assert eyeriss.values == {"mesh_x": 14, "mesh_y": 12, "glb_kb": 108, "glb_bandwidth": 16,
                               "weights_spad_words": 224, "ifmap_spad_words": 12, "psum_spad_words": 24}
     eyeriss.values["mesh_x"] = 1  # a copy: the template's reference stays as it is
-    assert baselines_of("eyeriss").values["mesh_x"] == 14
+    assert baseline_of("eyeriss").values["mesh_x"] == 14
     assert [param_label(n) for n in ("glb_bandwidth", "rf_words", "mesh_y", "not_a_param")] == [
         "GLB words/cycle", "RF words", "mesh y", "not_a_param"]
 

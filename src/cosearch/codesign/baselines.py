@@ -15,13 +15,13 @@ from ..arch.templates import Template, get_template
 
 
 @dataclass(frozen=True)
-class Baselines:
-    """The baselines of one template.
+class Baseline:
+    """A template's baseline: its reference design and the mappings it is compared under.
 
-    ``values``: the reference design's parameter values (template order). ``dataflows``: the named
-    dataflow of each distinct baseline mapping, ``None`` for the study's mapper unconstrained:
-    ``(None,)`` or ``(None, dataflow)``. ``auto_label`` / ``dataflow_label``: how tables name the first
-    and the second baseline (``"eyeriss-168 (auto)"``, ``"eyeriss-168 (RS)"``); ``label`` the design.
+    ``label``: the design (``"eyeriss-168"``); ``values``: its parameter values (template order).
+    ``dataflows``: the named dataflow of each distinct baseline mapping, ``None`` for the study's mapper
+    unconstrained: ``(None,)`` or ``(None, dataflow)``. ``auto_label`` / ``dataflow_label``: how tables
+    name the first and the second baseline mapping (``"eyeriss-168 (auto)"``, ``"eyeriss-168 (RS)"``).
     """
 
     label: str
@@ -36,10 +36,10 @@ class Baselines:
         return self.dataflows[-1]
 
 
-def baselines_of(template: str | Template) -> Baselines:
-    """The :class:`Baselines` of a template (or of a registered template's name); ``values`` is a fresh
+def baseline_of(template: str | Template) -> Baseline:
+    """The :class:`Baseline` of a template (or of a registered template's name); ``values`` is a fresh
     dict on every call."""
     ref = (template if isinstance(template, Template) else get_template(template)).reference
-    return Baselines(label=ref.label, values=dict(ref.values),
-                     dataflows=(None,) if ref.dataflow is None else (None, ref.dataflow),
-                     auto_label=f"{ref.label} (auto)", dataflow_label=f"{ref.label} ({ref.dataflow_tag})")
+    return Baseline(label=ref.label, values=dict(ref.values),
+                    dataflows=(None,) if ref.dataflow is None else (None, ref.dataflow),
+                    auto_label=f"{ref.label} (auto)", dataflow_label=f"{ref.label} ({ref.dataflow_tag})")

@@ -46,7 +46,7 @@ from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, Wo
 from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from ..arch.area import AreaModel
-from .baselines import baselines_of
+from .baselines import baseline_of
 from .hw_optimizers import make_hw_optimizer
 
 OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
@@ -287,7 +287,7 @@ class Codesign:
         self.hw_budget, self.hw_batch = int(hw_budget), int(hw_batch)
         self.mapper, self.mapper_budget, self.seed = mapper, int(mapper_budget), int(seed)
         self.area = AreaModel(hw_space)
-        self.baseline = baselines_of(hw_space.template)
+        self.baseline = baseline_of(hw_space.template)
         base_area = self._hw_payload(self.baseline.values)
         self.baseline_area = float(unit_arch(base_area).area_mm2)
         self.area_budget = float(area_budget_mm2) if area_budget_mm2 is not None else self.baseline_area

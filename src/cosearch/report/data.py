@@ -381,7 +381,7 @@ def _remap_baselines(config: dict[str, Any], study: str, layers: list[tuple[str,
 
     Returns (auto results, row-stationary results or ``None`` for templates without one), each
     layer key -> stored fields."""
-    from ..codesign.baselines import baselines_of
+    from ..codesign.baselines import baseline_of
     from ..codesign.driver import map_unit, unit_seed
     from ..study.executor import WorkUnit
 
@@ -401,7 +401,7 @@ def _remap_baselines(config: dict[str, Any], study: str, layers: list[tuple[str,
         return out
 
     auto = run({"budget": budget})
-    dataflow = baselines_of(space["template"]).dataflow
+    dataflow = baseline_of(space["template"]).dataflow
     rs = run({"budget": budget, "dataflow": dataflow}) if dataflow else None
     return auto, rs
 
@@ -439,7 +439,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
     mappings as the run. A study without trials is a :class:`CosearchError`.
     """
     from ..arch.templates import TEMPLATES
-    from ..codesign.baselines import baselines_of
+    from ..codesign.baselines import baseline_of
 
     st = store.load_study(name)
     trials = store.trials(st)  # without their layer results (only the best trial's are shown)
@@ -469,7 +469,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
         best.notes.extend(notes)
 
     # baselines
-    base = baselines_of(template)
+    base = baseline_of(template)
     base_values, auto_label, rs_label = base.values, base.auto_label, base.dataflow_label
     found = _find_results(store.url, name, st.config_hash, results_path, config)
     summaries: list[tuple[str, str, dict[str, Any]]] = []
