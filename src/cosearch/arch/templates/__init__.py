@@ -21,6 +21,7 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 from ...errors import CosearchError
+from ..estimator import apply_estimator
 from ..spec import Arch
 
 LevelBuilder = Callable[[Mapping[str, float], dict[str, int], float | None], list[dict[str, Any]]]
@@ -110,8 +111,6 @@ class Template:
               name: str = "hw") -> Arch:
         """The :class:`Arch` of one point (parameter values), costed by estimator ``estimator``;
         ``dram_bandwidth`` in words/cycle (``None``: unlimited)."""
-        from ..estimator import apply_estimator
-
         x, y = int(values[self.mesh[0]]), int(values[self.mesh[1]])
         pe = {"instances": x * y, "mesh_x": x, "mesh_y": y}
         arch = Arch(name=name, levels=self.levels(values, pe, dram_bandwidth), mac={**pe, "energy_pj": 1.0},
