@@ -14,7 +14,8 @@ from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.cli._app import _eyeriss168_area
 from cosearch.mapping.mapping import Mappings
-from cosearch.codesign.driver import EYERISS_168, Codesign
+from cosearch.arch.templates.eyeriss import EYERISS_168
+from cosearch.codesign.driver import Codesign
 from conftest import assert_user_error, last_json, ok, run
 
 SMALL = ["--workload", "dqn", "--hw-budget", "4", "--hw-batch", "2", "--mapper-budget", "100", "--seed", "1"]

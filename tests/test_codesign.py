@@ -20,7 +20,8 @@ import pytest
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.errors import CosearchError
 from cosearch.codesign import driver as codesign_mod
-from cosearch.codesign.driver import EYERISS_168, Codesign
+from cosearch.arch.templates.eyeriss import EYERISS_168
+from cosearch.codesign.driver import Codesign
 from cosearch.study.executor import WorkResult
 from cosearch.study.storage import Storage
 from cosearch.workload.io import load_workload

@@ -219,7 +219,7 @@ def test_cli_import_record_directory(tmp_path: Path) -> None:
 def _both_axes(mapping) -> bool:
     try:
         from cosearch.arch.hwspace import load_hw_space
-        from cosearch.codesign.driver import EYERISS_168
+        from cosearch.arch.templates.eyeriss import EYERISS_168
 
         to_timeloop(load_hw_space("eyeriss-like").arch(dict(EYERISS_168)), Layer(), mapping)
     except CosearchError as err:
@@ -229,7 +229,7 @@ def _both_axes(mapping) -> bool:
 
 def test_cli_export_study_best_design(tmp_path: Path) -> None:
     from cosearch.arch.hwspace import load_hw_space
-    from cosearch.codesign.driver import EYERISS_168
+    from cosearch.arch.templates.eyeriss import EYERISS_168
     from cosearch.mappers.layer import map_layer
     from cosearch.study.storage import Storage
 

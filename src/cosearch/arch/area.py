@@ -7,23 +7,15 @@ import numpy as np
 from .hwspace import HWSpace
 
 
-LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
-    "GLB": ("glb_kb", "glb_bandwidth"),
-    "ifmap_spad": ("ifmap_spad_words",),
-    "weights_spad": ("weights_spad_words",),
-    "psum_spad": ("psum_spad_words",),
-    "RF": ("rf_words",),
-}
-"""The template parameters that determine each level's per-instance area."""
-
-
 class AreaModel:
     """Area (mm²) of hardware points, vectorised.
 
     A template's area separates by level: each level's per-instance area depends only on its own
-    parameters (:data:`LEVEL_PARAMS`), and the PE levels, MACs and per-PE overhead scale with
-    ``mesh_x · mesh_y``. The per-instance tables are built once from the estimator (one arch per grid
-    value of each level's parameters), so scoring thousands of candidates is a few array lookups.
+    parameters (the template's ``level_params``; levels it does not list, such as DRAM, count as no
+    area), and the PE levels, MACs and per-PE overhead scale with the PE count (the product of the
+    template's two mesh parameters). The per-instance tables are built once from the estimator (one
+    arch per grid value of each level's parameters), so scoring thousands of candidates is a few array
+    lookups.
     """
 
     def __init__(self, space: HWSpace) -> None:
@@ -38,9 +30,7 @@ class AreaModel:
         arch0 = self.space.arch(base)
         per_pe = {lvl.name: lvl.instances > 1 for lvl in arch0.levels}
         tables = []
-        for level, params in LEVEL_PARAMS.items():
-            if level not in per_pe:
-                continue
+        for level, params in self.space.template_spec.level_params.items():
             cols = tuple(self.names.index(p) for p in params)
             shape = tuple(int(self.space.sizes[c]) for c in cols)
             table = np.empty(shape)
@@ -56,11 +46,11 @@ class AreaModel:
         return tables
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
+        """``[n]`` areas (mm²) of ``[n, P]`` points (grid indices)."""
         if self._tables is None:
             self._tables = self._build()
         points = np.asarray(points, dtype=np.int64).reshape(-1, len(self.names))
-        grids = self.space.grids()
-        pes = grids[0][points[:, 0]] * grids[1][points[:, 1]]  # mesh_x, mesh_y come first in every template
+        pes = self.space.pe_counts(points)
         out = np.zeros(len(points))
         for cols, table, scales in self._tables:
             part = table[tuple(points[:, c] for c in cols)] if cols else np.full(len(points), float(table))

@@ -1,15 +1,11 @@
 """The hardware design space searched by co-design: a template, parameter grids, an estimator.
 
 A point is an integer vector of grid indices ``[P]`` (one per parameter, in the order of
-``HWSpace.names``); :meth:`HWSpace.values` turns it into parameter values and :meth:`HWSpace.arch`
-into an :class:`~cosearch.arch.spec.Arch` whose energies and areas come from the space's estimator.
-Templates:
-
-* ``eyeriss``: DRAM -> GLB (bypassable) -> per-PE ifmap / weights / psum scratchpads -> MAC.
-  Parameters ``mesh_x``, ``mesh_y``, ``glb_kb``, ``glb_bandwidth``, ``weights_spad_words``,
-  ``ifmap_spad_words``, ``psum_spad_words``.
-* ``simple``: DRAM -> GLB (bypassable) -> per-PE unified register file (bypassable) -> MAC.
-  Parameters ``mesh_x``, ``mesh_y``, ``glb_kb``, ``glb_bandwidth``, ``rf_words``.
+``HWSpace.names``, the template's); :meth:`HWSpace.values` turns it into parameter values and
+:meth:`HWSpace.arch` into an :class:`~cosearch.arch.spec.Arch` whose energies and areas come from the
+space's estimator. The templates (``eyeriss``, ``simple``, ...) are the modules of
+:mod:`cosearch.arch.templates`; a space names one in its ``template`` field and gives a grid for each
+of its parameters. Built-in spaces are the YAML files of ``cosearch/arch/hwspaces``.
 
 Sizes are 16-bit words (``glb_kb`` in KiB); bandwidths in words per cycle.
 """
@@ -23,18 +19,17 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import CosearchError
 from .._io import format_validation_error, read_structured_file
+from ..errors import CosearchError
 from .spec import Arch
+from .templates import Template, get_template, plain_number
 
-TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
-    "eyeriss": ("mesh_x", "mesh_y", "glb_kb", "glb_bandwidth", "weights_spad_words", "ifmap_spad_words",
-                "psum_spad_words"),
-    "simple": ("mesh_x", "mesh_y", "glb_kb", "glb_bandwidth", "rf_words"),
-}
-HW_SPACES: dict[str, str] = {"eyeriss-like": "eyeriss-like.yaml", "simple": "simple.yaml"}
+_SPACE_FILES = resources.files("cosearch.arch").joinpath("hwspaces")
+HW_SPACES: dict[str, str] = {f.name.removesuffix(".yaml"): f.name
+                             for f in sorted(_SPACE_FILES.iterdir(), key=lambda f: f.name) if f.name.endswith(".yaml")}
+"""Built-in space name -> its file under ``cosearch/arch/hwspaces`` (every YAML file there)."""
 
 
 class HWParam(BaseModel):
@@ -71,15 +66,21 @@ class HWSpace(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "hw-space"
-    template: Literal["eyeriss", "simple"]
+    template: str
     estimator: str = "cacti-65nm"
     dram_bandwidth: float = Field(16.0, gt=0)
     word_bits: int = 16
     params: dict[str, HWParam]
 
+    @field_validator("template")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        get_template(name)
+        return name
+
     @model_validator(mode="after")
     def _params_match_template(self) -> "HWSpace":
-        want = set(TEMPLATE_PARAMS[self.template])
+        want = set(self.names)
         have = set(self.params)
         if have != want:
             missing, extra = sorted(want - have), sorted(have - want)
@@ -93,8 +94,19 @@ class HWSpace(BaseModel):
 
     # ---- grids and points --------------------------------------------------------------------
     @property
+    def template_spec(self) -> Template:
+        """The registered :class:`~cosearch.arch.templates.Template` the space is on."""
+        return get_template(self.template)
+
+    @property
     def names(self) -> tuple[str, ...]:
-        return TEMPLATE_PARAMS[self.template]
+        """Parameter names, in point order (the template's)."""
+        return self.template_spec.names
+
+    @property
+    def mesh_columns(self) -> tuple[int, int]:
+        """Positions in a point of the template's two mesh parameters (columns, rows)."""
+        return self.names.index(self.template_spec.mesh[0]), self.names.index(self.template_spec.mesh[1])
 
     def grids(self) -> list[np.ndarray]:
         return [self.params[n].grid() for n in self.names]
@@ -106,7 +118,7 @@ class HWSpace(BaseModel):
     def values(self, point: np.ndarray) -> dict[str, float]:
         """Parameter values of one point (grid indices ``[P]``)."""
         grids = self.grids()
-        return {n: _num(grids[i][int(point[i])]) for i, n in enumerate(self.names)}
+        return {n: plain_number(grids[i][int(point[i])]) for i, n in enumerate(self.names)}
 
     def point(self, values: dict[str, float]) -> np.ndarray:
         """Grid indices of the grid values nearest to ``values`` (log distance for log2 params)."""
@@ -117,6 +129,12 @@ class HWSpace(BaseModel):
             out.append(int(np.argmin(d)))
         return np.array(out, dtype=np.int64)
 
+    def pe_counts(self, points: np.ndarray) -> np.ndarray:
+        """``[n]`` PEs (mesh columns × rows, float64) of ``[n, P]`` points."""
+        grids = self.grids()
+        cx, cy = self.mesh_columns
+        return grids[cx][points[:, cx]] * grids[cy][points[:, cy]]
+
     def random_points(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``[n, P]`` uniform grid indices (no constraint applied)."""
         return rng.integers(0, self.sizes[None, :], size=(n, len(self.names)))
@@ -125,61 +143,29 @@ class HWSpace(BaseModel):
     def arch(self, point: np.ndarray | dict[str, float], name: str | None = None) -> Arch:
         """The architecture of a point (grid indices or a values dict), costed by the estimator."""
         vals = point if isinstance(point, dict) else self.values(point)
-        return build_arch(self.template, vals, dram_bandwidth=self.dram_bandwidth, estimator=self.estimator,
-                          name=name or point_name(vals))
+        return self.template_spec.build(vals, dram_bandwidth=self.dram_bandwidth, estimator=self.estimator,
+                                        name=name or self.point_name(vals))
+
+    def point_name(self, values: dict[str, float]) -> str:
+        """A short readable name of a point's values, such as ``hw-14x12-glb108k-bw16-w224-i12-p24``."""
+        return self.template_spec.point_name(values)
 
 
-def _num(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else float(x)
-
-
-def point_name(values: dict[str, float]) -> str:
-    """A short readable name such as ``hw-14x12-glb108k-bw16-w224-i12-p24``."""
-    parts = [f"hw-{_num(values['mesh_x'])}x{_num(values['mesh_y'])}", f"glb{_num(values['glb_kb'])}k",
-             f"bw{_num(values['glb_bandwidth'])}"]
-    for key, tag in (("weights_spad_words", "w"), ("ifmap_spad_words", "i"), ("psum_spad_words", "p"),
-                     ("rf_words", "rf")):
-        if key in values:
-            parts.append(f"{tag}{_num(values[key])}")
-    return "-".join(parts)
-
-
-def build_arch(template: str, values: dict[str, float], *, dram_bandwidth: float | None, estimator: str,
-               name: str = "hw") -> Arch:
-    """An :class:`Arch` of ``template`` with the given parameter values, costed by ``estimator``."""
-    from .estimator import apply_estimator
-
-    x, y = int(values["mesh_x"]), int(values["mesh_y"])
-    pes = x * y
-    glb_words = int(round(float(values["glb_kb"]) * 1024 * 8 / 16))
-    bw = float(values["glb_bandwidth"])
-    dram = {"name": "DRAM", "technology": "DRAM", "size_words": None,
-            "keeps": ["Weights", "Inputs", "Outputs"], "bandwidth": {"shared": dram_bandwidth}}
-    glb = {"name": "GLB", "size_words": glb_words, "keeps": ["Weights", "Inputs", "Outputs"],
-           "keeps_fixed": False, "bandwidth": {"read": bw, "write": bw}}
-    pe = {"instances": pes, "mesh_x": x, "mesh_y": y}
-    if template == "eyeriss":
-        inner = [
-            {"name": "ifmap_spad", "size_words": int(values["ifmap_spad_words"]), "keeps": ["Inputs"], **pe},
-            {"name": "weights_spad", "size_words": int(values["weights_spad_words"]), "keeps": ["Weights"], **pe},
-            {"name": "psum_spad", "size_words": int(values["psum_spad_words"]), "keeps": ["Outputs"], **pe},
-        ]
-    elif template == "simple":
-        inner = [{"name": "RF", "size_words": int(values["rf_words"]), "keeps": ["Weights", "Inputs", "Outputs"],
-                  "keeps_fixed": False, **pe}]
-    else:
-        raise CosearchError(f"unknown hardware template {template!r} (choose from {', '.join(TEMPLATE_PARAMS)})")
-    arch = Arch(name=name, levels=[dram, glb, *inner], mac={**pe, "energy_pj": 1.0}, estimator="table")
-    return apply_estimator(arch, estimator)
+def _builtin_space_data(name: str) -> Any:
+    return yaml.safe_load(_SPACE_FILES.joinpath(HW_SPACES[name]).read_text())
 
 
 def load_hw_space(name_or_path: str | Path | None = None, template: str = "eyeriss") -> HWSpace:
-    """A built-in space (``eyeriss-like``, ``simple``) or a YAML file; default: the template's space."""
+    """A built-in space (``eyeriss-like``, ``simple``) or a YAML file; default: the first built-in space
+    on ``template``."""
     if name_or_path is None:
-        name_or_path = "eyeriss-like" if template == "eyeriss" else "simple"
+        on_template = [n for n in HW_SPACES if (_builtin_space_data(n) or {}).get("template") == template]
+        if not on_template:
+            raise CosearchError(f"no built-in hardware space on template {template!r} ({', '.join(HW_SPACES)})")
+        name_or_path = on_template[0]
     text = str(name_or_path)
     if text in HW_SPACES:
-        data = yaml.safe_load(resources.files("cosearch.arch").joinpath("hwspaces", HW_SPACES[text]).read_text())
+        data = _builtin_space_data(text)
         source = f"hw space {text}"
     else:
         path = Path(text)

@@ -551,11 +551,11 @@ BEST_ARCH_FILE = "best-arch.yaml"
 def _eyeriss168_area(space: Any) -> float:
     """Area (mm²) of eyeriss-168 built on the eyeriss template under the space's estimator and DRAM
     bandwidth: what :attr:`Codesign.baseline_area` is for an eyeriss space."""
-    from ..arch.hwspace import build_arch
-    from ..codesign.driver import EYERISS_168
+    from ..arch.templates import get_template
+    from ..arch.templates.eyeriss import EYERISS_168
 
-    return float(build_arch("eyeriss", EYERISS_168, dram_bandwidth=space.dram_bandwidth,
-                            estimator=space.estimator).area_mm2)
+    return float(get_template("eyeriss").build(EYERISS_168, dram_bandwidth=space.dram_bandwidth,
+                                               estimator=space.estimator).area_mm2)
 
 
 def _area_budget(text: Optional[str], space: Any) -> float:
@@ -638,7 +638,7 @@ class _CodesignOutput:
         self.files: dict[str, Any] = {}
         self.done = self.cd.storage.count_trials(self.cd.study_name)["complete"]
         self.shape_key = {layer.shape_key(): key for key, layer in cd.layers}
-        self.base_values = cd.baseline_values or cd._simple_baseline()
+        self.base_values = cd.baseline.values
 
     # -- best so far -------------------------------------------------------------------------------
     def load_existing(self) -> None:
@@ -794,9 +794,9 @@ class _CodesignProgress:
 
 
 def _param_label(name: str) -> str:
-    return {"glb_kb": "GLB KiB", "glb_bandwidth": "GLB words/cycle", "weights_spad_words": "weights spad",
-            "ifmap_spad_words": "ifmap spad", "psum_spad_words": "psum spad", "rf_words": "RF words",
-            "mesh_x": "mesh x", "mesh_y": "mesh y"}.get(name, name)
+    from ..arch.templates import param_label
+
+    return param_label(name)
 
 
 def _fmt_param(value: Any) -> str:
@@ -807,11 +807,9 @@ def _fmt_param(value: Any) -> str:
 
 
 def _baseline_names(cd: Any) -> tuple[str, str]:
-    """Labels of the two baselines: eyeriss-168 (auto mapper, row-stationary), or the simple template's
-    8×8 baseline (auto mapper; no row-stationary variant)."""
-    if cd.space.template == "eyeriss":
-        return "eyeriss-168 (auto)", "eyeriss-168 (RS)"
-    return "simple-8x8 (auto)", "simple-8x8 (same)"
+    """Labels of the two baselines (the study's mapper; the template's named dataflow, e.g. eyeriss-168
+    (RS), or the same again for a template without one)."""
+    return cd.baseline.auto_label, cd.baseline.dataflow_label
 
 
 def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
@@ -819,7 +817,6 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     pareto), per-workload EDP."""
     from rich.table import Table
 
-    from ..arch.hwspace import point_name
     from ..report.tables import fmt_int, fmt_sci
 
     best, base, base_rs = data["best"], data["baseline"], data["baseline_rs"]
@@ -858,7 +855,7 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
             par.add_column(col, justify="left" if col == "design" else "right", no_wrap=True)
         for p in front:
             energy, cycles, _area = p["objectives"]
-            par.add_row(str(p["trial"]), point_name(p["arch"]), f"{p['area_mm2']:.3f}",
+            par.add_row(str(p["trial"]), cd.space.point_name(p["arch"]), f"{p['area_mm2']:.3f}",
                         f"{energy:.4f}" if several else fmt_sci(energy), f"{cycles:.4f}" if several else fmt_int(cycles),
                         fmt_sci(p["edp"]))
         out.append(par)
@@ -1222,7 +1219,7 @@ def study_show(
     """One study: its configuration and its trials (state, parameters, area, costs, objective value; best marked)."""
     from rich.table import Table
 
-    from ..arch.hwspace import TEMPLATE_PARAMS
+    from ..arch.templates import TEMPLATES
     from ..report.tables import fmt_int, fmt_sci
 
     store = _open_store(storage)
@@ -1262,13 +1259,12 @@ def study_show(
     console.print(info)
     if not trials:
         return
-    names = list(TEMPLATE_PARAMS.get(space.get("template"), ()))
-    if not names:
-        names = sorted({k for t in trials for k in (t.hw_params.get("values") or {})})
-    mesh = "mesh_x" in names and "mesh_y" in names
-    short = {"glb_kb": "GLB KiB", "glb_bandwidth": "GLB bw", "weights_spad_words": "W spad",
-             "ifmap_spad_words": "I spad", "psum_spad_words": "P spad", "rf_words": "RF"}
-    cols = [n for n in names if not (mesh and n in ("mesh_x", "mesh_y"))]
+    template = TEMPLATES.get(space.get("template"))
+    names = list(template.names) if template else \
+        sorted({k for t in trials for k in (t.hw_params.get("values") or {})})
+    mesh = template.mesh if template else (("mesh_x", "mesh_y") if {"mesh_x", "mesh_y"} <= set(names) else ())
+    short = template.short_labels if template else {}
+    cols = [n for n in names if n not in mesh]
     front: set[int] = set()
     if st.objective == "pareto":  # mark the Pareto front (energy, cycles, area)
         from ..codesign.driver import pareto_front_trials
@@ -1294,7 +1290,7 @@ def study_show(
         note = (t.error or "") if t.state == "failed" else ("" if valid else str(res.get("reason") or "invalid"))
         if t.number in front:
             note = "front"
-        pes = [f"{_fmt_param(values.get('mesh_x'))}×{_fmt_param(values.get('mesh_y'))}"] if mesh else []
+        pes = [f"{_fmt_param(values.get(mesh[0]))}×{_fmt_param(values.get(mesh[1]))}"] if mesh else []
         table.add_row(
             str(t.number), t.state, *pes, *[_fmt_param(values.get(n)) for n in cols],
             "-" if area is None else f"{area:.3f}",

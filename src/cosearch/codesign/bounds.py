@@ -28,11 +28,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..arch.spec import Arch
 from ..workload.geometry import distinct_windows
 from ..workload.layer import Layer, Network
-from ..arch.area import LEVEL_PARAMS, AreaModel
 
 DATA_SPACES = ("Weights", "Inputs", "Outputs")
 
@@ -63,7 +63,8 @@ class EnergyFloors:
 @dataclass(frozen=True)
 class EDPBound:
     """Lower bounds for one network: ``energy_pj`` (Σ count × energy), ``cycles`` (Σ count × cycles, on
-    the best ``mesh`` = (mesh_x, mesh_y)), and ``edp`` = their product."""
+    the best ``mesh`` = (columns, rows), the values of the template's two mesh parameters), and ``edp`` =
+    their product."""
 
     energy_pj: float
     cycles: float
@@ -75,13 +76,14 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
     """:class:`EnergyFloors` of ``space``: each level's read / update energy minimised over its own
     parameter grid (see module docstring)."""
     names = list(space.names)
+    level_params = space.template_spec.level_params
     base = np.zeros(len(names), dtype=np.int64)
     arch0 = space.arch(base)
     pes = arch0.mac.instances
     min_read = [lvl.energy_pj.read for lvl in arch0.levels]
     min_update = [lvl.energy_pj.update for lvl in arch0.levels]
     for li, lvl in enumerate(arch0.levels):
-        cols = [names.index(p) for p in LEVEL_PARAMS.get(lvl.name, ()) if p in names]
+        cols = [names.index(p) for p in level_params.get(lvl.name, ())]
         for idx in np.ndindex(*(int(space.sizes[c]) for c in cols)):
             pt = base.copy()
             pt[cols] = idx
@@ -115,20 +117,22 @@ def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None) -
 
 
 def feasible_meshes(space: HWSpace, area_budget_mm2: float, area: AreaModel | None = None) -> list[tuple[int, int]]:
-    """For each mesh_x of the grid, the largest mesh_y whose design fits ``area_budget_mm2`` with every
-    other parameter at its smallest (none if even mesh_y's smallest value does not fit). A larger
+    """For each mesh column count of the grid, the largest row count whose design fits ``area_budget_mm2``
+    with every other parameter at its smallest (none if even the smallest row count does not fit): the
+    template's two mesh parameters, as ``(columns, rows)`` values. A larger
     mesh never keeps fewer PEs busy, so these dominate every smaller feasible mesh. ``area``: the
     space's :class:`AreaModel`, if the caller has one (it is built otherwise)."""
     area = area or AreaModel(space)
     grids = space.grids()
+    cx, cy = space.mesh_columns
     out = []
-    for ix, x in enumerate(grids[0]):
-        pts = np.zeros((len(grids[1]), len(space.names)), dtype=np.int64)
-        pts[:, 0] = ix
-        pts[:, 1] = np.arange(len(grids[1]))
+    for ix, x in enumerate(grids[cx]):
+        pts = np.zeros((len(grids[cy]), len(space.names)), dtype=np.int64)
+        pts[:, cx] = ix
+        pts[:, cy] = np.arange(len(grids[cy]))
         fits = np.flatnonzero(area(pts) <= area_budget_mm2)
         if len(fits):
-            out.append((int(x), int(grids[1][fits.max()])))
+            out.append((int(x), int(grids[cy][fits.max()])))
     return out
 
 
@@ -139,9 +143,10 @@ def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
     floors = _floors(space)
     energy = sum(layer.count * layer_energy_floor(layer, floors) for layer in network.layers)
     smallest = space.values(np.zeros(len(space.names), dtype=np.int64))
+    mesh_x, mesh_y = space.template_spec.mesh
     best: tuple[float, tuple[int, int]] | None = None
     for x, y in feasible_meshes(space, area_budget_mm2, area):
-        arch = space.arch({**smallest, "mesh_x": x, "mesh_y": y})
+        arch = space.arch({**smallest, mesh_x: x, mesh_y: y})
         cycles = sum(layer.count * layer_cycles_floor(arch, layer, space.dram_bandwidth) for layer in network.layers)
         if best is None or cycles < best[0]:
             best = (cycles, (x, y))

@@ -4,7 +4,8 @@ Each hardware point (a *trial*) is scored by mapping every unique layer of the w
 the inner mapper (one :class:`~cosearch.study.executor.WorkUnit` per (trial, layer), run by an
 executor, each result committed to storage as it finishes). Network costs count repeats:
 energy = Σ count·energy, cycles = Σ count·cycles, EDP = energy × cycles. With several workloads the
-objective is the geometric mean of each workload's ratio to the eyeriss-168 + ``auto`` baseline.
+objective is the geometric mean of each workload's ratio to the ``auto`` baseline (the template's
+reference design, e.g. eyeriss-168, mapped by the study's mapper: :mod:`.baselines`).
 
 Trials are proposed in batches of ``hw_batch`` and told to the outer optimizer in trial order, so a
 seed determines the study; ``resume`` replays committed trials, finishes pending ones and goes on,
@@ -38,22 +39,20 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import __version__
-from ..arch.hwspace import HWSpace, build_arch, point_name
+from ..arch.hwspace import HWSpace
+from ..arch.templates import get_template
 from ..errors import CosearchError
 from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, WorkUnit
 from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from ..arch.area import AreaModel
+from .baselines import baseline_of
 from .hw_optimizers import make_hw_optimizer
 
 OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
 PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
 """What ``pareto`` minimises jointly (with several workloads: geometric means of the ratios to the
 baseline for energy and cycles, and area in mm²)."""
-
-EYERISS_168 = {"mesh_x": 14, "mesh_y": 12, "glb_kb": 108, "glb_bandwidth": 16, "weights_spad_words": 224,
-               "ifmap_spad_words": 12, "psum_spad_words": 24}
-"""Eyeriss v1 in the eyeriss template's parameters (GLB read/write bandwidth 16 words/cycle)."""
 
 HEARTBEAT_S = 15.0
 """Seconds between heartbeats of the trials a process holds."""
@@ -72,8 +71,9 @@ whole of ResNet-50 at 100 hardware points stays within minutes."""
 # ---- the work unit ---------------------------------------------------------------------------------
 def unit_arch(hw: dict[str, Any]):
     """The :class:`Arch` of a unit's ``hw`` payload (template, values, estimator, DRAM bandwidth)."""
-    return build_arch(hw["template"], hw["values"], dram_bandwidth=hw["dram_bandwidth"], estimator=hw["estimator"],
-                      name=hw.get("name") or point_name(hw["values"]))
+    template = get_template(hw["template"])
+    return template.build(hw["values"], dram_bandwidth=hw["dram_bandwidth"], estimator=hw["estimator"],
+                          name=hw.get("name") or template.point_name(hw["values"]))
 
 
 def map_unit(unit: WorkUnit) -> WorkResult:
@@ -287,8 +287,8 @@ class Codesign:
         self.hw_budget, self.hw_batch = int(hw_budget), int(hw_batch)
         self.mapper, self.mapper_budget, self.seed = mapper, int(mapper_budget), int(seed)
         self.area = AreaModel(hw_space)
-        self.baseline_values = dict(EYERISS_168) if hw_space.template == "eyeriss" else None
-        base_area = self._hw_payload(self.baseline_values or self._simple_baseline())
+        self.baseline = baseline_of(hw_space.template)
+        base_area = self._hw_payload(self.baseline.values)
         self.baseline_area = float(unit_arch(base_area).area_mm2)
         self.area_budget = float(area_budget_mm2) if area_budget_mm2 is not None else self.baseline_area
         self.opt = make_hw_optimizer(optimizer, hw_space, area_budget_mm2=self.area_budget, seed=seed, area=self.area,
@@ -356,9 +356,6 @@ class Codesign:
                                 "configuration)") from None
 
     # ---- setup -------------------------------------------------------------------------------------
-    def _simple_baseline(self) -> dict[str, Any]:
-        return {"mesh_x": 8, "mesh_y": 8, "glb_kb": 64, "glb_bandwidth": 16, "rf_words": 64}
-
     def _hw_payload(self, values: dict[str, Any]) -> dict[str, Any]:
         return {"template": self.space.template, "values": values, "estimator": self.space.estimator,
                 "dram_bandwidth": self.space.dram_bandwidth}
@@ -418,10 +415,10 @@ class Codesign:
         return self.network_cost(results)
 
     def _baselines(self) -> tuple[NetworkCost, NetworkCost]:
-        """The two baselines (auto, row-stationary), their units run together (the simple template has no
-        row-stationary variant: both are the auto baseline)."""
-        values = self.baseline_values or self._simple_baseline()
-        flows = [None, "row-stationary"] if self.space.template == "eyeriss" else [None]
+        """The two baselines (:mod:`.baselines`: the study's mapper, the template's named dataflow), their
+        units run together (for a template without a named dataflow both are the first)."""
+        values = self.baseline.values
+        flows = self.baseline.dataflows
         units = []
         for flow in flows:
             settings = {"budget": self.mapper_budget, **({"dataflow": flow} if flow else {})}
@@ -686,7 +683,7 @@ class Codesign:
                            for k, r in cost.layers.items()}}
 
     def _result(self, baseline: NetworkCost, baseline_rs: NetworkCost, seconds: float) -> CodesignResult:
-        base_values = self.baseline_values or self._simple_baseline()
+        base_values = self.baseline.values
         base = self._summary(base_values, baseline, self.baseline_area)
         base_rs = self._summary(base_values, baseline_rs, self.baseline_area)
         trials = self.storage.trials(self.study_name, layers=True)

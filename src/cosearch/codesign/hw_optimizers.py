@@ -221,10 +221,9 @@ class BOHW(HWOptimizer):
 
     def features(self, pts: np.ndarray) -> np.ndarray:
         """Normalised grid indices plus log2 PE count and log2 area, ``[n, P + 2]``."""
-        grids = self.space.grids()
         idx = pts / np.maximum(self.space.sizes[None, :] - 1, 1)
-        mx, my = grids[0][pts[:, 0]], grids[1][pts[:, 1]]  # mesh_x, mesh_y come first in every template
-        return np.concatenate([idx, np.log2(mx * my)[:, None], np.log2(self.area(pts))[:, None]], axis=1)
+        pes = self.space.pe_counts(pts)
+        return np.concatenate([idx, np.log2(pes)[:, None], np.log2(self.area(pts))[:, None]], axis=1)
 
     def _candidates(self, rng: np.random.Generator) -> np.ndarray:
         pool = self._random_valid(self.pool, rng)

@@ -259,12 +259,6 @@ def open_store(url: str | None) -> Any:
 # studies
 
 
-def _baseline_labels(template: str) -> tuple[str, str]:
-    if template == "eyeriss":
-        return "eyeriss-168 (auto)", "eyeriss-168 (RS)"
-    return "simple-8x8 (auto)", "simple-8x8 (same)"
-
-
 def _study_layers(config: dict[str, Any], trials: Sequence[Any]) -> tuple[list[tuple[str, Any, int | None]], list[str]]:
     """``[(key, Layer, count)]`` for every unique layer shape of a study, and notes.
 
@@ -387,6 +381,7 @@ def _remap_baselines(config: dict[str, Any], study: str, layers: list[tuple[str,
 
     Returns (auto results, row-stationary results or ``None`` for templates without one), each
     layer key -> stored fields."""
+    from ..codesign.baselines import baseline_of
     from ..codesign.driver import map_unit, unit_seed
     from ..study.executor import WorkUnit
 
@@ -406,7 +401,8 @@ def _remap_baselines(config: dict[str, Any], study: str, layers: list[tuple[str,
         return out
 
     auto = run({"budget": budget})
-    rs = run({"budget": budget, "dataflow": "row-stationary"}) if space["template"] == "eyeriss" else None
+    dataflow = baseline_of(space["template"]).dataflow
+    rs = run({"budget": budget, "dataflow": dataflow}) if dataflow else None
     return auto, rs
 
 
@@ -442,8 +438,8 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
     mapped again with the study's mapper, budget and seeds (``remap_baselines``), which gives the same
     mappings as the run. A study without trials is a :class:`CosearchError`.
     """
-    from ..arch.hwspace import TEMPLATE_PARAMS
-    from ..codesign.driver import EYERISS_168
+    from ..arch.templates import TEMPLATES
+    from ..codesign.baselines import baseline_of
 
     st = store.load_study(name)
     trials = store.trials(st)  # without their layer results (only the best trial's are shown)
@@ -473,16 +469,15 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
         best.notes.extend(notes)
 
     # baselines
-    base_values = dict(EYERISS_168) if template == "eyeriss" else \
-        {"mesh_x": 8, "mesh_y": 8, "glb_kb": 64, "glb_bandwidth": 16, "rf_words": 64}
-    auto_label, rs_label = _baseline_labels(template)
+    base = baseline_of(template)
+    base_values, auto_label, rs_label = base.values, base.auto_label, base.dataflow_label
     found = _find_results(store.url, name, st.config_hash, results_path, config)
     summaries: list[tuple[str, str, dict[str, Any]]] = []
     if found is not None:
         data, path = found
         origin = f"from {path}"
         summaries.append(("baseline", auto_label, data["baseline"]))
-        if template == "eyeriss" and data.get("baseline_rs"):
+        if base.dataflow and data.get("baseline_rs"):
             summaries.append(("baseline_rs", rs_label, data["baseline_rs"]))
     elif remap_baselines:
         auto, rs = _remap_baselines(config, name, layers, base_values)
@@ -506,7 +501,8 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
             results=summary.get("layers") or {}, workload_edp=summary.get("per_workload") or {},
             totals=(summary.get("energy_pj"), summary.get("cycles"), summary.get("edp")))
         baselines.append(design)
-    names = list(TEMPLATE_PARAMS.get(template, ())) or sorted(config["hw_space"].get("params", {}))
+    names = list(TEMPLATES[template].names) if template in TEMPLATES else \
+        sorted(config["hw_space"].get("params", {}))
     return StudySource(label=label, study=name, storage=store.url, config=config, objective=st.objective,
                        trials=trials, best=best, baselines=baselines, baseline_origin=origin,
                        area_budget_mm2=_finite(config.get("area_budget_mm2")), param_names=names,

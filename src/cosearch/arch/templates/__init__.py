@@ -1,0 +1,183 @@
+"""Hardware templates: the families of architectures a hardware space can search, one module each.
+
+A :class:`Template` declares everything that is particular to one family: its parameters (in the
+order of a point's grid indices) with their labels, which two parameters shape the PE mesh, how
+parameter values become an :class:`~cosearch.arch.spec.Arch`, which parameters set each level's
+per-instance area, and its reference design (the co-design baseline, with the named dataflow of its
+second baseline, if any).
+
+Every public module of this package defines ``TEMPLATE``; on import they are all found
+(:func:`discover`) and registered in :data:`TEMPLATES` under their names. Adding a template is adding
+one module here; a hardware space names it in its ``template:`` field.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType, ModuleType
+from typing import Any
+
+from ...errors import CosearchError
+from ..estimator import apply_estimator
+from ..spec import Arch
+
+LevelBuilder = Callable[[Mapping[str, float], dict[str, int], float | None], list[dict[str, Any]]]
+"""``levels(values, pe, dram_bandwidth)``: the storage levels, outer to inner, as :class:`Arch` level
+dicts with placeholder energies (the estimator sets them). ``pe`` is ``{"instances", "mesh_x",
+"mesh_y"}`` of the PE mesh, to spread on every per-PE level; ``dram_bandwidth`` in words/cycle."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One template parameter.
+
+    ``label``: its name in a parameter table (``"GLB KiB"``); ``short``: its narrow column header
+    (``"GLB bw"``); ``tag``: its part of a point's name, ``{}`` standing for the value (``"glb{}k"``),
+    empty for the two mesh parameters (the name starts with ``hw-XxY``).
+    """
+
+    name: str
+    label: str
+    short: str
+    tag: str = ""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A template's reference design, the baseline a co-design study is compared with.
+
+    ``values``: its parameter values (template order; integers stay integers in JSON). ``dataflow``:
+    the named dataflow (:mod:`cosearch.mapping.constraints`) of the second baseline, the same design
+    mapped under that dataflow; ``None`` if the template has none, and the second baseline is the
+    first. ``dataflow_tag`` names the second baseline in labels (``"eyeriss-168 (RS)"``).
+    """
+
+    label: str
+    values: Mapping[str, float]
+    dataflow: str | None = None
+    dataflow_tag: str = "same"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+
+
+@dataclass(frozen=True)
+class Template:
+    """A family of architectures (see the module docstring).
+
+    ``mesh``: the names of the (columns, rows) parameters; a design has their product of PEs.
+    ``level_params``: for each level whose area the area model counts, the parameters its
+    per-instance area depends on (in level order; other levels, such as DRAM, have no on-chip area).
+    """
+
+    name: str
+    params: tuple[Param, ...]
+    mesh: tuple[str, str]
+    levels: LevelBuilder = field(repr=False)
+    level_params: Mapping[str, tuple[str, ...]]
+    reference: Reference
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level_params", MappingProxyType(dict(self.level_params)))
+        known = set(self.names)
+        if len(known) != len(self.params):
+            raise ValueError(f"template {self.name}: a parameter is declared twice")
+        unknown = sorted(({*self.mesh} | {p for ps in self.level_params.values() for p in ps}) - known)
+        if unknown:
+            raise ValueError(f"template {self.name}: mesh or level parameters {', '.join(unknown)} are not parameters")
+        if set(self.reference.values) != known:
+            raise ValueError(f"template {self.name}: reference {self.reference.label} does not set exactly the "
+                             "template's parameters")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Parameter names, in point order."""
+        return tuple(p.name for p in self.params)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Parameter name -> table label."""
+        return {p.name: p.label for p in self.params}
+
+    @property
+    def short_labels(self) -> dict[str, str]:
+        """Parameter name -> narrow column header."""
+        return {p.name: p.short for p in self.params}
+
+    def build(self, values: Mapping[str, float], *, dram_bandwidth: float | None, estimator: str,
+              name: str = "hw") -> Arch:
+        """The :class:`Arch` of one point (parameter values), costed by estimator ``estimator``;
+        ``dram_bandwidth`` in words/cycle (``None``: unlimited)."""
+        x, y = int(values[self.mesh[0]]), int(values[self.mesh[1]])
+        pe = {"instances": x * y, "mesh_x": x, "mesh_y": y}
+        arch = Arch(name=name, levels=self.levels(values, pe, dram_bandwidth), mac={**pe, "energy_pj": 1.0},
+                    estimator="table")
+        return apply_estimator(arch, estimator)
+
+    def point_name(self, values: Mapping[str, float]) -> str:
+        """A short readable name of a point, such as ``hw-14x12-glb108k-bw16-w224-i12-p24``."""
+        x, y = (plain_number(values[n]) for n in self.mesh)
+        return "-".join([f"hw-{x}x{y}", *(p.tag.format(plain_number(values[p.name])) for p in self.params if p.tag)])
+
+
+def plain_number(x: float) -> float | int:
+    """``x`` as an ``int`` if it is integral, else as a ``float`` (how parameter values are shown and stored)."""
+    return int(x) if float(x).is_integer() else float(x)
+
+
+# ---- levels several templates share ---------------------------------------------------------------
+def dram_level(bandwidth: float | None) -> dict[str, Any]:
+    """Off-chip DRAM holding every data space, unbounded; ``bandwidth`` shared, words/cycle."""
+    return {"name": "DRAM", "technology": "DRAM", "size_words": None, "keeps": ["Weights", "Inputs", "Outputs"],
+            "bandwidth": {"shared": bandwidth}}
+
+
+def glb_level(kib: float, bandwidth: float) -> dict[str, Any]:
+    """A global buffer of ``kib`` KiB (16-bit words) that a mapping may bypass for any data space;
+    ``bandwidth`` words/cycle for reads and for writes."""
+    bw = float(bandwidth)
+    return {"name": "GLB", "size_words": int(round(float(kib) * 1024 * 8 / 16)),
+            "keeps": ["Weights", "Inputs", "Outputs"], "keeps_fixed": False, "bandwidth": {"read": bw, "write": bw}}
+
+
+# ---- the registry ----------------------------------------------------------------------------------
+TEMPLATES: dict[str, Template] = {}
+"""Every registered template by name, in discovery order (module names, alphabetically)."""
+
+
+def register_module(module: ModuleType) -> Template:
+    """Register the ``TEMPLATE`` a template module defines (a name may be registered once)."""
+    template = getattr(module, "TEMPLATE", None)
+    if not isinstance(template, Template):
+        raise TypeError(f"template module {module.__name__} defines no TEMPLATE (a Template)")
+    if template.name in TEMPLATES:
+        raise ValueError(f"hardware template {template.name!r} of {module.__name__} is already registered")
+    TEMPLATES[template.name] = template
+    return template
+
+
+def discover(path: Iterable[str], package: str) -> list[Template]:
+    """Import every public module of the package ``package`` (found on ``path``) and register its
+    template; returns them in module-name order."""
+    return [register_module(importlib.import_module(f"{package}.{info.name}"))
+            for info in sorted(pkgutil.iter_modules(list(path)), key=lambda info: info.name)
+            if not info.name.startswith("_")]
+
+
+def get_template(name: str) -> Template:
+    """The registered template ``name``; :class:`CosearchError` naming the registered ones otherwise."""
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise CosearchError(f"unknown hardware template {name!r} (choose from {', '.join(TEMPLATES)})") from None
+
+
+def param_label(name: str) -> str:
+    """The table label of parameter ``name`` in the first template declaring it (else ``name``)."""
+    return next((t.labels[name] for t in TEMPLATES.values() if name in t.labels), name)
+
+
+discover(__path__, __name__)
