@@ -22,7 +22,7 @@ from cosearch.errors import CosearchError
 from cosearch.codesign import driver as codesign_mod
 from cosearch.codesign.driver import EYERISS_168, Codesign
 from cosearch.study.executor import WorkResult
-from cosearch.study.storage import Storage
+from cosearch.study import Storage
 from cosearch.workload.io import load_workload
 
 SPACE = load_hw_space("eyeriss-like")

@@ -34,7 +34,7 @@ from cosearch.errors import CosearchError
 from cosearch.codesign import driver as codesign_mod
 from cosearch.codesign.driver import Codesign, holder_is_dead, worker_identity
 from cosearch.study.executor import LocalExecutor, UnitFailed, WorkResult, WorkUnit, make_executor
-from cosearch.study.storage import Storage
+from cosearch.study import Storage
 from cosearch.workload.io import load_workload
 from conftest import assert_user_error, run
 
@@ -406,12 +406,12 @@ def test_holder_liveness() -> None:
 def test_postgresql_url_gets_the_installed_driver() -> None:
     from sqlalchemy.engine import make_url
 
-    from cosearch.study.storage import _postgres_driver
+    from cosearch.study._engine import postgres_driver
 
     _need("psycopg")
-    assert _postgres_driver(make_url("postgresql://u:p@h/db")).drivername == "postgresql+psycopg"
-    assert _postgres_driver(make_url("postgresql+psycopg2://u:p@h/db")).drivername == "postgresql+psycopg2"
-    assert _postgres_driver(make_url("sqlite:///x.db")).drivername == "sqlite"
+    assert postgres_driver(make_url("postgresql://u:p@h/db")).drivername == "postgresql+psycopg"
+    assert postgres_driver(make_url("postgresql+psycopg2://u:p@h/db")).drivername == "postgresql+psycopg2"
+    assert postgres_driver(make_url("sqlite:///x.db")).drivername == "sqlite"
 
 
 def test_stale_trials_of_other_hosts_are_requeued(tmp_path: Path) -> None:

@@ -302,7 +302,7 @@ class Codesign:
         self._held: dict[int, _Held] = {}  # trial id -> trial being evaluated here
         self._held_lock = threading.Lock()
         self.finished_here = 0  # trials this object completed or failed
-        from ..study.storage import Storage, StudyExistsError
+        from ..study import Storage, StudyExistsError
 
         self.storage = storage if storage is not None and not isinstance(storage, str) else Storage(storage)
         self.config = {
@@ -337,9 +337,9 @@ class Codesign:
     @classmethod
     def from_study(cls, storage: Any, study: str, *, executor: Executor | None = None, **kw: Any) -> Codesign:
         """Join an existing study as a worker: rebuild its settings (workloads, hardware space, budgets,
-        seed) from the store alone. ``storage`` is a :class:`~cosearch.study.storage.Storage` or a URL."""
+        seed) from the store alone. ``storage`` is a :class:`~cosearch.study.sql.Storage` or a URL."""
         from ..arch.hwspace import HWSpace
-        from ..study.storage import Storage
+        from ..study import Storage
 
         store = storage if storage is not None and not isinstance(storage, str) else Storage(storage)
         cfg = store.load_study(study).config or {}
@@ -436,7 +436,7 @@ class Codesign:
     def run(self) -> CodesignResult:
         """Drive the study: finish what the store holds, then propose, evaluate and tell batches until
         ``hw_budget`` trials are told. Other processes may work on (and drive) the same study meanwhile."""
-        from ..study.storage import TrialStateError
+        from ..study import TrialStateError
 
         start = time.perf_counter()
         baseline, baseline_rs = self._baselines()
@@ -645,7 +645,7 @@ class Codesign:
     def _finish(self, held: _Held) -> None:
         """Complete (or, if a unit failed, fail) a held trial with its network result; a trial that was
         requeued and taken over meanwhile is left to its new holder."""
-        from ..study.storage import TrialStateError
+        from ..study import TrialStateError
 
         if held.area > self.area_budget:
             result = {"value": None, "valid": False,
@@ -754,6 +754,6 @@ def _extendable(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _config_hash(config: dict[str, Any]) -> str:
-    from ..study.storage import config_hash
+    from ..study import config_hash
 
     return config_hash(config)

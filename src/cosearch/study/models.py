@@ -6,7 +6,7 @@ the network-level score. One *layer result* is the best mapping the inner mapper
 layer of the workload on that hardware point.
 
 These classes are the storage's private schema: :class:`cosearch.study.Storage` never hands them out
-(it returns the plain dataclasses of :mod:`cosearch.study.storage`), so sessions never leak.
+(it returns the plain dataclasses of :mod:`cosearch.study.records`), so sessions never leak.
 
 JSON columns hold plain JSON only (no NaN/inf: the storage writes non-finite numbers as ``null``), so the
 same schema works on SQLite and PostgreSQL. Timestamps are stored as naive UTC.
