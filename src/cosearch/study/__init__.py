@@ -42,7 +42,7 @@ _EXPORTS = {
     "RayExecutor": "cosearch.study.ray_executor",
     "TrialWorker": "cosearch.study.worker",
     "HeldTrial": "cosearch.study.worker",
-    "worker_id": "cosearch.study.worker",
+    "new_worker_id": "cosearch.study.worker",
     "holder_is_dead": "cosearch.study.worker",
 }
 
