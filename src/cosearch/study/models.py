@@ -36,7 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 SCHEMA_VERSION = 1
 
 #: Trial states, in lifecycle order. ``pending`` → ``running`` → ``complete`` | ``failed``;
-#: a ``running`` trial whose worker died goes back to ``pending`` (:meth:`Storage.requeue_stale`).
+#: a ``running`` trial whose worker died goes back to ``pending`` (:meth:`StudyStore.requeue_stale`).
 TRIAL_STATES = ("pending", "running", "complete", "failed")
 #: Layer-result states: a mapping was found (``complete``) or not (``failed``, with ``error``).
 LAYER_STATES = ("complete", "failed")
