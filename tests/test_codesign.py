@@ -23,7 +23,7 @@ from cosearch.codesign import driver as codesign_mod
 from cosearch.arch.templates.eyeriss import EYERISS_168
 from cosearch.codesign.driver import Codesign
 from cosearch.study.executor import WorkResult
-from cosearch.study.storage import Storage
+from cosearch.study import Storage
 from cosearch.workload.io import load_workload
 
 SPACE = load_hw_space("eyeriss-like")

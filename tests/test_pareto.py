@@ -14,7 +14,7 @@ from cosearch.errors import CosearchError
 from cosearch.codesign.driver import Codesign
 from cosearch.codesign.hw_optimizers import make_hw_optimizer
 from cosearch._gp.pareto import dominates, expected_hv_improvement, pareto_front_mask, pareto_ranks
-from cosearch.study.storage import Storage
+from cosearch.study import Storage
 from cosearch.workload.io import load_workload
 from conftest import assert_user_error, last_json, ok, run
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from cosearch.study.storage import Storage
+from cosearch.study import Storage
 from cosearch.workload.io import load_workload
 from conftest import assert_user_error, last_json, ok, run
 

@@ -32,9 +32,9 @@ import pytest
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.errors import CosearchError
 from cosearch.codesign import driver as codesign_mod
-from cosearch.codesign.driver import Codesign, holder_is_dead, worker_identity
+from cosearch.codesign.driver import Codesign
 from cosearch.study.executor import LocalExecutor, UnitFailed, WorkResult, WorkUnit, make_executor
-from cosearch.study.storage import Storage
+from cosearch.study import Storage
 from cosearch.workload.io import load_workload
 from conftest import assert_user_error, run
 
@@ -386,32 +386,18 @@ def test_kill_9_then_resume_on_postgres(reference, pg_url: str, tmp_path: Path) 
 
 
 # ---------------------------------------------------------------------------------------------------
-# small pieces: worker ids, URLs, errors
-
-
-def test_holder_liveness() -> None:
-    me = worker_identity()
-    host = socket.gethostname()
-    assert me.startswith(f"{host}:{os.getpid()}:")
-    assert not holder_is_dead(me, me)
-    assert holder_is_dead(f"{host}:{os.getpid()}:other", me)  # an earlier run of this process
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    assert holder_is_dead(f"{host}:{child.pid}:abc")  # that process is gone
-    assert not holder_is_dead(f"{host}:1:abc")  # pid 1 lives
-    assert not holder_is_dead(f"elsewhere.example:{child.pid}:abc")  # other hosts: heartbeat only
-    assert holder_is_dead("local")  # older versions' holder name
+# small pieces: URLs, stale holders, errors
 
 
 def test_postgresql_url_gets_the_installed_driver() -> None:
     from sqlalchemy.engine import make_url
 
-    from cosearch.study.storage import _postgres_driver
+    from cosearch.study._engine import postgres_driver
 
     _need("psycopg")
-    assert _postgres_driver(make_url("postgresql://u:p@h/db")).drivername == "postgresql+psycopg"
-    assert _postgres_driver(make_url("postgresql+psycopg2://u:p@h/db")).drivername == "postgresql+psycopg2"
-    assert _postgres_driver(make_url("sqlite:///x.db")).drivername == "sqlite"
+    assert postgres_driver(make_url("postgresql://u:p@h/db")).drivername == "postgresql+psycopg"
+    assert postgres_driver(make_url("postgresql+psycopg2://u:p@h/db")).drivername == "postgresql+psycopg2"
+    assert postgres_driver(make_url("sqlite:///x.db")).drivername == "sqlite"
 
 
 def test_stale_trials_of_other_hosts_are_requeued(tmp_path: Path) -> None:

@@ -231,7 +231,7 @@ def test_cli_export_study_best_design(tmp_path: Path) -> None:
     from cosearch.arch.hwspace import load_hw_space
     from cosearch.arch.templates.eyeriss import EYERISS_168
     from cosearch.mappers.layer import map_layer
-    from cosearch.study.storage import Storage
+    from cosearch.study import Storage
 
     space = load_hw_space("eyeriss-like")
     arch = space.arch(dict(EYERISS_168))

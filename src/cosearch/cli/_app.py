@@ -909,7 +909,7 @@ def _run_codesign(
     with ``report``, write the HTML report into ``out/report/``."""
     from ..codesign.driver import Codesign
     from ..study.executor import make_executor
-    from ..study.storage import DEFAULT_URL
+    from ..study import DEFAULT_URL
 
     # the executor first: a Ray cluster that cannot be reached must not leave an empty study behind
     executor = make_executor(executor_name, jobs=jobs, address=address)
@@ -1018,7 +1018,7 @@ def codesign_cmd(
     from ..arch.hwspace import load_hw_space
     from ..codesign.driver import DEFAULT_MAPPER_BUDGET, check_budgets, parse_objective
     from ..mappers.network import check_optimizer
-    from ..study.storage import DEFAULT_URL, storage_url
+    from ..study import DEFAULT_URL, storage_url
 
     if optimizer not in CODESIGN_OPTIMIZERS:
         raise CosearchError(f"unknown hardware optimizer {optimizer!r} (--optimizer; choose from "
@@ -1150,7 +1150,7 @@ _STORAGE_HELP = "Study store URL (default sqlite:///cosearch-out/studies.db)."
 def _open_store(url: Optional[str], *, missing_ok: bool = False) -> Any:
     """The store at ``url`` (default the shared one); ``None`` if it is a SQLite file that does not exist
     and ``missing_ok``, else a one-line error."""
-    from ..study.storage import Storage, sqlite_missing, storage_url
+    from ..study import Storage, sqlite_missing, storage_url
 
     text = storage_url(url)
     missing = sqlite_missing(text)
@@ -1175,7 +1175,7 @@ def study_list(
     from rich.table import Table
 
     from ..report.tables import fmt_sci
-    from ..study.storage import storage_url
+    from ..study import storage_url
 
     store = _open_store(storage, missing_ok=True)
     summaries = [] if store is None else store.list_studies()
@@ -1346,7 +1346,7 @@ def study_work(
     """
     from ..codesign.driver import Codesign
     from ..study.executor import make_executor
-    from ..study.storage import StudyNotFoundError
+    from ..study import StudyNotFoundError
 
     _executor_options(executor, address, jobs)
     if not idle_timeout >= 0:
@@ -1644,7 +1644,7 @@ def demo(
     """
     from ..arch.hwspace import load_hw_space
     from ..mappers.network import default_out_dir
-    from ..study.storage import DEFAULT_URL, storage_url
+    from ..study import DEFAULT_URL, storage_url
     from ..workload.io import load_workload
 
     if hw_budget < 1:

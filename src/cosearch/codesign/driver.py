@@ -17,7 +17,8 @@ processes can therefore work on one study in a shared store (PostgreSQL): the dr
 and tells, any number of workers (:meth:`Codesign.work`, ``cosearch study work``) claim pending trials,
 and no trial is done twice or lost. Every process heartbeats the trials it holds; a trial whose holder
 stopped (a dead process on this host at once, any other after ``stale_after_s`` seconds of silence) goes
-back to ``pending`` for someone else, and after :data:`LOST_ATTEMPTS` losses it is marked ``failed``.
+back to ``pending`` for someone else, and after :data:`LOST_ATTEMPTS` losses it is marked ``failed``
+(the protocol is :class:`~cosearch.study.worker.TrialWorker`; this module gives it units and results).
 A unit that raises or kills its worker is retried by the executor, then its trial is recorded ``failed``
 with the error (told to the optimizer as infeasible), and the study goes on.
 """
@@ -25,14 +26,8 @@ with the error (told to the optimizer as infeasible), and the study goes on.
 from __future__ import annotations
 
 import math
-import os
-import socket
-import threading
 import time
-import uuid
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -43,6 +38,8 @@ from ..arch.hwspace import HWSpace
 from ..arch.templates import get_template
 from ..errors import CosearchError
 from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, WorkUnit
+from ..study.records import Trial
+from ..study.worker import HEARTBEAT_S, LOST_ATTEMPTS, POLL_S, STALE_AFTER_S, HeldTrial, TrialWorker, new_worker_id
 from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from ..arch.area import AreaModel
@@ -53,15 +50,6 @@ OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
 PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
 """What ``pareto`` minimises jointly (with several workloads: geometric means of the ratios to the
 baseline for energy and cycles, and area in mm²)."""
-
-HEARTBEAT_S = 15.0
-"""Seconds between heartbeats of the trials a process holds."""
-STALE_AFTER_S = 120.0
-"""A running trial without a heartbeat for this long (its holder on another machine stopped) is requeued."""
-LOST_ATTEMPTS = 3
-"""A trial whose holder was lost this many times is marked ``failed`` instead of requeued once more."""
-POLL_S = 1.0
-"""Seconds between looks at the store while other processes hold the remaining trials."""
 
 DEFAULT_MAPPER_BUDGET = 5_000
 """Inner evaluations per (hardware point, layer): enough for ``auto`` to settle on small layers; the
@@ -102,32 +90,6 @@ def map_unit(unit: WorkUnit) -> WorkResult:
         optimizer=unit.mapper, seed=unit.seed, mapping=res.mapping().model_dump(mode="json"),
         extra={"utilization": float(res.costs.utilization[0])},
     )
-
-
-def worker_identity() -> str:
-    """A process-unique worker id ``HOST:PID:TOKEN`` (recorded as the holder of the trials it claims)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def holder_is_dead(worker_id: str, me: str | None = None) -> bool:
-    """True if ``worker_id`` names a process of this host that no longer runs (or another, finished run
-    in this process), so its trials can be requeued at once. Ids of other hosts are judged by heartbeat
-    only. ``local`` (the holder name of older versions, one process per study) counts as dead."""
-    if worker_id == "local":
-        return True
-    parts = worker_id.split(":")
-    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return worker_id != me
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists, owned by someone else
-        return False
-    return False
 
 
 def unit_seed(seed: int, hw_values: dict[str, Any], layer: Layer) -> int:
@@ -232,21 +194,6 @@ class CodesignResult:
     pareto_front: list[dict[str, Any]] | None = None  # objective pareto: the non-dominated trials
 
 
-@dataclass
-class _Held:
-    """A trial this process claimed and is evaluating."""
-
-    id: int
-    number: int
-    point: np.ndarray
-    values: dict[str, Any]
-    area: float
-    results: dict[str, dict[str, Any]]  # layer key -> recorded fields
-    remaining: int  # units not yet back
-    failures: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-
-
 class Codesign:
     """One co-design study: configuration, storage, executor; :meth:`run` does the work."""
 
@@ -276,7 +223,8 @@ class Codesign:
     ) -> None:
         """``join``: work on an existing study (it must exist; its settings are taken as given, nothing is
         requeued at start); :meth:`from_study` builds one from the stored configuration. ``worker_id``
-        names this process as the holder of the trials it claims (default :func:`worker_identity`)."""
+        names this process as the holder of the trials it claims (default
+        :func:`~cosearch.study.worker.new_worker_id`)."""
         if not workloads:
             raise CosearchError("no workload given")
         check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget)
@@ -296,13 +244,11 @@ class Codesign:
         self.layers = self._unique_layers()
         self.executor = executor or LocalExecutor(1)
         self.on_trial = on_trial
-        self.worker_id = worker_id or worker_identity()
+        self.worker_id = worker_id or new_worker_id()
         self.stale_after_s, self.heartbeat_s, self.poll_s = float(stale_after_s), float(heartbeat_s), float(poll_s)
         self._reported: set[int] = set()  # trial numbers passed to on_trial
-        self._held: dict[int, _Held] = {}  # trial id -> trial being evaluated here
-        self._held_lock = threading.Lock()
         self.finished_here = 0  # trials this object completed or failed
-        from ..study.storage import Storage, StudyExistsError
+        from ..study import Storage, StudyExistsError
 
         self.storage = storage if storage is not None and not isinstance(storage, str) else Storage(storage)
         self.config = {
@@ -337,9 +283,9 @@ class Codesign:
     @classmethod
     def from_study(cls, storage: Any, study: str, *, executor: Executor | None = None, **kw: Any) -> Codesign:
         """Join an existing study as a worker: rebuild its settings (workloads, hardware space, budgets,
-        seed) from the store alone. ``storage`` is a :class:`~cosearch.study.storage.Storage` or a URL."""
+        seed) from the store alone. ``storage`` is a :class:`~cosearch.study.sql.Storage` or a URL."""
         from ..arch.hwspace import HWSpace
-        from ..study.storage import Storage
+        from ..study import Storage
 
         store = storage if storage is not None and not isinstance(storage, str) else Storage(storage)
         cfg = store.load_study(study).config or {}
@@ -433,7 +379,7 @@ class Codesign:
     def run(self) -> CodesignResult:
         """Drive the study: finish what the store holds, then propose, evaluate and tell batches until
         ``hw_budget`` trials are told. Other processes may work on (and drive) the same study meanwhile."""
-        from ..study.storage import TrialStateError
+        from ..study import TrialStateError
 
         start = time.perf_counter()
         baseline, baseline_rs = self._baselines()
@@ -465,49 +411,27 @@ class Codesign:
         (the driver maps its baselines and proposes in such gaps), or ``stop()`` is true. Returns the
         number of trials this process finished."""
         budget = self.hw_budget if hw_budget is None else int(hw_budget)
-        done = 0
-        idle_since = time.monotonic()
         self._reported = {t.number for t in self.storage.trials(self.study_name, ("complete", "failed"))}
-        while not (stop is not None and stop()):
-            n = self._work_pending()
-            done += n
-            if n:
-                idle_since = time.monotonic()
-            counts = self.storage.count_trials(self.study_name)
-            if counts["pending"]:
-                continue
-            if counts["running"] == 0 and counts["complete"] + counts["failed"] >= budget:
-                break
-            if counts["running"]:  # others are busy on the study: it is alive
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since > idle_timeout_s:
-                break
-            if not self._requeue_lost():
-                time.sleep(self.poll_s)
-        return done
+        return self._trial_worker().work(idle_timeout_s=idle_timeout_s, budget=budget, stop=stop)
 
     # ---- claiming and evaluating trials ----------------------------------------------------------------
+    def _trial_worker(self) -> TrialWorker:
+        """The claim/heartbeat/requeue protocol on this study with this object's executor and callbacks
+        (made for each use: the CLI sets ``executor`` and ``on_trial`` after construction)."""
+        return TrialWorker(self.storage, self.study_name, self.executor, map_unit, make_units=self._trial_units,
+                           finish_trial=self._trial_result, on_finished=self._trial_finished,
+                           report_finished=self._report_finished, holder=self.worker_id,
+                           stale_after_s=self.stale_after_s, heartbeat_s=self.heartbeat_s, poll_s=self.poll_s,
+                           lost_attempts=LOST_ATTEMPTS)
+
     def _requeue_lost(self) -> list[int]:
-        """Requeue running trials whose holder is gone: dead processes of this host at once, others after
-        ``stale_after_s`` seconds without a heartbeat (marked failed after :data:`LOST_ATTEMPTS` losses)."""
-        dead = [w for w in self.storage.running_workers(self.study_name)
-                if holder_is_dead(w, self.worker_id) or (w == self.worker_id and not self._held)]  # ours, orphaned
-        return self.storage.requeue_stale(self.study_name, self.stale_after_s, max_attempts=LOST_ATTEMPTS,
-                                          worker_ids=dead)
+        """Requeue running trials whose holder is gone (:meth:`TrialWorker.requeue_lost`)."""
+        return self._trial_worker().requeue_lost()
 
     def _drain(self) -> None:
-        """Evaluate pending trials until the study has none pending or running (waiting for trials other
-        processes hold, and requeueing those whose holder is lost), reporting every finished trial."""
-        while True:
-            self._work_pending()
-            counts = self.storage.count_trials(self.study_name)
-            if counts["pending"]:
-                continue
-            self._report_finished()
-            if not counts["running"]:
-                return
-            if not self._requeue_lost():
-                time.sleep(self.poll_s)
+        """Evaluate pending trials until the study has none pending or running, reporting every finished
+        trial (:meth:`TrialWorker.drain`)."""
+        self._trial_worker().drain()
 
     def _tell(self, trials: list[Any]) -> int:
         """Tell finished trials to the optimizer in trial order, a proposal batch at a time (as they were
@@ -548,90 +472,19 @@ class Codesign:
                 result.setdefault("area_mm2", None)
                 self.on_trial({"number": t.number, "values": t.hw_params.get("values"), **result})
 
-    @contextmanager
-    def _heartbeats(self) -> Iterator[None]:
-        """Heartbeat the trials this process holds every ``heartbeat_s`` seconds, from a thread (not for an
-        in-memory store: one connection, one process, nobody to tell)."""
-        if self.storage.in_memory or self.heartbeat_s <= 0:
-            yield
-            return
-        stop = threading.Event()
+    def _trial_point(self, trial: Trial) -> tuple[dict[str, Any], float]:
+        """The hardware values and area (mm²) of a stored trial's point."""
+        point = np.array(trial.hw_params["point"], dtype=np.int64)
+        return self.space.values(point), float(self.area(point[None, :])[0])
 
-        def beat() -> None:
-            while not stop.wait(self.heartbeat_s):
-                with self._held_lock:
-                    ids = list(self._held)
-                try:
-                    self.storage.heartbeat(ids, self.worker_id)
-                except Exception:  # noqa: BLE001 - a missed beat is not fatal; the next may pass
-                    pass
-
-        thread = threading.Thread(target=beat, name="cosearch-heartbeat", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(timeout=5)
-
-    def _claim_units(self, settings: dict[str, Any]) -> Iterator[WorkUnit]:
-        """Units of pending trials, claiming one trial whenever the executor wants more work."""
-        while True:
-            trial = self.storage.claim_trial(self.study_name, self.worker_id)
-            if trial is None:
-                return
-            point = np.array(trial.hw_params["point"], dtype=np.int64)
-            values = self.space.values(point)
-            area = float(self.area(point[None, :])[0])
-            held = _Held(trial.id, trial.number, point, values, area, {}, 0)
-            if area > self.area_budget:  # only unconstrained optimizers (vanilla-bo) propose these
-                self._finish(held)
-                continue
-            held.results = {r.layer: dict(r.__dict__) for r in self.storage.layer_results(trial.id)
-                            if r.state == "complete"}  # a resumed trial keeps its committed layers
-            todo = [u for u in self._units(trial.number, values, settings, self.mapper, trial.id)
-                    if u.layer_name not in held.results]
-            if not todo:
-                self._finish(held)
-                continue
-            held.remaining = len(todo)
-            with self._held_lock:
-                self._held[trial.id] = held
-            yield from todo
-
-    def _work_pending(self) -> int:
-        """Claim and evaluate pending trials until none is left; commit each layer result as it finishes
-        and each trial once its last layer is in. Returns the number of trials finished here."""
-        settings = {"budget": self.mapper_budget, "objective": "edp"}
-        before = self.finished_here
-        clean = False
-        with self._heartbeats():
-            try:
-                for unit, out in self.executor.map(map_unit, self._claim_units(settings)):
-                    held = self._held[unit.trial_id]
-                    if isinstance(out, UnitFailed):
-                        held.failures.append(f"layer {unit.layer_name} failed after {out.attempts} attempt(s): "
-                                             f"{out.error}")
-                        out = WorkResult(layer=unit.layer_name, error=f"failed: {out.error}", optimizer=unit.mapper,
-                                         seed=unit.seed)
-                    self.storage.record_layer_result(held.id, **out.record())
-                    held.results[unit.layer_name] = out.record()
-                    held.remaining -= 1
-                    if held.remaining == 0:
-                        with self._held_lock:
-                            del self._held[held.id]
-                        self._finish(held)
-                clean = True
-            finally:
-                with self._held_lock:
-                    orphans = bool(self._held)
-                    self._held.clear()
-                if orphans and not clean:  # interrupted: hand the trials we hold back (best effort)
-                    try:
-                        self.storage.requeue_stale(self.study_name, 1e9, worker_ids=[self.worker_id])
-                    except Exception:  # noqa: BLE001 - keep the original error; a resume requeues them
-                        pass
-        return self.finished_here - before
+    def _trial_units(self, trial: Trial) -> list[WorkUnit]:
+        """One unit per unique layer on the trial's point; none for a point over the area budget (only
+        unconstrained optimizers, vanilla-bo, propose these): it is finished at once as invalid."""
+        values, area = self._trial_point(trial)
+        if area > self.area_budget:
+            return []
+        return self._units(trial.number, values, {"budget": self.mapper_budget, "objective": "edp"}, self.mapper,
+                           trial.id)
 
     def _value_baseline(self) -> NetworkCost | None:
         """The auto baseline, which values need with several workloads (a worker maps it on first use)."""
@@ -639,41 +492,36 @@ class Codesign:
             self._baselines()
         return getattr(self, "baseline_cost", None)
 
-    def _finish(self, held: _Held) -> None:
-        """Complete (or, if a unit failed, fail) a held trial with its network result; a trial that was
-        requeued and taken over meanwhile is left to its new holder."""
-        from ..study.storage import TrialStateError
-
-        if held.area > self.area_budget:
+    def _trial_result(self, held: HeldTrial) -> dict[str, Any]:
+        """The network result of a held trial from its layer results (invalid if a unit failed or the
+        point is over the area budget)."""
+        _, area = self._trial_point(held.trial)
+        if area > self.area_budget:
             result = {"value": None, "valid": False,
-                      "reason": f"area {held.area:.3f} mm² over the budget {self.area_budget:.3f} mm²",
-                      "energy_pj": None, "cycles": None, "edp": None, "area_mm2": held.area, "per_workload": {},
+                      "reason": f"area {area:.3f} mm² over the budget {self.area_budget:.3f} mm²",
+                      "energy_pj": None, "cycles": None, "edp": None, "area_mm2": area, "per_workload": {},
                       "seconds": 0.0}
         else:
             cost = self.network_cost(held.results)
             value = objective_value(cost, self.objective, self._value_baseline()) if not held.failures else math.inf
             result = {"value": value if math.isfinite(value) else None, "valid": cost.valid and not held.failures,
                       "reason": cost.reason, "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
-                      "edp": cost.total_energy_pj * cost.total_cycles, "area_mm2": held.area,
+                      "edp": cost.total_energy_pj * cost.total_cycles, "area_mm2": area,
                       "per_workload": {w: {"energy_pj": cost.energy_pj[w], "cycles": cost.cycles[w],
                                            "edp": cost.edp[w]} for w in cost.edp},
                       "seconds": time.perf_counter() - held.started}
             if self.objective == "pareto":
-                result["objectives"] = objective_vector(cost, held.area, self._value_baseline()) \
+                result["objectives"] = objective_vector(cost, area, self._value_baseline()) \
                     if result["valid"] and result["value"] is not None else None
-        try:
-            if held.failures:
-                error = "; ".join(held.failures)
-                result["reason"] = f"evaluation failed: {error}"
-                self.storage.fail_trial(held.id, error, result=result, worker_id=self.worker_id)
-            else:
-                self.storage.complete_trial(held.id, result, worker_id=self.worker_id)
-        except TrialStateError:
-            return  # requeued (we were silent too long) and claimed by another process: theirs to finish
+        return result
+
+    def _trial_finished(self, held: HeldTrial, result: dict[str, Any]) -> None:
+        """Count and report a trial this object finished (:attr:`on_trial`)."""
         self.finished_here += 1
-        self._reported.add(held.number)
+        self._reported.add(held.trial.number)
         if self.on_trial is not None:
-            self.on_trial({"number": held.number, "values": held.values, **result})
+            values, _ = self._trial_point(held.trial)
+            self.on_trial({"number": held.trial.number, "values": values, **result})
 
     def _summary(self, values: dict[str, Any], cost: NetworkCost, area: float) -> dict[str, Any]:
         return {"arch": values, "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
@@ -751,6 +599,6 @@ def _extendable(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _config_hash(config: dict[str, Any]) -> str:
-    from ..study.storage import config_hash
+    from ..study import config_hash
 
     return config_hash(config)

@@ -31,7 +31,7 @@ from typing import Any, Iterable, Sequence
 
 from ..dims import DATASPACES, DIMS
 from ..errors import CosearchError
-from ..study.storage import sqlite_missing
+from ..study import sqlite_missing
 
 RESULTS_FILE = "results.json"
 MAC_LEVEL = "MAC"
@@ -111,7 +111,7 @@ class StudySource:
     storage: str
     config: dict[str, Any]
     objective: str
-    trials: list[Any]  # cosearch.study.storage.Trial, ordered by number (without layer results)
+    trials: list[Any]  # cosearch.study.records.Trial, ordered by number (without layer results)
     best: Design | None
     baselines: list[Design]  # [baseline] or [baseline, baseline_rs]
     baseline_origin: str  # where the baselines come from (a results.json, or "mapped again")
@@ -246,7 +246,7 @@ def open_store(url: str | None) -> Any:
 
     A SQLite file that does not exist is a :class:`CosearchError` (it is not created); so is any URL
     the store cannot open (the message names it)."""
-    from ..study.storage import Storage, storage_url
+    from ..study import Storage, storage_url
 
     text = storage_url(url)
     missing = sqlite_missing(text)
@@ -332,7 +332,7 @@ def _design_from_layers(*, source: str, role: str, label: str, arch: Any, params
 
 def _same_settings(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Equal study configurations apart from ``hw_budget`` (a resumed study may have grown it)."""
-    from ..study.storage import canonical_json
+    from ..study import canonical_json
 
     strip = lambda c: {k: v for k, v in c.items() if k != "hw_budget"}  # noqa: E731
     return canonical_json(strip(a)) == canonical_json(strip(b))
@@ -345,7 +345,7 @@ def _find_results(store_url: str, study: str, config_hash: str, given: Path | No
     of the same study and configuration counts."""
     from sqlalchemy.engine import make_url
 
-    from ..study.storage import config_hash as hash_of
+    from ..study import config_hash as hash_of
 
     candidates: list[Path] = []
     if given is not None:
@@ -431,7 +431,7 @@ def _per_workload(config: dict[str, Any], layers: list[tuple[str, Any, int | Non
 
 def study_source(store: Any, name: str, *, results_path: Path | None = None, label: str | None = None,
                  remap_baselines: bool = True) -> StudySource:
-    """Collect a co-design study from ``store`` (a :class:`~cosearch.study.storage.Storage`).
+    """Collect a co-design study from ``store`` (a :class:`~cosearch.study.sql.Storage`).
 
     Baselines come from the run's ``results.json`` (``results_path``, else one found next to a SQLite
     store or in the default out directory) when its study and configuration match; otherwise they are
@@ -622,7 +622,7 @@ def resolve_sources(items: Sequence[str], storage: str | None = None) -> list[So
     stores: dict[str, Any] = {}
 
     def store_at(url: str | None) -> Any:
-        from ..study.storage import storage_url
+        from ..study import storage_url
 
         key = storage_url(url)
         if key not in stores:

@@ -1,8 +1,10 @@
-"""Work units and executors: how (HW point, layer) mapping jobs are run, locally or (later) on Ray.
+"""Work units and executors: how the jobs of a study's trials are run, in this process, a process pool
+or on a Ray cluster.
 
-A co-design study scores each HW point (trial) by mapping every unique layer of the workload on it.
-One :class:`WorkUnit` is one such mapping job: plain, picklable data naming everything the job needs
-(the HW point, the layer, the mapper and its settings, the seed), so a unit runs the same anywhere.
+A study scores each trial by running one job per unit of it; a co-design study, for example, maps every
+unique layer of the workload on the trial's hardware point. One :class:`WorkUnit` is one such job: plain,
+picklable data naming everything the job needs (the point, the layer, the mapper and its settings, the
+seed), so a unit runs the same anywhere. The function that runs a unit is the caller's.
 
 An :class:`Executor` runs a function over units and yields ``(unit, outcome)`` pairs **as they
 finish**, so the caller can commit each result to storage at once (a killed run then loses only the
@@ -72,7 +74,7 @@ class WorkResult:
     """What a mapping job returns: the best mapping of one layer on one HW point (plain data).
 
     ``error`` set (and costs ``None``) means the mapper ran but found no valid mapping; that is a result,
-    not a failure. :meth:`record` gives the keyword arguments of :meth:`Storage.record_layer_result`.
+    not a failure. :meth:`record` gives the keyword arguments of :meth:`StudyStore.record_layer_result`.
     """
 
     layer: str

@@ -6,7 +6,7 @@ the network-level score. One *layer result* is the best mapping the inner mapper
 layer of the workload on that hardware point.
 
 These classes are the storage's private schema: :class:`cosearch.study.Storage` never hands them out
-(it returns the plain dataclasses of :mod:`cosearch.study.storage`), so sessions never leak.
+(it returns the plain dataclasses of :mod:`cosearch.study.records`), so sessions never leak.
 
 JSON columns hold plain JSON only (no NaN/inf: the storage writes non-finite numbers as ``null``), so the
 same schema works on SQLite and PostgreSQL. Timestamps are stored as naive UTC.
@@ -36,7 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 SCHEMA_VERSION = 1
 
 #: Trial states, in lifecycle order. ``pending`` → ``running`` → ``complete`` | ``failed``;
-#: a ``running`` trial whose worker died goes back to ``pending`` (:meth:`Storage.requeue_stale`).
+#: a ``running`` trial whose worker died goes back to ``pending`` (:meth:`StudyStore.requeue_stale`).
 TRIAL_STATES = ("pending", "running", "complete", "failed")
 #: Layer-result states: a mapping was found (``complete``) or not (``failed``, with ``error``).
 LAYER_STATES = ("complete", "failed")
