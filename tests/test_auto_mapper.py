@@ -61,7 +61,7 @@ def test_auto_proposals_are_valid_and_new() -> None:
     for _ in range(5):
         cands = opt.ask(5000)
         assert (check_valid(ARCH, DQN2, cands) == 0).all()
-        from cosearch.mapping.moves import row_hashes
+        from cosearch.mapping.identity import row_hashes
 
         h = set(row_hashes(cands, ARCH).tolist())
         assert len(h) == len(cands)  # no duplicates within a round

@@ -125,7 +125,7 @@ def test_ga_crossover_repair_keeps_validity(space):
     assert _same(fixed.subset(~bad), c1.subset(~bad))  # valid children are left alone
     mutated = ga._mutate(fixed, rng)
     assert (check_valid(space.arch, SMALL, mutated) == 0).all()
-    assert ga.num_genes == 6 + space.num_levels + 1  # K C P Q R S, 5 orders, the GLB bypass set
+    assert len(ga.gene_dims) == 6 and len(ga.bypass_levels) == 1  # K C P Q R S; the GLB bypass set
 
 
 # ---- determinism and replay ---------------------------------------------------------------------

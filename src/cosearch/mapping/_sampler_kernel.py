@@ -21,8 +21,8 @@ from ..dims import DIM_INDEX
 KIND_T, KIND_X, KIND_Y = 0, 1, 2
 """Slot kinds: a temporal factor, a spatial factor over the mesh's X axis, over its Y axis."""
 
-AXIS_OWN, AXIS_W, AXIS_H = 0, 1, 2
-"""Which Inputs axis a dim moves (``MapSpace._axis_kind``): its own, the W axis (P, R), the H axis (Q, S)."""
+AXIS_W, AXIS_H = 1, 2
+"""Which Inputs axis a dim moves (``MapSpace._axis_kind``): the W axis (P, R), the H axis (Q, S); 0 = its own."""
 
 DIM_P, DIM_Q, DIM_R, DIM_S = (DIM_INDEX[d] for d in "PQRS")
 

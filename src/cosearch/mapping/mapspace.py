@@ -46,8 +46,8 @@ dims); loop orders put the constrained dims innermost; bypass draws skip forced 
 the smallest tiles the fixed factors force. A utilisation floor is met by drawing spatial factors
 first (dim by dim, uniformly among the choices from which a dynamic programme says the floor stays
 reachable). Rejection (redrawing rows) is used only for a fixed outermost factor and for spatial
-factors that overflow a buffer under a floor. The mutation operators keep the constraints, and
-:meth:`MapSpace.allows` checks them (vectorised); :meth:`MapSpace.is_valid` includes them.
+factors that overflow a buffer under a floor. :meth:`MapSpace.sample_dim_split` and the moves of
+:class:`~cosearch.mapping.moves.MoveSet` keep the constraints, and :meth:`MapSpace.allows` checks them (vectorised); :meth:`MapSpace.is_valid` includes them.
 """
 
 from __future__ import annotations
@@ -80,11 +80,12 @@ from ._sampler_kernel import KIND_T, KIND_X, KIND_Y, step_rows
 SeedLike = int | np.random.Generator | None
 
 
-def _rng(seed: SeedLike) -> np.random.Generator:
+def as_generator(seed: SeedLike) -> np.random.Generator:
+    """``seed`` itself if it is a Generator, else ``np.random.default_rng(seed)``."""
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def _row_index(rows: Any, n: int) -> np.ndarray:
+def row_indices(rows: Any, n: int) -> np.ndarray:
     """Normalise ``rows`` (bool mask ``[n]``, integer indices, slice or None = all) to sorted unique int64 indices."""
     if rows is None:
         return np.arange(n, dtype=np.int64)
@@ -130,7 +131,8 @@ class _State:
 
 
 class MapSpace:
-    """All mappings of ``layer`` onto ``arch``, with a vectorised sampler and mutation building blocks.
+    """All mappings of ``layer`` onto ``arch``, with a vectorised sampler of valid mappings (local moves
+    on them: :class:`~cosearch.mapping.moves.MoveSet`).
 
     ``slot_order`` (``"inner_first"`` or ``"random"``) is the order factors are drawn in (module docstring).
     ``keep_prob`` is the probability that a bypassable level keeps each data space it may keep
@@ -206,12 +208,24 @@ class MapSpace:
         self.constraints = None
         self._con = None
         self._free = np.ones((3, L, NUM_DIMS), dtype=bool)  # [kind, level, dim] the sampler may draw
-        self._perm_listed = np.zeros((L, NUM_DIMS), dtype=bool)
+        self.pinned_loops = np.zeros((L, NUM_DIMS), dtype=bool)
+        """``[L, D]`` bool: loops a permutation constraint places (moves leave them where they are)."""
         self._force_keep = np.zeros((L, NUM_DATASPACES), dtype=bool)
         self._force_bypass = np.zeros((L, NUM_DATASPACES), dtype=bool)
-        self._keep_forced = np.zeros((L, NUM_DATASPACES), dtype=bool)
+        self.keep_decided = np.zeros((L, NUM_DATASPACES), dtype=bool)
+        """``[L, 3]`` bool: keep choices a bypass constraint forces either way (moves do not flip them)."""
         self._min_tiles = np.ones((L, NUM_DATASPACES), dtype=np.int64)
         self._fill_dims = list(self.active_dims)
+        self._split_dims = set(self._fill_dims)
+        # initial factors (fixed ones in place, the rest parked outermost) and the rejection triggers
+        self._t_init = np.ones((L, NUM_DIMS), dtype=np.int64)
+        self._t_init[0] = self.dims
+        self._x_init = np.ones((L, NUM_DIMS), dtype=np.int64)
+        self._y_init = np.ones((L, NUM_DIMS), dtype=np.int64)
+        self._outer_mult = np.ones(NUM_DIMS, dtype=np.int64)
+        self._reject_outer = False
+        self._min_pes = 0
+        self._floor: tuple | None = None  # the utilisation floor's tables (_setup_constraints)
         self._check_mappable()
         if constraints is not None:
             self._setup_constraints(constraints)
@@ -221,10 +235,6 @@ class MapSpace:
     def num_levels(self) -> int:
         """``L``, the number of storage levels."""
         return self.arch.num_levels
-
-    @property
-    def num_dims(self) -> int:
-        return NUM_DIMS
 
     def _slot_kinds(self, level: int) -> list[int]:
         """Slot kinds a factor can occupy at ``level`` (the outermost's temporal slot is the remainder)."""
@@ -258,7 +268,7 @@ class MapSpace:
     def random_orders(self, n: int, rng: SeedLike = None) -> np.ndarray:
         """Uniformly random loop orders: int64 ``[n, L, D]``, each ``[b, l, :]`` a permutation of ``0..D-1``
         (``order[b, l, d]`` = rank of dim ``d``, 0 = outermost)."""
-        rng = _rng(rng)
+        rng = as_generator(rng)
         base = np.broadcast_to(np.arange(NUM_DIMS, dtype=np.int64), (n, self.num_levels, NUM_DIMS))
         out = rng.permuted(base, axis=-1)
         if self._con is not None:
@@ -274,12 +284,12 @@ class MapSpace:
         data space is kept with probability ``keep_prob``, conditioned on the kept set fitting the level
         with 1-word tiles (so that it is reachable by some factorization).
         """
-        rng = _rng(rng)
+        rng = as_generator(rng)
         keep = np.broadcast_to(self.allowed, (n, self.num_levels, NUM_DATASPACES)).copy()
         keep &= ~self._force_bypass[None]
         p = self.keep_prob
         for m in range(1, self.num_levels):
-            cand = [di for di in range(NUM_DATASPACES) if self.bypassable[m, di] and not self._keep_forced[m, di]]
+            cand = [di for di in range(NUM_DATASPACES) if self.bypassable[m, di] and not self.keep_decided[m, di]]
             if not cand:
                 continue
             k = len(cand)
@@ -442,7 +452,7 @@ class MapSpace:
         """
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        rng = _rng(seed)
+        rng = as_generator(seed)
         if self._con is not None:
             return self._sample_constrained(n, rng)
         keep = self.random_keep(n, rng)
@@ -497,7 +507,7 @@ class MapSpace:
             bad |= mask
         return ~bad
 
-    # ---- mutation building blocks -------------------------------------------------------------
+    # ---- conditional redraw (the sampler's fill for one dim) ----------------------------------
     def sample_dim_split(self, m: Mappings, dim: int | str, rows: Any = None, rng: SeedLike = None) -> Mappings:
         """A copy of ``m`` where, in the selected ``rows`` (bool mask ``[B]``, indices, or None = all),
         dim ``dim`` (index or name) is redistributed afresh over all levels and the mesh, with the other
@@ -507,14 +517,14 @@ class MapSpace:
         d = DIM_INDEX[dim] if isinstance(dim, str) else int(dim)
         if not 0 <= d < NUM_DIMS:
             raise IndexError(f"dim index {d} out of range")
-        rng = _rng(rng)
-        out = _replace(
+        rng = as_generator(rng)
+        out = dataclasses.replace(
             m,
             temporal=m.temporal.astype(np.int64, copy=True),
             spatial_x=m.spatial_x.astype(np.int64, copy=True),
             spatial_y=m.spatial_y.astype(np.int64, copy=True),
         )
-        idx = _row_index(rows, len(m))
+        idx = row_indices(rows, len(m))
         if idx.size == 0 or self.dims[d] == 1:
             return out
         if self._con is not None:
@@ -532,97 +542,6 @@ class MapSpace:
         out.spatial_y[idx] = y2
         return out
 
-    def swap_orders(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> tuple[Mappings, np.ndarray]:
-        """Swap the loop ranks of two dims at one level, in each selected row; chosen uniformly among
-        levels with at least two temporal factors > 1, then among pairs of such dims there (swaps of
-        factor-1 loops would change nothing). Validity is unaffected.
-
-        Returns ``(new mappings, changed [B] bool)``; rows with no such level are unchanged.
-        """
-        rng = _rng(rng)
-        idx = _row_index(rows, len(m))
-        order = m.order.copy()
-        changed = np.zeros(len(m), dtype=bool)
-        if idx.size:
-            big = m.temporal[idx] > 1  # [R, L, D]
-            if self._con is not None:  # loops a permutation constraint places stay where they are
-                big &= ~self._perm_listed[None]
-            nbig = big.sum(axis=2)  # [R, L]
-            has = (nbig >= 2).any(axis=1)
-            r = idx[has]
-            big, nbig = big[has], nbig[has]
-            if r.size:
-                ar = np.arange(r.size)
-                lvl = _choose(nbig >= 2, rng)
-                cand = big[ar, lvl]  # [R', D]
-                i = _choose(cand, rng)
-                cand2 = cand.copy()
-                cand2[ar, i] = False
-                j = _choose(cand2, rng)
-                oi = order[r, lvl, i].copy()
-                order[r, lvl, i] = order[r, lvl, j]
-                order[r, lvl, j] = oi
-                changed[r] = True
-        return _replace(m, order=order), changed
-
-    def resample_orders(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> Mappings:
-        """A copy of ``m`` with fresh uniformly random loop orders at one random level of each selected row."""
-        rng = _rng(rng)
-        idx = _row_index(rows, len(m))
-        order = m.order.copy()
-        if idx.size:
-            lvl = rng.integers(0, self.num_levels, size=idx.size)
-            order[idx, lvl] = np.argsort(rng.random((idx.size, NUM_DIMS)), axis=1)
-            if self._con is not None:
-                for li, listed in enumerate(self._con.perm):
-                    hit = idx[lvl == li]
-                    if listed and hit.size:
-                        order[hit, li] = self._force_permutation(order[hit, li], li)
-        return _replace(m, order=order)
-
-    def toggle_keep(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> tuple[Mappings, np.ndarray]:
-        """Flip one bypass choice per selected row, chosen uniformly among the flips that keep the row
-        valid: bypassing (always fine) or keeping a data space whose tile fits the level's free room.
-
-        Returns ``(new mappings, changed [B] bool)``; rows (or archs) with no possible flip are unchanged.
-        The returned ``keep`` of changed rows is in effective form (fixed levels hold their ``keeps``).
-        """
-        rng = _rng(rng)
-        idx = _row_index(rows, len(m))
-        keep = m.keep.copy()
-        changed = np.zeros(len(m), dtype=bool)
-        pairs = [
-            (li, di)
-            for li in range(1, self.num_levels)
-            for di in range(NUM_DATASPACES)
-            if self.bypassable[li, di] and not self._keep_forced[li, di]
-        ]
-        if idx.size and pairs:
-            factors = (m.temporal * m.spatial_x * m.spatial_y)[idx]
-            ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
-            k = self.effective_keep(m.keep[idx])
-            ok = np.zeros((idx.size, len(pairs)), dtype=bool)
-            tiles = {}
-            for li in {p[0] for p in pairs}:
-                t = np.stack([tile_words(ds, ext[:, li], self.layer) for ds in DATASPACES], axis=1)  # [R, 3]
-                tiles[li] = t
-            for j, (li, di) in enumerate(pairs):
-                size = self.sizes[li]
-                if size is None:
-                    ok[:, j] = True
-                    continue
-                used = (tiles[li] * k[:, li]).sum(axis=1)
-                ok[:, j] = k[:, li, di] | (used + tiles[li][:, di] <= size)
-            has = ok.any(axis=1)
-            r = idx[has]
-            if r.size:
-                pick = _choose(ok[has], rng)
-                pl = np.array([p[0] for p in pairs])[pick]
-                pd = np.array([p[1] for p in pairs])[pick]
-                keep[r, pl, pd] = ~self.effective_keep(m.keep[r])[np.arange(r.size), pl, pd]
-                changed[r] = True
-        return _replace(m, keep=keep), changed
-
     # ---- mapspace constraints ------------------------------------------------------------------
     def _setup_constraints(self, constraints: Any) -> None:
         """Resolve ``constraints`` for this layer into slot requirements and check they can be met."""
@@ -638,13 +557,13 @@ class MapSpace:
         req = con.req  # [3, L, D]: -1 free, > 0 fixed (residuals resolved)
 
         self._free = req == -1
-        self._perm_listed = np.zeros((L, NUM_DIMS), dtype=bool)
+        self.pinned_loops = np.zeros((L, NUM_DIMS), dtype=bool)
         for li, listed in enumerate(con.perm):
             if listed:
-                self._perm_listed[li, listed] = True
+                self.pinned_loops[li, listed] = True
         self._force_keep = con.keep & self.allowed & ~self.fixed[:, None]
         self._force_bypass = con.bypass & self.allowed
-        self._keep_forced = self._force_keep | self._force_bypass
+        self.keep_decided = self._force_keep | self._force_bypass
 
         # initial factors: fixed ones in place, free ones 1; the rest of each dim parked outermost
         t0 = np.where(req[KIND_T] > 0, req[KIND_T], 1)
@@ -763,8 +682,7 @@ class MapSpace:
         from .constraints import max_spatial_product
 
         f = self.fanout_level
-        x0 = self._x_init[f] if hasattr(self, "_x_init") else np.ones(NUM_DIMS, dtype=np.int64)
-        y0 = self._y_init[f] if hasattr(self, "_y_init") else np.ones(NUM_DIMS, dtype=np.int64)
+        x0, y0 = self._x_init[f], self._y_init[f]
         px0, py0 = int(x0.prod()), int(y0.prod())
         cx0, cy0 = self.mesh_x // px0, self.mesh_y // py0
         rem = self.dims // (x0 * y0)
@@ -817,7 +735,7 @@ class MapSpace:
             ny = np.where(fit, cy[:, None] // ys, 1)
             reach = best[after[:, None], ix_of[nx], iy_of[ny]]
             fit &= prod[:, None] * xs * ys * reach >= need
-            pick = _choose(fit, rng)
+            pick = choose_uniform(fit, rng)
             x, y = xs[ar, pick], ys[ar, pick]
             d = sd[j]
             X[ar, f, d] *= x
@@ -904,7 +822,7 @@ class MapSpace:
                 continue
             big = m.temporal[:, li] > 1  # only loops with factor > 1 matter
             o = m.order[:, li]
-            inside = self._perm_listed[li][None]
+            inside = self.pinned_loops[li][None]
             outer_most = np.where(big & ~inside, o, -1).max(axis=1)
             inner_least = np.where(big & inside, o, NUM_DIMS + 1).min(axis=1)
             bad |= outer_most > inner_least
@@ -968,7 +886,7 @@ class MapSpace:
     def uniform_unconstrained(self, n: int, seed: SeedLike = None) -> Mappings:
         """``n`` mappings drawn uniformly from the space :meth:`size` counts (factorizations uniform over
         slots, bypass uniform, orders uniform), ignoring capacity and mesh limits: most are invalid."""
-        rng = _rng(seed)
+        rng = as_generator(seed)
         L, f = self.num_levels, self.fanout_level
         temporal = np.ones((n, L, NUM_DIMS), dtype=np.int64)
         sx = np.ones_like(temporal)
@@ -994,15 +912,6 @@ class MapSpace:
 
     def __repr__(self) -> str:
         return f"MapSpace(arch={self.arch.name!r}, layer={self.layer.shape_text()!r}, levels={self.num_levels})"
-
-
-def _choose(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return choose_uniform(ok, rng)
-
-
-def _replace(m: Mappings, **changes: np.ndarray) -> Mappings:
-    """A new :class:`Mappings` sharing ``m``'s arrays except ``changes`` (every field kept, e.g. ``tags``)."""
-    return dataclasses.replace(m, **changes)
 
 
 __all__ = ["MapSpace", "KIND_T", "KIND_X", "KIND_Y"]
