@@ -101,7 +101,7 @@ def test_high_utilisation_subspace_that_gives_up_falls_back_to_uniform(monkeypat
     keeps searching with uniform samples instead of failing."""
     import cosearch
     from cosearch.errors import CosearchError
-    from cosearch.mapping.mapspace import MapSpace
+    from cosearch.mapping.space import MapSpace
     from cosearch.mappers._auto import AutoMapper
     from cosearch.mappers.layer import map_layer
 

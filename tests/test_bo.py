@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cosearch.arch.io import load_arch
-from cosearch.mapping.mapspace import MapSpace
+from cosearch.mapping.space import MapSpace
 from cosearch.model.evaluate import check_valid, evaluate
 from cosearch.mappers._features import domain_feature_names, domain_features, raw_feature_names, raw_features
 from cosearch.mappers.layer import make_optimizer, map_layer

@@ -22,7 +22,7 @@ from cosearch.mapping.constraints import (
     resolve_constraints,
 )
 from cosearch.mapping.mapping import Mappings
-from cosearch.mapping.mapspace import MapSpace
+from cosearch.mapping.space import MapSpace
 from cosearch.mapping.moves import MoveSet
 from cosearch.model.evaluate import evaluate
 from cosearch.mappers.layer import map_layer

@@ -10,7 +10,7 @@ import pytest
 from cosearch.arch.io import load_arch
 from cosearch.dims import DIM_INDEX
 from cosearch.mapping.mapping import Mappings
-from cosearch.mapping.mapspace import MapSpace
+from cosearch.mapping.space import MapSpace
 from cosearch.model.evaluate import check_valid, evaluate
 from cosearch.mappers._ga import GeneticSearch
 from cosearch.mappers.layer import make_optimizer, map_layer

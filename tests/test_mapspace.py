@@ -20,7 +20,7 @@ from cosearch.mapping.factors import (
     random_factorizations,
 )
 from cosearch.mapping.mapping import Mappings
-from cosearch.mapping.mapspace import MapSpace
+from cosearch.mapping.space import MapSpace
 from cosearch.mapping.moves import MoveSet
 from cosearch.model.evaluate import evaluate
 from cosearch.workload.layer import Layer

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..mapping.identity import row_hashes
 from ..mapping.mapping import Mappings
-from ..mapping.mapspace import MapSpace
+from ..mapping.space import MapSpace
 from ..mapping.moves import MoveSet
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid

@@ -18,7 +18,7 @@ Genes (how a mapping is a chromosome)
 Crossover (probability ``p_crossover`` per pair of parents) is uniform over genes: every gene of a
 child comes from one parent chosen by a fair coin, the sibling gets the other parent's. Without
 crossover the children copy their parents. Mutation then hits every gene independently with
-probability ``p_mutation``, using :class:`~cosearch.mapping.mapspace.MapSpace` operators:
+probability ``p_mutation``, using :class:`~cosearch.mapping.space.MapSpace` operators:
 
 * factor gene: :meth:`MapSpace.sample_dim_split` re-splits the dim over all levels and the mesh
   (uniform among the divisors that fit: a valid mapping stays valid);
@@ -57,7 +57,7 @@ from ..dims import NUM_DATASPACES, NUM_DIMS
 from ..mapping.mapping import Mappings
 from ..model.evaluate import REASON_CAPACITY, REASON_FACTORIZATION, REASON_FANOUT_TOTAL, Costs, check_valid
 from ..mapping.identity import row_hashes
-from ..mapping.mapspace import MapSpace
+from ..mapping.space import MapSpace
 from .base import Optimizer, known_valid
 
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..mapping.mapping import Mappings
 from ..mapping.identity import row_hashes
-from ..mapping.mapspace import MapSpace
+from ..mapping.space import MapSpace
 from ..mapping.moves import MoveSet, one_per_owner
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import CosearchError
 from ..mapping.mapping import Mappings
-from ..mapping.mapspace import MapSpace
+from ..mapping.space import MapSpace
 from ..model.evaluate import Costs, check_valid
 
 OBJECTIVES: tuple[str, ...] = ("edp", "energy", "cycles")

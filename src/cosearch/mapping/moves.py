@@ -34,8 +34,9 @@ from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
 from .factors import choose_uniform, prime_factors
 from .keep import effective_keep, keep_tables
-from .mapping import Mappings
-from .mapspace import MapSpace, SeedLike, as_generator, row_indices
+from .mapping import Mappings, row_indices
+from .space import MapSpace
+from .space.sampler import SeedLike, as_generator
 from ..workload.geometry import tile_words
 
 

@@ -16,25 +16,14 @@ How :meth:`MapSpace.sample` builds valid mappings without rejection
 1. ``keep`` is drawn first: fixed levels (and the outermost) keep their set; each other level keeps
    each data space it may keep with probability ``keep_prob`` (independently), conditioned on the set
    fitting the level with 1-word tiles.
-2. All factors start at 1 with the whole of every dim "parked" in the outermost level. Every tile is
-   then 1 word per kept data space, which fits (checked once, in the constructor).
-3. Levels are filled inner -> outer; within a level the slots (temporal ``T``, and at the fan-out
-   level also spatial ``X`` and ``Y``, for each dim > 1) are visited in a random order per mapping
-   (``slot_order="random"`` instead visits all slots of all levels in one random order per mapping:
-   a more even spread over levels, slightly worse random-search EDP in our trials).
-   At each slot a factor ``v`` is drawn uniformly among the divisors of the dim's parked remainder
-   that keep every constraint satisfied: the mesh limits for ``X``/``Y``, and the capacity of every
-   bounded level at or above the slot's level (their tiles grow with ``v``; levels below are
-   untouched). The chosen factor moves from the parked remainder into the slot.
-4. Whatever remains parked is the outermost level's temporal factor.
+2. Factors are then drawn slot by slot, each uniformly among the divisors of the dim's remainder that
+   keep the mesh and every bounded level's capacity satisfied (:mod:`.sampler`): every step has a
+   valid choice, so the result is valid, and every valid mapping has non-zero probability.
+3. Loop orders are uniformly random permutations at every level.
 
-Tile sizes never decrease when a factor grows, and ``v = 1`` always keeps the current (valid) state,
-so every step has a valid choice and the result is valid. Every valid mapping has non-zero
-probability: its own factors are allowed choices at every step (the partial tiles along the way are
-no larger than its final ones). Loop orders are uniformly random permutations at every level.
-
-Rows never loop in Python: each step is one call of a numba kernel over the batch
-(:func:`~cosearch.mapping._sampler_kernel.step_rows`); Python loops run over levels, slots and steps.
+Package layout: this module is the facade (sample, validity, constraints, moves' facts);
+:mod:`.sampler` the slot-by-slot fill and its tables, :mod:`._kernel` its compiled step,
+:mod:`.counting` the size of the space and uniform draws from it.
 
 Mapspace constraints
 --------------------
@@ -54,80 +43,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..arch.spec import Arch
-from ..dims import DATASPACES, DIM_INDEX, DIMS, NUM_DATASPACES, NUM_DIMS
-from ..errors import CosearchError
-from ..workload.geometry import tile_words, translation_matrix
-from ..workload.layer import Layer
-from .factors import (
-    choose_uniform,
-    count_ordered_factorizations,
-    divisor_table,
-    random_factorizations,
-)
-from .factors import divisors as _divisors_of
-from .keep import effective_keep, keep_tables
-from .mapping import Mappings
-from ._sampler_kernel import AXIS_H as _AXIS_H
-from ._sampler_kernel import AXIS_W as _AXIS_W
-from ._sampler_kernel import KIND_T, KIND_X, KIND_Y, step_rows
-
-SeedLike = int | np.random.Generator | None
-
-
-def as_generator(seed: SeedLike) -> np.random.Generator:
-    """``seed`` itself if it is a Generator, else ``np.random.default_rng(seed)``."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def row_indices(rows: Any, n: int) -> np.ndarray:
-    """Normalise ``rows`` (bool mask ``[n]``, integer indices, slice or None = all) to sorted unique int64 indices."""
-    if rows is None:
-        return np.arange(n, dtype=np.int64)
-    if isinstance(rows, slice):
-        return np.arange(n, dtype=np.int64)[rows]
-    arr = np.asarray(rows)
-    if arr.dtype == bool:
-        if arr.shape != (n,):
-            raise ValueError(f"row mask must have shape ({n},), got {arr.shape}")
-        return np.flatnonzero(arr).astype(np.int64)
-    arr = np.unique(arr.astype(np.int64).ravel())
-    if arr.size and (arr[0] < 0 or arr[-1] >= n):
-        raise IndexError(f"row index out of range for a batch of {n}")
-    return arr
-
-
-CHUNK = 8192
-"""Rows the sampler processes together (keeps temporaries cache-resident; about 2x faster than one
-pass over 100k rows). Samples for a seed depend on this constant, so changing it changes them."""
-
-
-@dataclass
-class _State:
-    """Working arrays of ``R`` partial mappings, row index last so per-level slices are contiguous.
-
-    ``temporal[0]`` holds the parked remainder of every dim; ``ext[l, d, r]`` is the product of all
-    factors at level ``l`` and below (``ext[0]`` = the layer's dims); ``tiles``/``used`` are maintained
-    only at the map space's bounded levels (0 elsewhere).
-    """
-
-    temporal: np.ndarray  # [L, D, R] int64
-    sx: np.ndarray  # [L, D, R] int64
-    sy: np.ndarray  # [L, D, R] int64
-    keep: np.ndarray  # [L, 3, R] bool (effective keep)
-    ext: np.ndarray  # [L, D, R] int64
-    tiles: np.ndarray  # [L, 3, R] int64
-    used: np.ndarray  # [L, R] int64
-    rem_idx: np.ndarray  # [D, R] int64: index of the parked remainder among the dim's divisors
-
-    @property
-    def rows(self) -> int:
-        return int(self.temporal.shape[-1])
+from ...arch.spec import Arch
+from ...dims import DATASPACES, DIM_INDEX, DIMS, NUM_DATASPACES, NUM_DIMS
+from ...errors import CosearchError
+from ...workload.geometry import tile_words
+from ...workload.layer import Layer
+from ..factors import choose_uniform
+from ..factors import divisors as _divisors_of
+from ..keep import effective_keep, keep_tables
+from ..mapping import Mappings, row_indices
+from ._kernel import KIND_T, KIND_X, KIND_Y
+from .counting import space_size, uniform_unconstrained
+from .sampler import FactorFiller, SeedLike, as_generator
 
 
 class MapSpace:
@@ -180,29 +111,8 @@ class MapSpace:
         self.fixed = tables.fixed  # [L]
         self.bypassable = tables.bypassable  # [L, 3]
         self.sizes: list[int | None] = [lvl.size_words for lvl in arch.levels]
-        # levels whose capacity a factor choice can violate (the outermost holds the whole layer,
-        # whatever the mapping, and is checked once below)
-        self._bounded = [m for m in range(1, L) if self.sizes[m] is not None and self.allowed[m].any()]
-        self._possible = {m: [di for di in range(NUM_DATASPACES) if self.allowed[m, di]] for m in range(L)}
-
+        self._filler = FactorFiller(arch, layer, self.allowed, slot_order)
         self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
-        self._divs = divisor_table(self.dims)  # [D, nmax], 0-padded
-        self._build_tables()
-        # the compiled sampler step's view of the bounded levels and the layer (sampler_kernel.step_rows)
-        self._k_bounded = np.array(self._bounded, dtype=np.int64)
-        self._k_sizes = np.array([0 if sz is None else sz for sz in self.sizes], dtype=np.int64)
-        self._k_strides = np.array([layer.Wstride, layer.Wdilation, layer.Hstride, layer.Hdilation], dtype=np.int64)
-
-        # geometry: coefficient with which dim d moves its axis of each data space, and which axis
-        self._coef = np.zeros((NUM_DATASPACES, NUM_DIMS), dtype=np.int64)
-        self._axis_kind = np.zeros((NUM_DATASPACES, NUM_DIMS), dtype=np.int64)
-        for di, ds in enumerate(DATASPACES):
-            tm = translation_matrix(ds, layer)  # [D, 5]
-            self._coef[di] = tm.max(axis=1)
-        for d in ("P", "R"):
-            self._axis_kind[1, DIM_INDEX[d]] = _AXIS_W
-        for d in ("Q", "S"):
-            self._axis_kind[1, DIM_INDEX[d]] = _AXIS_H
 
         # slot bookkeeping the constraints refine (unconstrained: every slot free, nothing forced)
         self.constraints = None
@@ -235,16 +145,6 @@ class MapSpace:
     def num_levels(self) -> int:
         """``L``, the number of storage levels."""
         return self.arch.num_levels
-
-    def _slot_kinds(self, level: int) -> list[int]:
-        """Slot kinds a factor can occupy at ``level`` (the outermost's temporal slot is the remainder)."""
-        kinds = [KIND_T] if level > 0 else []
-        if level == self.fanout_level:
-            if self.mesh_x > 1:
-                kinds.append(KIND_X)
-            if self.mesh_y > 1:
-                kinds.append(KIND_Y)
-        return kinds
 
     def _check_mappable(self) -> None:
         where = f"layer {self.layer.name} ({self.layer.shape_text()}) on {self.arch.name}"
@@ -309,139 +209,6 @@ class MapSpace:
             keep[:, m, cand] = subsets[pick]
         return keep
 
-    # ---- state handling ----------------------------------------------------------------------
-    def _build_tables(self) -> None:
-        """Divisor tables so a step needs no integer division over ``[R, n]`` arrays.
-
-        ``_divs [D, n]``: divisors of each dim (0-padded). For a parked remainder equal to divisor
-        ``i`` of dim ``d``, row ``d·n + i`` of ``_divlist [D·n, n]`` lists the divisors of that
-        remainder ascending (padded with a value above every dim), and the same entry of ``_quot``
-        is the index of ``remainder / divisor``.
-        """
-        D, n = self._divs.shape
-        big = int(self.dims.max()) + 1
-        divlist = np.full((D, n, n), big, dtype=np.int64)
-        quot = np.zeros((D, n, n), dtype=np.int64)
-        for d in range(D):
-            dv = [int(x) for x in self._divs[d] if x > 0]
-            pos = {x: j for j, x in enumerate(dv)}
-            for i, r in enumerate(dv):
-                sub = [x for x in dv if r % x == 0]
-                divlist[d, i, : len(sub)] = sub
-                quot[d, i, : len(sub)] = [pos[r // x] for x in sub]
-        self._n_div = n
-        self._divlist = divlist.reshape(D * n, n)
-        self._divlist_flat = self._divlist.ravel()
-        self._quot_flat = quot.ravel()
-        self._divs_flat = self._divs.ravel()
-
-    def _make_state(self, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray) -> _State:
-        """State from ``[R, L, D]`` factor arrays and ``[R, L, 3]`` effective keep; the parked remainders
-        in ``temporal[:, 0]`` must divide their dims."""
-        T = np.ascontiguousarray(temporal.transpose(1, 2, 0), dtype=np.int64)
-        X = np.ascontiguousarray(sx.transpose(1, 2, 0), dtype=np.int64)
-        Y = np.ascontiguousarray(sy.transpose(1, 2, 0), dtype=np.int64)
-        K = np.ascontiguousarray(keep.transpose(1, 2, 0))
-        ext = np.cumprod((T * X * Y)[::-1], axis=0)[::-1].copy()
-        R, L = temporal.shape[0], self.num_levels
-        tiles = np.zeros((L, NUM_DATASPACES, R), dtype=np.int64)
-        used = np.zeros((L, R), dtype=np.int64)
-        rem_idx = np.zeros((NUM_DIMS, R), dtype=np.int64)
-        for d in range(NUM_DIMS):
-            dv = self._divs[d][self._divs[d] > 0]
-            rem_idx[d] = np.clip(np.searchsorted(dv, T[0, d]), 0, dv.size - 1)
-        for m in self._bounded:
-            ext_m = ext[m].T  # [R, D]
-            for di in self._possible[m]:
-                tiles[m, di] = tile_words(DATASPACES[di], ext_m, self.layer)
-            used[m] = (tiles[m] * K[m]).sum(axis=0)
-        return _State(T, X, Y, K, ext, tiles, used, rem_idx)
-
-    def _empty_state(self, keep: np.ndarray) -> _State:
-        """State of ``R`` mappings (``keep [R, L, 3]``) with every factor 1 and every dim parked outermost."""
-        R, L = keep.shape[0], self.num_levels
-        T = np.ones((L, NUM_DIMS, R), dtype=np.int64)
-        T[0] = self.dims[:, None]
-        ext = T.copy()
-        K = np.ascontiguousarray(keep.transpose(1, 2, 0))
-        tiles = np.zeros((L, NUM_DATASPACES, R), dtype=np.int64)
-        used = np.zeros((L, R), dtype=np.int64)
-        for m in self._bounded:
-            tiles[m, self._possible[m]] = 1
-            used[m] = K[m].sum(axis=0)
-        rem_idx = np.repeat(((self._divs > 0).sum(axis=1) - 1)[:, None], R, axis=1)
-        return _State(T, np.ones_like(T), np.ones_like(T), K, ext, tiles, used, rem_idx)
-
-    def _step(
-        self, st: _State, level: int | np.ndarray, kind: np.ndarray, d: np.ndarray, rng: np.random.Generator
-    ) -> None:
-        """Draw one factor for every row ``r`` of the state: dim ``d[r]`` into slot ``kind[r]`` of level
-        ``level`` (an int, or ``[R]`` per row), uniformly among the divisors of its parked remainder
-        that keep the row valid (``kind``, ``d``: ``[R]``). Spatial kinds must sit at the fan-out level.
-
-        A factor ``v`` grows the tile of a data space at level ``m <= level`` by ``unit·(v - 1)`` words,
-        ``unit = tile / axis · ext_d · coef`` (the one axis dim ``d`` moves grows by ``ext_d·coef·(v-1)``),
-        so each bounded level at or above the slot gives a per-row upper bound on ``v``.
-        """
-        R = st.rows
-        u = rng.random(R)
-        levels = np.full(R, level, dtype=np.int64) if np.isscalar(level) else np.asarray(level, dtype=np.int64)
-        step_rows(levels, np.asarray(kind, dtype=np.int64), np.asarray(d, dtype=np.int64), u,
-                  st.temporal, st.sx, st.sy, st.keep, st.ext, st.tiles, st.used, st.rem_idx,
-                  self._k_bounded, self.allowed, self._k_sizes, self._coef, self._axis_kind,
-                  self._divs_flat, self._divlist_flat, self._quot_flat, self._n_div, self.fanout_level,
-                  self.mesh_x, self.mesh_y, self.mesh_instances, self._k_strides)
-
-    def _fill(
-        self, st: _State, dim_list: list[int], rng: np.random.Generator, free: np.ndarray | None = None
-    ) -> None:
-        """Distribute the parked remainder of each dim in ``dim_list`` over the slots.
-
-        ``slot_order == "inner_first"``: levels inner -> outer, the slots of a level in an independent
-        random order per row. ``"random"``: all slots of all levels in one random order per row.
-        """
-        R = st.rows
-        if R == 0 or not dim_list:
-            return
-        free = self._free if free is None else free
-        groups: list[list[tuple[int, int, int]]] = []
-        for level in range(self.num_levels - 1, -1, -1):
-            slots = [(level, k, d) for k in self._slot_kinds(level) for d in dim_list if free[k, level, d]]
-            if slots:
-                groups.append(slots)
-        if self.slot_order == "random":
-            groups = [[s for g in groups for s in g]]
-        for slots in groups:
-            slot_level = np.array([s[0] for s in slots], dtype=np.int64)
-            slot_kind = np.array([s[1] for s in slots], dtype=np.int64)
-            slot_dim = np.array([s[2] for s in slots], dtype=np.int64)
-            S = len(slots)
-            one_level = bool((slot_level == slot_level[0]).all())
-            perm = rng.permuted(np.broadcast_to(np.arange(S), (R, S)), axis=1)
-            for step in range(S):
-                s = perm[:, step]
-                lv: int | np.ndarray = int(slot_level[0]) if one_level else slot_level[s]
-                self._step(st, lv, slot_kind[s], slot_dim[s], rng)
-
-    def _fill_batch(
-        self, temporal: np.ndarray | None, sx: np.ndarray | None, sy: np.ndarray | None, keep: np.ndarray,
-        dim_list: list[int], rng: np.random.Generator, free: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Run :meth:`_fill` over ``[R, L, D]`` arrays in chunks of :data:`CHUNK` rows (``temporal`` None:
-        start from the empty state). Returns ``temporal, spatial_x, spatial_y`` ``[R, L, D]``."""
-        R, L = keep.shape[0], self.num_levels
-        outs = [np.empty((R, L, NUM_DIMS), dtype=np.int64) for _ in range(3)]
-        for a in range(0, R, CHUNK):
-            b = min(R, a + CHUNK)
-            if temporal is None:
-                st = self._empty_state(keep[a:b])
-            else:
-                st = self._make_state(temporal[a:b], sx[a:b], sy[a:b], keep[a:b])  # type: ignore[index]
-            self._fill(st, dim_list, rng, free)
-            for out, arr in zip(outs, (st.temporal, st.sx, st.sy)):
-                out[a:b] = arr.transpose(2, 0, 1)
-        return outs[0], outs[1], outs[2]
-
     # ---- sampling ----------------------------------------------------------------------------
     def sample(self, n: int, seed: SeedLike = None) -> Mappings:
         """``n`` random mappings, all valid (see the module docstring for the distribution).
@@ -457,7 +224,7 @@ class MapSpace:
             return self._sample_constrained(n, rng)
         keep = self.random_keep(n, rng)
         order = self.random_orders(n, rng)
-        temporal, sx, sy = self._fill_batch(None, None, None, keep, self.active_dims, rng)
+        temporal, sx, sy = self._filler.fill_batch(None, None, None, keep, self.active_dims, rng, self._free)
         return Mappings(temporal, sx, sy, order, keep)
 
     # ---- validity ----------------------------------------------------------------------------
@@ -536,7 +303,7 @@ class MapSpace:
         temporal[:, 0, d] = self.dims[d]
         sx[:, :, d] = 1
         sy[:, :, d] = 1
-        t2, x2, y2 = self._fill_batch(temporal, sx, sy, self.effective_keep(out.keep[idx]), [d], rng)
+        t2, x2, y2 = self._filler.fill_batch(temporal, sx, sy, self.effective_keep(out.keep[idx]), [d], rng, self._free)
         out.temporal[idx] = t2
         out.spatial_x[idx] = x2
         out.spatial_y[idx] = y2
@@ -545,7 +312,7 @@ class MapSpace:
     # ---- mapspace constraints ------------------------------------------------------------------
     def _setup_constraints(self, constraints: Any) -> None:
         """Resolve ``constraints`` for this layer into slot requirements and check they can be met."""
-        from .constraints import Constraints, load_constraints, max_spatial_product, resolve_constraints
+        from ..constraints import Constraints, load_constraints, max_spatial_product, resolve_constraints
 
         arch, layer = self.arch, self.layer
         cons = constraints.expand(arch) if isinstance(constraints, Constraints) else load_constraints(constraints, arch)
@@ -679,7 +446,7 @@ class MapSpace:
         """The most PEs (instances below the fan-out) a mapping of this layer can keep busy: the largest
         product of spatial factors that divide the dims and fit the mesh (capacity and the other
         constraints aside; fixed spatial factors count as given)."""
-        from .constraints import max_spatial_product
+        from ..constraints import max_spatial_product
 
         f = self.fanout_level
         x0, y0 = self._x_init[f], self._y_init[f]
@@ -710,7 +477,7 @@ class MapSpace:
             free = self._free.copy()
             free[KIND_X] = False
             free[KIND_Y] = False
-        T, X, Y = self._fill_batch(T, X, Y, keep, self._fill_dims, rng, free)
+        T, X, Y = self._filler.fill_batch(T, X, Y, keep, self._fill_dims, rng, self._free if free is None else free)
         T[:, 0] *= self._outer_mult[None]
         return Mappings(T, X, Y, order, keep)
 
@@ -784,7 +551,7 @@ class MapSpace:
             temporal[:, :, d] = self._t_init[:, d]
             sx[:, :, d] = self._x_init[:, d]
             sy[:, :, d] = self._y_init[:, d]
-            t2, x2, y2 = self._fill_batch(temporal, sx, sy, self.effective_keep(out.keep[todo]), [d], rng)
+            t2, x2, y2 = self._filler.fill_batch(temporal, sx, sy, self.effective_keep(out.keep[todo]), [d], rng, self._free)
             t2[:, 0, d] *= self._outer_mult[d]
             if self._needs_rejection():
                 cand = Mappings(t2, x2, y2, out.order[todo], out.keep[todo])
@@ -847,64 +614,19 @@ class MapSpace:
             ok &= ~mask
         return ok
 
-    # ---- size of the space -------------------------------------------------------------------
+    # ---- size of the space (counting.py) ---------------------------------------------------------
     def num_slots(self) -> int:
         """Places a factor of a dim can go: one temporal slot per level, plus X and Y if the mesh has them."""
         return self.num_levels + (self.mesh_x > 1) + (self.mesh_y > 1)
 
     def size(self, valid_samples: int = 0, seed: SeedLike = 0) -> dict[str, float | int]:
-        """Size of the map space, ignoring capacity and mesh limits.
-
-        Returns exact integers ``factorizations`` (ordered splits of every dim over :meth:`num_slots`
-        slots), ``orders`` (``(8!)^L``), ``bypass`` (``Π 2^|keeps|`` over bypassable levels) and
-        ``total`` (their product), plus ``log10_*`` of each. With ``valid_samples > 0`` it also draws
-        that many mappings uniformly from the unconstrained factorization × bypass space and adds
-        ``valid_fraction`` (the fraction passing mesh and capacity limits; loop orders never affect
-        validity) and ``log10_valid_estimate`` (``log10(total · valid_fraction)``, ``-inf`` if none).
-        """
-        k = self.num_slots()
-        fact = math.prod(count_ordered_factorizations(int(n), k) for n in self.dims)
-        orders = math.factorial(NUM_DIMS) ** self.num_levels
-        bypass = 2 ** int(self.bypassable[1:].sum())
-        total = fact * orders * bypass
-        out: dict[str, float | int] = {
-            "factorizations": fact,
-            "orders": orders,
-            "bypass": bypass,
-            "total": total,
-            "log10_factorizations": math.log10(fact),
-            "log10_orders": math.log10(orders),
-            "log10_bypass": math.log10(bypass),
-            "log10_total": math.log10(total),
-        }
-        if valid_samples > 0:
-            frac = self.valid_fraction(valid_samples, seed)
-            out["valid_fraction"] = frac
-            out["log10_valid_estimate"] = math.log10(total) + math.log10(frac) if frac > 0 else float("-inf")
-        return out
+        """Size of the map space, ignoring capacity and mesh limits (:func:`~.counting.space_size`)."""
+        return space_size(self, valid_samples, seed)
 
     def uniform_unconstrained(self, n: int, seed: SeedLike = None) -> Mappings:
-        """``n`` mappings drawn uniformly from the space :meth:`size` counts (factorizations uniform over
-        slots, bypass uniform, orders uniform), ignoring capacity and mesh limits: most are invalid."""
-        rng = as_generator(seed)
-        L, f = self.num_levels, self.fanout_level
-        temporal = np.ones((n, L, NUM_DIMS), dtype=np.int64)
-        sx = np.ones_like(temporal)
-        sy = np.ones_like(temporal)
-        k = self.num_slots()
-        for d in range(NUM_DIMS):
-            fz = random_factorizations(n, int(self.dims[d]), k, rng)  # [n, k]
-            temporal[:, :, d] = fz[:, :L]
-            col = L
-            if self.mesh_x > 1:
-                sx[:, f, d] = fz[:, col]
-                col += 1
-            if self.mesh_y > 1:
-                sy[:, f, d] = fz[:, col]
-        keep = np.broadcast_to(self.allowed, (n, L, NUM_DATASPACES)).copy()
-        keep[:, self.bypassable] = rng.random((n, int(self.bypassable.sum()))) < 0.5
-        keep[:, 0] = self.allowed[0]
-        return Mappings(temporal, sx, sy, self.random_orders(n, rng), keep)
+        """``n`` mappings drawn uniformly from the space :meth:`size` counts, ignoring capacity and mesh
+        limits: most are invalid (:func:`~.counting.uniform_unconstrained`)."""
+        return uniform_unconstrained(self, n, seed)
 
     def valid_fraction(self, n: int, seed: SeedLike = 0) -> float:
         """Fraction of ``n`` :meth:`uniform_unconstrained` mappings that are valid."""
