@@ -320,7 +320,7 @@ class MoveSet:
         changed = np.zeros(len(m), dtype=bool)
         if idx.size:
             big = m.temporal[idx] > 1  # [R, L, D]
-            big &= ~self.space.pinned_loops[None]
+            big &= ~self.space.plan.pinned_loops[None]
             nbig = big.sum(axis=2)  # [R, L]
             has = (nbig >= 2).any(axis=1)
             r = idx[has]
@@ -356,7 +356,7 @@ class MoveSet:
             (li, di)
             for li in range(1, space.num_levels)
             for di in range(NUM_DATASPACES)
-            if space.bypassable[li, di] and not space.keep_decided[li, di]
+            if space.bypassable[li, di] and not space.plan.keep_decided[li, di]
         ]
         if idx.size and pairs:
             factors = (m.temporal * m.spatial_x * m.spatial_y)[idx]

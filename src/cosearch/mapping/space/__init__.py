@@ -23,40 +23,37 @@ How :meth:`MapSpace.sample` builds valid mappings without rejection
 
 Package layout: this module is the facade (sample, validity, constraints, moves' facts);
 :mod:`.sampler` the slot-by-slot fill and its tables, :mod:`._kernel` its compiled step,
-:mod:`.counting` the size of the space and uniform draws from it.
+:mod:`.constrained` the constraint plan, :mod:`.counting` the size of the space and uniform draws
+from it.
 
 Mapspace constraints
 --------------------
 ``MapSpace(arch, layer, constraints=...)`` (a :class:`~cosearch.mapping.constraints.Constraints`, a
 dataflow name or a constraints file; format in ``docs/formats.md``) restricts the space. The sampler
-honours them by construction: fixed factors (and resolved ``0`` = "all that is left" factors) are put
-in place before step 2 and only the remaining free slots are drawn (spatial slots only for allowed
-dims); loop orders put the constrained dims innermost; bypass draws skip forced data spaces and assume
-the smallest tiles the fixed factors force. A utilisation floor is met by drawing spatial factors
-first (dim by dim, uniformly among the choices from which a dynamic programme says the floor stays
-reachable). Rejection (redrawing rows) is used only for a fixed outermost factor and for spatial
-factors that overflow a buffer under a floor. :meth:`MapSpace.sample_dim_split` and the moves of
-:class:`~cosearch.mapping.moves.MoveSet` keep the constraints, and :meth:`MapSpace.allows` checks them (vectorised); :meth:`MapSpace.is_valid` includes them.
+honours them by construction (:mod:`.constrained` resolves them into a ``ConstraintPlan``: fixed
+factors in place, free slots drawn, constrained loops innermost, forced bypasses skipped, a
+utilisation floor drawn first); rejection (redrawing rows) is used only for a fixed outermost factor
+and for spatial factors that overflow a buffer under a floor. :meth:`MapSpace.sample_dim_split` and
+the moves of :class:`~cosearch.mapping.moves.MoveSet` keep the constraints, :meth:`MapSpace.allows`
+checks them (vectorised) and :meth:`MapSpace.is_valid` includes them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
 
 from ...arch.spec import Arch
-from ...dims import DATASPACES, DIM_INDEX, DIMS, NUM_DATASPACES, NUM_DIMS
+from ...dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS
 from ...errors import CosearchError
 from ...workload.geometry import tile_words
 from ...workload.layer import Layer
-from ..factors import choose_uniform
-from ..factors import divisors as _divisors_of
 from ..keep import effective_keep, keep_tables
 from ..mapping import Mappings, row_indices
 from ._kernel import KIND_T, KIND_X, KIND_Y
+from .constrained import ConstraintPlan, constraint_violations, draw_spatial_floor, plan_constraints, spatial_pairs
 from .counting import space_size, uniform_unconstrained
 from .sampler import FactorFiller, SeedLike, as_generator
 
@@ -99,7 +96,6 @@ class MapSpace:
         L = arch.num_levels
         self.dims = np.array(layer.dims, dtype=np.int64)  # [D]
         self.fanout_level = arch.fanout_level
-        f = self.fanout_level
         child = arch.fanout_child
         self.mesh_x = int(child.mesh_x)
         self.mesh_y = int(child.mesh_y)
@@ -114,31 +110,12 @@ class MapSpace:
         self._filler = FactorFiller(arch, layer, self.allowed, slot_order)
         self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
 
-        # slot bookkeeping the constraints refine (unconstrained: every slot free, nothing forced)
-        self.constraints = None
-        self._con = None
-        self._free = np.ones((3, L, NUM_DIMS), dtype=bool)  # [kind, level, dim] the sampler may draw
-        self.pinned_loops = np.zeros((L, NUM_DIMS), dtype=bool)
-        """``[L, D]`` bool: loops a permutation constraint places (moves leave them where they are)."""
-        self._force_keep = np.zeros((L, NUM_DATASPACES), dtype=bool)
-        self._force_bypass = np.zeros((L, NUM_DATASPACES), dtype=bool)
-        self.keep_decided = np.zeros((L, NUM_DATASPACES), dtype=bool)
-        """``[L, 3]`` bool: keep choices a bypass constraint forces either way (moves do not flip them)."""
-        self._min_tiles = np.ones((L, NUM_DATASPACES), dtype=np.int64)
-        self._fill_dims = list(self.active_dims)
-        self._split_dims = set(self._fill_dims)
-        # initial factors (fixed ones in place, the rest parked outermost) and the rejection triggers
-        self._t_init = np.ones((L, NUM_DIMS), dtype=np.int64)
-        self._t_init[0] = self.dims
-        self._x_init = np.ones((L, NUM_DIMS), dtype=np.int64)
-        self._y_init = np.ones((L, NUM_DIMS), dtype=np.int64)
-        self._outer_mult = np.ones(NUM_DIMS, dtype=np.int64)
-        self._reject_outer = False
-        self._min_pes = 0
-        self._floor: tuple | None = None  # the utilisation floor's tables (_setup_constraints)
+        # what the constraints fix (unconstrained: every slot free, nothing forced)
+        self.plan = ConstraintPlan.unconstrained(L, self.dims, self.active_dims)
         self._check_mappable()
         if constraints is not None:
-            self._setup_constraints(constraints)
+            self.plan = plan_constraints(self, constraints)
+        self.constraints = self.plan.constraints
 
     # ---- basic facts -------------------------------------------------------------------------
     @property
@@ -171,10 +148,10 @@ class MapSpace:
         rng = as_generator(rng)
         base = np.broadcast_to(np.arange(NUM_DIMS, dtype=np.int64), (n, self.num_levels, NUM_DIMS))
         out = rng.permuted(base, axis=-1)
-        if self._con is not None:
-            for lvl, listed in enumerate(self._con.perm):
+        if self.plan.resolved is not None:
+            for lvl, listed in enumerate(self.plan.resolved.perm):
                 if listed:
-                    out[:, lvl] = self._force_permutation(out[:, lvl], lvl)
+                    out[:, lvl] = self.plan.force_permutation(out[:, lvl], lvl)
         return out
 
     def random_keep(self, n: int, rng: SeedLike = None) -> np.ndarray:
@@ -186,10 +163,10 @@ class MapSpace:
         """
         rng = as_generator(rng)
         keep = np.broadcast_to(self.allowed, (n, self.num_levels, NUM_DATASPACES)).copy()
-        keep &= ~self._force_bypass[None]
+        keep &= ~self.plan.force_bypass[None]
         p = self.keep_prob
         for m in range(1, self.num_levels):
-            cand = [di for di in range(NUM_DATASPACES) if self.bypassable[m, di] and not self.keep_decided[m, di]]
+            cand = [di for di in range(NUM_DATASPACES) if self.bypassable[m, di] and not self.plan.keep_decided[m, di]]
             if not cand:
                 continue
             k = len(cand)
@@ -199,9 +176,9 @@ class MapSpace:
             size = self.sizes[m]
             if size is not None:
                 # smallest tiles (1 word each, or what fixed factors force) of the sets that are always kept
-                always = self.allowed[m] & (~self.bypassable[m] | self._force_keep[m])
-                fixed_kept = int((self._min_tiles[m] * always).sum())
-                fits = subsets.astype(np.int64) @ self._min_tiles[m, cand] + fixed_kept <= size
+                always = self.allowed[m] & (~self.bypassable[m] | self.plan.force_keep[m])
+                fixed_kept = int((self.plan.min_tiles[m] * always).sum())
+                fits = subsets.astype(np.int64) @ self.plan.min_tiles[m, cand] + fixed_kept <= size
             w = np.where(fits, p**nkept * (1 - p) ** (k - nkept), 0.0)
             if w.sum() <= 0:  # keep_prob 0 or 1 and that extreme does not fit: uniform over what fits
                 w = fits.astype(float)
@@ -220,11 +197,11 @@ class MapSpace:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         rng = as_generator(seed)
-        if self._con is not None:
+        if self.plan.resolved is not None:
             return self._sample_constrained(n, rng)
         keep = self.random_keep(n, rng)
         order = self.random_orders(n, rng)
-        temporal, sx, sy = self._filler.fill_batch(None, None, None, keep, self.active_dims, rng, self._free)
+        temporal, sx, sy = self._filler.fill_batch(None, None, None, keep, self.active_dims, rng, self.plan.free)
         return Mappings(temporal, sx, sy, order, keep)
 
     # ---- validity ----------------------------------------------------------------------------
@@ -294,7 +271,7 @@ class MapSpace:
         idx = row_indices(rows, len(m))
         if idx.size == 0 or self.dims[d] == 1:
             return out
-        if self._con is not None:
+        if self.plan.resolved is not None:
             return self._constrained_split(out, d, idx, rng)
         temporal = out.temporal[idx]
         sx = out.spatial_x[idx]
@@ -303,145 +280,13 @@ class MapSpace:
         temporal[:, 0, d] = self.dims[d]
         sx[:, :, d] = 1
         sy[:, :, d] = 1
-        t2, x2, y2 = self._filler.fill_batch(temporal, sx, sy, self.effective_keep(out.keep[idx]), [d], rng, self._free)
+        t2, x2, y2 = self._filler.fill_batch(temporal, sx, sy, self.effective_keep(out.keep[idx]), [d], rng, self.plan.free)
         out.temporal[idx] = t2
         out.spatial_x[idx] = x2
         out.spatial_y[idx] = y2
         return out
 
     # ---- mapspace constraints ------------------------------------------------------------------
-    def _setup_constraints(self, constraints: Any) -> None:
-        """Resolve ``constraints`` for this layer into slot requirements and check they can be met."""
-        from ..constraints import Constraints, load_constraints, max_spatial_product, resolve_constraints
-
-        arch, layer = self.arch, self.layer
-        cons = constraints.expand(arch) if isinstance(constraints, Constraints) else load_constraints(constraints, arch)
-        con = resolve_constraints(cons, arch, layer)
-        self.constraints = cons
-        self._con = con
-        L, f = self.num_levels, self.fanout_level
-        where = f"layer {layer.name} ({layer.shape_text()}) on {arch.name}"
-        req = con.req  # [3, L, D]: -1 free, > 0 fixed (residuals resolved)
-
-        self._free = req == -1
-        self.pinned_loops = np.zeros((L, NUM_DIMS), dtype=bool)
-        for li, listed in enumerate(con.perm):
-            if listed:
-                self.pinned_loops[li, listed] = True
-        self._force_keep = con.keep & self.allowed & ~self.fixed[:, None]
-        self._force_bypass = con.bypass & self.allowed
-        self.keep_decided = self._force_keep | self._force_bypass
-
-        # initial factors: fixed ones in place, free ones 1; the rest of each dim parked outermost
-        t0 = np.where(req[KIND_T] > 0, req[KIND_T], 1)
-        x0 = np.where(req[KIND_X] > 0, req[KIND_X], 1)
-        y0 = np.where(req[KIND_Y] > 0, req[KIND_Y], 1)
-        fixed_prod = t0.prod(axis=0) * x0.prod(axis=0) * y0.prod(axis=0)
-        rem = self.dims // fixed_prod  # exact: resolve_constraints checked divisibility
-        self._outer_mult = t0[0].copy()  # a fixed outermost factor; the parked remainder must end at 1
-        t_init = t0.copy()
-        t_init[0] = rem
-        self._t_init, self._x_init, self._y_init = t_init, x0, y0
-        kinds_here = {KIND_X: self.mesh_x > 1, KIND_Y: self.mesh_y > 1}
-        n_free = self._free[KIND_T, 1:].sum(axis=0) + sum(
-            self._free[k, f] * int(on) for k, on in kinds_here.items()
-        )  # [D] free slots besides the outermost
-        outer_fixed = req[KIND_T, 0] > 0
-        for d in range(NUM_DIMS):
-            if rem[d] > 1 and outer_fixed[d] and n_free[d] == 0:
-                raise CosearchError(
-                    f"{where}: {' and '.join(con.dim_labels(d))}: fixed factors of {DIMS[d]} multiply to "
-                    f"{int(fixed_prod[d])} but the layer's {DIMS[d]} is {int(self.dims[d])} and no free slot is left"
-                )
-        self._fill_dims = [d for d in self.active_dims if rem[d] > 1 and n_free[d] > 0]
-        self._split_dims = set(self._fill_dims)
-        self._reject_outer = bool((outer_fixed & (rem > 1)).any())
-
-        # spatial factors fixed by the constraints must fit the mesh
-        px0, py0 = int(x0[f].prod()), int(y0[f].prod())
-        if px0 > self.mesh_x or py0 > self.mesh_y or px0 * py0 > self.mesh_instances:
-            labs = sorted({lab for (k, l, d), lab in con.slot_label.items() if k != KIND_T and req[k, l, d] > 1})
-            raise CosearchError(
-                f"{where}: {' and '.join(labs)}: the fixed spatial factors use {px0}×{py0} PEs but the mesh below "
-                f"{arch.levels[f].name} is {self.mesh_x}×{self.mesh_y}"
-            )
-
-        # smallest tiles the fixed factors force, and whether the forced keeps fit
-        ext = np.cumprod((t0 * x0 * y0)[::-1], axis=0)[::-1]  # [L, D], free factors at 1
-        tiles = np.stack([tile_words(ds, ext, layer) for ds in DATASPACES], axis=1)  # [L, 3]
-        self._min_tiles = np.where(self.allowed, tiles, 1).astype(np.int64)
-        always = self.allowed & (self.fixed[:, None] | self._force_keep)
-        for m in range(1, L):
-            size = self.sizes[m]
-            if size is None:
-                continue
-            used = int((self._min_tiles[m] * always[m]).sum())
-            if used > size:
-                labs = sorted(
-                    {lab for (k, l, d), lab in con.slot_label.items() if l >= m and req[k, l, d] > 1}
-                    | {lab for (l, di), lab in con.keep_label.items() if l == m and always[m, di]}
-                )
-                held = ", ".join(f"{DATASPACES[di]} {int(self._min_tiles[m, di])}" for di in range(NUM_DATASPACES)
-                                 if always[m, di])
-                raise CosearchError(
-                    f"{where}: {' and '.join(labs) or 'the constraints'}: level {arch.levels[m].name} holds "
-                    f"{size} words but the constraints force at least {used} on it ({held})"
-                )
-
-        # utilisation floor: a dynamic programme over the spatially free dims bounds what is reachable
-        self._min_pes = 0
-        self._floor = None
-        if con.min_util > 0:
-            need = math.ceil(con.min_util * self.mesh_instances - 1e-9)
-            self._min_pes = need
-            need_free = -(-need // (px0 * py0))
-            sd = [d for d in self.active_dims if rem[d] > 1 and (
-                (self._free[KIND_X, f, d] and self.mesh_x > 1) or (self._free[KIND_Y, f, d] and self.mesh_y > 1))]
-            cx0, cy0 = self.mesh_x // px0, self.mesh_y // py0
-            options = [self._spatial_pairs(d, int(rem[d]), cx0, cy0) for d in sd]
-            best, vx, vy, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
-            reach = int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
-            if reach < need:
-                raise CosearchError(
-                    f"{where}: {con.util_label}: utilization >= {con.min_util:g} needs {need} of the "
-                    f"{self.mesh_instances} PEs but this layer can use at most {reach} under the constraints"
-                )
-            if sd:
-                P = max(len(o) for o in options)
-                ox = np.ones((len(sd), P), dtype=np.int64)
-                oy = np.ones((len(sd), P), dtype=np.int64)
-                ok = np.zeros((len(sd), P), dtype=bool)
-                for j, o in enumerate(options):
-                    ox[j, : len(o)] = [p[0] for p in o]
-                    oy[j, : len(o)] = [p[1] for p in o]
-                    ok[j, : len(o)] = True
-                self._floor = (np.array(sd, dtype=np.int64), ox, oy, ok, best, ix_of, iy_of, cx0, cy0, need_free)
-
-    def _force_permutation(self, order_l: np.ndarray, level: int) -> np.ndarray:
-        """Ranks ``[R, D]`` with the level's constrained dims innermost in their order and the other dims
-        outside them in their current relative order."""
-        listed = self._con.perm[level]  # type: ignore[union-attr]
-        key = order_l.astype(np.int64, copy=True)
-        key[:, listed] = NUM_DIMS + np.arange(len(listed))
-        perm = np.argsort(key, axis=1, kind="stable")
-        ranks = np.empty_like(perm)
-        np.put_along_axis(ranks, perm, np.broadcast_to(np.arange(NUM_DIMS), perm.shape).copy(), axis=1)
-        return ranks
-
-    def _spatial_pairs(self, d: int, rest: int, cap_x: int, cap_y: int) -> list[tuple[int, int]]:
-        """The ``(x, y)`` spatial factors dim ``d`` may take at the fan-out when ``rest`` of it is free
-        and ``cap_x`` × ``cap_y`` of the mesh is left (a factor of 1 where that axis is not free)."""
-        f = self.fanout_level
-        on_x = bool(self._free[KIND_X, f, d]) and self.mesh_x > 1
-        on_y = bool(self._free[KIND_Y, f, d]) and self.mesh_y > 1
-        pairs = []
-        for x in ([int(v) for v in _divisors_of(rest)] if on_x else [1]):
-            if x > cap_x:
-                continue
-            ys = [int(v) for v in _divisors_of(rest // x)] if on_y else [1]
-            pairs += [(x, y) for y in ys if y <= cap_y]
-        return pairs
-
     def max_utilized_pes(self) -> int:
         """The most PEs (instances below the fan-out) a mapping of this layer can keep busy: the largest
         product of spatial factors that divide the dims and fit the mesh (capacity and the other
@@ -449,17 +294,17 @@ class MapSpace:
         from ..constraints import max_spatial_product
 
         f = self.fanout_level
-        x0, y0 = self._x_init[f], self._y_init[f]
+        x0, y0 = self.plan.x_init[f], self.plan.y_init[f]
         px0, py0 = int(x0.prod()), int(y0.prod())
         cx0, cy0 = self.mesh_x // px0, self.mesh_y // py0
         rem = self.dims // (x0 * y0)
         sd = [d for d in self.active_dims if rem[d] > 1]
-        options = [self._spatial_pairs(d, int(rem[d]), cx0, cy0) for d in sd]
+        options = [spatial_pairs(self, self.plan.free, d, int(rem[d]), cx0, cy0) for d in sd]
         best, _, _, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
         return int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
 
     def _needs_rejection(self) -> bool:
-        return self._reject_outer or self._min_pes > 0
+        return self.plan.reject_outer or self.plan.min_pes > 0
 
     def _draw(self, n: int, rng: np.random.Generator) -> Mappings:
         """``n`` mappings honouring every constraint by construction except a fixed outermost factor
@@ -468,50 +313,18 @@ class MapSpace:
         keep = self.random_keep(n, rng)
         order = self.random_orders(n, rng)
         L = self.num_levels
-        T = np.broadcast_to(self._t_init, (n, L, NUM_DIMS)).copy()
-        X = np.broadcast_to(self._x_init, (n, L, NUM_DIMS)).copy()
-        Y = np.broadcast_to(self._y_init, (n, L, NUM_DIMS)).copy()
+        T = np.broadcast_to(self.plan.t_init, (n, L, NUM_DIMS)).copy()
+        X = np.broadcast_to(self.plan.x_init, (n, L, NUM_DIMS)).copy()
+        Y = np.broadcast_to(self.plan.y_init, (n, L, NUM_DIMS)).copy()
         free = None
-        if self._floor is not None and n:
-            self._draw_spatial_floor(T, X, Y, rng)
-            free = self._free.copy()
+        if self.plan.floor is not None and n:
+            draw_spatial_floor(self, T, X, Y, rng)
+            free = self.plan.free.copy()
             free[KIND_X] = False
             free[KIND_Y] = False
-        T, X, Y = self._filler.fill_batch(T, X, Y, keep, self._fill_dims, rng, self._free if free is None else free)
-        T[:, 0] *= self._outer_mult[None]
+        T, X, Y = self._filler.fill_batch(T, X, Y, keep, self.plan.fill_dims, rng, self.plan.free if free is None else free)
+        T[:, 0] *= self.plan.outer_mult[None]
         return Mappings(T, X, Y, order, keep)
-
-    def _draw_spatial_floor(self, T: np.ndarray, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator) -> None:
-        """Spatial factors first, dim by dim in a random order per row: each dim's ``(x, y)`` pair is
-        uniform among those that fit the mesh and leave the utilisation floor reachable (by the
-        dynamic programme of :func:`~cosearch.mapping.constraints.max_spatial_product`)."""
-        sd, ox, oy, ok_tab, best, ix_of, iy_of, cx0, cy0, need = self._floor  # type: ignore[misc]
-        R, J, f = T.shape[0], len(sd), self.fanout_level
-        ar = np.arange(R)
-        perm = rng.permuted(np.broadcast_to(np.arange(J), (R, J)), axis=1)
-        cx = np.full(R, cx0, dtype=np.int64)
-        cy = np.full(R, cy0, dtype=np.int64)
-        mask = np.full(R, (1 << J) - 1, dtype=np.int64)
-        prod = np.ones(R, dtype=np.int64)
-        for step in range(J):
-            j = perm[:, step]
-            xs, ys = ox[j], oy[j]  # [R, P]
-            after = mask & ~(np.int64(1) << j)
-            fit = ok_tab[j] & (xs <= cx[:, None]) & (ys <= cy[:, None])
-            nx = np.where(fit, cx[:, None] // xs, 1)
-            ny = np.where(fit, cy[:, None] // ys, 1)
-            reach = best[after[:, None], ix_of[nx], iy_of[ny]]
-            fit &= prod[:, None] * xs * ys * reach >= need
-            pick = choose_uniform(fit, rng)
-            x, y = xs[ar, pick], ys[ar, pick]
-            d = sd[j]
-            X[ar, f, d] *= x
-            Y[ar, f, d] *= y
-            T[ar, 0, d] //= x * y
-            cx //= x
-            cy //= y
-            prod *= x * y
-            mask = after
 
     def _sample_constrained(self, n: int, rng: np.random.Generator) -> Mappings:
         """Draw ``n`` mappings that satisfy the constraints (and are valid): by construction, plus
@@ -541,18 +354,18 @@ class MapSpace:
         """:meth:`sample_dim_split` under constraints: fixed slots keep their factors, free slots are
         redrawn; rows that then break a constraint (utilisation floor, fixed outermost factor) are
         redrawn up to 8 times and otherwise left unchanged."""
-        if d not in self._split_dims:
+        if d not in self.plan.split_dims:
             return out
         todo = idx
         for _ in range(8):
             temporal = out.temporal[todo].copy()
             sx = out.spatial_x[todo].copy()
             sy = out.spatial_y[todo].copy()
-            temporal[:, :, d] = self._t_init[:, d]
-            sx[:, :, d] = self._x_init[:, d]
-            sy[:, :, d] = self._y_init[:, d]
-            t2, x2, y2 = self._filler.fill_batch(temporal, sx, sy, self.effective_keep(out.keep[todo]), [d], rng, self._free)
-            t2[:, 0, d] *= self._outer_mult[d]
+            temporal[:, :, d] = self.plan.t_init[:, d]
+            sx[:, :, d] = self.plan.x_init[:, d]
+            sy[:, :, d] = self.plan.y_init[:, d]
+            t2, x2, y2 = self._filler.fill_batch(temporal, sx, sy, self.effective_keep(out.keep[todo]), [d], rng, self.plan.free)
+            t2[:, 0, d] *= self.plan.outer_mult[d]
             if self._needs_rejection():
                 cand = Mappings(t2, x2, y2, out.order[todo], out.keep[todo])
                 ok = self.allows(cand)
@@ -568,43 +381,9 @@ class MapSpace:
         return out
 
     def constraint_violations(self, m: Mappings) -> dict[str, np.ndarray]:
-        """Failure masks ``[B]`` bool of the map space's constraints (empty without constraints):
-        ``constraint:factors`` (fixed temporal factors), ``constraint:spatial`` (spatial dims and fixed
-        spatial factors), ``constraint:permutation``, ``constraint:bypass``, ``constraint:utilization``."""
-        con = self._con
-        if con is None:
-            return {}
-        B = len(m)
-        out: dict[str, np.ndarray] = {}
-        req = con.req
-        fixed_t = req[KIND_T] > 0
-        out["constraint:factors"] = ((m.temporal != req[KIND_T][None]) & fixed_t[None]).any(axis=(1, 2))
-        bad = np.zeros(B, dtype=bool)
-        for k, arr in ((KIND_X, m.spatial_x), (KIND_Y, m.spatial_y)):
-            bad |= ((arr != req[k][None]) & (req[k] > 0)[None]).any(axis=(1, 2))
-        out["constraint:spatial"] = bad
-        bad = np.zeros(B, dtype=bool)
-        for li, listed in enumerate(con.perm):
-            if not listed:
-                continue
-            big = m.temporal[:, li] > 1  # only loops with factor > 1 matter
-            o = m.order[:, li]
-            inside = self.pinned_loops[li][None]
-            outer_most = np.where(big & ~inside, o, -1).max(axis=1)
-            inner_least = np.where(big & inside, o, NUM_DIMS + 1).min(axis=1)
-            bad |= outer_most > inner_least
-            for a in range(len(listed)):
-                for b in range(a + 1, len(listed)):
-                    i, j = listed[a], listed[b]
-                    bad |= big[:, i] & big[:, j] & (o[:, i] > o[:, j])
-        out["constraint:permutation"] = bad
-        eff = self.effective_keep(m.keep)
-        out["constraint:bypass"] = ((self._force_keep[None] & ~eff) | (self._force_bypass[None] & eff)).any(axis=(1, 2))
-        if self._min_pes > 0:
-            f = self.fanout_level
-            pes = (m.spatial_x[:, f] * m.spatial_y[:, f]).prod(axis=1)
-            out["constraint:utilization"] = pes < self._min_pes
-        return out
+        """Failure masks ``[B]`` bool of the map space's constraints (empty without constraints); see
+        :func:`~.constrained.constraint_violations`."""
+        return constraint_violations(self, m)
 
     def allows(self, m: Mappings) -> np.ndarray:
         """``[B]`` bool: the mappings satisfy the map space's constraints (all True without constraints).
