@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from cosearch.arch.io import load_arch
-from cosearch.mapping.space import MapSpace
-from cosearch.model.evaluate import check_valid, evaluate
 from cosearch.mappers._features import domain_feature_names, domain_features, raw_feature_names, raw_features
 from cosearch.mappers.layer import make_optimizer, map_layer
+from cosearch.mapping.space import MapSpace
+from cosearch.model.evaluate import check_valid, evaluate
 from cosearch.workload.layer import Layer
 
 SMALL = Layer(name="small", K=16, C=16, P=8, Q=8, R=3, S=3)

@@ -13,6 +13,7 @@ from cosearch.arch.io import load_arch
 from cosearch.arch.spec import Arch
 from cosearch.dims import DIM_INDEX, DIMS, DS_INDEX, NUM_DIMS
 from cosearch.errors import CosearchError
+from cosearch.mappers.layer import map_layer
 from cosearch.mapping.constraints import (
     DATAFLOWS,
     Constraints,
@@ -22,10 +23,9 @@ from cosearch.mapping.constraints import (
     resolve_constraints,
 )
 from cosearch.mapping.mapping import Mappings
-from cosearch.mapping.space import MapSpace
 from cosearch.mapping.moves import MoveSet
+from cosearch.mapping.space import MapSpace
 from cosearch.model.evaluate import evaluate
-from cosearch.mappers.layer import map_layer
 from cosearch.workload.layer import Layer
 from cosearch.workload.zoo import resnet18
 

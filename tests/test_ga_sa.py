@@ -9,12 +9,12 @@ import pytest
 
 from cosearch.arch.io import load_arch
 from cosearch.dims import DIM_INDEX
+from cosearch.mappers._ga import GeneticSearch
+from cosearch.mappers._sa import SimulatedAnnealing
+from cosearch.mappers.layer import make_optimizer, map_layer
 from cosearch.mapping.mapping import Mappings
 from cosearch.mapping.space import MapSpace
 from cosearch.model.evaluate import check_valid, evaluate
-from cosearch.mappers._ga import GeneticSearch
-from cosearch.mappers.layer import make_optimizer, map_layer
-from cosearch.mappers._sa import SimulatedAnnealing
 from cosearch.workload.layer import Layer
 
 SMALL = Layer(name="small", K=16, C=16, P=14, Q=14, R=3, S=3)

@@ -20,8 +20,8 @@ from cosearch.mapping.factors import (
     random_factorizations,
 )
 from cosearch.mapping.mapping import Mappings
-from cosearch.mapping.space import MapSpace
 from cosearch.mapping.moves import MoveSet
+from cosearch.mapping.space import MapSpace
 from cosearch.model.evaluate import evaluate
 from cosearch.workload.layer import Layer
 

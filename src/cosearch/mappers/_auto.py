@@ -33,11 +33,10 @@ import numpy as np
 
 from ..mapping.identity import row_hashes
 from ..mapping.mapping import Mappings
-from ..mapping.space import MapSpace
 from ..mapping.moves import MoveSet
+from ..mapping.space import MapSpace
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid
-
 
 SMALL_BUDGET = 10_000
 """Budgets (evaluations) up to which ``auto`` probes 32 neighbors per start and round (else 64) and

@@ -54,10 +54,10 @@ import hashlib
 import numpy as np
 
 from ..dims import NUM_DATASPACES, NUM_DIMS
-from ..mapping.mapping import Mappings
-from ..model.evaluate import REASON_CAPACITY, REASON_FACTORIZATION, REASON_FANOUT_TOTAL, Costs, check_valid
 from ..mapping.identity import row_hashes
+from ..mapping.mapping import Mappings
 from ..mapping.space import MapSpace
+from ..model.evaluate import REASON_CAPACITY, REASON_FACTORIZATION, REASON_FANOUT_TOTAL, Costs, check_valid
 from .base import Optimizer, known_valid
 
 

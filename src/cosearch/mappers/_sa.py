@@ -40,10 +40,10 @@ import math
 
 import numpy as np
 
-from ..mapping.mapping import Mappings
 from ..mapping.identity import row_hashes
-from ..mapping.space import MapSpace
+from ..mapping.mapping import Mappings
 from ..mapping.moves import MoveSet, one_per_owner
+from ..mapping.space import MapSpace
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid
 

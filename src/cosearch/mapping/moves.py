@@ -32,12 +32,12 @@ import numpy as np
 
 from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
+from ..workload.geometry import tile_words
 from .factors import choose_uniform, prime_factors
 from .keep import effective_keep, keep_tables
 from .mapping import Mappings, row_indices
 from .space import MapSpace
 from .space.sampler import SeedLike, as_generator
-from ..workload.geometry import tile_words
 
 
 def to_slots(m: Mappings, fanout: int) -> np.ndarray:
