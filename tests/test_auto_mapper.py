@@ -7,8 +7,8 @@ import pytest
 
 from cosearch import Layer, MapSpace, evaluate, load_arch
 from cosearch.errors import CosearchError
-from cosearch.model.evaluate import check_valid
 from cosearch.mappers.layer import OPTIMIZERS, make_optimizer, map_layer
+from cosearch.model.evaluate import check_valid
 
 ARCH = load_arch("eyeriss-168")
 SMALL = Layer(name="small", K=16, C=16, P=14, Q=14, R=3, S=3)
@@ -61,7 +61,7 @@ def test_auto_proposals_are_valid_and_new() -> None:
     for _ in range(5):
         cands = opt.ask(5000)
         assert (check_valid(ARCH, DQN2, cands) == 0).all()
-        from cosearch.mapping.moves import row_hashes
+        from cosearch.mapping.identity import row_hashes
 
         h = set(row_hashes(cands, ARCH).tolist())
         assert len(h) == len(cands)  # no duplicates within a round
@@ -101,9 +101,9 @@ def test_high_utilisation_subspace_that_gives_up_falls_back_to_uniform(monkeypat
     keeps searching with uniform samples instead of failing."""
     import cosearch
     from cosearch.errors import CosearchError
-    from cosearch.mapping.mapspace import MapSpace
     from cosearch.mappers._auto import AutoMapper
     from cosearch.mappers.layer import map_layer
+    from cosearch.mapping.space import MapSpace
 
     arch = cosearch.load_arch("eyeriss-168")
     layer = cosearch.Layer(name="l", K=32, C=16, P=14, Q=14, R=3, S=3)

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from cosearch.arch.io import load_arch
-from cosearch.mapping.mapspace import MapSpace
-from cosearch.model.evaluate import check_valid, evaluate
 from cosearch.mappers._features import domain_feature_names, domain_features, raw_feature_names, raw_features
 from cosearch.mappers.layer import make_optimizer, map_layer
+from cosearch.mapping.space import MapSpace
+from cosearch.model.evaluate import check_valid, evaluate
 from cosearch.workload.layer import Layer
 
 SMALL = Layer(name="small", K=16, C=16, P=8, Q=8, R=3, S=3)
@@ -136,7 +136,7 @@ def test_bo_proposals_are_valid_by_construction(simple):
         assert (check_valid(simple, SMALL, cands) == 0).all()
         assert costs.valid.all()
     # after the warm-up, proposals are new mappings (no re-evaluation of a told one)
-    from cosearch.mapping.moves import row_hashes
+    from cosearch.mapping.identity import row_hashes
 
     keys = np.concatenate([row_hashes(c, simple) for c, _ in history])
     assert len(np.unique(keys)) == len(keys)
@@ -144,11 +144,14 @@ def test_bo_proposals_are_valid_by_construction(simple):
 
 @needs_torch
 def test_bo_local_moves_keep_mappings_valid(eyeriss):
-    from cosearch.mappers._bo import LocalMoves
+    from functools import partial
+
+    from cosearch.mappers.base import known_valid
+    from cosearch.mapping.moves import MoveSet
 
     space = MapSpace(eyeriss, DQN2)
     parents = space.sample(20, seed=2)
-    kids = LocalMoves(space).mutate(parents, 400, np.random.default_rng(0))
+    kids = MoveSet(space, accept=partial(known_valid, space)).mutate(parents, 400, np.random.default_rng(0))
     assert len(kids) > 100
     assert (check_valid(eyeriss, DQN2, kids) == 0).all()
     factors = kids.temporal * kids.spatial_x * kids.spatial_y
@@ -217,11 +220,9 @@ def test_bo_rejects_bad_settings(simple):
         make_optimizer("bo", space, explore_prob=1.5)
 
 
-def test_unconstrained_fallback_factorizes_exactly(eyeriss):
-    from cosearch.mappers._bo import _unconstrained
-
+def test_unconstrained_pool_factorizes_exactly(eyeriss):
     space = MapSpace(eyeriss, DQN2)
-    m = _unconstrained(space, 200, np.random.default_rng(0))
+    m = space.uniform_unconstrained(200, seed=0)  # vanilla BO's candidates
     factors = m.temporal * m.spatial_x * m.spatial_y
     assert (factors.prod(axis=1) == np.array(DQN2.dims)).all()
     f = eyeriss.fanout_level

@@ -8,7 +8,7 @@ import pytest
 
 import cosearch
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.mapping.mapspace import MapSpace
+from cosearch.mapping.space import MapSpace
 from cosearch.model.evaluate import evaluate
 from cosearch.codesign.bounds import (
     compulsory_dram_words,

@@ -3,6 +3,7 @@ and errors for unsatisfiable or malformed constraints."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from cosearch.arch.io import load_arch
 from cosearch.arch.spec import Arch
 from cosearch.dims import DIM_INDEX, DIMS, DS_INDEX, NUM_DIMS
 from cosearch.errors import CosearchError
+from cosearch.mappers.layer import map_layer
 from cosearch.mapping.constraints import (
     DATAFLOWS,
     Constraints,
@@ -21,9 +23,9 @@ from cosearch.mapping.constraints import (
     resolve_constraints,
 )
 from cosearch.mapping.mapping import Mappings
-from cosearch.mapping.mapspace import MapSpace
+from cosearch.mapping.moves import MoveSet
+from cosearch.mapping.space import MapSpace
 from cosearch.model.evaluate import evaluate
-from cosearch.mappers.layer import map_layer
 from cosearch.workload.layer import Layer
 from cosearch.workload.zoo import resnet18
 
@@ -373,11 +375,12 @@ def test_mutations_keep_constraints(archs: dict[str, Arch], preset: str, dataflo
     for d in DIMS:
         m2 = space.sample_dim_split(m2, d, rng.random(len(m)) < 0.5, rng)
         _check_valid(space, m2)
-    m3, _ = space.swap_orders(m2, None, rng)
+    moves = MoveSet(space)
+    m3, _ = moves.swap_orders(m2, None, rng)
     _check_valid(space, m3)
-    m4 = space.resample_orders(m3, None, rng)
+    m4 = dataclasses.replace(m3, order=space.random_orders(len(m3), rng))  # ga's order-gene mutation
     _check_valid(space, m4)
-    m5, changed = space.toggle_keep(m4, None, rng)
+    m5, changed = moves.toggle_keep(m4, None, rng)
     _check_valid(space, m5)
     assert (m2.temporal != m.temporal).any()
 

@@ -9,12 +9,12 @@ import pytest
 
 from cosearch.arch.io import load_arch
 from cosearch.dims import DIM_INDEX
-from cosearch.mapping.mapping import Mappings
-from cosearch.mapping.mapspace import MapSpace
-from cosearch.model.evaluate import check_valid, evaluate
 from cosearch.mappers._ga import GeneticSearch
-from cosearch.mappers.layer import make_optimizer, map_layer
 from cosearch.mappers._sa import SimulatedAnnealing
+from cosearch.mappers.layer import make_optimizer, map_layer
+from cosearch.mapping.mapping import Mappings
+from cosearch.mapping.space import MapSpace
+from cosearch.model.evaluate import check_valid, evaluate
 from cosearch.workload.layer import Layer
 
 SMALL = Layer(name="small", K=16, C=16, P=14, Q=14, R=3, S=3)
@@ -125,7 +125,7 @@ def test_ga_crossover_repair_keeps_validity(space):
     assert _same(fixed.subset(~bad), c1.subset(~bad))  # valid children are left alone
     mutated = ga._mutate(fixed, rng)
     assert (check_valid(space.arch, SMALL, mutated) == 0).all()
-    assert ga.num_genes == 6 + space.num_levels + 1  # K C P Q R S, 5 orders, the GLB bypass set
+    assert len(ga.gene_dims) == 6 and len(ga.bypass_levels) == 1  # K C P Q R S; the GLB bypass set
 
 
 # ---- determinism and replay ---------------------------------------------------------------------

@@ -54,7 +54,7 @@ def append_function_import(path: Path, statement: str) -> None:
     [
         ("model/evaluate.py", "from cosearch.cli import app",
          "cosearch.model is not allowed to import cosearch.cli"),
-        ("mapping/mapspace.py", "from ..model.evaluate import evaluate",
+        ("mapping/space/__init__.py", "from ...model.evaluate import evaluate",
          "cosearch.mapping is not allowed to import cosearch.model"),
         ("arch/spec.py", "from cosearch.workload.layer import Layer",  # independent siblings
          "cosearch.arch is not allowed to import cosearch.workload"),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosearch import Layer, MapSpace, Mappings, evaluate, load_arch
+from cosearch import Layer, Mappings, MapSpace, evaluate, load_arch
 from cosearch.dims import DIM_INDEX, NUM_DIMS
 from cosearch.workload.geometry import distinct_windows
 from numpy_oracle import evaluate_numpy

@@ -24,7 +24,7 @@ _EXPORTS = {
     "Mapping": "cosearch.mapping.mapping",
     "Mappings": "cosearch.mapping.mapping",
     "load_mapping": "cosearch.mapping.mapping",
-    "MapSpace": "cosearch.mapping.mapspace",
+    "MapSpace": "cosearch.mapping.space",
     "evaluate": "cosearch.model.evaluate",
     "Costs": "cosearch.model.evaluate",
     "CosearchError": "cosearch.errors",

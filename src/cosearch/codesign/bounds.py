@@ -109,7 +109,7 @@ def layer_energy_floor(layer: Layer, floors: EnergyFloors) -> float:
 
 def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None) -> float:
     """Lower bound on one instance of ``layer``'s cycles on ``arch``'s PE mesh (any buffer sizes)."""
-    from ..mapping.mapspace import MapSpace
+    from ..mapping.space import MapSpace
 
     compute = layer.macs / MapSpace(arch, layer).max_utilized_pes()
     dram = sum(compulsory_dram_words(layer)) / dram_bandwidth if dram_bandwidth else 0.0

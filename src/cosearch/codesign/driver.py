@@ -66,7 +66,7 @@ def unit_arch(hw: dict[str, Any]):
 
 def map_unit(unit: WorkUnit) -> WorkResult:
     """Map one layer on one hardware point (runs in a worker; plain data in and out)."""
-    from ..mapping.mapspace import MapSpace
+    from ..mapping.space import MapSpace
     from ..mappers.layer import map_layer
 
     arch = unit_arch(unit.hw)

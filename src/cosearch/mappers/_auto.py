@@ -31,11 +31,12 @@ import hashlib
 
 import numpy as np
 
+from ..mapping.identity import row_hashes
 from ..mapping.mapping import Mappings
+from ..mapping.moves import MoveSet
+from ..mapping.space import MapSpace
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid
-from ..mapping.moves import MoveSet, row_hashes
-
 
 SMALL_BUDGET = 10_000
 """Budgets (evaluations) up to which ``auto`` probes 32 neighbors per start and round (else 64) and
@@ -50,7 +51,7 @@ class AutoMapper(Optimizer):
     name = "auto"
     preferred_batch = 1 << 20  # one round (all neighborhoods) per ask
 
-    def __init__(self, space, *, objective: str = "edp", seed: int = 0, n_init: int = 1000, starts: int = 8,
+    def __init__(self, space: MapSpace, *, objective: str = "edp", seed: int = 0, n_init: int = 1000, starts: int = 8,
                  probe: int | None = None,
                  elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int | None = None,
                  exchanges: bool = True, budget_hint: int | None = None, dataflow_share: float = 0.25,
@@ -70,7 +71,7 @@ class AutoMapper(Optimizer):
         self.p_kick = float(p_kick)
         self.kick_moves = int(kick_moves)
         self.restart_pool = int(restart_pool)
-        self.moves = MoveSet(space.arch, space.layer, exchanges=exchanges)
+        self.moves = MoveSet(space, exchanges=exchanges)
         self.starts: Mappings | None = None
         self.start_values = np.full(self.n_starts, np.inf)
         self.active = np.zeros(self.n_starts, dtype=bool)  # slot holds a start still descending
@@ -85,12 +86,10 @@ class AutoMapper(Optimizer):
 
     def _dataflow_spaces(self) -> list:
         """MapSpaces of the named dataflows that apply (none if the user constrained the space)."""
-        if getattr(self.space, "constraints", None) is not None:
+        if self.space.constraints is not None:
             return []
         from ..errors import CosearchError
         from ..mapping.constraints import DATAFLOWS, load_constraints
-        from ..mapping.mapspace import MapSpace
-
         spaces = []
         for name in DATAFLOWS:
             try:
@@ -104,12 +103,10 @@ class AutoMapper(Optimizer):
         """The subspace of mappings that keep at least ``floor`` × the most PEs this layer can use busy
         (``None`` if the user constrained the space, or no such mapping fits the buffers). On odd
         meshes few uniform samples come near full use of the array, yet the best mappings mostly do."""
-        if getattr(self.space, "constraints", None) is not None or self.space.mesh_instances <= 1:
+        if self.space.constraints is not None or self.space.mesh_instances <= 1:
             return None
         from ..errors import CosearchError
         from ..mapping.constraints import load_constraints
-        from ..mapping.mapspace import MapSpace
-
         need = int(np.ceil(floor * self.space.max_utilized_pes()))
         if need <= 1:
             return None

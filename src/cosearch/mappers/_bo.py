@@ -60,6 +60,7 @@ model fit.
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -68,146 +69,15 @@ from .._gp.acquisition import ACQUISITIONS, acquisition_values, weight_by_feasib
 from .._gp.feasibility import FeasibilityModel
 from .._gp.gp import GPHyper, GPSurrogate, fit_hyper
 from .._gp.optimize import PoolOps, optimize_discrete
-from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
 from ..errors import CosearchError
-from ..mapping.factors import choose_uniform, prime_factors
+from ..mapping.identity import row_hashes
 from ..mapping.mapping import Mappings
+from ..mapping.moves import MoveSet
 from ..model.evaluate import Costs
-from .base import Optimizer, known_valid
-from ..mapping.moves import row_hashes
-from ..mapping.keep import effective_keep, keep_tables
 from ._features import domain_features, raw_features
+from .base import Optimizer, known_valid
 
 FEASIBILITY_ROWS = 2000  # the feasibility model trains on at most this many most recent evaluations
-
-
-# ---------------------------------------------------------------------------------------------------
-# helpers on mapping batches (vectorised over rows)
-
-
-class LocalMoves:
-    """Small random changes of valid mappings (for local candidate pools around the incumbents).
-
-    A mapping's factors of each dim live in ``S`` slots: the temporal factor at every level, plus the
-    spatial X and Y factors at the fan-out level (when the mesh has those axes). Moves:
-
-    * ``factor``: move one prime factor of one dim from one slot to another;
-    * ``order``: swap two loops (of trip count > 1 where a level has two) at one level;
-    * ``keep``: flip one bypassable keep flag.
-
-    Results are filtered by :func:`known_valid`; moves never produce an invalid factorization.
-    """
-
-    def __init__(self, space: Any) -> None:
-        self.space = space
-        arch, layer = space.arch, space.layer
-        self.arch = arch
-        self.dims = np.array(layer.dims, dtype=np.int64)
-        self.active = np.flatnonzero(self.dims > 1)
-        self.f = arch.fanout_level
-        child = arch.fanout_child
-        self.has_x, self.has_y = child.mesh_x > 1, child.mesh_y > 1
-        self.primes = np.array(sorted({p for n in self.dims for p in prime_factors(int(n))}), dtype=np.int64)
-        self.keep_pairs = np.argwhere(keep_tables(arch).bypassable)  # [P, 2] (level, data space)
-
-    def _slots(self, m: Mappings) -> np.ndarray:
-        parts = [m.temporal]
-        if self.has_x:
-            parts.append(m.spatial_x[:, self.f : self.f + 1])
-        if self.has_y:
-            parts.append(m.spatial_y[:, self.f : self.f + 1])
-        return np.concatenate(parts, axis=1).copy()  # [B, S, D]
-
-    def _unslots(self, m: Mappings, slots: np.ndarray) -> Mappings:
-        L = m.num_levels
-        sx, sy = m.spatial_x.copy(), m.spatial_y.copy()
-        col = L
-        if self.has_x:
-            sx[:, self.f] = slots[:, col]
-            col += 1
-        if self.has_y:
-            sy[:, self.f] = slots[:, col]
-        return Mappings(slots[:, :L].copy(), sx, sy, m.order, m.keep, m.order_x, m.order_y)
-
-    def move_factor(self, m: Mappings, rng: np.random.Generator) -> Mappings:
-        B = len(m)
-        if B == 0 or self.active.size == 0 or self.primes.size == 0:
-            return m
-        slots = self._slots(m)
-        S = slots.shape[1]
-        ar = np.arange(B)
-        d = self.active[rng.integers(0, self.active.size, size=B)]
-        V = slots[ar, :, d]  # [B, S]
-        ok = (V[:, :, None] % self.primes[None, None, :]) == 0  # [B, S, P]
-        ok &= V[:, :, None] > 1
-        pick = choose_uniform(ok.reshape(B, -1), rng)
-        src, pj = np.divmod(pick, self.primes.size)
-        p = self.primes[pj]
-        t = rng.integers(0, S - 1, size=B)
-        dst = t + (t >= src)
-        has = ok.reshape(B, -1).any(axis=1)
-        p = np.where(has, p, 1)
-        slots[ar, src, d] //= p
-        slots[ar, dst, d] *= p
-        return self._unslots(m, slots)
-
-    def swap_order(self, m: Mappings, rng: np.random.Generator) -> Mappings:
-        B, L = len(m), m.num_levels
-        if B == 0:
-            return m
-        ar = np.arange(B)
-        act = m.temporal > 1  # [B, L, D]
-        two = act.sum(axis=2) >= 2
-        lvl = np.where(two.any(axis=1), choose_uniform(two, rng), rng.integers(0, L, size=B))
-        cand = act[ar, lvl]
-        cand = np.where(cand.sum(axis=1, keepdims=True) >= 2, cand, True)
-        i = choose_uniform(cand, rng)
-        cand2 = cand.copy()
-        cand2[ar, i] = False
-        j = choose_uniform(cand2, rng)
-        order = m.order.copy()
-        oi = order[ar, lvl, i].copy()
-        order[ar, lvl, i] = order[ar, lvl, j]
-        order[ar, lvl, j] = oi
-        return Mappings(m.temporal, m.spatial_x, m.spatial_y, order, m.keep, m.order_x, m.order_y)
-
-    def flip_keep(self, m: Mappings, rng: np.random.Generator) -> Mappings:
-        B = len(m)
-        if B == 0 or len(self.keep_pairs) == 0:
-            return m
-        keep = effective_keep(self.arch, m.keep)
-        pr = self.keep_pairs[rng.integers(0, len(self.keep_pairs), size=B)]
-        ar = np.arange(B)
-        keep[ar, pr[:, 0], pr[:, 1]] ^= True
-        return Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, keep, m.order_x, m.order_y)
-
-    def mutate(self, parents: Mappings, n: int, rng: np.random.Generator) -> Mappings:
-        """``n`` mutants of rows of ``parents`` (chosen uniformly), each 1-3 moves away, known-valid only
-        (so possibly fewer than ``n``)."""
-        if n <= 0 or len(parents) == 0:
-            return parents.subset(slice(0, 0))
-        m = parents.subset(rng.integers(0, len(parents), size=n))
-        m = Mappings(
-            m.temporal.copy(), m.spatial_x.copy(), m.spatial_y.copy(), m.order.copy(), m.keep.copy(), m.order_x, m.order_y
-        )
-        steps = 1 + (rng.random(n) < 0.4) + (rng.random(n) < 0.15)
-        p_keep = 0.1 if len(self.keep_pairs) else 0.0
-        for s in range(3):
-            rows = np.flatnonzero(steps > s)
-            if rows.size == 0:
-                break
-            u = rng.random(rows.size)
-            for op, sel in (
-                (self.move_factor, u < 0.6),
-                (self.swap_order, (u >= 0.6) & (u < 1.0 - p_keep)),
-                (self.flip_keep, u >= 1.0 - p_keep),
-            ):
-                r = rows[sel]
-                if r.size:
-                    sub = op(m.subset(r), rng)
-                    m.temporal[r], m.spatial_x[r], m.spatial_y[r] = sub.temporal, sub.spatial_x, sub.spatial_y
-                    m.order[r], m.keep[r] = sub.order, sub.keep
-        return m.subset(known_valid(self.space, m))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -276,7 +146,7 @@ class _GPSearch(Optimizer):
         self.fit_maxiter = int(fit_maxiter)
         self.acq_rounds = int(acq_rounds)
         self.acq_size = int(acq_size)
-        self._moves: LocalMoves | None = None
+        self._moves: MoveSet | None = None
         self._X: list[np.ndarray] = []  # features of every told candidate
         self._keys: list[np.ndarray] = []  # canonical keys
         self._told: list[Mappings] = []
@@ -416,7 +286,7 @@ class ConstrainedBO(_GPSearch):
 
     def __init__(self, space, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self._moves = LocalMoves(space)
+        self._moves = MoveSet(space, accept=partial(known_valid, space))
 
     def _pool(self, rng: np.random.Generator) -> Mappings:
         fresh = self._random(self.pool_size, rng)
@@ -457,9 +327,7 @@ class VanillaBO(_GPSearch):
         super().__init__(space, **kwargs)
 
     def _random(self, n: int, rng: np.random.Generator) -> Mappings:
-        if hasattr(self.space, "uniform_unconstrained"):
-            return self.space.uniform_unconstrained(n, seed=rng)
-        return _unconstrained(self.space, n, rng)
+        return self.space.uniform_unconstrained(n, seed=rng)
 
     def _targets(self, logv: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not valid.any():
@@ -468,35 +336,7 @@ class VanillaBO(_GPSearch):
         return np.arange(len(logv)), np.where(valid, logv, worst + 1.0)
 
 
-def _unconstrained(space: Any, n: int, rng: np.random.Generator) -> Mappings:
-    """Random factorizations ignoring capacity and fan-out: every prime factor of every dim goes to a
-    uniformly random slot (temporal at any level, spatial X/Y at the fan-out level); random orders
-    and bypass. A fallback for map spaces without ``uniform_unconstrained``."""
-    arch, layer = space.arch, space.layer
-    moves = LocalMoves(space)
-    L = arch.num_levels
-    S = L + moves.has_x + moves.has_y
-    slots = np.ones((n, S, NUM_DIMS), dtype=np.int64)
-    ar = np.arange(n)
-    for d, size in enumerate(layer.dims):
-        for p, a in prime_factors(int(size)).items():
-            for _ in range(a):
-                slots[ar, rng.integers(0, S, size=n), d] *= p
-    base = Mappings(np.ones((n, L, NUM_DIMS), dtype=np.int64), np.ones((n, L, NUM_DIMS), dtype=np.int64),
-                    np.ones((n, L, NUM_DIMS), dtype=np.int64), np.zeros((n, L, NUM_DIMS), dtype=np.int64),
-                    np.zeros((n, L, NUM_DATASPACES), dtype=bool))
-    m = moves._unslots(base, slots)
-    order = rng.permuted(np.broadcast_to(np.arange(NUM_DIMS), (n, L, NUM_DIMS)), axis=-1).astype(np.int64)
-    keep = effective_keep(arch, np.ones((n, L, NUM_DATASPACES), dtype=bool))
-    if len(moves.keep_pairs):
-        flip = rng.random((n, len(moves.keep_pairs))) < 0.5
-        keep[:, moves.keep_pairs[:, 0], moves.keep_pairs[:, 1]] = ~flip
-    return Mappings(m.temporal, m.spatial_x, m.spatial_y, order, keep)
-
-
-
 __all__ = [
     "ConstrainedBO",
-    "LocalMoves",
     "VanillaBO",
 ]

@@ -18,7 +18,7 @@ Genes (how a mapping is a chromosome)
 Crossover (probability ``p_crossover`` per pair of parents) is uniform over genes: every gene of a
 child comes from one parent chosen by a fair coin, the sibling gets the other parent's. Without
 crossover the children copy their parents. Mutation then hits every gene independently with
-probability ``p_mutation``, using :class:`~cosearch.mapping.mapspace.MapSpace` operators:
+probability ``p_mutation``, using :class:`~cosearch.mapping.space.MapSpace` operators:
 
 * factor gene: :meth:`MapSpace.sample_dim_split` re-splits the dim over all levels and the mesh
   (uniform among the divisors that fit: a valid mapping stays valid);
@@ -34,7 +34,7 @@ evaluation), one of the dims responsible for its first violation (a dim with fac
 the overflowing level, or with spatial factors when the mesh is over-subscribed) is re-split with
 :meth:`MapSpace.sample_dim_split`, which never makes a violation worse; re-splitting every dim
 amounts to a fresh sample, so repair always ends with a valid child. Children breaking a mapspace
-constraint (``space.allows``, when the space has one) are dropped, as are duplicates of each other
+constraint (:meth:`MapSpace.allows`) are dropped, as are duplicates of each other
 or of the current population (re-evaluating a mapping teaches a deterministic model nothing).
 ``ask`` falls back to fresh samples if nothing is left, so it always returns at least one candidate.
 ``repair=False`` drops invalid children instead of repairing them (worse in our trials).
@@ -54,10 +54,11 @@ import hashlib
 import numpy as np
 
 from ..dims import NUM_DATASPACES, NUM_DIMS
+from ..mapping.identity import row_hashes
 from ..mapping.mapping import Mappings
+from ..mapping.space import MapSpace
 from ..model.evaluate import REASON_CAPACITY, REASON_FACTORIZATION, REASON_FANOUT_TOTAL, Costs, check_valid
-from .base import Optimizer
-from ..mapping.moves import row_keys
+from .base import Optimizer, known_valid
 
 
 def _take(a: np.ndarray | None, b: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
@@ -73,7 +74,7 @@ class GeneticSearch(Optimizer):
 
     name = "ga"
 
-    def __init__(self, space, *, objective: str = "edp", seed: int = 0, population: int = 100,
+    def __init__(self, space: MapSpace, *, objective: str = "edp", seed: int = 0, population: int = 100,
                  p_crossover: float = 0.8, p_mutation: float = 0.05, tournament: int = 5, elites: int = 5,
                  repair: bool = True) -> None:
         super().__init__(space, objective=objective, seed=seed)
@@ -103,20 +104,10 @@ class GeneticSearch(Optimizer):
         self.child_values = np.zeros(0)
         self.generation = 0
 
-    @property
-    def num_genes(self) -> int:
-        """Genes per chromosome: active dims + levels (orders) + bypassable levels."""
-        return len(self.gene_dims) + self.n_levels + len(self.bypass_levels)
-
     # ---- helpers -----------------------------------------------------------------------------
-    def _valid(self, m: Mappings) -> np.ndarray:
+    def _fits(self, m: Mappings) -> np.ndarray:
+        """``[B]`` bool: factorization, fan-out and capacity hold (the map space's constraints aside)."""
         return check_valid(self.space.arch, self.space.layer, m) == 0
-
-    def _allowed(self, m: Mappings) -> np.ndarray:
-        allows = getattr(self.space, "allows", None)
-        if allows is None or not len(m):
-            return np.ones(len(m), dtype=bool)
-        return np.asarray(allows(m), dtype=bool)
 
     def _need(self) -> int:
         """Evaluations still missing from the current generation (or the initial population)."""
@@ -213,7 +204,7 @@ class GeneticSearch(Optimizer):
             order[hit_ord] = fresh[hit_ord]
             mutated = Mappings(m.temporal, m.spatial_x, m.spatial_y, order, m.keep, m.order_x, m.order_y)
             rows = np.flatnonzero(hit_ord.any(axis=1))
-            bad = rows[~self._allowed(mutated.subset(rows))]  # a permutation constraint was broken: revert
+            bad = rows[~self.space.allows(mutated.subset(rows))]  # a permutation constraint was broken: revert
             order[bad] = m.order[bad]
             m = Mappings(m.temporal, m.spatial_x, m.spatial_y, order, m.keep, m.order_x, m.order_y)
         if hit_keep.any():
@@ -230,7 +221,7 @@ class GeneticSearch(Optimizer):
             flipped = Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, keep, m.order_x, m.order_y)
             rows = np.flatnonzero(hit_keep.any(axis=1))
             sub = flipped.subset(rows)
-            ok = self._valid(sub) & self._allowed(sub)
+            ok = known_valid(self.space, sub)
             keep[rows[~ok]] = m.keep[rows[~ok]]  # the flip overflows the level or breaks a constraint: revert
             m = Mappings(m.temporal, m.spatial_x, m.spatial_y, m.order, keep, m.order_x, m.order_y)
         return m
@@ -239,15 +230,15 @@ class GeneticSearch(Optimizer):
         """Rows of ``m`` that are allowed, distinct, and not in ``seen`` (first occurrence kept)."""
         if not len(m):
             return m
-        m = m.subset(self._allowed(m))
+        m = m.subset(self.space.allows(m))
         if not len(m):
             return m
-        keys = row_keys(m, self.space.arch)
+        keys = row_hashes(m, self.space.arch)
         _, first = np.unique(keys, return_index=True)
         first.sort()
         m = m.subset(first)
         if seen is not None and len(seen) and len(m):
-            m = m.subset(~np.isin(row_keys(m, self.space.arch), row_keys(seen, self.space.arch)))
+            m = m.subset(~np.isin(row_hashes(m, self.space.arch), row_hashes(seen, self.space.arch)))
         return m
 
     def _told_so_far(self) -> Mappings | None:
@@ -269,15 +260,15 @@ class GeneticSearch(Optimizer):
             if self.repair:
                 kids = self._repair(kids, rng)
             else:
-                kids = kids.subset(self._valid(kids))
+                kids = kids.subset(self._fits(kids))
             kids = self._mutate(kids, rng)
-            kids = kids.subset(self._valid(kids))  # repair guarantees validity; never evaluate otherwise
+            kids = kids.subset(self._fits(kids))  # repair guarantees validity; never evaluate otherwise
             cands = self._unique(kids, seen)
         if not len(cands):  # everything was a duplicate (tiny space) or disallowed: fresh samples
             fresh = self.space.sample(max(want, 8), seed=rng)
             cands = self._unique(fresh, seen)
             if not len(cands):
-                ok = self._allowed(fresh)
+                ok = self.space.allows(fresh)
                 cands = fresh.subset(ok) if ok.any() else fresh
         return cands.subset(slice(0, want))
 
@@ -313,5 +304,5 @@ class GeneticSearch(Optimizer):
         for m, v in ((self.population, self.pop_values), (self.children, self.child_values)):
             h.update(np.ascontiguousarray(v).tobytes())
             if m is not None and len(m):
-                h.update(b"".join(row_keys(m, self.space.arch).tolist()))
+                h.update(row_hashes(m, self.space.arch).tobytes())
                 h.update(np.ascontiguousarray(m.order).tobytes())

@@ -12,11 +12,11 @@
      (:class:`~cosearch.mapping.moves.MoveSet`, uniform among the applicable moves);
    * ``split`` (``p_split``): one dim re-split over all levels and the mesh
      (:meth:`MapSpace.sample_dim_split`, a larger jump);
-   * ``swap`` (``p_swap``): two loops of one level swap places (:meth:`MapSpace.swap_orders`);
-   * ``keep`` (the rest, 0.2 by default): one bypass choice flips (:meth:`MapSpace.toggle_keep`).
+   * ``swap`` (``p_swap``): two loops of one level swap places (:meth:`MoveSet.swap_orders`);
+   * ``keep`` (the rest, 0.2 by default): one bypass choice flips (:meth:`MoveSet.toggle_keep`).
 
    Neighbors that break capacity or fan-out (:func:`~cosearch.model.evaluate.check_valid`, not an
-   evaluation), a mapspace constraint (``space.allows``) or equal the chain's state are rejected
+   evaluation), a mapspace constraint (:meth:`MapSpace.allows`) or equal the chain's state are rejected
    before evaluation; each chain tries ``tries`` neighbors and proposes the first acceptable one (if
    none is, it re-proposes its state, which is always valid).
 3. Acceptance: Metropolis on the log objective, ``accept if u < exp(-(log v' - log v) / T)``.
@@ -40,10 +40,12 @@ import math
 
 import numpy as np
 
+from ..mapping.identity import row_hashes
 from ..mapping.mapping import Mappings
-from ..model.evaluate import Costs, check_valid
-from .base import Optimizer
-from ..mapping.moves import MoveSet, row_keys
+from ..mapping.moves import MoveSet, one_per_owner
+from ..mapping.space import MapSpace
+from ..model.evaluate import Costs
+from .base import Optimizer, known_valid
 
 
 class SimulatedAnnealing(Optimizer):
@@ -51,7 +53,7 @@ class SimulatedAnnealing(Optimizer):
 
     name = "sa"
 
-    def __init__(self, space, *, objective: str = "edp", seed: int = 0, chains: int = 32,
+    def __init__(self, space: MapSpace, *, objective: str = "edp", seed: int = 0, chains: int = 32,
                  budget_hint: int | None = 1000, warmup: int | None = None, t0_scale: float = 0.1,
                  t_end_ratio: float = 0.01, p_factor: float = 0.4, p_split: float = 0.2, p_swap: float = 0.2,
                  tries: int = 3) -> None:
@@ -71,7 +73,7 @@ class SimulatedAnnealing(Optimizer):
         self.tries = max(int(tries), 1)
         self.preferred_batch = self.n_chains
         self.steps_planned = max(1, math.ceil((self.budget_hint - self.n_warmup) / self.n_chains))
-        self.moves = MoveSet(space.arch, space.layer)
+        self.moves = MoveSet(space)
         self.active_dims = np.array([d for d, n in enumerate(space.layer.dims) if n > 1], dtype=np.int64)
         # state (changed in _observe only)
         self.warm: Mappings | None = None
@@ -93,12 +95,8 @@ class SimulatedAnnealing(Optimizer):
 
     # ---- proposals -----------------------------------------------------------------------------
     def _acceptable(self, m: Mappings, cur_keys: np.ndarray) -> np.ndarray:
-        ok = check_valid(self.space.arch, self.space.layer, m) == 0
-        ok &= row_keys(m, self.space.arch) != cur_keys
-        allows = getattr(self.space, "allows", None)
-        if allows is not None and ok.any():
-            ok &= np.asarray(allows(m), dtype=bool)
-        return ok
+        """``[B]`` bool: known valid and allowed, and not the chain's state (hashes ``cur_keys [B]``)."""
+        return known_valid(self.space, m) & (row_hashes(m, self.space.arch) != cur_keys)
 
     def _neighbor(self, cur: Mappings, rng: np.random.Generator) -> Mappings:
         """One random neighbor per row of ``cur`` (may be invalid or unchanged; the caller filters)."""
@@ -112,11 +110,9 @@ class SimulatedAnnealing(Optimizer):
         if rows.size:
             cands, owner = self.moves.factor_neighbors(cur.subset(rows))
             if len(cands):
-                u = rng.random(len(owner))
-                srt = np.lexsort((u, owner))
-                last = np.r_[owner[srt][1:] != owner[srt][:-1], True]
+                owners, chosen = one_per_owner(owner, rng)
                 pick = np.arange(R)  # index into [cur rows..., cands...]
-                pick[rows[owner[srt][last]]] = R + srt[last]
+                pick[rows[owners]] = R + chosen
                 out = Mappings.concat([cur, cands]).subset(pick)
         rows = np.flatnonzero((kind >= f_end) & (kind < s_end))
         if rows.size and self.active_dims.size:
@@ -125,10 +121,10 @@ class SimulatedAnnealing(Optimizer):
                 out = self.space.sample_dim_split(out, int(d), rows[dims == d], rng)
         swap = (kind >= s_end) & (kind < w_end)
         if swap.any():
-            out, _ = self.space.swap_orders(out, swap, rng)
+            out, _ = self.moves.swap_orders(out, swap, rng)
         keep = kind >= w_end
         if keep.any():
-            out, _ = self.space.toggle_keep(out, keep, rng)
+            out, _ = self.moves.toggle_keep(out, keep, rng)
         return out
 
     def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
@@ -136,15 +132,11 @@ class SimulatedAnnealing(Optimizer):
         if self.chains is None:
             have = 0 if self.warm is None else len(self.warm)
             fresh = self.space.sample(min(n, max(self.n_warmup - have, 1)), seed=rng)
-            allows = getattr(self.space, "allows", None)
-            if allows is not None:
-                ok = np.asarray(allows(fresh), dtype=bool)
-                if ok.any():
-                    fresh = fresh.subset(ok)
-            return fresh
+            ok = self.space.allows(fresh)
+            return fresh.subset(ok) if ok.any() else fresh
         idx = self._chain_order()[: min(n, self.n_chains)]
         cur = self.chains.subset(idx)
-        cur_keys = row_keys(cur, self.space.arch)
+        cur_keys = row_hashes(cur, self.space.arch)
         out = cur
         pending = np.ones(len(idx), dtype=bool)
         for _ in range(self.tries):
@@ -227,5 +219,5 @@ class SimulatedAnnealing(Optimizer):
         h.update(self.chain_values.tobytes())
         h.update(self.steps.tobytes())
         if self.chains is not None:
-            h.update(b"".join(row_keys(self.chains, self.space.arch).tolist()))
+            h.update(row_hashes(self.chains, self.space.arch).tobytes())
             h.update(np.ascontiguousarray(self.chains.order).tobytes())

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import CosearchError
 from ..mapping.mapping import Mappings
+from ..mapping.space import MapSpace
 from ..model.evaluate import Costs, check_valid
 
 OBJECTIVES: tuple[str, ...] = ("edp", "energy", "cycles")
@@ -37,15 +38,14 @@ def objective_values(costs: Costs, objective: str) -> np.ndarray:
     raise CosearchError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
 
 
-def known_valid(space, m: Mappings) -> np.ndarray:
+def known_valid(space: MapSpace, m: Mappings) -> np.ndarray:
     """``[B]`` bool: the constraints known without evaluation hold: factorization, fan-out and capacity
     (:func:`~cosearch.model.evaluate.check_valid`, a construction-time check, not an evaluation) and
-    the map space's own constraints (``space.allows``, when it has them). Optimizers drop the other
-    candidates before asking for evaluations."""
+    the map space's own constraints (:meth:`MapSpace.allows`). Every optimizer drops the other
+    candidates with this one filter before asking for evaluations."""
     ok = check_valid(space.arch, space.layer, m) == 0
-    allows = getattr(space, "allows", None)
-    if allows is not None and len(m) and ok.any():
-        ok &= np.asarray(allows(m), dtype=bool)
+    if len(m) and ok.any():
+        ok &= space.allows(m)
     return ok
 
 
@@ -57,7 +57,7 @@ class Optimizer(ABC):
 
     name: ClassVar[str] = "optimizer"
 
-    def __init__(self, space, *, objective: str = "edp", seed: int = 0) -> None:
+    def __init__(self, space: MapSpace, *, objective: str = "edp", seed: int = 0) -> None:
         if objective not in OBJECTIVES:
             raise CosearchError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
         self.space = space

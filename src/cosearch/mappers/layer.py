@@ -106,7 +106,7 @@ def map_layer(
     if budget is None and time_limit is None:
         budget = DEFAULT_BUDGET
     if space is None:
-        from ..mapping.mapspace import MapSpace
+        from ..mapping.space import MapSpace
 
         space = MapSpace(arch, layer)
     cls = optimizer_class(optimizer)

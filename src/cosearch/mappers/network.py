@@ -222,7 +222,7 @@ class _Task:
 
 
 def _space(arch: Arch, layer: Layer, constraints: Any) -> Any:
-    from ..mapping.mapspace import MapSpace
+    from ..mapping.space import MapSpace
 
     if constraints is None:
         return MapSpace(arch, layer)

@@ -15,7 +15,7 @@ A :class:`Constraints` object is a list of items, each one of:
 The file format and the dataflows are documented in ``docs/formats.md`` ("Mapspace constraints").
 :func:`load_constraints` reads a YAML/JSON file or builds a named dataflow for an architecture;
 :func:`resolve_constraints` turns constraints into per-slot requirements for one layer (used by
-:class:`~cosearch.mapping.mapspace.MapSpace`), raising :class:`CosearchError` naming the constraint a
+:class:`~cosearch.mapping.space.MapSpace`), raising :class:`CosearchError` naming the constraint a
 layer cannot satisfy.
 """
 

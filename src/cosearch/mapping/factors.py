@@ -80,11 +80,3 @@ def choose_uniform(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     k = (rng.random(ok.shape[0]) * cnt).astype(np.int64)  # 0 <= k < cnt
     return np.argmax(cs > k[:, None], axis=1)
 
-
-def choose_weighted(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For non-negative ``weights [R, n]`` (each row with a positive sum), a column index ``[R]`` drawn
-    with probability proportional to the row's weights."""
-    cs = np.cumsum(weights, axis=1)
-    u = rng.random(weights.shape[0]) * cs[:, -1]
-    idx = np.argmax(cs > u[:, None], axis=1)
-    return idx

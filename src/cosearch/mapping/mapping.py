@@ -253,3 +253,20 @@ def load_mapping(path: str | Path) -> Mapping:
     from .._io import read_structured_file
 
     return mapping_from_data(read_structured_file(Path(path)), str(path))
+
+
+def row_indices(rows: Any, n: int) -> np.ndarray:
+    """Normalise ``rows`` (bool mask ``[n]``, integer indices, slice or None = all) to sorted unique int64 indices."""
+    if rows is None:
+        return np.arange(n, dtype=np.int64)
+    if isinstance(rows, slice):
+        return np.arange(n, dtype=np.int64)[rows]
+    arr = np.asarray(rows)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise ValueError(f"row mask must have shape ({n},), got {arr.shape}")
+        return np.flatnonzero(arr).astype(np.int64)
+    arr = np.unique(arr.astype(np.int64).ravel())
+    if arr.size and (arr[0] < 0 or arr[-1] >= n):
+        raise IndexError(f"row index out of range for a batch of {n}")
+    return arr

@@ -1,37 +1,43 @@
-"""Vectorised local moves on batches of mappings, used by local-search optimizers.
+"""Every local move on batches of mappings, for every mapper: one slot encoding, one set of tables.
 
-A mapping's factors are viewed as *slots* ``F [B, L + 2, D]``: the ``L`` temporal levels, then the
-spatial X and Y factors of the fan-out level. Moves:
+A mapping's factors are viewed as *slots* ``F [B, L + 2, D]`` (:func:`to_slots`): the ``L`` temporal
+levels, then the spatial X and Y factors of the fan-out level. The slots a factor may occupy on an
+arch (:func:`factor_slots`) are the temporal ones and X / Y where the mesh below the fan-out level
+has that axis. Move kinds:
 
-* factor moves: one prime factor of one dim goes from one slot to another;
-* order moves: two dims with factors > 1 swap places in one level's loop order;
-* bypass moves: one data space is toggled at one level whose kept set the mapping may choose.
+* **factor**: one prime factor of one dim goes from one slot to another;
+* **exchange**: a prime of one dim and a prime of another swap slots (tile sizes change little);
+* **order**: two dims with factors > 1 swap places in one level's loop order;
+* **keep**: one data space is toggled at one level whose kept set the mapping may choose
+  (the bypassable pairs of :func:`~cosearch.mapping.keep.keep_tables`).
 
-Every move keeps the factorization exact; capacity and fan-out are checked by the caller.
+:class:`MoveSet` draws them in the ways the mappers need, each a named method (the distributions
+differ on purpose and each fixes a mapper's random stream):
+
+* every neighbor at once (``*_neighbors``; ``auto``'s descent, ``sa``'s factor move);
+* a few random moves per row (``kick``, ``auto``'s restarts; ``mutate``, ``bo``'s local pools);
+* one random move per selected row that keeps the row valid and within the map space's constraints
+  (``swap_orders``, ``toggle_keep``; ``sa``).
+
+Every move keeps the factorization exact. Re-splitting one dim afresh over all slots is a draw of the
+sampler (it runs the sampler's constrained fill): :meth:`MapSpace.sample_dim_split`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, Callable
+
 import numpy as np
 
 from ..arch.spec import Arch
-from ..dims import DATASPACES, NUM_DIMS
-from .mapping import Mappings
-from ..workload.layer import Layer
-
-
-def prime_set(n: int) -> list[int]:
-    """Distinct primes of ``n``."""
-    out, p = [], 2
-    while p * p <= n:
-        if n % p == 0:
-            out.append(p)
-            while n % p == 0:
-                n //= p
-        p += 1
-    if n > 1:
-        out.append(n)
-    return out
+from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
+from ..workload.geometry import tile_words
+from .factors import choose_uniform, prime_factors
+from .keep import effective_keep, keep_tables
+from .mapping import Mappings, row_indices
+from .space import MapSpace
+from .space.sampler import SeedLike, as_generator
 
 
 def to_slots(m: Mappings, fanout: int) -> np.ndarray:
@@ -40,7 +46,8 @@ def to_slots(m: Mappings, fanout: int) -> np.ndarray:
 
 
 def from_slots(slots: np.ndarray, like: Mappings, fanout: int) -> Mappings:
-    """Mappings with factors from ``slots`` and orders/keep from ``like`` (same batch size)."""
+    """Mappings with factors from ``slots [B, L + 2, D]`` and orders/keep from ``like`` (same batch
+    size); spatial factors off the fan-out level are 1."""
     L = slots.shape[1] - 2
     sx = np.ones_like(slots[:, :L])
     sy = np.ones_like(sx)
@@ -49,82 +56,84 @@ def from_slots(slots: np.ndarray, like: Mappings, fanout: int) -> Mappings:
     return Mappings(slots[:, :L].copy(), sx, sy, like.order, like.keep, like.order_x, like.order_y)
 
 
-def canonical_order(temporal: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Loop ranks where dims with factor 1 (which do not affect costs) sit outermost in dim order."""
-    key = np.where(temporal > 1, NUM_DIMS + order, np.arange(NUM_DIMS))
-    perm = np.argsort(key, axis=-1, kind="stable")
-    ranks = np.empty_like(perm)
-    np.put_along_axis(ranks, perm, np.arange(NUM_DIMS)[None, None, :].repeat(perm.shape[0], 0).repeat(perm.shape[1], 1), axis=-1)
-    return ranks
+def factor_slots(arch: Arch) -> np.ndarray:
+    """int64 ``[S]``: the slots of :func:`to_slots` a factor may occupy on ``arch`` (every temporal
+    level, then X and Y where the mesh below the fan-out level has more than one column / row)."""
+    L = arch.num_levels
+    child = arch.fanout_child
+    slots = list(range(L))
+    if child.mesh_x > 1:
+        slots.append(L)
+    if child.mesh_y > 1:
+        slots.append(L + 1)
+    return np.array(slots, dtype=np.int64)
 
 
-def canonical_rows(m: Mappings, arch: Arch) -> np.ndarray:
-    """``[B, F]`` int64 rows equal exactly for mappings the cost model cannot tell apart by their
-    parameters: factors (temporal and spatial slots), loop orders with factor-1 loops put outermost,
-    and the effective keep (fixed levels hold their set)."""
-    from .keep import effective_keep
-
-    B = len(m)
-    slots = to_slots(m, arch.fanout_level).reshape(B, -1)
-    order = canonical_order(m.temporal, m.order).reshape(B, -1)
-    keep = effective_keep(arch, m.keep).reshape(B, -1).astype(np.int64)
-    return np.concatenate([slots, order, keep], axis=1).astype(np.int64)
+def _with(m: Mappings, **changes: np.ndarray) -> Mappings:
+    """Mappings with ``m``'s orders per axis and factors except ``changes`` (``tags`` dropped)."""
+    fields = dict(temporal=m.temporal, spatial_x=m.spatial_x, spatial_y=m.spatial_y, order=m.order, keep=m.keep,
+                  order_x=m.order_x, order_y=m.order_y)
+    fields.update(changes)
+    return Mappings(**fields)
 
 
-def row_keys(m: Mappings, arch: Arch) -> np.ndarray:
-    """A hashable byte key per mapping (``[B]`` void), equal iff :func:`canonical_rows` are equal."""
-    flat = np.ascontiguousarray(canonical_rows(m, arch))
-    return flat.view(np.dtype((np.void, flat.shape[1] * 8))).ravel()
+def one_per_owner(owner: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """For candidate owners ``owner [C]``: ``(owners, candidate index)`` picking one candidate per
+    owner uniformly (the largest random key within each owner group)."""
+    u = rng.random(len(owner))
+    srt = np.lexsort((u, owner))
+    last = np.r_[owner[srt][1:] != owner[srt][:-1], True]
+    return owner[srt][last], srt[last]
 
 
 class MoveSet:
-    """All local moves for one (arch, layer), applied to a batch of start mappings at once."""
+    """Every move kind for one map space (its arch, layer and constraints), applied to whole batches.
 
-    def __init__(self, arch: Arch, layer: Layer, *, exchanges: bool = True) -> None:
-        self.use_exchanges = exchanges
+    ``exchanges``: include exchange moves in :meth:`all_neighbors`. ``accept``: the filter
+    :meth:`mutate` applies to its results (``[B]`` bool for a batch; e.g. the mappers' ``known_valid``),
+    ``None`` = keep every mutant.
+
+    Tables (``M*`` moves each): ``factor_moves [Mf, 4]`` (dim, prime, from slot, to slot),
+    ``exchange_moves [Mx, 6]`` (dim 1, prime 1, dim 2, prime 2, slot i, slot j: prime 1 goes i -> j,
+    prime 2 goes j -> i), ``order_moves [Mo, 3]`` (level, dim a, dim b), ``keep_moves [Mk, 2]``
+    (level, data space) for the bypassable pairs.
+    """
+
+    def __init__(self, space: MapSpace, *, exchanges: bool = True,
+                 accept: Callable[[Mappings], np.ndarray] | None = None) -> None:
+        arch, layer = space.arch, space.layer
+        self.space = space
         self.arch = arch
         self.layer = layer
+        self.use_exchanges = exchanges
+        self.accept = accept
         self.fanout = arch.fanout_level
         L = arch.num_levels
-        child = arch.fanout_child
-        slots = list(range(L))
-        if child.mesh_x > 1:
-            slots.append(L)
-        if child.mesh_y > 1:
-            slots.append(L + 1)
-        moves = []
-        for d, size in enumerate(layer.dims):
-            for p in prime_set(size):
-                for i in slots:
-                    for j in slots:
-                        if i != j:
-                            moves.append((d, p, i, j))
+        self.slots = factor_slots(arch)
+        slots = self.slots.tolist()
+        dim_primes = [(d, p) for d, size in enumerate(layer.dims) for p in prime_factors(int(size))]
+        moves = [(d, p, i, j) for d, p in dim_primes for i in slots for j in slots if i != j]
         self.factor_moves = np.array(moves, dtype=np.int64).reshape(-1, 4)
-        dp = [(d, p) for d, size in enumerate(layer.dims) for p in prime_set(size)]
-        exchanges = [
+        exchange = [
             (d1, p1, d2, p2, i, j)
-            for (d1, p1) in dp
-            for (d2, p2) in dp
+            for (d1, p1) in dim_primes
+            for (d2, p2) in dim_primes
             if d1 != d2
             for i in slots
             for j in slots
             if i < j
         ]
-        # move p1 of d1 from slot i to j and p2 of d2 from j to i (tile sizes change little)
-        self.exchange_moves = np.array(exchanges, dtype=np.int64).reshape(-1, 6)
+        self.exchange_moves = np.array(exchange, dtype=np.int64).reshape(-1, 6)
         pairs = [(l, a, b) for l in range(L) for a in range(NUM_DIMS) for b in range(a + 1, NUM_DIMS)]
         self.order_moves = np.array(pairs, dtype=np.int64).reshape(-1, 3)
-        flexible = [
-            (l, di)
-            for l, lvl in enumerate(arch.levels)
-            if l > 0 and not lvl.keeps_fixed
-            for di, ds in enumerate(DATASPACES)
-            if ds in lvl.keeps
-        ]
-        self.keep_moves = np.array(flexible, dtype=np.int64).reshape(-1, 2)
+        self.keep_moves = np.argwhere(keep_tables(arch).bypassable).astype(np.int64).reshape(-1, 2)
+        dims = np.array(layer.dims, dtype=np.int64)
+        self.active_dims = np.flatnonzero(dims > 1)  # [A] dims of size > 1
+        self.primes = np.array(sorted({p for _, p in dim_primes}), dtype=np.int64)  # [P] primes of any dim
 
-    # -- each returns (candidates, index of the start each came from) --------------------------
+    # ---- every neighbor: each returns (candidates, index of the start each came from) ------------
     def factor_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        """Every applicable factor move of every row."""
         F = to_slots(m, self.fanout)
         mv = self.factor_moves
         if not len(mv):
@@ -139,6 +148,7 @@ class MoveSet:
         return from_slots(G, m.subset(s_idx), self.fanout), s_idx
 
     def exchange_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        """Every applicable exchange move of every row."""
         F = to_slots(m, self.fanout)
         mv = self.exchange_moves
         if not len(mv):
@@ -156,6 +166,7 @@ class MoveSet:
         return from_slots(G, m.subset(s_idx), self.fanout), s_idx
 
     def order_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        """Every swap of two loops with factors > 1 at one level, of every row."""
         mv = self.order_moves
         l, a, b = mv.T
         act = m.temporal > 1
@@ -171,6 +182,7 @@ class MoveSet:
         return Mappings(sub.temporal, sub.spatial_x, sub.spatial_y, order, sub.keep, sub.order_x, sub.order_y), s_idx
 
     def keep_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        """Every flip of one bypassable keep flag, of every row."""
         mv = self.keep_moves
         S = len(m)
         if not len(mv):
@@ -184,12 +196,14 @@ class MoveSet:
         return Mappings(sub.temporal, sub.spatial_x, sub.spatial_y, sub.order, keep, sub.order_x, sub.order_y), s_idx
 
     def all_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        """Factor, order and keep neighbors (and exchanges when enabled) of every row, concatenated."""
         parts = [self.factor_neighbors(m), self.order_neighbors(m), self.keep_neighbors(m)]
         if self.use_exchanges:
             parts.append(self.exchange_neighbors(m))
         parts = [p for p in parts if len(p[0])]
         return Mappings.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
+    # ---- a few random moves per row ---------------------------------------------------------------
     def kick(self, m: Mappings, rng: np.random.Generator, moves: int = 3) -> Mappings:
         """Apply ``moves`` random factor or order moves to every row (a perturbation for restarts).
 
@@ -201,30 +215,170 @@ class MoveSet:
             cands, owner = make(out)
             if not len(cands):
                 continue
-            # one uniformly random neighbor per row: the largest random key within each owner group
-            u = rng.random(len(owner))
-            sort = np.lexsort((u, owner))
-            last = np.r_[owner[sort][1:] != owner[sort][:-1], True]
-            pick = np.arange(len(out))  # index into [out rows..., candidates...]
-            pick[owner[sort][last]] = len(out) + sort[last]
-            out = Mappings.concat([out, cands]).subset(pick)
+            owners, pick = one_per_owner(owner, rng)
+            rows = np.arange(len(out))  # index into [out rows..., candidates...]
+            rows[owners] = len(out) + pick
+            out = Mappings.concat([out, cands]).subset(rows)
         return out
 
+    def move_factor(self, m: Mappings, rng: np.random.Generator) -> Mappings:
+        """Per row: a random active dim, then one of its primes in a random slot holding it moves to
+        another random slot (rows where the dim has no prime stay as they are)."""
+        B = len(m)
+        if B == 0 or self.active_dims.size == 0 or self.primes.size == 0:
+            return m
+        F = to_slots(m, self.fanout)
+        S = self.slots.size
+        ar = np.arange(B)
+        d = self.active_dims[rng.integers(0, self.active_dims.size, size=B)]
+        V = F[ar[:, None], self.slots[None, :], d[:, None]]  # [B, S]
+        ok = (V[:, :, None] % self.primes[None, None, :]) == 0  # [B, S, P]
+        ok &= V[:, :, None] > 1
+        pick = choose_uniform(ok.reshape(B, -1), rng)
+        src, pj = np.divmod(pick, self.primes.size)
+        p = self.primes[pj]
+        t = rng.integers(0, S - 1, size=B)
+        dst = t + (t >= src)
+        p = np.where(ok.reshape(B, -1).any(axis=1), p, 1)
+        F[ar, self.slots[src], d] //= p
+        F[ar, self.slots[dst], d] *= p
+        return from_slots(F, m, self.fanout)
 
-_HASH_MULT: dict[int, np.ndarray] = {}
+    def swap_order(self, m: Mappings, rng: np.random.Generator) -> Mappings:
+        """Per row: swap two loops at one level, both with factors > 1 where the row has a level with
+        two such loops (else any two loops of a random level)."""
+        B, L = len(m), m.num_levels
+        if B == 0:
+            return m
+        ar = np.arange(B)
+        act = m.temporal > 1  # [B, L, D]
+        two = act.sum(axis=2) >= 2
+        lvl = np.where(two.any(axis=1), choose_uniform(two, rng), rng.integers(0, L, size=B))
+        cand = act[ar, lvl]
+        cand = np.where(cand.sum(axis=1, keepdims=True) >= 2, cand, True)
+        i = choose_uniform(cand, rng)
+        cand2 = cand.copy()
+        cand2[ar, i] = False
+        j = choose_uniform(cand2, rng)
+        order = m.order.copy()
+        oi = order[ar, lvl, i].copy()
+        order[ar, lvl, i] = order[ar, lvl, j]
+        order[ar, lvl, j] = oi
+        return _with(m, order=order)
 
+    def flip_keep(self, m: Mappings, rng: np.random.Generator) -> Mappings:
+        """Per row: flip one uniformly random bypassable keep flag (``keep`` returned in effective form)."""
+        B = len(m)
+        if B == 0 or len(self.keep_moves) == 0:
+            return m
+        keep = effective_keep(self.arch, m.keep)
+        pr = self.keep_moves[rng.integers(0, len(self.keep_moves), size=B)]
+        keep[np.arange(B), pr[:, 0], pr[:, 1]] ^= True
+        return _with(m, keep=keep)
 
-def row_hashes(m: Mappings, arch: Arch) -> np.ndarray:
-    """A 64-bit hash ``[B]`` uint64 of :func:`canonical_rows` (equal rows, equal hashes)."""
-    flat = canonical_rows(m, arch).astype(np.uint64)
-    width = flat.shape[1]
-    mult = _HASH_MULT.get(width)
-    if mult is None:
-        mult = np.random.default_rng(width).integers(1, 2**63, width, dtype=np.uint64) | np.uint64(1)
-        _HASH_MULT[width] = mult
-    with np.errstate(over="ignore"):
-        h = (flat * mult[None, :]).sum(axis=1, dtype=np.uint64)
-        h ^= h >> np.uint64(29)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(32)
-    return h
+    def mutate(self, parents: Mappings, n: int, rng: np.random.Generator) -> Mappings:
+        """``n`` mutants of rows of ``parents`` (chosen uniformly), each 1-3 moves away (a factor move
+        with probability 0.6, else an order swap, or a keep flip with probability 0.1 where the arch
+        has bypassable levels); only those passing ``accept`` are returned (so possibly fewer)."""
+        if n <= 0 or len(parents) == 0:
+            return parents.subset(slice(0, 0))
+        m = parents.subset(rng.integers(0, len(parents), size=n))
+        m = Mappings(
+            m.temporal.copy(), m.spatial_x.copy(), m.spatial_y.copy(), m.order.copy(), m.keep.copy(), m.order_x, m.order_y
+        )
+        steps = 1 + (rng.random(n) < 0.4) + (rng.random(n) < 0.15)
+        p_keep = 0.1 if len(self.keep_moves) else 0.0
+        for s in range(3):
+            rows = np.flatnonzero(steps > s)
+            if rows.size == 0:
+                break
+            u = rng.random(rows.size)
+            for op, sel in (
+                (self.move_factor, u < 0.6),
+                (self.swap_order, (u >= 0.6) & (u < 1.0 - p_keep)),
+                (self.flip_keep, u >= 1.0 - p_keep),
+            ):
+                r = rows[sel]
+                if r.size:
+                    sub = op(m.subset(r), rng)
+                    m.temporal[r], m.spatial_x[r], m.spatial_y[r] = sub.temporal, sub.spatial_x, sub.spatial_y
+                    m.order[r], m.keep[r] = sub.order, sub.keep
+        return m if self.accept is None else m.subset(self.accept(m))
+
+    # ---- one move per selected row that keeps the row valid and allowed ----------------------------
+    def swap_orders(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> tuple[Mappings, np.ndarray]:
+        """Swap the loop ranks of two dims at one level, in each selected row (``rows``: bool mask
+        ``[B]``, indices, slice or None = all); chosen uniformly among levels with at least two
+        temporal factors > 1, then among pairs of such dims there (swaps of factor-1 loops would change
+        nothing). Loops a permutation constraint places stay where they are. Validity is unaffected.
+
+        Returns ``(new mappings, changed [B] bool)``; rows with no such level are unchanged.
+        """
+        rng = as_generator(rng)
+        idx = row_indices(rows, len(m))
+        order = m.order.copy()
+        changed = np.zeros(len(m), dtype=bool)
+        if idx.size:
+            big = m.temporal[idx] > 1  # [R, L, D]
+            big &= ~self.space.plan.pinned_loops[None]
+            nbig = big.sum(axis=2)  # [R, L]
+            has = (nbig >= 2).any(axis=1)
+            r = idx[has]
+            big, nbig = big[has], nbig[has]
+            if r.size:
+                ar = np.arange(r.size)
+                lvl = choose_uniform(nbig >= 2, rng)
+                cand = big[ar, lvl]  # [R', D]
+                i = choose_uniform(cand, rng)
+                cand2 = cand.copy()
+                cand2[ar, i] = False
+                j = choose_uniform(cand2, rng)
+                oi = order[r, lvl, i].copy()
+                order[r, lvl, i] = order[r, lvl, j]
+                order[r, lvl, j] = oi
+                changed[r] = True
+        return dataclasses.replace(m, order=order), changed
+
+    def toggle_keep(self, m: Mappings, rows: Any = None, rng: SeedLike = None) -> tuple[Mappings, np.ndarray]:
+        """Flip one bypass choice per selected row, chosen uniformly among the flips that keep the row
+        valid and allowed: bypassing (always fine) or keeping a data space whose tile fits the level's
+        free room, at keep choices the map space's constraints leave open.
+
+        Returns ``(new mappings, changed [B] bool)``; rows (or archs) with no possible flip are unchanged.
+        The returned ``keep`` of changed rows is in effective form (fixed levels hold their ``keeps``).
+        """
+        space = self.space
+        rng = as_generator(rng)
+        idx = row_indices(rows, len(m))
+        keep = m.keep.copy()
+        changed = np.zeros(len(m), dtype=bool)
+        pairs = [
+            (li, di)
+            for li in range(1, space.num_levels)
+            for di in range(NUM_DATASPACES)
+            if space.bypassable[li, di] and not space.plan.keep_decided[li, di]
+        ]
+        if idx.size and pairs:
+            factors = (m.temporal * m.spatial_x * m.spatial_y)[idx]
+            ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
+            k = space.effective_keep(m.keep[idx])
+            ok = np.zeros((idx.size, len(pairs)), dtype=bool)
+            tiles = {}
+            for li in {p[0] for p in pairs}:
+                tiles[li] = np.stack([tile_words(ds, ext[:, li], self.layer) for ds in DATASPACES], axis=1)  # [R, 3]
+            for j, (li, di) in enumerate(pairs):
+                size = space.sizes[li]
+                if size is None:
+                    ok[:, j] = True
+                    continue
+                used = (tiles[li] * k[:, li]).sum(axis=1)
+                ok[:, j] = k[:, li, di] | (used + tiles[li][:, di] <= size)
+            has = ok.any(axis=1)
+            r = idx[has]
+            if r.size:
+                pick = choose_uniform(ok[has], rng)
+                pl = np.array([p[0] for p in pairs])[pick]
+                pd = np.array([p[1] for p in pairs])[pick]
+                keep[r, pl, pd] = ~space.effective_keep(m.keep[r])[np.arange(r.size), pl, pd]
+                changed[r] = True
+        return dataclasses.replace(m, keep=keep), changed

@@ -1,6 +1,6 @@
 """The sampler's inner step, compiled with numba: draw one factor per row of a batch of partial mappings.
 
-:meth:`cosearch.mapping.mapspace.MapSpace._step` prepares the per-batch tables and the uniform draws
+:meth:`cosearch.mapping.space.sampler.FactorFiller.step` prepares the per-batch tables and the uniform draws
 (``u``, from the caller's NumPy generator, so a seed fixes the samples) and calls :func:`step_rows`.
 A row-wise loop costs about a microsecond per row, where the same step as whole-array NumPy
 operations cost about 0.2 ms per call whatever the batch size; the sampler makes ~25 such calls per
@@ -8,7 +8,7 @@ batch, and the ``auto`` mapper draws many small batches.
 
 Shapes: ``L`` levels, ``D`` = 8 dims, ``R`` rows; state arrays are ``[L, D, R]`` (``temporal``,
 ``sx``, ``sy``, ``ext``), ``[L, 3, R]`` (``keep``, ``tiles``), ``[L, R]`` (``used``), ``[D, R]``
-(``rem_idx``); divisor tables are flattened ``[D * n]`` / ``[D * n * n]`` (see ``MapSpace._build_tables``).
+(``rem_idx``); divisor tables are flattened ``[D * n]`` / ``[D * n * n]`` (see ``FactorFiller._build_tables``).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..dims import DIM_INDEX
+from ...dims import DIM_INDEX
 
 KIND_T, KIND_X, KIND_Y = 0, 1, 2
 """Slot kinds: a temporal factor, a spatial factor over the mesh's X axis, over its Y axis."""
 
-AXIS_OWN, AXIS_W, AXIS_H = 0, 1, 2
-"""Which Inputs axis a dim moves (``MapSpace._axis_kind``): its own, the W axis (P, R), the H axis (Q, S)."""
+AXIS_W, AXIS_H = 1, 2
+"""Which Inputs axis a dim moves (``FactorFiller._axis_kind``): the W axis (P, R), the H axis (Q, S); 0 = its own."""
 
 DIM_P, DIM_Q, DIM_R, DIM_S = (DIM_INDEX[d] for d in "PQRS")
 
