@@ -1,9 +1,20 @@
 """cosearch: hardware/software co-design of DNN accelerators on a vectorised Timeloop-exact cost model.
 
-Public API (stable): :func:`load_arch`, :func:`load_workload`, :class:`MapSpace`, :func:`evaluate`,
-:func:`map_layer`, :func:`map_network`, :func:`load_constraints`,
-plus the types :class:`Arch`, :class:`Layer`, :class:`Network`, :class:`Mapping`, :class:`Mappings`,
-:class:`Costs`. Submodules are imported lazily so ``import cosearch`` stays cheap.
+The public API (stable) is the names below, by stage of the data path (docs/architecture.md):
+
+* specs: :func:`load_arch`, :class:`Arch`, :class:`Level`, :func:`load_workload`, :func:`parse_shape`,
+  :func:`from_torch`, :class:`Layer`, :class:`Network`, :func:`load_hw_space`, :class:`HWSpace`,
+  :data:`TEMPLATES` (the hardware templates);
+* mappings and costs: :class:`Mapping`, :class:`Mappings`, :func:`load_mapping`, :class:`MapSpace`,
+  :func:`load_constraints`, :func:`evaluate`, :class:`Costs`;
+* the inner loop: :func:`map_layer`, :class:`MapResult`, :func:`map_network`, :data:`OPTIMIZERS`;
+* the outer loop: :class:`Codesign`, :class:`CodesignResult`, :data:`HW_OPTIMIZERS`;
+* studies and executors: :class:`Storage`, :class:`LocalExecutor`, :func:`make_executor`;
+* reports: :func:`build_report`, :func:`report_from_args`;
+* :class:`CosearchError`, the one error type of bad input.
+
+Modules whose names start with ``_`` are implementation details. Submodules are imported lazily, so
+``import cosearch`` stays cheap.
 """
 
 from __future__ import annotations
@@ -33,6 +44,18 @@ _EXPORTS = {
     "MapResult": "cosearch.mappers.layer",
     "map_network": "cosearch.mappers.network",
     "load_constraints": "cosearch.mapping.constraints",
+    "OPTIMIZERS": "cosearch.mappers.layer",
+    "load_hw_space": "cosearch.arch.hwspace",
+    "HWSpace": "cosearch.arch.hwspace",
+    "TEMPLATES": "cosearch.arch.templates",
+    "Codesign": "cosearch.codesign.driver",
+    "CodesignResult": "cosearch.codesign.driver",
+    "HW_OPTIMIZERS": "cosearch.codesign.hw_optimizers",
+    "Storage": "cosearch.study",
+    "LocalExecutor": "cosearch.study",
+    "make_executor": "cosearch.study",
+    "build_report": "cosearch.report.build",
+    "report_from_args": "cosearch.report.build",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -179,7 +179,3 @@ def load_hw_space(name_or_path: str | Path | None = None, template: str = "eyeri
     except ValidationError as err:
         raise CosearchError(format_validation_error(err, source)) from None
 
-
-def hw_space_data(space: HWSpace) -> dict[str, Any]:
-    """JSON-able description of a space (stored with studies)."""
-    return space.model_dump(mode="json")
