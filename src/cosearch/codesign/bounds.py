@@ -31,10 +31,9 @@ import numpy as np
 from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..arch.spec import Arch
+from ..dims import DATASPACES
 from ..workload.geometry import distinct_windows
 from ..workload.layer import Layer, Network
-
-DATA_SPACES = ("Weights", "Inputs", "Outputs")
 
 
 def compulsory_dram_words(layer: Layer) -> tuple[int, int, int]:
@@ -91,7 +90,7 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
             min_read[li] = min(min_read[li], e.read)
             min_update[li] = min(min_update[li], e.update)
     per_mac = 0.0
-    for ds in DATA_SPACES:
+    for ds in DATASPACES:
         inner = max((li for li, lvl in enumerate(arch0.levels) if ds in lvl.keeps), default=None)
         if inner is None:
             continue
