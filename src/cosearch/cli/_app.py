@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from .. import __version__
+from .._io import to_plain, write_atomic
 from ..errors import CosearchError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -127,27 +127,9 @@ def _handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON data: numpy scalars/arrays converted, non-finite floats as ``null``."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        x = float(value)
-        return x if math.isfinite(x) else None
-    return value
-
-
 def _print_json(data: Any) -> None:
     """One line of JSON on stdout."""
-    typer.echo(json.dumps(_jsonable(data), separators=(",", ":")))
+    typer.echo(json.dumps(to_plain(data), separators=(",", ":")))
 
 
 def _version_callback(value: bool) -> None:
@@ -545,7 +527,6 @@ def _dataflow_constraints(name: str, arch: Any) -> Any:
 
 
 CODESIGN_OPTIMIZERS = ("bo", "random", "ga", "vanilla-bo")
-BEST_ARCH_FILE = "best-arch.yaml"
 
 
 def _eyeriss168_area(space: Any) -> float:
@@ -605,127 +586,6 @@ def _safe_name(text: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("._") or "x"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _geomean_ratio(best: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
-    """Geometric mean over workloads of best EDP / baseline EDP (``per_workload`` of two summaries)."""
-    if not best or not base:
-        return None
-    pairs = [(best["per_workload"].get(w), base["per_workload"].get(w)) for w in best["per_workload"]]
-    if not pairs or any(not a or not b for a, b in pairs):
-        return None
-    return math.exp(sum(math.log(a / b) for a, b in pairs) / len(pairs))
-
-
-class _CodesignOutput:
-    """What a co-design run leaves in its out directory, kept current as trials finish:
-    ``results.json`` (rewritten after every trial), the best design's arch file and its layers' mappings
-    (rewritten whenever the best improves)."""
-
-    def __init__(self, cd: Any, out_dir: Path, started: float) -> None:
-        self.cd = cd
-        self.out = out_dir
-        self.started = started
-        self.best: dict[str, Any] | None = None
-        self.best_value = math.inf
-        self.files: dict[str, Any] = {}
-        self.done = self.cd.storage.count_trials(self.cd.study_name)["complete"]
-        self.shape_key = {layer.shape_key(): key for key, layer in cd.layers}
-        self.base_values = cd.baseline_values or cd._simple_baseline()
-
-    # -- best so far -------------------------------------------------------------------------------
-    def load_existing(self) -> None:
-        """Best of a resumed study's complete trials (its files are written again)."""
-        trial = self.cd.storage.best_trial(self.cd.study_name)
-        if trial is not None:
-            self._set_best(trial)
-
-    def _set_best(self, trial: Any) -> None:
-        results = {lr.layer: dict(lr.__dict__) for lr in trial.layers}
-        cost = self.cd.network_cost(results)
-        summary = self.cd._summary(trial.hw_params["values"], cost, trial.result["area_mm2"])
-        summary["trial"] = trial.number
-        self.best, self.best_value = summary, float(trial.value)
-        self.write_best_files(summary)
-
-    def write_best_files(self, best: dict[str, Any]) -> None:
-        """``best-arch.yaml`` (loadable by ``cosearch eval --arch``) and ``mappings/<workload>/<layer>.json``
-        for every layer of every workload (layers of equal shape share a mapping)."""
-        import yaml
-
-        from ..mapping.mapping import Mapping
-
-        arch = self.cd.space.arch(dict(best["arch"]))
-        first = self.cd.workloads[0].layers[0]
-        header = (
-            f"# Best design of co-design study {self.cd.study_name} (trial {best.get('trial')}): "
-            f"{self.cd.space.template} template, estimator {self.cd.space.estimator}\n"
-            f"# area {best['area_mm2']:.4f} mm², energy {best['energy_pj']:.6g} pJ, cycles {best['cycles']:.6g}, "
-            f"EDP {best['edp']:.6g}\n"
-            f"# cosearch eval --arch {BEST_ARCH_FILE} --workload {self.cd.workloads[0].name} --layer {first.name} "
-            f"--mapping mappings/{_safe_name(self.cd.workloads[0].name)}/{_safe_name(first.name)}.json\n"
-        )
-        body = yaml.safe_dump(arch.model_dump(mode="json", exclude_none=True), sort_keys=False)
-        _write_atomic(self.out / BEST_ARCH_FILE, header + body)
-        mappings: dict[str, str] = {}
-        for net in self.cd.workloads:
-            for layer in net.layers:
-                rec = best["layers"].get(self.shape_key.get(layer.shape_key(), ""), {})
-                if not rec.get("mapping"):
-                    continue
-                rel = f"mappings/{_safe_name(net.name)}/{_safe_name(layer.name)}.json"
-                text = Mapping.model_validate(rec["mapping"]).model_dump_json(indent=1, exclude_none=True)
-                _write_atomic(self.out / rel, text + "\n")
-                mappings[f"{net.name}/{layer.name}"] = rel
-        self.files = {"arch": BEST_ARCH_FILE, "mappings": mappings}
-
-    # -- per trial ---------------------------------------------------------------------------------
-    def on_trial(self, info: dict[str, Any]) -> None:
-        self.done += 1
-        value = info.get("value")
-        if info.get("valid") and value is not None and float(value) < self.best_value:
-            self._set_best(self.cd.storage.trial(self.cd.study_name, info["number"], layers=True))
-        self.write("running")
-
-    def _baselines(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        cd = self.cd
-        base = getattr(cd, "baseline_cost", None)
-        base_rs = getattr(cd, "baseline_rs_cost", None)
-        return (None if base is None else cd._summary(self.base_values, base, cd.baseline_area),
-                None if base_rs is None else cd._summary(self.base_values, base_rs, cd.baseline_area))
-
-    def partial(self) -> dict[str, Any]:
-        base, base_rs = self._baselines()
-        return {"study": self.cd.study_name, "storage": self.cd.storage.url, "out": str(self.out),
-                "best": self.best, "baseline": base, "baseline_rs": base_rs,
-                "edp_ratio": _geomean_ratio(self.best, base), "edp_ratio_rs": _geomean_ratio(self.best, base_rs),
-                "trials": self.done, "seconds": round(time.perf_counter() - self.started, 3), "files": self.files}
-
-    def write(self, status: str, data: dict[str, Any] | None = None, history: list[Any] | None = None) -> None:
-        doc = {"status": status, **(data if data is not None else self.partial()), "config": self.cd.config}
-        if history is not None:
-            doc["history"] = history
-        _write_atomic(self.out / "results.json", json.dumps(_jsonable(doc), indent=1) + "\n")
-
-    def final(self, res: Any) -> dict[str, Any]:
-        """The finished run as the ``--json`` document (and write it, with the history, to results.json)."""
-        if res.best is not None and (self.best is None or self.best.get("trial") != res.best.get("trial")):
-            self.best = res.best
-            self.write_best_files(res.best)
-        data = {"study": res.study, "storage": self.cd.storage.url, "out": str(self.out), "best": res.best,
-                "baseline": res.baseline, "baseline_rs": res.baseline_rs, "edp_ratio": res.edp_ratio,
-                "edp_ratio_rs": res.edp_ratio_rs, "edp_ratio_bound": res.edp_ratio_bound, "bound": res.bound,
-                "pareto_front": res.pareto_front, "trials": res.trials, "seconds": round(res.seconds, 3),
-                "files": self.files if res.best is not None else {}}
-        self.write("complete", data, res.history)
-        return data
 
 
 class _CodesignProgress:
@@ -911,6 +771,7 @@ def _run_codesign(
     """Build the study, run it with a progress bar and live output files, print the summary or JSON;
     with ``report``, write the HTML report into ``out/report/``."""
     from ..codesign.driver import Codesign
+    from ..codesign.outputs import BEST_ARCH_FILE, RESULTS_FILE
     from ..study.executor import make_executor
     from ..study.storage import DEFAULT_URL
 
@@ -922,20 +783,13 @@ def _run_codesign(
                       mapper_budget=mapper_budget, seed=seed, storage=storage, study=study, resume=resume,
                       executor=executor)
         out_dir = out if out is not None else default_out(cd.study_name)
-        start = time.perf_counter()
-        output = _CodesignOutput(cd, out_dir, start)
-        output.load_existing()
+        output = cd.open_output(out_dir)
         names = "+".join(w.name for w in workloads)
         with _CodesignProgress(hw_budget, min(output.done, hw_budget), f"{names} ({optimizer})",
                                quiet=as_json) as progress:
             if output.best is not None:
                 progress.seed_best(output.best_value, output.best["edp"])
-
-            def on_trial(info: dict[str, Any]) -> None:
-                output.on_trial(info)
-                progress.trial(info)
-
-            cd.on_trial = on_trial
+            cd.on_trial = progress.trial
             resumed = f"resuming study {cd.study_name} ({output.done} trials done)" if output.done else \
                 f"study {cd.study_name}"
             progress.note(
@@ -944,21 +798,13 @@ def _run_codesign(
                 f"{mapper_budget:,} evaluations per layer, min {cd.objective}, seed {seed}; {resumed} in "
                 f"{cd.storage.url}; {_executor_text(executor)}; writing to {out_dir}")
             progress.note("mapping the baselines: " + " and ".join(dict.fromkeys(_baseline_names(cd))) + " ...")
-            output.write("running")
             try:
                 res = cd.run()
             except KeyboardInterrupt:
-                output.write("interrupted")
                 typer.echo(f"error: interrupted; {output.done} trials are saved in study {cd.study_name} "
                            f"({cd.storage.url}); rerun with --resume to continue", err=True)
                 raise typer.Exit(130) from None
-            except BaseException:
-                try:
-                    output.write("failed")
-                except Exception:  # noqa: BLE001 - keep the original error
-                    pass
-                raise
-        data = output.final(res)
+        data = output.document(res)
     finally:
         if executor is not None:
             executor.close()
@@ -979,7 +825,7 @@ def _run_codesign(
             f"{data['trials']} HW points in {data['seconds']:.1f} s. Study {data['study']} in {data['storage']} "
             f"(cosearch study show {data['study']}"
             + ("" if data["storage"] == DEFAULT_URL else f" --storage {data['storage']}")
-            + f"); results.json, {BEST_ARCH_FILE} and mappings/ in {out_dir}"), soft_wrap=True)
+            + f"); {RESULTS_FILE}, {BEST_ARCH_FILE} and mappings/ in {out_dir}"), soft_wrap=True)
         if report_path is not None:
             console.print(Text(f"report: {report_path}"), soft_wrap=True)
     if data["best"] is None:
@@ -1349,6 +1195,7 @@ def study_work(
     no trial pending or running anywhere.
     """
     from ..codesign.driver import Codesign
+    from ..codesign.outputs import BEST_ARCH_FILE, RESULTS_FILE
     from ..study.executor import make_executor
     from ..study.storage import StudyNotFoundError
 
@@ -1423,10 +1270,10 @@ def _write_timeloop(out: Path, files: dict[str, str], constraints: Optional[str]
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for key in TIMELOOP_FILES:
-        _write_atomic(out / f"{key}.yaml", files[key])
+        write_atomic(out / f"{key}.yaml", files[key])
         written.append(str(out / f"{key}.yaml"))
     if constraints is not None:
-        _write_atomic(out / "constraints.yaml", constraints)
+        write_atomic(out / "constraints.yaml", constraints)
         written.append(str(out / "constraints.yaml"))
     return written
 
@@ -1503,9 +1350,9 @@ def export_timeloop(
             raise CosearchError(f"study {study!r}: no layer of the best trial ({best.number}) can be exported{reason}")
         for note in skipped:
             typer.echo(f"warning: skipped layer {_one_line(note)}", err=True)
-        _write_atomic(out / "arch.yaml", arch_text["arch"])
-        _write_atomic(out / "ERT.yaml", arch_text["ERT"])
-        _write_atomic(out / "constraints.yaml", constraints_yaml(the_arch))
+        write_atomic(out / "arch.yaml", arch_text["arch"])
+        write_atomic(out / "ERT.yaml", arch_text["ERT"])
+        write_atomic(out / "constraints.yaml", constraints_yaml(the_arch))
         written = [str(out / "arch.yaml"), str(out / "ERT.yaml"), str(out / "constraints.yaml")] + written
     else:
         if arch is None or mapping is None:
@@ -1544,10 +1391,10 @@ def import_timeloop(
     out.mkdir(parents=True, exist_ok=True)
     files = {"arch": out / "arch.yaml", "workload": out / "layer.yaml", "mapping": out / "mapping.json"}
     header = f"# Imported from Timeloop inputs {', '.join(map(str, inputs))}\n"
-    _write_atomic(files["arch"], header + yaml.safe_dump(the_arch.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    write_atomic(files["arch"], header + yaml.safe_dump(the_arch.model_dump(mode="json", exclude_none=True), sort_keys=False))
     layer_doc = {"name": the_layer.name, "layers": [the_layer.model_dump(mode="json", exclude={"count"})]}
-    _write_atomic(files["workload"], header + yaml.safe_dump(layer_doc, sort_keys=False))
-    _write_atomic(files["mapping"], readable.model_dump_json(indent=1, exclude_none=True) + "\n")
+    write_atomic(files["workload"], header + yaml.safe_dump(layer_doc, sort_keys=False))
+    write_atomic(files["mapping"], readable.model_dump_json(indent=1, exclude_none=True) + "\n")
     command = (f"cosearch eval --arch {files['arch']} --workload {files['workload']} --mapping {files['mapping']}")
     if as_json:
         _print_json({"out": str(out), "files": {k: str(v) for k, v in files.items()}, "eval": command})

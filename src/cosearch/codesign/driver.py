@@ -33,7 +33,8 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -45,6 +46,9 @@ from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from ..arch.area import AreaModel
 from .hw_optimizers import make_hw_optimizer
+
+if TYPE_CHECKING:
+    from .outputs import RunDirectory
 
 OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
 PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
@@ -296,6 +300,7 @@ class Codesign:
         self.layers = self._unique_layers()
         self.executor = executor or LocalExecutor(1)
         self.on_trial = on_trial
+        self.output: RunDirectory | None = None  # the run's output files (open_output, run(out_dir))
         self.worker_id = worker_id or worker_identity()
         self.stale_after_s, self.heartbeat_s, self.poll_s = float(stale_after_s), float(heartbeat_s), float(poll_s)
         self._reported: set[int] = set()  # trial numbers passed to on_trial
@@ -433,9 +438,53 @@ class Codesign:
         return costs[0], costs[-1]
 
     # ---- the loop ------------------------------------------------------------------------------------
-    def run(self) -> CodesignResult:
+    def open_output(self, out_dir: str | Path) -> RunDirectory:
+        """Write the run's files (:mod:`.outputs`: ``results.json``, ``best-arch.yaml``, ``mappings/``) into
+        ``out_dir`` as :meth:`run` goes; a resumed study's best design is written at once."""
+        from .outputs import RunDirectory
+
+        self.output = RunDirectory(self, Path(out_dir))
+        self.output.load_existing()
+        return self.output
+
+    def run(self, out_dir: str | Path | None = None) -> CodesignResult:
         """Drive the study: finish what the store holds, then propose, evaluate and tell batches until
-        ``hw_budget`` trials are told. Other processes may work on (and drive) the same study meanwhile."""
+        ``hw_budget`` trials are told. Other processes may work on (and drive) the same study meanwhile.
+
+        With ``out_dir`` (or after :meth:`open_output`) the run's files are kept current there; their
+        ``results.json`` says ``interrupted`` or ``failed`` if the run stops with an exception."""
+        if out_dir is not None:
+            self.open_output(out_dir)
+        output = self.output
+        if output is None:
+            return self._drive()
+        caller_on_trial = self.on_trial
+
+        def on_trial(info: dict[str, Any]) -> None:
+            output.on_trial(info)
+            if caller_on_trial is not None:
+                caller_on_trial(info)
+
+        self.on_trial = on_trial
+        output.write("running")
+        try:
+            res = self._drive()
+        except KeyboardInterrupt:
+            output.write("interrupted")
+            raise
+        except BaseException:
+            try:
+                output.write("failed")
+            except Exception:  # noqa: BLE001 - keep the original error
+                pass
+            raise
+        finally:
+            self.on_trial = caller_on_trial
+        output.complete(res)
+        return res
+
+    def _drive(self) -> CodesignResult:
+        """:meth:`run` without output files."""
         from ..study.storage import TrialStateError
 
         start = time.perf_counter()

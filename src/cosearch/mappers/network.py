@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import signal
 import time
@@ -30,6 +29,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._io import to_plain, write_atomic
 from ..arch.spec import Arch
 from ..errors import CosearchError
 from ..mapping.mapping import Mapping
@@ -75,10 +75,10 @@ class LayerResult:
             "count": self.count,
             "macs": self.macs,
             "seed": self.seed,
-            "energy_pj": _finite(self.energy_pj),
-            "cycles": _finite(self.cycles),
-            "edp": _finite(self.edp),
-            "utilization": _finite(self.utilization),
+            "energy_pj": to_plain(self.energy_pj),
+            "cycles": to_plain(self.cycles),
+            "edp": to_plain(self.edp),
+            "utilization": to_plain(self.utilization),
             "evaluations": self.evaluations,
             "seconds": round(self.seconds, 4),
             "mapping": self.mapping.model_dump(mode="json", exclude_none=True) if self.mapping is not None else None,
@@ -151,16 +151,9 @@ class NetworkMapResult:
             "time_limit": self.time_limit,
             "constraints": self.constraints,
             "layers": [r.to_json() for r in self.layers],
-            "total": {k: _finite(v) for k, v in self.totals.items()},
+            "total": {k: to_plain(v) for k, v in self.totals.items()},
             "seconds": round(self.seconds, 3),
         }
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    return x
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -196,12 +189,6 @@ def default_out_dir(base: str | Path = "cosearch-out", prefix: str = "map") -> P
         path = stem.with_name(f"{stem.name}-{k}")
         k += 1
     return path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -430,12 +417,12 @@ def map_network(
         # what a report needs to re-evaluate the mappings: the arch as costed, and every layer's shape
         data["arch_spec"] = arch_spec
         data["layer_shapes"] = layer_shapes
-        _write_atomic(out / RESULTS_FILE, json.dumps(data, indent=1) + "\n")
+        write_atomic(out / RESULTS_FILE, json.dumps(data, indent=1) + "\n")
 
     def finish(pos: int, result: LayerResult) -> None:
         if out is not None and result.mapping is not None:
             result.file = files[pos]
-            _write_atomic(out / files[pos], result.mapping.model_dump_json(indent=1, exclude_none=True) + "\n")
+            write_atomic(out / files[pos], result.mapping.model_dump_json(indent=1, exclude_none=True) + "\n")
         done[pos] = result
         save("running")
         if on_layer_done is not None:
