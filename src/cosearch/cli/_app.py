@@ -529,41 +529,6 @@ def _dataflow_constraints(name: str, arch: Any) -> Any:
 CODESIGN_OPTIMIZERS = ("bo", "random", "ga", "vanilla-bo")
 
 
-def _eyeriss168_area(space: Any) -> float:
-    """Area (mm²) of eyeriss-168 built on the eyeriss template under the space's estimator and DRAM
-    bandwidth: what :attr:`Codesign.baseline_area` is for an eyeriss space."""
-    from ..arch.hwspace import build_arch
-    from ..codesign.driver import EYERISS_168
-
-    return float(build_arch("eyeriss", EYERISS_168, dram_bandwidth=space.dram_bandwidth,
-                            estimator=space.estimator).area_mm2)
-
-
-def _area_budget(text: Optional[str], space: Any) -> float:
-    """``--area-budget``: a positive number of mm², or a preset whose area (under the space's estimator)
-    is the budget; default eyeriss-168's."""
-    from ..arch.io import PRESETS
-
-    value = "eyeriss-168" if text is None else text.strip()
-    try:
-        number: float | None = float(value)
-    except ValueError:
-        number = None
-    if number is not None:
-        if not (math.isfinite(number) and number > 0):
-            raise CosearchError(f"--area-budget must be a positive number of mm² or a preset, got {text}")
-        return number
-    if value == "eyeriss-168":
-        return _eyeriss168_area(space)
-    if value in PRESETS:
-        from ..arch.estimator import apply_estimator
-        from ..arch.io import load_arch
-
-        return float(apply_estimator(load_arch(value), space.estimator).area_mm2)
-    raise CosearchError(f"--area-budget: {text!r} is neither a number of mm² nor a preset "
-                        f"({', '.join(PRESETS)})")
-
-
 def _load_workloads(text: str, input_shapes: Optional[dict[str, tuple[int, ...]]] = None) -> list[Any]:
     """``--workload W[,W2,...]``: zoo names or workload files, distinct. ``--input-shape`` values go
     to the ONNX models among them (each gets those naming one of its inputs)."""
@@ -865,6 +830,7 @@ def codesign_cmd(
     results.json, the best design's arch file and its mappings are written to --out as the run goes.
     """
     from ..arch.hwspace import load_hw_space
+    from ..codesign.budget import parse_area_budget
     from ..codesign.driver import DEFAULT_MAPPER_BUDGET, check_budgets, parse_objective
     from ..mappers.network import check_optimizer
     from ..study.storage import DEFAULT_URL, storage_url
@@ -887,7 +853,7 @@ def codesign_cmd(
 
     nets = _load_workloads(workload, _input_shapes(input_shape))
     space = load_hw_space(hw_space)
-    budget = _area_budget(area_budget, space)
+    budget = parse_area_budget(area_budget, space)
     url = storage if storage is not None else (storage_url(out / "studies.db") if out is not None else DEFAULT_URL)
 
     def default_out(name: str) -> Path:
@@ -996,20 +962,6 @@ app.add_typer(study_app, name="study")
 _STORAGE_HELP = "Study store URL (default sqlite:///cosearch-out/studies.db)."
 
 
-def _open_store(url: Optional[str], *, missing_ok: bool = False) -> Any:
-    """The store at ``url`` (default the shared one); ``None`` if it is a SQLite file that does not exist
-    and ``missing_ok``, else a one-line error."""
-    from ..study.storage import Storage, sqlite_missing, storage_url
-
-    text = storage_url(url)
-    missing = sqlite_missing(text)
-    if missing is not None:
-        if missing_ok:
-            return None
-        raise CosearchError(f"no study store at {missing} (--storage {text})")
-    return Storage(text)
-
-
 def _fmt_time(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
@@ -1026,7 +978,9 @@ def study_list(
     from ..report.tables import fmt_sci
     from ..study.storage import storage_url
 
-    store = _open_store(storage, missing_ok=True)
+    from ..report.data import open_store
+
+    store = open_store(storage, missing_ok=True)
     summaries = [] if store is None else store.list_studies()
     rows = []
     for s in summaries:
@@ -1071,7 +1025,9 @@ def study_show(
     from ..arch.hwspace import TEMPLATE_PARAMS
     from ..report.tables import fmt_int, fmt_sci
 
-    store = _open_store(storage)
+    from ..report.data import open_store
+
+    store = open_store(storage)
     st = store.load_study(name)
     trials = store.trials(st)
     best = store.best_trial(st, layers=False)
@@ -1163,7 +1119,9 @@ def study_export(
     """Export a study: JSON (config, trials, per-layer mappings) or CSV."""
     if fmt not in ("json", "csv"):
         raise CosearchError(f"unknown export format {fmt!r} (--format json or csv)")
-    store = _open_store(storage)
+    from ..report.data import open_store
+
+    store = open_store(storage)
     text = store.export(name, fmt, layers=layers)
     if out is None:
         typer.echo(text, nl=False)
@@ -1206,7 +1164,9 @@ def study_work(
         raise CosearchError(f"--poll must be more than 0 and at most 60 seconds, got {poll}")
     if hw_budget is not None and hw_budget < 1:
         raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
-    store = _open_store(storage)
+    from ..report.data import open_store
+
+    store = open_store(storage)
     console = _console(stderr=True)
     deadline = time.monotonic() + idle_timeout
     if not store.has_study(name) and not as_json and idle_timeout > 0:
@@ -1278,22 +1238,6 @@ def _write_timeloop(out: Path, files: dict[str, str], constraints: Optional[str]
     return written
 
 
-def _study_layer(record: Any) -> Any:
-    """The :class:`Layer` of a study's layer result (its shape key is ``N x G x K x C x P x Q x R x S x
-    Wstride x Hstride x Wdilation x Hdilation``)."""
-    from ..dims import DIMS
-    from ..workload.layer import Layer
-
-    try:
-        values = [int(v) for v in str(record.shape_key).split("x")]
-    except ValueError:
-        values = []
-    keys = list(DIMS) + ["Wstride", "Hstride", "Wdilation", "Hdilation"]
-    if len(values) != len(keys):
-        raise CosearchError(f"layer {record.layer}: unreadable shape key {record.shape_key!r}")
-    return Layer(name=record.layer, **dict(zip(keys, values)))
-
-
 @export_app.command("timeloop")
 @_handle_errors
 def export_timeloop(
@@ -1321,8 +1265,11 @@ def export_timeloop(
             raise CosearchError("--study exports a study's own arch and mappings; drop --arch/--mapping/--workload/--layer/--shape/--input-shape")
         from ..arch.hwspace import HWSpace
         from ..mapping.mapping import mapping_from_data
+        from ..workload.layer import Layer
 
-        store = _open_store(storage)
+        from ..report.data import open_store
+
+        store = open_store(storage)
         st = store.load_study(study)
         best = store.best_trial(st)
         if best is None:
@@ -1336,7 +1283,7 @@ def export_timeloop(
         for rec in best.layers:
             if rec.state != "complete" or not rec.mapping:
                 continue
-            the_layer = _study_layer(rec)
+            the_layer = Layer.from_shape_key(rec.layer, rec.shape_key)
             readable = mapping_from_data(rec.mapping, f"study {study} layer {rec.layer}")
             try:
                 files = to_timeloop(the_arch, the_layer, readable, no_link_transfer=nlt)
@@ -1494,6 +1441,7 @@ def demo(
     the output directory and the study (cosearch study show NAME).
     """
     from ..arch.hwspace import load_hw_space
+    from ..codesign.budget import eyeriss168_area
     from ..mappers.network import default_out_dir
     from ..study.storage import DEFAULT_URL, storage_url
     from ..workload.io import load_workload
@@ -1510,7 +1458,7 @@ def demo(
     study_name = stamped.name
     url = storage_url(out_dir / "studies.db") if out is not None else DEFAULT_URL
     space = load_hw_space("eyeriss-like")
-    _run_codesign(workloads=[load_workload("dqn")], space=space, area_budget=_eyeriss168_area(space),
+    _run_codesign(workloads=[load_workload("dqn")], space=space, area_budget=eyeriss168_area(space),
                   optimizer="bo", objective="edp", hw_budget=hw_budget, hw_batch=4, mapper="auto",
                   mapper_budget=mapper_budget, seed=seed, storage=url, study=study_name, resume=False,
                   jobs=jobs, out=out_dir, as_json=as_json, default_out=lambda _name: out_dir,

@@ -101,7 +101,7 @@ def map_unit(unit: WorkUnit) -> WorkResult:
         return WorkResult(layer=layer.name, count=layer.count, optimizer=unit.mapper, seed=unit.seed,
                           seconds=time.perf_counter() - t, error=str(err))
     return WorkResult(
-        layer=layer.name, shape_key="x".join(map(str, layer.shape_key())), count=layer.count,
+        layer=layer.name, shape_key=layer.shape_key_text(), count=layer.count,
         energy_pj=res.energy_pj, cycles=res.cycles, edp=res.edp, evaluations=res.evaluations, seconds=res.seconds,
         optimizer=unit.mapper, seed=unit.seed, mapping=res.mapping().model_dump(mode="json"),
         extra={"utilization": float(res.costs.utilization[0])},

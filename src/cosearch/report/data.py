@@ -29,9 +29,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..dims import DATASPACES, DIMS
+from ..dims import DATASPACES
 from ..errors import CosearchError
 from ..study.storage import sqlite_missing
+from ..workload.layer import Layer
 
 RESULTS_FILE = "results.json"
 MAC_LEVEL = "MAC"
@@ -177,21 +178,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def layer_from_shape_key(name: str, shape_key: str) -> Any:
-    """The :class:`~cosearch.workload.layer.Layer` of a stored shape key ``N x G x K x C x P x Q x R x S x
-    Wstride x Hstride x Wdilation x Hdilation`` (count 1)."""
-    from ..workload.layer import Layer
-
-    keys = list(DIMS) + ["Wstride", "Hstride", "Wdilation", "Hdilation"]
-    try:
-        values = [int(v) for v in str(shape_key).split("x")]
-    except ValueError:
-        values = []
-    if len(values) != len(keys):
-        raise CosearchError(f"layer {name}: unreadable shape key {shape_key!r}")
-    return Layer(name=name, **dict(zip(keys, values)))
-
-
 def _evaluate_layer(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: LayerRow) -> None:
     """Fill ``row``'s breakdown, MAC energy, utilisation and loop nest by evaluating ``mapping``."""
     from ..mapping.mapping import Mappings, mapping_from_data
@@ -241,16 +227,18 @@ def _totals(rows: Sequence[LayerRow]) -> tuple[float | None, float | None, float
 # stores
 
 
-def open_store(url: str | None) -> Any:
+def open_store(url: str | None, *, missing_ok: bool = False) -> Any:
     """The study store at ``url`` (default ``sqlite:///cosearch-out/studies.db``), opened for reading.
 
-    A SQLite file that does not exist is a :class:`CosearchError` (it is not created); so is any URL
-    the store cannot open (the message names it)."""
+    A SQLite file that does not exist is ``None`` with ``missing_ok``, else a :class:`CosearchError` (it
+    is not created); so is any URL the store cannot open (the message names it)."""
     from ..study.storage import Storage, storage_url
 
     text = storage_url(url)
     missing = sqlite_missing(text)
     if missing is not None:
+        if missing_ok:
+            return None
         raise CosearchError(f"no study store at {missing} (--storage {text})")
     return Storage(text)
 
@@ -277,7 +265,7 @@ def _study_layers(config: dict[str, Any], trials: Sequence[Any]) -> tuple[list[t
     for t in trials:
         for rec in t.layers:
             if rec.layer not in stored and rec.shape_key:
-                stored[rec.layer] = layer_from_shape_key(rec.layer, rec.shape_key)
+                stored[rec.layer] = Layer.from_shape_key(rec.layer, rec.shape_key)
     notes: list[str] = []
     counts: dict[tuple[int, ...], int] = {}
     try:  # the workloads as stored with the study (newer studies), else by name
