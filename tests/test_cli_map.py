@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cosearch import evaluate, load_arch, load_mapping, load_workload
-from cosearch.report.tables import loop_nest, loop_nest_data, loop_nest_text
+from cosearch.mapping.loopnest import loop_nest_data
+from cosearch.report.tables import loop_nest, loop_nest_text
 from conftest import assert_user_error, last_json, ok, run
 
 BUDGET = "300"

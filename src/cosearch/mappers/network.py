@@ -59,7 +59,7 @@ class LayerResult:
     evaluations: int = 0
     seconds: float = 0.0
     mapping: Mapping | None = None
-    loop_nest: list[dict[str, Any]] = field(default_factory=list)  # report.tables.loop_nest_data
+    loop_nest: list[dict[str, Any]] = field(default_factory=list)  # mapping.loopnest.loop_nest_data
     error: str | None = None  # why no mapping was found (then the costs are inf)
     file: str | None = None  # the mapping file's name inside the run's out_dir
 
@@ -227,7 +227,7 @@ def _space(arch: Arch, layer: Layer, constraints: Any) -> Any:
 def _run_task(task: _Task, space: Any = None,
               on_progress: Callable[[int, float], None] | None = None) -> LayerResult:
     """Map one layer; a :class:`CosearchError` (no valid mapping) becomes a failed result."""
-    from ..report.tables import loop_nest_data
+    from ..mapping.loopnest import loop_nest_data
     from .layer import map_layer
 
     layer = task.layer

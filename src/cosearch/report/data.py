@@ -182,7 +182,7 @@ def _evaluate_layer(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: 
     """Fill ``row``'s breakdown, MAC energy, utilisation and loop nest by evaluating ``mapping``."""
     from ..mapping.mapping import Mappings, mapping_from_data
     from ..model.evaluate import evaluate
-    from .tables import loop_nest_data
+    from ..mapping.loopnest import loop_nest_data
 
     if not mapping:
         return
