@@ -289,8 +289,9 @@ def codesign_cmd(
     """
     from ..arch.hwspace import load_hw_space
     from ..codesign.budget import parse_area_budget
-    from ..codesign.driver import DEFAULT_MAPPER_BUDGET, check_budgets, parse_objective
-    from ..mappers.network import check_optimizer
+    from ..codesign.driver import DEFAULT_MAPPER_BUDGET, parse_objective
+    from ..codesign.settings import check_budgets
+    from ..mappers.settings import check_optimizer
     from ..study.storage import DEFAULT_URL, storage_url
 
     if optimizer not in CODESIGN_OPTIMIZERS:
@@ -326,9 +327,8 @@ def codesign_cmd(
 
 
 DEMO_HW_BUDGET = 24
-
-
 DEMO_MAPPER_BUDGET = 2_000
+DEMO_HW_BATCH = 4
 
 
 @_handle_errors
@@ -350,14 +350,12 @@ def demo(
     """
     from ..arch.hwspace import load_hw_space
     from ..codesign.budget import eyeriss168_area
+    from ..codesign.settings import check_budgets
     from ..mappers.network import default_out_dir
     from ..study.storage import DEFAULT_URL, storage_url
     from ..workload.io import load_workload
 
-    if hw_budget < 1:
-        raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
-    if mapper_budget < 1:
-        raise CosearchError(f"--mapper-budget must be a positive number of evaluations, got {mapper_budget}")
+    check_budgets(hw_budget=hw_budget, hw_batch=DEMO_HW_BATCH, mapper_budget=mapper_budget, cli=True)
     _executor_options(executor, address, jobs)
     if seed < 0:
         raise CosearchError(f"--seed must be >= 0, got {seed}")
@@ -367,7 +365,7 @@ def demo(
     url = storage_url(out_dir / "studies.db") if out is not None else DEFAULT_URL
     space = load_hw_space("eyeriss-like")
     _run_codesign(workloads=[load_workload("dqn")], space=space, area_budget=eyeriss168_area(space),
-                  optimizer="bo", objective="edp", hw_budget=hw_budget, hw_batch=4, mapper="auto",
+                  optimizer="bo", objective="edp", hw_budget=hw_budget, hw_batch=DEMO_HW_BATCH, mapper="auto",
                   mapper_budget=mapper_budget, seed=seed, storage=url, study=study_name, resume=False,
                   jobs=jobs, out=out_dir, as_json=as_json, default_out=lambda _name: out_dir,
                   title="demo co-design", executor_name=executor, address=address)

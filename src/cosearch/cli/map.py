@@ -116,7 +116,7 @@ def map_cmd(
     # settings first (cheap, one clear message each)
     if constraints is not None and dataflow is not None:
         raise CosearchError("give either --constraints FILE or --dataflow NAME, not both")
-    from ..mappers.network import check_settings
+    from ..mappers.settings import check_settings
 
     check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
                    seed=seed, cli=True)

@@ -46,6 +46,7 @@ from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from ..arch.area import AreaModel
 from .hw_optimizers import make_hw_optimizer
+from .settings import check_budgets
 
 if TYPE_CHECKING:
     from .outputs import RunDirectory
@@ -191,19 +192,6 @@ def objective_vector(cost: NetworkCost, area_mm2: float, baseline: NetworkCost |
         return None
     energy, cycles = (objective_value(cost, name, baseline) for name in ("energy", "cycles"))
     return [energy, cycles, float(area_mm2)]
-
-
-def check_budgets(*, hw_budget: int, hw_batch: int, mapper_budget: int, cli: bool = False) -> None:
-    """Raise :class:`CosearchError` for a bad budget; ``cli`` words messages by flag (``--hw-budget``)."""
-    def name(flag: str) -> str:
-        return f"--{flag}" if cli else flag.replace("-", " ")
-
-    if hw_budget < 1:
-        raise CosearchError(f"{name('hw-budget')} must be at least 1 hardware point, got {hw_budget}")
-    if hw_batch < 1:
-        raise CosearchError(f"{name('hw-batch')} must be at least 1, got {hw_batch}")
-    if mapper_budget < 1:
-        raise CosearchError(f"{name('mapper-budget')} must be a positive number of evaluations, got {mapper_budget}")
 
 
 def parse_objective(objective: str) -> str:

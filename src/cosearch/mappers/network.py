@@ -34,7 +34,7 @@ from ..arch.spec import Arch
 from ..errors import CosearchError
 from ..mapping.mapping import Mapping
 from ..workload.layer import Layer, Network
-from .base import OBJECTIVES
+from .settings import check_settings
 
 RESULTS_FILE = "results.json"
 
@@ -256,40 +256,6 @@ def _run_task(task: _Task, space: Any = None,
 def _worker_init() -> None:
     """Pool workers ignore Ctrl-C (the parent cancels and stops them), so no tracebacks are printed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-# ---------------------------------------------------------------------------------------------------
-# checks
-
-
-def check_settings(*, optimizer: str, objective: str, budget: int | None, time_limit: float | None, jobs: int,
-                   seed: int, cli: bool = False) -> None:
-    """Raise :class:`CosearchError` for a bad mapping setting; ``cli`` words messages by flag (``--budget``)."""
-    def name(flag: str) -> str:
-        return f"--{flag}" if cli else flag.replace("-", " ")
-
-    if objective not in OBJECTIVES:
-        flag = "--objective; " if cli else ""
-        raise CosearchError(f"unknown objective {objective!r} ({flag}choose from {', '.join(OBJECTIVES)})")
-    if budget is not None and (isinstance(budget, bool) or int(budget) != budget or budget <= 0):
-        raise CosearchError(f"{name('budget')} must be a positive number of evaluations per layer, got {budget}")
-    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-        raise CosearchError(f"{name('time-limit')} must be a positive number of seconds per layer, got {time_limit:g}")
-    if jobs < 1:
-        raise CosearchError(f"{name('jobs')} must be at least 1, got {jobs}")
-    if seed < 0:
-        raise CosearchError(f"{name('seed')} must be >= 0, got {seed}")
-    check_optimizer(optimizer)
-
-
-def check_optimizer(name: str) -> None:
-    """Raise :class:`CosearchError` if ``name`` is not a registered optimizer or cannot be imported."""
-    from .layer import optimizer_class
-
-    try:
-        optimizer_class(name)  # unknown name: CosearchError listing the names
-    except (ImportError, AttributeError) as err:
-        raise CosearchError(f"optimizer {name!r} is not available ({type(err).__name__}: {err})") from None
 
 
 def _load_constraints(constraints: Any, arch: Arch) -> tuple[Any, str | None]:
