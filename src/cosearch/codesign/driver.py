@@ -46,15 +46,12 @@ from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from ..arch.area import AreaModel
 from .hw_optimizers import make_hw_optimizer
+from .objectives import (PARETO_OBJECTIVES, NetworkCost, edp_ratio, objective_value, objective_vector,
+                         parse_objective)
 from .settings import check_budgets
 
 if TYPE_CHECKING:
     from .outputs import RunDirectory
-
-OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
-PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
-"""What ``pareto`` minimises jointly (with several workloads: geometric means of the ratios to the
-baseline for energy and cycles, and area in mm²)."""
 
 EYERISS_168 = {"mesh_x": 14, "mesh_y": 12, "glb_kb": 108, "glb_bandwidth": 16, "weights_spad_words": 224,
                "ifmap_spad_words": 12, "psum_spad_words": 24}
@@ -139,72 +136,6 @@ def unit_seed(seed: int, hw_values: dict[str, Any], layer: Layer) -> int:
     """A seed per (study seed, hardware point, layer shape), so equal work gets equal seeds."""
     text = f"{seed}|{sorted(hw_values.items())}|{layer.shape_key()}"
     return zlib.crc32(text.encode()) & 0x7FFFFFFF
-
-
-# ---- network costs ---------------------------------------------------------------------------------
-@dataclass
-class NetworkCost:
-    """Costs of one hardware point on the workloads (per workload and combined)."""
-
-    energy_pj: dict[str, float]
-    cycles: dict[str, float]
-    edp: dict[str, float]
-    layers: dict[str, dict[str, Any]]  # layer key -> result fields
-    valid: bool
-    reason: str = ""
-
-    @property
-    def total_energy_pj(self) -> float:
-        return sum(self.energy_pj.values())
-
-    @property
-    def total_cycles(self) -> float:
-        return sum(self.cycles.values())
-
-
-def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | None) -> float:
-    """Value to minimise: for one workload its metric, for several the geometric mean of ratios to
-    the baseline. ``ednp:N`` is energy × cycles^N. ``pareto`` has EDP as its scalar value (which
-    design is "best"); its objectives are :func:`objective_vector`."""
-    if not cost.valid:
-        return math.inf
-
-    def metric(c: NetworkCost, w: str) -> float:
-        if objective in ("edp", "pareto"):
-            return c.edp[w]
-        if objective == "energy":
-            return c.energy_pj[w]
-        if objective == "cycles":
-            return c.cycles[w]
-        n = float(objective.split(":", 1)[1])
-        return c.energy_pj[w] * c.cycles[w] ** n
-
-    names = list(cost.edp)
-    if len(names) == 1:
-        return metric(cost, names[0])
-    assert baseline is not None
-    return math.exp(sum(math.log(metric(cost, w) / metric(baseline, w)) for w in names) / len(names))
-
-
-def objective_vector(cost: NetworkCost, area_mm2: float, baseline: NetworkCost | None) -> list[float] | None:
-    """The ``pareto`` objectives of a design (:data:`PARETO_OBJECTIVES`), ``None`` if it is invalid."""
-    if not cost.valid:
-        return None
-    energy, cycles = (objective_value(cost, name, baseline) for name in ("energy", "cycles"))
-    return [energy, cycles, float(area_mm2)]
-
-
-def parse_objective(objective: str) -> str:
-    if objective in OBJECTIVES:
-        return objective
-    if objective.startswith("ednp:"):
-        try:
-            if float(objective.split(":", 1)[1]) > 0:
-                return objective
-        except ValueError:
-            pass
-    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, ednp:N with N > 0, "
-                        "pareto)")
 
 
 # ---- the study -------------------------------------------------------------------------------------
@@ -735,8 +666,8 @@ class Codesign:
             cost = self.network_cost(results)
             best = self._summary(best_t.hw_params["values"], cost, best_t.result["area_mm2"])
             best["trial"] = best_t.number
-            ratio = _ratio(cost, baseline)
-            ratio_rs = _ratio(cost, baseline_rs)
+            ratio = edp_ratio(cost, baseline)
+            ratio_rs = edp_ratio(cost, baseline_rs)
         history = [{"number": t.number, "value": (t.result or {}).get("value"),
                     "area_mm2": (t.result or {}).get("area_mm2")} for t in trials]
         bound, bound_ratio = self.edp_bound(baseline)
@@ -776,12 +707,6 @@ def pareto_front_trials(trials: list[Any]) -> list[Any]:
         return []
     mask = pareto_front_mask(np.array([t.result["objectives"] for t in done], dtype=np.float64))
     return sorted((t for t, on in zip(done, mask) if on), key=lambda t: (t.result["objectives"][0], t.number))
-
-
-def _ratio(cost: NetworkCost, base: NetworkCost) -> float:
-    """Geometric mean over workloads of EDP(design) / EDP(baseline)."""
-    names = list(cost.edp)
-    return math.exp(sum(math.log(cost.edp[w] / base.edp[w]) for w in names) / len(names))
 
 
 def _extendable(config: dict[str, Any]) -> dict[str, Any]:
