@@ -46,8 +46,8 @@ from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
 from ..arch.area import AreaModel
 from .hw_optimizers import make_hw_optimizer
-from .objectives import (PARETO_OBJECTIVES, NetworkCost, edp_ratio, objective_value, objective_vector,
-                         parse_objective)
+from .objectives import (PARETO_OBJECTIVES, NetworkCost, edp_ratio, geomean_ratio, objective_value,
+                         objective_vector, parse_objective)
 from .settings import check_budgets
 
 if TYPE_CHECKING:
@@ -691,7 +691,7 @@ class Codesign:
         if not baseline.valid or any(baseline.edp[w.name] <= 0 for w in self.workloads):
             return None, None
         bounds = {w.name: network_edp_bound(w, self.space, self.area_budget, self.area) for w in self.workloads}
-        ratio = math.exp(sum(math.log(b.edp / baseline.edp[w]) for w, b in bounds.items()) / len(bounds))
+        ratio = geomean_ratio({w: b.edp for w, b in bounds.items()}, baseline.edp)
         energy = sum(b.energy_pj for b in bounds.values())
         cycles = sum(b.cycles for b in bounds.values())
         return {"energy_pj": energy, "cycles": cycles, "edp": energy * cycles}, ratio

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import CosearchError
@@ -60,7 +61,7 @@ def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | N
     if len(names) == 1:
         return metric(cost, names[0])
     assert baseline is not None
-    return math.exp(sum(math.log(metric(cost, w) / metric(baseline, w)) for w in names) / len(names))
+    return geomean_ratio({w: metric(cost, w) for w in names}, {w: metric(baseline, w) for w in names})
 
 
 def objective_vector(cost: NetworkCost, area_mm2: float, baseline: NetworkCost | None) -> list[float] | None:
@@ -86,8 +87,7 @@ def parse_objective(objective: str) -> str:
 
 def edp_ratio(cost: NetworkCost, base: NetworkCost) -> float:
     """Geometric mean over workloads of EDP(design) / EDP(baseline) (both valid, EDPs positive)."""
-    names = list(cost.edp)
-    return math.exp(sum(math.log(cost.edp[w] / base.edp[w]) for w in names) / len(names))
+    return geomean_ratio(cost.edp, base.edp)
 
 
 def geomean_edp_ratio(best: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
@@ -98,4 +98,10 @@ def geomean_edp_ratio(best: dict[str, Any] | None, base: dict[str, Any] | None) 
     pairs = [(best["per_workload"].get(w), base["per_workload"].get(w)) for w in best["per_workload"]]
     if not pairs or any(not a or not b for a, b in pairs):
         return None
-    return math.exp(sum(math.log(a / b) for a, b in pairs) / len(pairs))
+    return geomean_ratio(best["per_workload"], base["per_workload"])
+
+
+def geomean_ratio(values: Mapping[str, float], base: Mapping[str, float]) -> float:
+    """Geometric mean over the keys of ``values`` (workload names) of ``values[k] / base[k]``: how a
+    design compares with the baseline over several workloads. Every ratio must be positive."""
+    return math.exp(sum(math.log(values[k] / base[k]) for k in values) / len(values))

@@ -666,8 +666,9 @@ def _ratio(design: Design, base: Design | None) -> float | None:
         return None
     common = [w for w in design.per_workload_edp if w in base.per_workload_edp]
     if common and len(common) == len(design.per_workload_edp):
-        return math.exp(sum(math.log(design.per_workload_edp[w] / base.per_workload_edp[w]) for w in common)
-                        / len(common))
+        from ..codesign.objectives import geomean_ratio
+
+        return geomean_ratio(design.per_workload_edp, base.per_workload_edp)
     return design.edp / base.edp
 
 
