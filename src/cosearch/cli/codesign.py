@@ -194,9 +194,7 @@ def _run_codesign(
     """Build the study, run it with a progress bar and live output files, print the summary or JSON;
     with ``report``, write the HTML report into ``out/report/``."""
     from ..codesign.driver import Codesign
-    from ..codesign.outputs import BEST_ARCH_FILE, RESULTS_FILE
     from ..study.executor import make_executor
-    from ..study.storage import DEFAULT_URL
 
     # the executor first: a Ray cluster that cannot be reached must not leave an empty study behind
     executor = make_executor(executor_name, jobs=jobs, address=address)
@@ -240,20 +238,28 @@ def _run_codesign(
         typer.echo(f"results: {out_dir / 'results.json'}", err=True)
         _print_json(data)
     else:
-        console = _console()
-        if data["best"] is not None:
-            for renderable in _codesign_summary(data, cd):
-                console.print(renderable)
-        console.print(Text(
-            f"{data['trials']} HW points in {data['seconds']:.1f} s. Study {data['study']} in {data['storage']} "
-            f"(cosearch study show {data['study']}"
-            + ("" if data["storage"] == DEFAULT_URL else f" --storage {data['storage']}")
-            + f"); {RESULTS_FILE}, {BEST_ARCH_FILE} and mappings/ in {out_dir}"), soft_wrap=True)
-        if report_path is not None:
-            console.print(Text(f"report: {report_path}"), soft_wrap=True)
+        _print_codesign_result(data, cd, out_dir, report_path)
     if data["best"] is None:
         raise CosearchError(f"no valid hardware point found in {data['trials']} trials of study {data['study']} "
                             "(every point had a layer without a valid mapping, or exceeded the area budget)")
+
+
+def _print_codesign_result(data: dict[str, Any], cd: Any, out_dir: Path, report_path: Optional[Path]) -> None:
+    """The finished run on stdout: the summary tables (if a design was valid) and where its files are."""
+    from ..codesign.outputs import BEST_ARCH_FILE, RESULTS_FILE
+    from ..study.storage import DEFAULT_URL
+
+    console = _console()
+    if data["best"] is not None:
+        for renderable in _codesign_summary(data, cd):
+            console.print(renderable)
+    console.print(Text(
+        f"{data['trials']} HW points in {data['seconds']:.1f} s. Study {data['study']} in {data['storage']} "
+        f"(cosearch study show {data['study']}"
+        + ("" if data["storage"] == DEFAULT_URL else f" --storage {data['storage']}")
+        + f"); {RESULTS_FILE}, {BEST_ARCH_FILE} and mappings/ in {out_dir}"), soft_wrap=True)
+    if report_path is not None:
+        console.print(Text(f"report: {report_path}"), soft_wrap=True)
 
 
 @app.command("codesign")
