@@ -191,12 +191,6 @@ def _select_layer(workload: Optional[str], layer_name: Optional[str], shape: Opt
     raise CosearchError(f"{workload}: no layer {layer_name!r} (--layer); layers: {', '.join(names)}")
 
 
-def _safe_name(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("._") or "x"
-
-
 def _fmt_param(value: Any) -> str:
     if value is None:
         return "-"

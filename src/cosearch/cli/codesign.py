@@ -11,6 +11,7 @@ import typer
 from rich.text import Text
 
 from ..errors import CosearchError
+from ..codesign.outputs import safe_file_name
 from ._common import (
     _study_report_sources,
     _write_report,
@@ -21,7 +22,6 @@ from ._common import (
     _input_shape_option,
     _input_shapes,
     _load_cli_workload,
-    _safe_name,
     _fmt_param,
     _executor_text,
     _executor_options,
@@ -322,7 +322,7 @@ def codesign_cmd(
     url = storage if storage is not None else (storage_url(out / "studies.db") if out is not None else DEFAULT_URL)
 
     def default_out(name: str) -> Path:
-        name = _safe_name(name)
+        name = safe_file_name(name)
         return Path("cosearch-out") / (name if name.startswith("codesign-") else f"codesign-{name}")
 
     _run_codesign(workloads=nets, space=space, area_budget=budget, optimizer=optimizer, objective=objective,

@@ -9,6 +9,7 @@ import typer
 
 from .._io import write_atomic
 from ..errors import CosearchError
+from ..codesign.outputs import safe_file_name
 from ._common import (
     app,
     _one_line,
@@ -17,7 +18,6 @@ from ._common import (
     _input_shape_option,
     _input_shapes,
     _select_layer,
-    _safe_name,
     _STORAGE_HELP,
 )
 
@@ -100,7 +100,7 @@ def export_timeloop(
             except CosearchError as err:  # e.g. a dim spread over both mesh axes: no Timeloop form
                 skipped.append(f"{rec.layer}: {err}")
                 continue
-            written += _write_timeloop(out / _safe_name(rec.layer), files, constraints_yaml(the_arch))
+            written += _write_timeloop(out / safe_file_name(rec.layer), files, constraints_yaml(the_arch))
             arch_text = files
         if arch_text is None:
             reason = f" ({skipped[0]})" if skipped else ""

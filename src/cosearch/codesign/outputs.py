@@ -31,8 +31,9 @@ RESULTS_FILE = "results.json"
 BEST_ARCH_FILE = "best-arch.yaml"
 
 
-def _safe_name(text: str) -> str:
-    """``text`` as one file-name component (runs of other characters become ``_``)."""
+def safe_file_name(text: str) -> str:
+    """``text`` as one file-name component: runs of characters other than letters, digits and ``._+-``
+    become ``_``, leading/trailing ``.``/``_`` are dropped, ``x`` if nothing is left."""
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("._") or "x"
 
 
@@ -87,7 +88,7 @@ class RunDirectory:
             f"# area {best['area_mm2']:.4f} mm², energy {best['energy_pj']:.6g} pJ, cycles {best['cycles']:.6g}, "
             f"EDP {best['edp']:.6g}\n"
             f"# cosearch eval --arch {BEST_ARCH_FILE} --workload {first_net.name} --layer {first.name} "
-            f"--mapping mappings/{_safe_name(first_net.name)}/{_safe_name(first.name)}.json\n"
+            f"--mapping mappings/{safe_file_name(first_net.name)}/{safe_file_name(first.name)}.json\n"
         )
         body = yaml.safe_dump(arch.model_dump(mode="json", exclude_none=True), sort_keys=False)
         write_atomic(self.out / BEST_ARCH_FILE, header + body)
@@ -97,7 +98,7 @@ class RunDirectory:
                 rec = best["layers"].get(self.shape_key.get(layer.shape_key(), ""), {})
                 if not rec.get("mapping"):
                     continue
-                rel = f"mappings/{_safe_name(net.name)}/{_safe_name(layer.name)}.json"
+                rel = f"mappings/{safe_file_name(net.name)}/{safe_file_name(layer.name)}.json"
                 text = Mapping.model_validate(rec["mapping"]).model_dump_json(indent=1, exclude_none=True)
                 write_atomic(self.out / rel, text + "\n")
                 mappings[f"{net.name}/{layer.name}"] = rel

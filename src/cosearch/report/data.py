@@ -350,9 +350,9 @@ def _find_results(store_url: str, study: str, config_hash: str, given: Path | No
             candidates.append(Path(parsed.database).expanduser().parent / RESULTS_FILE)
     except Exception:  # noqa: BLE001 - not a URL we can place
         pass
-    import re
+    from ..codesign.outputs import safe_file_name
 
-    safe = re.sub(r"[^A-Za-z0-9._+-]+", "_", study).strip("._") or "x"
+    safe = safe_file_name(study)
     candidates.append(Path("cosearch-out") / (safe if safe.startswith("codesign-") else f"codesign-{safe}") / RESULTS_FILE)
     for path in candidates:
         if not path.is_file():
