@@ -25,9 +25,9 @@ import numpy as np
 
 import cosearch
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.errors import CosearchError
 from cosearch.arch.templates.eyeriss import EYERISS_168
 from cosearch.codesign.driver import unit_arch, unit_seed
+from cosearch.errors import CosearchError
 from cosearch.mappers.layer import map_layer
 
 REF_BUDGET, REF_SEED = 100_000, 12345

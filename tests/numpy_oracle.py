@@ -19,8 +19,8 @@ import numpy as np
 
 from cosearch.arch.spec import Arch
 from cosearch.dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, RELEVANT
-from cosearch.mapping.mapping import Mappings
 from cosearch.mapping.keep import effective_keep
+from cosearch.mapping.mapping import Mappings
 from cosearch.model.evaluate import Costs, reason_names
 from cosearch.workload.geometry import axis_extents, distinct_windows, translation_matrix
 from cosearch.workload.layer import Layer

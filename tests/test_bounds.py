@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 import cosearch
+from cosearch.arch.area import AreaModel
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.mapping.space import MapSpace
-from cosearch.model.evaluate import evaluate
 from cosearch.codesign.bounds import (
     compulsory_dram_words,
     energy_floors,
@@ -18,8 +17,9 @@ from cosearch.codesign.bounds import (
     layer_energy_floor,
     network_edp_bound,
 )
-from cosearch.arch.area import AreaModel
 from cosearch.mappers.layer import map_layer
+from cosearch.mapping.space import MapSpace
+from cosearch.model.evaluate import evaluate
 from cosearch.workload.layer import Layer
 
 BUDGET = 12.32  # just above eyeriss-168's area under cacti-65nm (12.3135 mm²)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import assert_user_error, last_json, run
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.mapping.mapping import Mappings
-from conftest import assert_user_error, last_json, run
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"

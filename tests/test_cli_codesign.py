@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import assert_user_error, last_json, ok, run
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.cli._app import _eyeriss168_area
-from cosearch.mapping.mapping import Mappings
 from cosearch.arch.templates.eyeriss import EYERISS_168
+from cosearch.codesign.budget import eyeriss168_area
 from cosearch.codesign.driver import Codesign
-from conftest import assert_user_error, last_json, ok, run
+from cosearch.mapping.mapping import Mappings
 
 SMALL = ["--workload", "dqn", "--hw-budget", "4", "--hw-batch", "2", "--mapper-budget", "100", "--seed", "1"]
 SUMMARY_KEYS = {"arch", "energy_pj", "cycles", "edp", "area_mm2", "layers"}
@@ -53,7 +53,7 @@ def test_codesign_json_schema(study_run) -> None:
     assert data["baseline"]["arch"] == EYERISS_168
     best = data["best"]
     assert set(best["arch"]) == set(EYERISS_168)
-    assert best["area_mm2"] <= _eyeriss168_area(load_hw_space("eyeriss-like")) + 1e-9
+    assert best["area_mm2"] <= eyeriss168_area(load_hw_space("eyeriss-like")) + 1e-9
     assert data["edp_ratio"] == pytest.approx(best["edp"] / data["baseline"]["edp"])
     assert data["edp_ratio_rs"] == pytest.approx(best["edp"] / data["baseline_rs"]["edp"])
     # the lower bound for any design within the budget: below the best found, same units
@@ -106,7 +106,7 @@ def test_codesign_resume_and_table(study_run) -> None:
 def test_area_budget_presets() -> None:
     space = load_hw_space("eyeriss-like")
     cd = Codesign([load_workload("dqn")], hw_space=space, storage="sqlite://", study="x")
-    assert _eyeriss168_area(space) == cd.baseline_area
+    assert eyeriss168_area(space) == cd.baseline_area
 
 
 # ---------------------------------------------------------------------------------------------------

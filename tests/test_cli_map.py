@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cosearch import evaluate, load_arch, load_mapping, load_workload
-from cosearch.report.tables import loop_nest, loop_nest_data, loop_nest_text
 from conftest import assert_user_error, last_json, ok, run
+from cosearch import evaluate, load_arch, load_mapping, load_workload
+from cosearch.mapping.loopnest import loop_nest_data
+from cosearch.report.tables import loop_nest, loop_nest_text
 
 BUDGET = "300"
 

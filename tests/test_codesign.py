@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.errors import CosearchError
-from cosearch.codesign import driver as codesign_mod
 from cosearch.arch.templates.eyeriss import EYERISS_168
+from cosearch.codesign import driver as codesign_mod
 from cosearch.codesign.driver import Codesign
-from cosearch.study.executor import WorkResult
+from cosearch.errors import CosearchError
 from cosearch.study import Storage
+from cosearch.study.executor import WorkResult
 from cosearch.workload.io import load_workload
 
 SPACE = load_hw_space("eyeriss-like")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cosearch.arch.hwspace import HWSpace, load_hw_space
-from cosearch.errors import CosearchError
 from cosearch.arch.area import AreaModel
+from cosearch.arch.hwspace import HWSpace, load_hw_space
 from cosearch.codesign.hw_optimizers import HW_OPTIMIZERS, make_hw_optimizer
+from cosearch.errors import CosearchError
 
 EYERISS = load_hw_space("eyeriss-like")
 BUDGET = 12.31  # about eyeriss-168's area under cacti-65nm

@@ -13,9 +13,9 @@ import pytest
 from conftest import reference_records, requires_reference
 from cosearch.arch.io import arch_from_reference
 from cosearch.dims import DATASPACES
+from cosearch.interop.reference import timeloop_reason_class
 from cosearch.mapping.mapping import Mappings, mapping_from_data
 from cosearch.model.evaluate import evaluate
-from cosearch.interop.reference import timeloop_reason_class
 from cosearch.workload.layer import Layer
 
 RECORDS = reference_records("probes") + reference_records("cases")

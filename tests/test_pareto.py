@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import assert_user_error, last_json, ok, run
+from cosearch._gp.pareto import dominates, expected_hv_improvement, pareto_front_mask, pareto_ranks
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.errors import CosearchError
 from cosearch.codesign.driver import Codesign
 from cosearch.codesign.hw_optimizers import make_hw_optimizer
-from cosearch._gp.pareto import dominates, expected_hv_improvement, pareto_front_mask, pareto_ranks
+from cosearch.errors import CosearchError
 from cosearch.study import Storage
 from cosearch.workload.io import load_workload
-from conftest import assert_user_error, last_json, ok, run
 
 SPACE = load_hw_space("eyeriss-like")
 DQN = load_workload("dqn")

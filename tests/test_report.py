@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import assert_user_error, last_json, ok, run
 from cosearch.study import Storage
 from cosearch.workload.io import load_workload
-from conftest import assert_user_error, last_json, ok, run
 
 STUDY_FIGURES = {"convergence", "area_edp", "energy_breakdown", "layer_edp", "layer_energy"}
 MAP_FIGURES = {"energy_breakdown", "layer_edp", "layer_energy"}

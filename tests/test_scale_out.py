@@ -29,14 +29,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import assert_user_error, run
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.errors import CosearchError
 from cosearch.codesign import driver as codesign_mod
 from cosearch.codesign.driver import Codesign
-from cosearch.study.executor import LocalExecutor, UnitFailed, WorkResult, WorkUnit, make_executor
+from cosearch.errors import CosearchError
 from cosearch.study import Storage
+from cosearch.study.executor import LocalExecutor, UnitFailed, WorkResult, WorkUnit, make_executor
 from cosearch.workload.io import load_workload
-from conftest import assert_user_error, run
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"

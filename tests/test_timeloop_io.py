@@ -16,9 +16,9 @@ from cosearch.arch.io import arch_from_reference
 from cosearch.cli import app
 from cosearch.dims import DATASPACES
 from cosearch.errors import CosearchError
+from cosearch.interop.timeloop import NO_LINK_TRANSFER, constraints_yaml, from_timeloop, to_timeloop
 from cosearch.mapping.mapping import Mappings, mapping_from_data
 from cosearch.model.evaluate import evaluate
-from cosearch.interop.timeloop import NO_LINK_TRANSFER, constraints_yaml, from_timeloop, to_timeloop
 from cosearch.workload.layer import Layer
 
 RECORDS = reference_records("probes") + reference_records("cases")

@@ -29,11 +29,13 @@ import math
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from .. import __version__
+from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..arch.templates import get_template
 from ..errors import CosearchError
@@ -42,14 +44,21 @@ from ..study.records import Trial
 from ..study.worker import HEARTBEAT_S, LOST_ATTEMPTS, POLL_S, STALE_AFTER_S, HeldTrial, TrialWorker, new_worker_id
 from ..workload.io import load_workload, network_to_data
 from ..workload.layer import Layer, Network
-from ..arch.area import AreaModel
 from .baselines import baseline_of
 from .hw_optimizers import make_hw_optimizer
+from .objectives import (
+    PARETO_OBJECTIVES,
+    NetworkCost,
+    edp_ratio,
+    geomean_ratio,
+    objective_value,
+    objective_vector,
+    parse_objective,
+)
+from .settings import check_budgets
 
-OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
-PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
-"""What ``pareto`` minimises jointly (with several workloads: geometric means of the ratios to the
-baseline for energy and cycles, and area in mm²)."""
+if TYPE_CHECKING:
+    from .outputs import RunDirectory
 
 DEFAULT_MAPPER_BUDGET = 5_000
 """Inner evaluations per (hardware point, layer): enough for ``auto`` to settle on small layers; the
@@ -66,8 +75,8 @@ def unit_arch(hw: dict[str, Any]):
 
 def map_unit(unit: WorkUnit) -> WorkResult:
     """Map one layer on one hardware point (runs in a worker; plain data in and out)."""
-    from ..mapping.space import MapSpace
     from ..mappers.layer import map_layer
+    from ..mapping.space import MapSpace
 
     arch = unit_arch(unit.hw)
     layer = Layer(**unit.layer)
@@ -85,7 +94,7 @@ def map_unit(unit: WorkUnit) -> WorkResult:
         return WorkResult(layer=layer.name, count=layer.count, optimizer=unit.mapper, seed=unit.seed,
                           seconds=time.perf_counter() - t, error=str(err))
     return WorkResult(
-        layer=layer.name, shape_key="x".join(map(str, layer.shape_key())), count=layer.count,
+        layer=layer.name, shape_key=layer.shape_key_text(), count=layer.count,
         energy_pj=res.energy_pj, cycles=res.cycles, edp=res.edp, evaluations=res.evaluations, seconds=res.seconds,
         optimizer=unit.mapper, seed=unit.seed, mapping=res.mapping().model_dump(mode="json"),
         extra={"utilization": float(res.costs.utilization[0])},
@@ -96,85 +105,6 @@ def unit_seed(seed: int, hw_values: dict[str, Any], layer: Layer) -> int:
     """A seed per (study seed, hardware point, layer shape), so equal work gets equal seeds."""
     text = f"{seed}|{sorted(hw_values.items())}|{layer.shape_key()}"
     return zlib.crc32(text.encode()) & 0x7FFFFFFF
-
-
-# ---- network costs ---------------------------------------------------------------------------------
-@dataclass
-class NetworkCost:
-    """Costs of one hardware point on the workloads (per workload and combined)."""
-
-    energy_pj: dict[str, float]
-    cycles: dict[str, float]
-    edp: dict[str, float]
-    layers: dict[str, dict[str, Any]]  # layer key -> result fields
-    valid: bool
-    reason: str = ""
-
-    @property
-    def total_energy_pj(self) -> float:
-        return sum(self.energy_pj.values())
-
-    @property
-    def total_cycles(self) -> float:
-        return sum(self.cycles.values())
-
-
-def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | None) -> float:
-    """Value to minimise: for one workload its metric, for several the geometric mean of ratios to
-    the baseline. ``ednp:N`` is energy × cycles^N. ``pareto`` has EDP as its scalar value (which
-    design is "best"); its objectives are :func:`objective_vector`."""
-    if not cost.valid:
-        return math.inf
-
-    def metric(c: NetworkCost, w: str) -> float:
-        if objective in ("edp", "pareto"):
-            return c.edp[w]
-        if objective == "energy":
-            return c.energy_pj[w]
-        if objective == "cycles":
-            return c.cycles[w]
-        n = float(objective.split(":", 1)[1])
-        return c.energy_pj[w] * c.cycles[w] ** n
-
-    names = list(cost.edp)
-    if len(names) == 1:
-        return metric(cost, names[0])
-    assert baseline is not None
-    return math.exp(sum(math.log(metric(cost, w) / metric(baseline, w)) for w in names) / len(names))
-
-
-def objective_vector(cost: NetworkCost, area_mm2: float, baseline: NetworkCost | None) -> list[float] | None:
-    """The ``pareto`` objectives of a design (:data:`PARETO_OBJECTIVES`), ``None`` if it is invalid."""
-    if not cost.valid:
-        return None
-    energy, cycles = (objective_value(cost, name, baseline) for name in ("energy", "cycles"))
-    return [energy, cycles, float(area_mm2)]
-
-
-def check_budgets(*, hw_budget: int, hw_batch: int, mapper_budget: int, cli: bool = False) -> None:
-    """Raise :class:`CosearchError` for a bad budget; ``cli`` words messages by flag (``--hw-budget``)."""
-    def name(flag: str) -> str:
-        return f"--{flag}" if cli else flag.replace("-", " ")
-
-    if hw_budget < 1:
-        raise CosearchError(f"{name('hw-budget')} must be at least 1 hardware point, got {hw_budget}")
-    if hw_batch < 1:
-        raise CosearchError(f"{name('hw-batch')} must be at least 1, got {hw_batch}")
-    if mapper_budget < 1:
-        raise CosearchError(f"{name('mapper-budget')} must be a positive number of evaluations, got {mapper_budget}")
-
-
-def parse_objective(objective: str) -> str:
-    if objective in OBJECTIVES:
-        return objective
-    if objective.startswith("ednp:"):
-        try:
-            if float(objective.split(":", 1)[1]) > 0:
-                return objective
-        except ValueError:
-            pass
-    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, ednp:N with N > 0, "
-                        "pareto)")
 
 
 # ---- the study -------------------------------------------------------------------------------------
@@ -244,6 +174,7 @@ class Codesign:
         self.layers = self._unique_layers()
         self.executor = executor or LocalExecutor(1)
         self.on_trial = on_trial
+        self.output: RunDirectory | None = None  # the run's output files (open_output, run(out_dir))
         self.worker_id = worker_id or new_worker_id()
         self.stale_after_s, self.heartbeat_s, self.poll_s = float(stale_after_s), float(heartbeat_s), float(poll_s)
         self._reported: set[int] = set()  # trial numbers passed to on_trial
@@ -376,9 +307,53 @@ class Codesign:
         return costs[0], costs[-1]
 
     # ---- the loop ------------------------------------------------------------------------------------
-    def run(self) -> CodesignResult:
+    def open_output(self, out_dir: str | Path) -> RunDirectory:
+        """Write the run's files (:mod:`.outputs`: ``results.json``, ``best-arch.yaml``, ``mappings/``) into
+        ``out_dir`` as :meth:`run` goes; a resumed study's best design is written at once."""
+        from .outputs import RunDirectory
+
+        self.output = RunDirectory(self, Path(out_dir))
+        self.output.load_existing()
+        return self.output
+
+    def run(self, out_dir: str | Path | None = None) -> CodesignResult:
         """Drive the study: finish what the store holds, then propose, evaluate and tell batches until
-        ``hw_budget`` trials are told. Other processes may work on (and drive) the same study meanwhile."""
+        ``hw_budget`` trials are told. Other processes may work on (and drive) the same study meanwhile.
+
+        With ``out_dir`` (or after :meth:`open_output`) the run's files are kept current there; their
+        ``results.json`` says ``interrupted`` or ``failed`` if the run stops with an exception."""
+        if out_dir is not None:
+            self.open_output(out_dir)
+        output = self.output
+        if output is None:
+            return self._drive()
+        caller_on_trial = self.on_trial
+
+        def on_trial(info: dict[str, Any]) -> None:
+            output.on_trial(info)
+            if caller_on_trial is not None:
+                caller_on_trial(info)
+
+        self.on_trial = on_trial
+        output.write("running")
+        try:
+            res = self._drive()
+        except KeyboardInterrupt:
+            output.write("interrupted")
+            raise
+        except BaseException:
+            try:
+                output.write("failed")
+            except Exception:  # noqa: BLE001 - keep the original error
+                pass
+            raise
+        finally:
+            self.on_trial = caller_on_trial
+        output.complete(res)
+        return res
+
+    def _drive(self) -> CodesignResult:
+        """:meth:`run` without output files."""
         from ..study import TrialStateError
 
         start = time.perf_counter()
@@ -543,8 +518,8 @@ class Codesign:
             cost = self.network_cost(results)
             best = self._summary(best_t.hw_params["values"], cost, best_t.result["area_mm2"])
             best["trial"] = best_t.number
-            ratio = _ratio(cost, baseline)
-            ratio_rs = _ratio(cost, baseline_rs)
+            ratio = edp_ratio(cost, baseline)
+            ratio_rs = edp_ratio(cost, baseline_rs)
         history = [{"number": t.number, "value": (t.result or {}).get("value"),
                     "area_mm2": (t.result or {}).get("area_mm2")} for t in trials]
         bound, bound_ratio = self.edp_bound(baseline)
@@ -568,7 +543,7 @@ class Codesign:
         if not baseline.valid or any(baseline.edp[w.name] <= 0 for w in self.workloads):
             return None, None
         bounds = {w.name: network_edp_bound(w, self.space, self.area_budget, self.area) for w in self.workloads}
-        ratio = math.exp(sum(math.log(b.edp / baseline.edp[w]) for w, b in bounds.items()) / len(bounds))
+        ratio = geomean_ratio({w: b.edp for w, b in bounds.items()}, baseline.edp)
         energy = sum(b.energy_pj for b in bounds.values())
         cycles = sum(b.cycles for b in bounds.values())
         return {"energy_pj": energy, "cycles": cycles, "edp": energy * cycles}, ratio
@@ -584,12 +559,6 @@ def pareto_front_trials(trials: list[Any]) -> list[Any]:
         return []
     mask = pareto_front_mask(np.array([t.result["objectives"] for t in done], dtype=np.float64))
     return sorted((t for t, on in zip(done, mask) if on), key=lambda t: (t.result["objectives"][0], t.number))
-
-
-def _ratio(cost: NetworkCost, base: NetworkCost) -> float:
-    """Geometric mean over workloads of EDP(design) / EDP(baseline)."""
-    names = list(cost.edp)
-    return math.exp(sum(math.log(cost.edp[w] / base.edp[w]) for w in names) / len(names))
 
 
 def _extendable(config: dict[str, Any]) -> dict[str, Any]:

@@ -42,8 +42,8 @@ import numpy as np
 
 from ..arch.spec import Arch
 from ..dims import DATASPACES, DIMS, NUM_DATASPACES, RELEVANT
-from ..mapping.mapping import Mappings
 from ..mapping.keep import effective_keep
+from ..mapping.mapping import Mappings
 from ..workload.geometry import tile_words
 from ..workload.layer import Layer
 

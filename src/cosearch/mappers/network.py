@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import signal
 import time
@@ -30,11 +29,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._io import to_plain, write_atomic
 from ..arch.spec import Arch
 from ..errors import CosearchError
 from ..mapping.mapping import Mapping
 from ..workload.layer import Layer, Network
-from .base import OBJECTIVES
+from .settings import check_settings
 
 RESULTS_FILE = "results.json"
 
@@ -59,7 +59,7 @@ class LayerResult:
     evaluations: int = 0
     seconds: float = 0.0
     mapping: Mapping | None = None
-    loop_nest: list[dict[str, Any]] = field(default_factory=list)  # report.tables.loop_nest_data
+    loop_nest: list[dict[str, Any]] = field(default_factory=list)  # mapping.loopnest.loop_nest_data
     error: str | None = None  # why no mapping was found (then the costs are inf)
     file: str | None = None  # the mapping file's name inside the run's out_dir
 
@@ -75,10 +75,10 @@ class LayerResult:
             "count": self.count,
             "macs": self.macs,
             "seed": self.seed,
-            "energy_pj": _finite(self.energy_pj),
-            "cycles": _finite(self.cycles),
-            "edp": _finite(self.edp),
-            "utilization": _finite(self.utilization),
+            "energy_pj": to_plain(self.energy_pj),
+            "cycles": to_plain(self.cycles),
+            "edp": to_plain(self.edp),
+            "utilization": to_plain(self.utilization),
             "evaluations": self.evaluations,
             "seconds": round(self.seconds, 4),
             "mapping": self.mapping.model_dump(mode="json", exclude_none=True) if self.mapping is not None else None,
@@ -151,16 +151,9 @@ class NetworkMapResult:
             "time_limit": self.time_limit,
             "constraints": self.constraints,
             "layers": [r.to_json() for r in self.layers],
-            "total": {k: _finite(v) for k, v in self.totals.items()},
+            "total": {k: to_plain(v) for k, v in self.totals.items()},
             "seconds": round(self.seconds, 3),
         }
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    return x
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -196,12 +189,6 @@ def default_out_dir(base: str | Path = "cosearch-out", prefix: str = "map") -> P
         path = stem.with_name(f"{stem.name}-{k}")
         k += 1
     return path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -240,7 +227,7 @@ def _space(arch: Arch, layer: Layer, constraints: Any) -> Any:
 def _run_task(task: _Task, space: Any = None,
               on_progress: Callable[[int, float], None] | None = None) -> LayerResult:
     """Map one layer; a :class:`CosearchError` (no valid mapping) becomes a failed result."""
-    from ..report.tables import loop_nest_data
+    from ..mapping.loopnest import loop_nest_data
     from .layer import map_layer
 
     layer = task.layer
@@ -269,40 +256,6 @@ def _run_task(task: _Task, space: Any = None,
 def _worker_init() -> None:
     """Pool workers ignore Ctrl-C (the parent cancels and stops them), so no tracebacks are printed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-# ---------------------------------------------------------------------------------------------------
-# checks
-
-
-def check_settings(*, optimizer: str, objective: str, budget: int | None, time_limit: float | None, jobs: int,
-                   seed: int, cli: bool = False) -> None:
-    """Raise :class:`CosearchError` for a bad mapping setting; ``cli`` words messages by flag (``--budget``)."""
-    def name(flag: str) -> str:
-        return f"--{flag}" if cli else flag.replace("-", " ")
-
-    if objective not in OBJECTIVES:
-        flag = "--objective; " if cli else ""
-        raise CosearchError(f"unknown objective {objective!r} ({flag}choose from {', '.join(OBJECTIVES)})")
-    if budget is not None and (isinstance(budget, bool) or int(budget) != budget or budget <= 0):
-        raise CosearchError(f"{name('budget')} must be a positive number of evaluations per layer, got {budget}")
-    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-        raise CosearchError(f"{name('time-limit')} must be a positive number of seconds per layer, got {time_limit:g}")
-    if jobs < 1:
-        raise CosearchError(f"{name('jobs')} must be at least 1, got {jobs}")
-    if seed < 0:
-        raise CosearchError(f"{name('seed')} must be >= 0, got {seed}")
-    check_optimizer(optimizer)
-
-
-def check_optimizer(name: str) -> None:
-    """Raise :class:`CosearchError` if ``name`` is not a registered optimizer or cannot be imported."""
-    from .layer import optimizer_class
-
-    try:
-        optimizer_class(name)  # unknown name: CosearchError listing the names
-    except (ImportError, AttributeError) as err:
-        raise CosearchError(f"optimizer {name!r} is not available ({type(err).__name__}: {err})") from None
 
 
 def _load_constraints(constraints: Any, arch: Arch) -> tuple[Any, str | None]:
@@ -430,12 +383,12 @@ def map_network(
         # what a report needs to re-evaluate the mappings: the arch as costed, and every layer's shape
         data["arch_spec"] = arch_spec
         data["layer_shapes"] = layer_shapes
-        _write_atomic(out / RESULTS_FILE, json.dumps(data, indent=1) + "\n")
+        write_atomic(out / RESULTS_FILE, json.dumps(data, indent=1) + "\n")
 
     def finish(pos: int, result: LayerResult) -> None:
         if out is not None and result.mapping is not None:
             result.file = files[pos]
-            _write_atomic(out / files[pos], result.mapping.model_dump_json(indent=1, exclude_none=True) + "\n")
+            write_atomic(out / files[pos], result.mapping.model_dump_json(indent=1, exclude_none=True) + "\n")
         done[pos] = result
         save("running")
         if on_layer_done is not None:

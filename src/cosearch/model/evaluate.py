@@ -20,8 +20,8 @@ from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DATASPACES
 from ..mapping.keep import effective_keep
 from ..mapping.mapping import Mappings
-from ..workload.layer import Layer
 from ..workload.geometry import translation_matrix
+from ..workload.layer import Layer
 from .reasons import (
     REASON_CAPACITY,
     REASON_FACTORIZATION,

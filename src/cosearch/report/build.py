@@ -18,13 +18,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from .._io import csv_cell, to_plain
 from .data import Source, StudySource, report_tables, resolve_sources
 
 HTML_FILE = "report.html"
@@ -51,31 +51,6 @@ class ReportResult:
                 "sources": self.sources, "seconds": round(self.seconds, 3)}
 
 
-def _plain(value: Any) -> Any:
-    """JSON data: non-finite floats as ``null``."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
-        return _plain(value.item())
-    return value
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
 def table_csv(rows: Sequence[dict[str, Any]]) -> str:
     """Rows as CSV text: the columns in order of first appearance, one line per row."""
     columns: dict[str, None] = {}
@@ -86,7 +61,7 @@ def table_csv(rows: Sequence[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(list(columns))
     for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+        writer.writerow([csv_cell(row.get(c)) for c in columns])
     return buffer.getvalue()
 
 
@@ -114,7 +89,7 @@ def build_report(sources: Sequence[Source], out_dir: str | Path, *, title: str |
     tables = report_tables(sources)
     table_paths: dict[str, dict[str, Path]] = {}
     for name, rows in tables.items():
-        plain = _plain(rows)
+        plain = to_plain(rows)
         paths = {"json": out / "tables" / f"{name}.json", "csv": out / "tables" / f"{name}.csv"}
         _write(paths["json"], json.dumps(plain, indent=1, allow_nan=False) + "\n")
         _write(paths["csv"], table_csv(plain))

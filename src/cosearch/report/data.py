@@ -29,9 +29,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..dims import DATASPACES, DIMS
+from ..dims import DATASPACES
 from ..errors import CosearchError
 from ..study import sqlite_missing
+from ..workload.layer import Layer
 
 RESULTS_FILE = "results.json"
 MAC_LEVEL = "MAC"
@@ -177,26 +178,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def layer_from_shape_key(name: str, shape_key: str) -> Any:
-    """The :class:`~cosearch.workload.layer.Layer` of a stored shape key ``N x G x K x C x P x Q x R x S x
-    Wstride x Hstride x Wdilation x Hdilation`` (count 1)."""
-    from ..workload.layer import Layer
-
-    keys = list(DIMS) + ["Wstride", "Hstride", "Wdilation", "Hdilation"]
-    try:
-        values = [int(v) for v in str(shape_key).split("x")]
-    except ValueError:
-        values = []
-    if len(values) != len(keys):
-        raise CosearchError(f"layer {name}: unreadable shape key {shape_key!r}")
-    return Layer(name=name, **dict(zip(keys, values)))
-
-
 def _evaluate_layer(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: LayerRow) -> None:
     """Fill ``row``'s breakdown, MAC energy, utilisation and loop nest by evaluating ``mapping``."""
+    from ..mapping.loopnest import loop_nest_data
     from ..mapping.mapping import Mappings, mapping_from_data
     from ..model.evaluate import evaluate
-    from .tables import loop_nest_data
 
     if not mapping:
         return
@@ -241,16 +227,18 @@ def _totals(rows: Sequence[LayerRow]) -> tuple[float | None, float | None, float
 # stores
 
 
-def open_store(url: str | None) -> Any:
+def open_store(url: str | None, *, missing_ok: bool = False) -> Any:
     """The study store at ``url`` (default ``sqlite:///cosearch-out/studies.db``), opened for reading.
 
-    A SQLite file that does not exist is a :class:`CosearchError` (it is not created); so is any URL
-    the store cannot open (the message names it)."""
+    A SQLite file that does not exist is ``None`` with ``missing_ok``, else a :class:`CosearchError` (it
+    is not created); so is any URL the store cannot open (the message names it)."""
     from ..study import Storage, storage_url
 
     text = storage_url(url)
     missing = sqlite_missing(text)
     if missing is not None:
+        if missing_ok:
+            return None
         raise CosearchError(f"no study store at {missing} (--storage {text})")
     return Storage(text)
 
@@ -271,7 +259,7 @@ def _study_layers(config: dict[str, Any], trials: Sequence[Any]) -> tuple[list[t
     for t in trials:
         for rec in t.layers:
             if rec.layer not in stored and rec.shape_key:
-                stored[rec.layer] = layer_from_shape_key(rec.layer, rec.shape_key)
+                stored[rec.layer] = Layer.from_shape_key(rec.layer, rec.shape_key)
     notes: list[str] = []
     counts: dict[tuple[int, ...], int] = {}
     try:  # the workloads as stored with the study (newer studies), else by name
@@ -356,9 +344,9 @@ def _find_results(store_url: str, study: str, config_hash: str, given: Path | No
             candidates.append(Path(parsed.database).expanduser().parent / RESULTS_FILE)
     except Exception:  # noqa: BLE001 - not a URL we can place
         pass
-    import re
+    from ..codesign.outputs import safe_file_name
 
-    safe = re.sub(r"[^A-Za-z0-9._+-]+", "_", study).strip("._") or "x"
+    safe = safe_file_name(study)
     candidates.append(Path("cosearch-out") / (safe if safe.startswith("codesign-") else f"codesign-{safe}") / RESULTS_FILE)
     for path in candidates:
         if not path.is_file():
@@ -674,8 +662,9 @@ def _ratio(design: Design, base: Design | None) -> float | None:
         return None
     common = [w for w in design.per_workload_edp if w in base.per_workload_edp]
     if common and len(common) == len(design.per_workload_edp):
-        return math.exp(sum(math.log(design.per_workload_edp[w] / base.per_workload_edp[w]) for w in common)
-                        / len(common))
+        from ..codesign.objectives import geomean_ratio
+
+        return geomean_ratio(design.per_workload_edp, base.per_workload_edp)
     return design.edp / base.edp
 
 

@@ -8,6 +8,7 @@ from typing import Iterator
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..dims import DIMS
+from ..errors import CosearchError
 
 
 class Layer(BaseModel):
@@ -77,6 +78,24 @@ class Layer(BaseModel):
     def shape_key(self) -> tuple[int, ...]:
         """Everything that determines the layer's costs (name and count excluded)."""
         return self.dims + (self.Wstride, self.Hstride, self.Wdilation, self.Hdilation)
+
+    def shape_key_text(self) -> str:
+        """:meth:`shape_key` as a study stores it: ``N x G x K x C x P x Q x R x S x Wstride x Hstride x
+        Wdilation x Hdilation`` joined by ``x`` (``1x1x64x64x56x56x3x3x1x1x1x1``)."""
+        return "x".join(map(str, self.shape_key()))
+
+    @classmethod
+    def from_shape_key(cls, name: str, shape_key: str) -> Layer:
+        """The layer ``name`` (count 1) of a stored :meth:`shape_key_text`; :class:`CosearchError` if it
+        is not twelve ``x``-separated integers."""
+        keys = list(DIMS) + ["Wstride", "Hstride", "Wdilation", "Hdilation"]
+        try:
+            values = [int(v) for v in str(shape_key).split("x")]
+        except ValueError:
+            values = []
+        if len(values) != len(keys):
+            raise CosearchError(f"layer {name}: unreadable shape key {shape_key!r}")
+        return cls(name=name, **dict(zip(keys, values)))
 
     def shape_text(self) -> str:
         """Compact ``K=64 C=64 P=56 ...`` form listing the non-default fields."""

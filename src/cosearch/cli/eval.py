@@ -1,0 +1,74 @@
+"""``cosearch eval``: the costs of one mapping of one layer on an architecture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.text import Text
+
+from ..errors import CosearchError
+from ._common import (
+    _console,
+    _handle_errors,
+    _input_shape_option,
+    _input_shapes,
+    _print_json,
+    _select_layer,
+    app,
+)
+
+
+@app.command("eval")
+@_handle_errors
+def eval_cmd(
+    arch: str = typer.Option(..., "--arch", "-a", help="Preset name (eyeriss-168, eyeriss-256, simple-64) or arch YAML/JSON file."),
+    mapping: Path = typer.Option(..., "--mapping", "-m", help="Mapping JSON file (format: docs/formats.md)."),
+    workload: Optional[str] = typer.Option(None, "--workload", "-w", help="Zoo network name or workload file."),
+    layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Layer of --workload (needed if it has several)."),
+    shape: Optional[str] = typer.Option(None, "--shape", help='Inline layer instead of --workload, e.g. "K=64 C=64 P=56 Q=56 R=3 S=3".'),
+    input_shape: Optional[list[str]] = _input_shape_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
+) -> None:
+    """Evaluate one mapping of one layer on an architecture: costs, per-level breakdown, loop nest."""
+    from ..arch.io import load_arch
+    from ..mapping.mapping import Mappings, load_mapping
+    from ..model.evaluate import evaluate
+    from ..report.tables import breakdown_dict, layer_shape_fields, level_breakdown_table, loop_nest, summary_table
+
+    the_arch = load_arch(arch)
+    the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
+    source = str(mapping)
+    readable = load_mapping(mapping)
+    batch = Mappings.from_list([readable], the_arch, source=source)
+    from ..mapping.checks import check_factors, explain_invalid
+
+    check_factors(batch, the_layer, source)
+    costs = evaluate(the_arch, the_layer, batch, breakdown=True)
+    if not bool(costs.valid[0]):
+        raise CosearchError(explain_invalid(the_arch, the_layer, batch, costs, source))
+    if as_json:
+        _print_json({
+            "arch": the_arch.name,
+            "layer": layer_shape_fields(the_layer),
+            "mapping": source,
+            "valid": True,
+            "energy_pj": float(costs.energy_pj[0]),
+            "cycles": float(costs.cycles[0]),
+            "edp": float(costs.edp[0]),
+            "utilization": float(costs.utilization[0]),
+            "macs": int(costs.macs),
+            "compute_cycles": int(costs.compute_cycles[0]),
+            "utilized_pes": int(costs.utilized_pes[0]),
+            "mac_energy_pj": float(costs.macs * the_arch.mac.energy_pj),
+            "levels": breakdown_dict(the_arch, costs),
+        })
+        return
+    console = _console()
+    console.print(Text(f"arch {the_arch.name}, layer {the_layer.name} ({the_layer.shape_text()}), mapping {source}",
+                       style="bold"))
+    console.print(summary_table(costs))
+    console.print(level_breakdown_table(the_arch, costs))
+    console.print(Text("Loop nest (outer -> inner)", style="bold"))
+    console.print(Text(loop_nest(the_arch, batch, tile_words=costs.tile_words)))

@@ -1,0 +1,106 @@
+"""What a co-design study minimises, and how a design compares with the baseline.
+
+With several workloads a design is scored by the geometric mean over workloads of its ratio to the
+baseline (so no workload dominates by its size).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import CosearchError
+
+OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
+PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
+"""What ``pareto`` minimises jointly (with several workloads: geometric means of the ratios to the
+baseline for energy and cycles, and area in mm²)."""
+
+
+@dataclass
+class NetworkCost:
+    """Costs of one hardware point on the workloads (per workload and combined)."""
+
+    energy_pj: dict[str, float]
+    cycles: dict[str, float]
+    edp: dict[str, float]
+    layers: dict[str, dict[str, Any]]  # layer key -> result fields
+    valid: bool
+    reason: str = ""
+
+    @property
+    def total_energy_pj(self) -> float:
+        return sum(self.energy_pj.values())
+
+    @property
+    def total_cycles(self) -> float:
+        return sum(self.cycles.values())
+
+
+def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | None) -> float:
+    """Value to minimise: for one workload its metric, for several the geometric mean of ratios to
+    the baseline. ``ednp:N`` is energy × cycles^N. ``pareto`` has EDP as its scalar value (which
+    design is "best"); its objectives are :func:`objective_vector`."""
+    if not cost.valid:
+        return math.inf
+
+    def metric(c: NetworkCost, w: str) -> float:
+        if objective in ("edp", "pareto"):
+            return c.edp[w]
+        if objective == "energy":
+            return c.energy_pj[w]
+        if objective == "cycles":
+            return c.cycles[w]
+        n = float(objective.split(":", 1)[1])
+        return c.energy_pj[w] * c.cycles[w] ** n
+
+    names = list(cost.edp)
+    if len(names) == 1:
+        return metric(cost, names[0])
+    assert baseline is not None
+    return geomean_ratio({w: metric(cost, w) for w in names}, {w: metric(baseline, w) for w in names})
+
+
+def objective_vector(cost: NetworkCost, area_mm2: float, baseline: NetworkCost | None) -> list[float] | None:
+    """The ``pareto`` objectives of a design (:data:`PARETO_OBJECTIVES`), ``None`` if it is invalid."""
+    if not cost.valid:
+        return None
+    energy, cycles = (objective_value(cost, name, baseline) for name in ("energy", "cycles"))
+    return [energy, cycles, float(area_mm2)]
+
+
+def parse_objective(objective: str) -> str:
+    if objective in OBJECTIVES:
+        return objective
+    if objective.startswith("ednp:"):
+        try:
+            if float(objective.split(":", 1)[1]) > 0:
+                return objective
+        except ValueError:
+            pass
+    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, ednp:N with N > 0, "
+                        "pareto)")
+
+
+def edp_ratio(cost: NetworkCost, base: NetworkCost) -> float:
+    """Geometric mean over workloads of EDP(design) / EDP(baseline) (both valid, EDPs positive)."""
+    return geomean_ratio(cost.edp, base.edp)
+
+
+def geomean_edp_ratio(best: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
+    """Geometric mean over workloads of best EDP / baseline EDP, from the ``per_workload`` EDPs
+    (pJ·cycles) of two design summaries; ``None`` if either is missing or an EDP is missing or zero."""
+    if not best or not base:
+        return None
+    pairs = [(best["per_workload"].get(w), base["per_workload"].get(w)) for w in best["per_workload"]]
+    if not pairs or any(not a or not b for a, b in pairs):
+        return None
+    return geomean_ratio(best["per_workload"], base["per_workload"])
+
+
+def geomean_ratio(values: Mapping[str, float], base: Mapping[str, float]) -> float:
+    """Geometric mean over the keys of ``values`` (workload names) of ``values[k] / base[k]``: how a
+    design compares with the baseline over several workloads. Every ratio must be positive."""
+    return math.exp(sum(math.log(values[k] / base[k]) for k in values) / len(values))
