@@ -19,11 +19,11 @@ from cosearch.errors import CosearchError  # noqa: E402
 from cosearch.workload.importers.onnx import load_onnx  # noqa: E402
 from cosearch.workload.importers.torch import from_torch, torch_layers  # noqa: E402
 from cosearch.workload.zoo import bert_base, dqn, resnet18  # noqa: E402
-from test_onnx_import import _runner, build, exported, shape_counts  # noqa: E402,F401,F811  (exported: fixture)
+from test_onnx_import import _runner, build, exported, shape_counts  # noqa: E402,F401  (exported: fixture)
 
 
 @pytest.mark.parametrize("name", ["resnet18", "inverted_residual", "dqn", "conv1d", "bert_block"])
-def test_fx_matches_onnx(name, exported):
+def test_fx_matches_onnx(name, exported):  # noqa: F811  (the fixture imported above)
     module, inputs = build(name)
     net, not_costed = torch_layers(module, inputs)
     assert "torch.fx" in net.description

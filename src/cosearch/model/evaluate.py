@@ -97,7 +97,6 @@ def _arch_tables_cached(arch: Arch) -> tuple:
 
 
 def _build_arch_tables(arch: Arch) -> tuple:
-    L = arch.num_levels
     f = arch.fanout_level
     child = arch.fanout_child
     sizes = np.array([-1 if lvl.size_words is None else lvl.size_words for lvl in arch.levels], dtype=np.int64)
