@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO
 
 SMALLER = {"budget=20_000": "budget=300", "jobs=4": "jobs=1", "hw_budget=24": "hw_budget=3",
