@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.arch.spec import Arch
 from cosearch.mapping.mapping import Mappings
 from cosearch.workload.layer import Network
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = REPO / "examples"
 
 MAPPING_TARGETS: dict[str, tuple[str, str, str]] = {
     # mapping file: (arch, workload, layer)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from cosearch.errors import CosearchError
 from cosearch.study import (
     LocalExecutor,
@@ -33,7 +34,6 @@ from cosearch.study import (
     config_hash,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIG = {"workloads": ["resnet18"], "hw_space": {"pe_x": [8, 16], "glb_kb": [64, 128]}, "optimizer": "bo",
           "objective": "edp", "budgets": {"trials": 10, "mapper": 2000}, "seed": 7}
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_user_error, run
+from conftest import REPO, assert_user_error, run
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.codesign import driver as codesign_mod
 from cosearch.codesign.driver import Codesign
@@ -38,7 +38,6 @@ from cosearch.study import Storage
 from cosearch.study.executor import LocalExecutor, UnitFailed, WorkResult, WorkUnit, make_executor
 from cosearch.workload.io import load_workload
 
-REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ENV = "COSEARCH_TEST_POSTGRES_URL"
 SPACE = load_hw_space("eyeriss-like")
@@ -113,8 +112,9 @@ def ray_cluster():
     ray = _need("ray")
     if ray.is_initialized():
         ray.shutdown()
-    # workers import this module (the tasks' functions live here): put tests/ on their path
-    path = os.pathsep.join([str(REPO / "tests"), str(REPO / "src"), os.environ.get("PYTHONPATH", "")])
+    # workers import this module (the tasks' functions live here, some in test_storage next to it) and its
+    # conftest: put this folder and tests/ on their path
+    path = os.pathsep.join([str(Path(__file__).parent), str(REPO / "tests"), str(REPO / "src"), os.environ.get("PYTHONPATH", "")])
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = path  # the cluster's processes inherit it
     try:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_user_error, last_json, run
+from conftest import REPO, assert_user_error, last_json, run
 from cosearch import evaluate, load_arch, load_mapping, load_workload
 from cosearch.mapping.mapping import Mappings
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 MAPPING = EXAMPLES / "mappings" / "eyeriss168_resnet_conv3x3.json"
 SHAPE = "N=1 K=64 C=64 P=56 Q=56 R=3 S=3"

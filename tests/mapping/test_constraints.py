@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import REPO
 from cosearch.arch.io import load_arch
 from cosearch.arch.spec import Arch
 from cosearch.dims import DIM_INDEX, DIMS, DS_INDEX, NUM_DIMS
@@ -29,7 +30,7 @@ from cosearch.model.evaluate import evaluate
 from cosearch.workload.layer import Layer
 from cosearch.workload.zoo import resnet18
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "constraints"
+EXAMPLES = REPO / "examples" / "constraints"
 RESNET = Layer(name="res3x3", K=64, C=64, P=56, Q=56, R=3, S=3)
 RESNET18 = list(resnet18())
 ARCHS = ["eyeriss-168", "simple-64"]
@@ -564,7 +565,7 @@ def test_random_search_in_row_stationary_space(archs: dict[str, Arch], preset: s
 def test_formats_doc_snippet_loads(archs: dict[str, Arch], tmp_path: Path) -> None:
     import re
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "formats.md").read_text()
+    doc = (REPO / "docs" / "formats.md").read_text()
     blocks = [b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if "constraints:" in b]
     assert len(blocks) == 1
     path = tmp_path / "doc.yaml"
@@ -581,7 +582,7 @@ def _benchmark_layers() -> dict[str, dict]:
     """The six layers of benchmarks/mapper_quality.py (its ``LAYERS``), read from the benchmark itself."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "mapper_quality.py"
+    path = REPO / "benchmarks" / "mapper_quality.py"
     spec = importlib.util.spec_from_file_location("mapper_quality", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from cosearch.errors import CosearchError
 from cosearch.workload import ZOO, Layer, Network, load_workload, parse_shape, save_workload, zoo_names
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "workloads"
+EXAMPLES = REPO / "examples" / "workloads"
 
 EXPECTED_MACS = {
     "resnet18": 1_814_073_344,
