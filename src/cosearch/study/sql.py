@@ -30,10 +30,10 @@ from .export import layers_csv, read_study_json, study_json, trials_csv
 from .models import (
     DIRECTIONS,
     SCHEMA_VERSION,
+    SHORT,
     TRIAL_STATES,
     Base,
     LayerResultModel,
-    SHORT,
     Meta,
     StudyAttrModel,
     StudyModel,
