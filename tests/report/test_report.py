@@ -188,18 +188,62 @@ def test_designs_and_layers_equal_storage(work) -> None:
             assert close(row[key], results[role][key]), (role, key)
 
 
-def test_baselines_mapped_again_equal_the_runs(work) -> None:
-    """random-s1/s2 keep results.json in their own --out (not next to the store): the report maps the
-    baselines again with the study's settings, and gets exactly what the run got."""
+def test_baselines_stored_with_the_study_equal_the_runs(work) -> None:
+    """random-s1/s2 keep results.json in their own --out (not next to the store): the report takes the
+    baselines the run stored with the study, which are exactly what the run wrote."""
     designs = table(work["cmp_out"], "designs")
     sources = {s["label"]: s for s in manifest(work["cmp_out"])["sources"]}
     for seed, out in work["randoms"].items():
         study = f"random-s{seed}"
-        assert sources[study]["baselines"].startswith("mapped again")
+        assert sources[study]["baselines"] == "stored with the study by its co-design run"
         results = json.loads((out / "results.json").read_text())
         for role in ("baseline", "baseline_rs"):
             row = next(r for r in designs if r["source"] == study and r["role"] == role)
-            assert close(row["edp"], results[role]["edp"]) and close(row["energy_pj"], results[role]["energy_pj"])
+            for key in ("energy_pj", "cycles", "edp", "area_mm2"):
+                assert row[key] == results[role][key], (study, role, key)
+
+
+def _study_baselines(store: Storage, study: str) -> tuple[str, dict]:
+    from cosearch.report.sources import study_source
+
+    src = study_source(store, study)
+    return src.baseline_origin, {d.role: (d.energy_pj, d.cycles, d.edp) for d in src.baselines}
+
+
+def test_a_study_reported_by_name_maps_nothing(work, monkeypatch) -> None:
+    import cosearch.codesign.driver as driver
+
+    def no_mapping(unit):
+        raise AssertionError(f"the report mapped {unit.layer_name} again")
+
+    monkeypatch.setattr(driver, "map_unit", no_mapping)
+    results = json.loads((work["randoms"][1] / "results.json").read_text())
+    origin, got = _study_baselines(Storage(work["url"]), "random-s1")
+    assert origin == "stored with the study by its co-design run"
+    assert got == {role: tuple(results[role][k] for k in ("energy_pj", "cycles", "edp"))
+                   for role in ("baseline", "baseline_rs")}
+
+
+def test_a_study_of_an_older_version_has_its_baselines_mapped_again(work, tmp_path, monkeypatch) -> None:
+    """A store written before studies kept their baselines (no study_attrs table) and no results.json
+    to be found: the report maps the baselines again with the study's settings and gets what the run got."""
+    import sqlite3
+
+    import cosearch.codesign.driver as driver
+
+    old = tmp_path / "old.db"
+    with sqlite3.connect(str(work["url"]).removeprefix("sqlite:///")) as src, sqlite3.connect(old) as dst:
+        src.backup(dst)
+        dst.execute("DROP TABLE study_attrs")
+    mapped = []
+    map_unit = driver.map_unit
+    monkeypatch.setattr(driver, "map_unit", lambda unit: mapped.append(unit.layer_name) or map_unit(unit))
+    results = json.loads((work["randoms"][2] / "results.json").read_text())
+    origin, got = _study_baselines(Storage(f"sqlite:///{old}"), "random-s2")
+    assert origin.startswith("mapped again") and mapped
+    for role in ("baseline", "baseline_rs"):
+        for value, key in zip(got[role], ("energy_pj", "cycles", "edp")):
+            assert close(value, results[role][key]), (role, key)
 
 
 def test_map_tables_equal_results(work) -> None:
@@ -465,7 +509,7 @@ def test_study_layers_come_from_the_stored_workload(tmp_path) -> None:
     repeat counts of its layers (the file name alone would not)."""
     from types import SimpleNamespace
 
-    from cosearch.report.data import _study_layers
+    from cosearch.report.sources.study import _study_layers
     from cosearch.workload.io import network_to_data
     from cosearch.workload.layer import Layer, Network
 

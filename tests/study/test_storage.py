@@ -362,6 +362,40 @@ def test_export_json_round_trip(store: Storage, tmp_path: Path) -> None:
         other.import_study("{}")
 
 
+def test_study_attrs_are_stored_replaced_and_kept_out_of_exports(store: Storage) -> None:
+    _filled(store)
+    exported = store.export("e")
+    assert store.get_study_attr("e", "baselines") is None
+    assert store.get_study_attr("e", "baselines", {}) == {}
+    store.set_study_attr("e", "baselines", {"edp": 2.5, "bad": math.inf, "layers": {"fc": [1, 2]}})
+    assert store.get_study_attr("e", "baselines") == {"edp": 2.5, "bad": None, "layers": {"fc": [1, 2]}}
+    store.set_study_attr(store.load_study("e"), "baselines", [3])  # a Study works as well as its name
+    assert store.get_study_attr("e", "baselines") == [3]
+    assert store.export("e") == exported and store.export("e", "csv", layers=True)
+    store.create_study("other", CONFIG)
+    assert store.get_study_attr("other", "baselines") is None  # per study
+    with pytest.raises(StudyNotFoundError):
+        store.set_study_attr("absent", "baselines", 1)
+    with pytest.raises(StudyNotFoundError):
+        store.get_study_attr("absent", "baselines")
+    with pytest.raises(StorageError, match="key of 1 to 64 characters"):
+        store.set_study_attr("e", "", 1)
+    store.delete_study("e")
+    store.create_study("e", CONFIG)  # a new study of the same name starts without attributes
+    assert store.get_study_attr("e", "baselines") is None
+
+
+def test_a_store_made_before_study_attrs_gains_the_table(tmp_path: Path) -> None:
+    with Storage(url(tmp_path)) as store:
+        store.create_study("old", CONFIG)
+    with sqlite3.connect(tmp_path / "studies.db") as db:  # as a store of an older version left it
+        db.execute("DROP TABLE study_attrs")
+    with Storage(url(tmp_path)) as store:
+        assert store.get_study_attr("old", "baselines") is None
+        store.set_study_attr("old", "baselines", {"edp": 1.0})
+        assert store.get_study_attr("old", "baselines") == {"edp": 1.0}
+
+
 def test_export_csv_round_trip(store: Storage) -> None:
     _filled(store)
     rows = list(csv.DictReader(io.StringIO(store.export("e", "csv"))))

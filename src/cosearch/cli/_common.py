@@ -233,14 +233,14 @@ _STORAGE_HELP = "Study store URL (default sqlite:///cosearch-out/studies.db)."
 
 def _map_report_sources(out_dir: Path) -> list[Any]:
     """The report source of a ``cosearch map`` run: its out directory."""
-    from ..report.data import map_source
+    from ..report.sources import map_source
 
     return [map_source(out_dir)]
 
 
 def _study_report_sources(store: Any, study: str, out_dir: Path) -> list[Any]:
     """The report source of a co-design run: its study, with the baselines of its ``results.json``."""
-    from ..report.data import study_source
+    from ..report.sources import study_source
 
     return [study_source(store, study, results_path=out_dir / "results.json")]
 

@@ -43,7 +43,7 @@ def study_list(
     """List the studies of a store: workloads, optimizer, objective, trials by state, best value."""
     from rich.table import Table
 
-    from ..report.data import open_store
+    from ..report.sources import open_store
     from ..report.tables import fmt_sci
     from ..study import storage_url
 
@@ -90,7 +90,7 @@ def study_show(
     from rich.table import Table
 
     from ..arch.templates import TEMPLATES
-    from ..report.data import open_store
+    from ..report.sources import open_store
     from ..report.tables import fmt_int, fmt_sci
 
     store = open_store(storage)
@@ -184,7 +184,7 @@ def study_export(
     """Export a study: JSON (config, trials, per-layer mappings) or CSV."""
     if fmt not in ("json", "csv"):
         raise CosearchError(f"unknown export format {fmt!r} (--format json or csv)")
-    from ..report.data import open_store
+    from ..report.sources import open_store
 
     store = open_store(storage)
     text = store.export(name, fmt, layers=layers)
@@ -228,7 +228,7 @@ def study_work(
         raise CosearchError(f"--poll must be more than 0 and at most 60 seconds, got {poll}")
     if hw_budget is not None and hw_budget < 1:
         raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
-    from ..report.data import open_store
+    from ..report.sources import open_store
 
     store = open_store(storage)
     console = _console(stderr=True)

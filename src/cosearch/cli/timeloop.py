@@ -75,7 +75,7 @@ def export_timeloop(
             raise CosearchError("--study exports a study's own arch and mappings; drop --arch/--mapping/--workload/--layer/--shape/--input-shape")
         from ..arch.hwspace import HWSpace
         from ..mapping.mapping import mapping_from_data
-        from ..report.data import open_store
+        from ..report.sources import open_store
         from ..workload.layer import Layer
 
         store = open_store(storage)

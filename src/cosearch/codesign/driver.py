@@ -107,6 +107,13 @@ def unit_seed(seed: int, hw_values: dict[str, Any], layer: Layer) -> int:
     return zlib.crc32(text.encode()) & 0x7FFFFFFF
 
 
+BASELINES_ATTR = "baselines"
+"""Study attribute (:meth:`~cosearch.study.StudyStore.set_study_attr`) that holds the study's baselines as
+its driver mapped them: ``{"baseline": summary, "baseline_rs": summary}``, each summary as in
+``results.json`` (``arch``, ``energy_pj``, ``cycles``, ``edp``, ``area_mm2``, ``per_workload``, ``layers``).
+Studies of cosearch 0.1.0 and older have none."""
+
+
 # ---- the study -------------------------------------------------------------------------------------
 @dataclass
 class CodesignResult:
@@ -293,7 +300,8 @@ class Codesign:
 
     def _baselines(self) -> tuple[NetworkCost, NetworkCost]:
         """The two baselines (:mod:`.baselines`: the study's mapper, the template's named dataflow), their
-        units run together (for a template without a named dataflow both are the first)."""
+        units run together (for a template without a named dataflow both are the first). Their summaries
+        are stored with the study (:data:`BASELINES_ATTR`), so a report of the study never maps them again."""
         values = self.baseline.values
         flows = self.baseline.dataflows
         units = []
@@ -304,6 +312,9 @@ class Codesign:
         self._run_units(units, lambda u, r: results[u.settings.get("dataflow")].__setitem__(u.layer_name, r.record()))
         costs = [self.network_cost(results[flow]) for flow in flows]
         self.baseline_cost, self.baseline_rs_cost = costs[0], costs[-1]
+        self.storage.set_study_attr(self.study_name, BASELINES_ATTR, {
+            "baseline": self._summary(values, costs[0], self.baseline_area),
+            "baseline_rs": self._summary(values, costs[-1], self.baseline_area)})
         return costs[0], costs[-1]
 
     # ---- the loop ------------------------------------------------------------------------------------

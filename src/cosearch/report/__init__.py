@@ -1,11 +1,15 @@
 """Reporting: Rich tables and text views (loop nests) of workloads, costs and validation results.
 
-The HTML report (``cosearch report``) lives in submodules imported on demand, since they need plotly
-and matplotlib: :mod:`.data` collects studies and map runs, :mod:`.figures` draws, :mod:`.html`
-assembles the page and :func:`cosearch.report.build.build_report` writes everything.
+The HTML report (``cosearch report``) lives in submodules whose names load on first use (the drawing
+ones need plotly and matplotlib): :mod:`.sources` collects studies and map runs into the records of
+:mod:`.records` (re-evaluated by :mod:`.evaluation`), :mod:`.rows` builds the tables, :mod:`.figures`
+draws, :mod:`.html` assembles the page and :func:`~cosearch.report.build.build_report` writes everything.
 """
 
 from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 from .tables import (
     breakdown_dict,
@@ -24,7 +28,23 @@ from .tables import (
     zoo_table,
 )
 
-__all__ = [
+_EXPORTS = {
+    "build_report": "cosearch.report.build",
+    "report_from_args": "cosearch.report.build",
+    "ReportResult": "cosearch.report.build",
+    "resolve_sources": "cosearch.report.sources",
+    "study_source": "cosearch.report.sources",
+    "map_source": "cosearch.report.sources",
+    "open_store": "cosearch.report.sources",
+    "report_tables": "cosearch.report.rows",
+    "Design": "cosearch.report.records",
+    "LayerRow": "cosearch.report.records",
+    "MapSource": "cosearch.report.records",
+    "Source": "cosearch.report.records",
+    "StudySource": "cosearch.report.records",
+}
+
+__all__ = sorted(_EXPORTS) + [
     "breakdown_dict",
     "fmt_energy",
     "fmt_int",
@@ -40,3 +60,12 @@ __all__ = [
     "validation_summary_table",
     "zoo_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cosearch.report' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

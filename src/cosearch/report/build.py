@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .._io import csv_cell, to_plain
-from .data import Source, StudySource, report_tables, resolve_sources
+from .records import Source, StudySource
+from .rows import report_tables
+from .sources import resolve_sources
 
 HTML_FILE = "report.html"
 MANIFEST_FILE = "report.json"
@@ -73,8 +75,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def build_report(sources: Sequence[Source], out_dir: str | Path, *, title: str | None = None) -> ReportResult:
-    """Write the report of ``sources`` (from :func:`~cosearch.report.data.resolve_sources`,
-    :func:`~cosearch.report.data.study_source` or :func:`~cosearch.report.data.map_source`) into
+    """Write the report of ``sources`` (from :func:`~cosearch.report.sources.resolve_sources`,
+    :func:`~cosearch.report.sources.study_source` or :func:`~cosearch.report.sources.map_source`) into
     ``out_dir`` and return where everything went."""
     import plotly.offline
 

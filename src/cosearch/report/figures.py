@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..dims import DATASPACES
-from .data import MAC_LEVEL, Design, Source, StudySource, convergence_rows, pareto_front
+from .records import MAC_LEVEL, Design, Source, StudySource
+from .rows import convergence_rows, pareto_front
 
 PJ_PER_UJ = 1e6
 WIDTH_IN, HEIGHT_IN, DPI = 11.0, 6.2, 100  # PNG: 1100 × 620 pixels

@@ -13,8 +13,8 @@ import time
 from typing import Any, Sequence
 
 from .. import __version__
-from .data import Source, StudySource
 from .figures import FigureSpec, ShownDesign
+from .records import Source, StudySource
 from .tables import fmt_energy, fmt_int, fmt_pct, fmt_sci, loop_nest_text
 
 CSS = """

@@ -91,6 +91,22 @@ class StudyStore(ABC):
     def delete_study(self, study: str | Study) -> None:
         """Delete a study with all its trials and layer results; ``StudyNotFoundError`` if absent."""
 
+    # -- study attributes --------------------------------------------------------------------------
+
+    @abstractmethod
+    def set_study_attr(self, study: str | Study, key: str, value: Any) -> None:
+        """Store ``value`` (plain JSON; non-finite numbers become ``null``) with a study under ``key``,
+        replacing what ``key`` held (also when another process writes the same key at the same moment).
+        Attributes are the writer's own data (e.g. the co-design driver's baselines): the store does not
+        interpret them, :meth:`export` leaves them out and :meth:`delete_study` deletes them.
+        ``StudyNotFoundError`` for an unknown study, ``StorageError`` for a key that is empty or longer
+        than 64 characters."""
+
+    @abstractmethod
+    def get_study_attr(self, study: str | Study, key: str, default: Any = None) -> Any:
+        """The value stored with a study under ``key``, or ``default`` if none is (as for every study made
+        before the key was written); ``StudyNotFoundError`` for an unknown study."""
+
     # -- trials ------------------------------------------------------------------------------------
 
     @abstractmethod

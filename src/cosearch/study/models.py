@@ -1,9 +1,11 @@
-"""SQLAlchemy 2.0 ORM tables of a study store: studies, their trials, and each trial's per-layer results.
+"""SQLAlchemy 2.0 ORM tables of a study store: studies, their trials, each trial's per-layer results, and
+named per-study attributes.
 
 One *study* is one co-design run (its config is stored whole, so a study is reproducible and resumable
 from storage alone). One *trial* is one hardware point proposed by the outer optimizer; its result is
 the network-level score. One *layer result* is the best mapping the inner mapper found for one unique
-layer of the workload on that hardware point.
+layer of the workload on that hardware point. A *study attribute* is a JSON value its writer stores under a
+key (e.g. the co-design driver's baselines); the store does not interpret it.
 
 These classes are the storage's private schema: :class:`cosearch.study.Storage` never hands them out
 (it returns the plain dataclasses of :mod:`cosearch.study.records`), so sessions never leak.
@@ -140,3 +142,14 @@ class LayerResultModel(Base):
     created: Mapped[datetime] = mapped_column(DateTime)
 
     trial: Mapped[TrialModel] = relationship(back_populates="layers")
+
+
+class StudyAttrModel(Base):
+    """One JSON value stored with a study under a key. Stores made before this table existed gain it
+    (empty) when they are opened (``create_all`` adds missing tables)."""
+
+    __tablename__ = "study_attrs"
+
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(SHORT), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)

@@ -30,10 +30,12 @@ from .export import layers_csv, read_study_json, study_json, trials_csv
 from .models import (
     DIRECTIONS,
     SCHEMA_VERSION,
+    SHORT,
     TRIAL_STATES,
     Base,
     LayerResultModel,
     Meta,
+    StudyAttrModel,
     StudyModel,
     TrialModel,
 )
@@ -236,7 +238,39 @@ class Storage(StudyStore):
             trial_ids = select(TrialModel.id).where(TrialModel.study_id == sid).scalar_subquery()
             s.execute(delete(LayerResultModel).where(LayerResultModel.trial_id.in_(trial_ids)))
             s.execute(delete(TrialModel).where(TrialModel.study_id == sid))
+            s.execute(delete(StudyAttrModel).where(StudyAttrModel.study_id == sid))
             s.execute(delete(StudyModel).where(StudyModel.id == sid))
+
+    # -- study attributes --------------------------------------------------------------------------
+
+    def set_study_attr(self, study: str | Study, key: str, value: Any) -> None:
+        """An update, else an insert; an insert that loses a race with another writer's is retried as an
+        update."""
+        key = str(key)
+        if not key or len(key) > SHORT:
+            raise StorageError(f"a study attribute needs a key of 1 to {SHORT} characters, not {key!r}")
+        plain = stored_json(value)
+        for _ in range(2):
+            try:
+                with self._session(write=True) as s:
+                    sid = self._study_id(s, study)
+                    res = s.execute(update(StudyAttrModel)
+                                    .where(StudyAttrModel.study_id == sid, StudyAttrModel.key == key)
+                                    .values(value=plain).execution_options(synchronize_session=False))
+                    if res.rowcount != 1:
+                        s.add(StudyAttrModel(study_id=sid, key=key, value=plain))
+                        s.flush()
+                return
+            except IntegrityError:
+                continue
+        raise StorageError(f"could not store attribute {key!r} of study {self._study_name(study)!r}")
+
+    def get_study_attr(self, study: str | Study, key: str, default: Any = None) -> Any:
+        with self._session() as s:
+            sid = self._study_id(s, study)
+            row = s.execute(select(StudyAttrModel.value)
+                            .where(StudyAttrModel.study_id == sid, StudyAttrModel.key == str(key))).first()
+        return default if row is None else row.value
 
     # -- trials ------------------------------------------------------------------------------------
 

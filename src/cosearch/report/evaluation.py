@@ -1,0 +1,72 @@
+"""Re-evaluating a design's stored mappings with the cost model, and network totals of layer rows.
+
+Studies and map runs store each layer's mapping and costs but no per-level breakdown:
+:func:`evaluate_row` evaluates the mapping again (:func:`~cosearch.model.evaluate.evaluate` with
+``breakdown=True``) to get the energy per level and data space (pJ), the utilisation and the loop nest.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from ..dims import DATASPACES
+from ..errors import CosearchError
+from .records import LayerRow
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float, else ``None`` (also for booleans and non-numbers)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: LayerRow) -> None:
+    """Fill ``row``'s breakdown, MAC energy, utilisation and loop nest by evaluating ``mapping``."""
+    from ..mapping.loopnest import loop_nest_data
+    from ..mapping.mapping import Mappings, mapping_from_data
+    from ..model.evaluate import evaluate
+
+    if not mapping:
+        return
+    try:
+        readable = mapping_from_data(mapping, f"layer {row.key}")
+        batch = Mappings.from_list([readable], arch)
+        costs = evaluate(arch, layer, batch, breakdown=True)
+    except (CosearchError, ValueError) as err:
+        row.error = row.error or f"cannot re-evaluate the stored mapping: {err}"
+        return
+    if not bool(costs.valid[0]):
+        row.error = row.error or f"stored mapping is invalid on this arch ({costs.reason_text(0)})"
+        return
+    keep = costs.keep
+    for li, lvl in enumerate(arch.levels):
+        for di, ds in enumerate(DATASPACES):
+            if keep is not None and not keep[0, li, di]:
+                continue
+            row.breakdown.append({
+                "level": lvl.name, "dataspace": ds,
+                "reads": int(costs.reads[0, li, di]), "fills": int(costs.fills[0, li, di]),
+                "updates": int(costs.updates[0, li, di]), "tile_words": int(costs.tile_words[0, li, di]),
+                "energy_pj": float(costs.level_energy_pj[0, li, di]),
+            })
+    row.mac_energy_pj = float(costs.macs * arch.mac.energy_pj)
+    row.utilization = float(costs.utilization[0]) if row.utilization is None else row.utilization
+    row.loop_nest = loop_nest_data(arch, batch, 0, tile_words=costs.tile_words)
+    if row.energy_pj is None:
+        row.energy_pj, row.cycles, row.edp = float(costs.energy_pj[0]), float(costs.cycles[0]), float(costs.edp[0])
+
+
+def network_totals(rows: Sequence[LayerRow]) -> tuple[float | None, float | None, float | None]:
+    """Network energy, cycles and EDP of layer rows (``None`` if a layer has no result)."""
+    if not rows or any(r.energy_pj is None or r.cycles is None for r in rows):
+        return None, None, None
+    e = sum((r.count or 1) * r.energy_pj for r in rows)  # type: ignore[operator]
+    c = sum((r.count or 1) * r.cycles for r in rows)  # type: ignore[operator]
+    return e, c, e * c
+
