@@ -9,16 +9,21 @@ entry per level; permutations in Timeloop's inner -> outer order) and a v0.3 ene
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
+from ..._io import write_atomic
 from ...arch.spec import Arch
 from ...dims import DATASPACES, DIM_INDEX, REFERENCE_DIMS
 from ...errors import CosearchError
 from ...mapping.mapping import Mapping, Mappings
 from ...workload.layer import Layer
 from ._format import LAYER_PARAMS, NO_LINK_TRANSFER, STORAGE_ACTIONS, SYSTEM
+
+TIMELOOP_FILES = ("arch", "problem", "mapping", "ERT")
+"""The inputs of ``timeloop-model``, in the order of its command line (keys of :func:`to_timeloop`)."""
 
 
 def _num(value: float | int) -> str:
@@ -182,4 +187,56 @@ def to_timeloop(arch: Arch, layer: Layer, mapping: Mapping | Mappings, *,
 
 
 
-__all__ = ["arch_yaml", "problem_yaml", "mapping_yaml", "ert_yaml", "constraints_yaml", "to_timeloop"]
+
+def write_timeloop_files(out: Path, files: dict[str, str], constraints: str | None = None) -> list[str]:
+    """Write the inputs of :func:`to_timeloop` as ``out/<key>.yaml`` (and ``constraints`` as
+    ``out/constraints.yaml``), creating ``out``; return the paths written, in that order."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key in TIMELOOP_FILES:
+        write_atomic(out / f"{key}.yaml", files[key])
+        written.append(str(out / f"{key}.yaml"))
+    if constraints is not None:
+        write_atomic(out / "constraints.yaml", constraints)
+        written.append(str(out / "constraints.yaml"))
+    return written
+
+
+def write_timeloop_design(out: Path, arch: Arch, layers: Iterable[tuple[str, Layer, Mapping]], *,
+                          no_link_transfer: Iterable[str] | bool | None = None) -> tuple[list[str], list[str]]:
+    """The Timeloop inputs of every layer of one design: ``out/<folder>/`` per ``(folder, layer,
+    mapping)`` (see :func:`write_timeloop_files`), and the arch's ``arch.yaml``, ``ERT.yaml`` and
+    ``constraints.yaml`` once at ``out``. A layer whose mapping has no Timeloop form (e.g. a dim spread
+    over both mesh axes) is skipped. Returns ``(written, skipped)``: the paths written (the shared files
+    first; none at all if no layer could be exported) and one ``"<layer>: <reason>"`` per skipped layer."""
+    constraints = constraints_yaml(arch)
+    written: list[str] = []
+    skipped: list[str] = []
+    shared = None
+    for folder, layer, mapping in layers:
+        try:
+            files = to_timeloop(arch, layer, mapping, no_link_transfer=no_link_transfer)
+        except CosearchError as err:
+            skipped.append(f"{layer.name}: {err}")
+            continue
+        written += write_timeloop_files(out / folder, files, constraints)
+        shared = files
+    if shared is None:
+        return [], skipped
+    write_atomic(out / "arch.yaml", shared["arch"])
+    write_atomic(out / "ERT.yaml", shared["ERT"])
+    write_atomic(out / "constraints.yaml", constraints)
+    return [str(out / "arch.yaml"), str(out / "ERT.yaml"), str(out / "constraints.yaml")] + written, skipped
+
+
+__all__ = [
+    "TIMELOOP_FILES",
+    "arch_yaml",
+    "problem_yaml",
+    "mapping_yaml",
+    "ert_yaml",
+    "constraints_yaml",
+    "to_timeloop",
+    "write_timeloop_files",
+    "write_timeloop_design",
+]
