@@ -196,10 +196,8 @@ def _print_run(run: Any, header: str, out_dir: Path, report_path: Path | None, *
 
 def _dataflow_constraints(name: str, arch: Any) -> Any:
     """The constraints of a named dataflow (``CosearchError`` naming the known ones if unknown)."""
-    try:
-        from ..mapping.constraints import dataflow_constraints
-    except ImportError as err:
-        raise CosearchError(f"--dataflow: mapping constraints are not available in this version ({err})") from None
+    from ..mapping.constraints import dataflow_constraints
+
     try:
         return dataflow_constraints(name, arch)
     except CosearchError:

@@ -209,18 +209,9 @@ class _Task:
 
 
 def _space(arch: Arch, layer: Layer, constraints: Any) -> Any:
+    """The layer's map space on ``arch`` under ``constraints`` (``None``: unconstrained)."""
     from ..mapping.space import MapSpace
 
-    if constraints is None:
-        return MapSpace(arch, layer)
-    import inspect
-
-    try:
-        accepts = "constraints" in inspect.signature(MapSpace).parameters
-    except (TypeError, ValueError):
-        accepts = True
-    if not accepts:
-        raise CosearchError("mapping constraints are not supported by this version's MapSpace")
     return MapSpace(arch, layer, constraints=constraints)
 
 
@@ -263,10 +254,8 @@ def _load_constraints(constraints: Any, arch: Arch) -> tuple[Any, str | None]:
     if constraints is None:
         return None, None
     if isinstance(constraints, (str, Path)):
-        try:
-            from ..mapping.constraints import load_constraints
-        except ImportError as err:
-            raise CosearchError(f"mapping constraints are not available in this version ({err})") from None
+        from ..mapping.constraints import load_constraints
+
         return load_constraints(str(constraints), arch), str(constraints)
     label = getattr(constraints, "source", None) or getattr(constraints, "name", None) or type(constraints).__name__
     return constraints, str(label)
