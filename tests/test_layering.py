@@ -60,7 +60,7 @@ def append_function_import(path: Path, statement: str) -> None:
          "cosearch.arch is not allowed to import cosearch.workload"),
         ("codesign/driver.py", "from cosearch.interop import timeloop",
          "cosearch.codesign is not allowed to import cosearch.interop"),
-        ("interop/timeloop.py", "from cosearch.mappers.layer import map_layer",
+        ("interop/timeloop/read.py", "from cosearch.mappers.layer import map_layer",
          "cosearch.interop is not allowed to import cosearch.mappers"),
         ("study/models.py", "from cosearch.arch.spec import Arch",
          "cosearch.study is not allowed to import cosearch.arch"),

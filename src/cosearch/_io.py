@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -23,12 +24,33 @@ from pydantic import ValidationError
 from .errors import CosearchError
 
 
-def format_validation_error(err: ValidationError, source: str) -> str:
-    """One line naming the first offending field of a pydantic error."""
+def format_validation_error(
+    err: ValidationError, source: str, *, indexed: bool = False, tags: Collection[str] = ()
+) -> str:
+    """One line naming the first offending field of a pydantic error: ``<source>: field a.0.b: <msg>``.
+
+    ``indexed``: write the field path with list indices, ``<source>: a[0].b: <msg>``, leave out the
+    discriminator tags (``tags``: the values of a tagged union's discriminator) pydantic inserts after
+    an index, and drop pydantic's ``Value error, `` prefix of the message. A ``(+N more)`` suffix counts
+    the other errors."""
     first = err.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "(top level)"
+    loc = list(first.get("loc", ()))
+    msg = first.get("msg", "invalid")
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{source}: field {where}: {first.get('msg', 'invalid')}{more}"
+    if not indexed:
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        return f"{source}: field {where}: {msg}{more}"
+    parts: list[str] = []
+    for j, p in enumerate(loc):
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        elif p in tags and j > 0 and isinstance(loc[j - 1], int):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(p))
+    where = "".join(parts) or "(top level)"
+    msg = re.sub(r"^(Value|Assertion) error, ", "", msg)
+    return f"{source}: {where}: {msg}{more}"
 
 
 def read_structured_file(path: Path) -> Any:

@@ -111,7 +111,6 @@ def map_cmd(
     """
     from ..arch.io import load_arch
     from ..mappers.network import default_out_dir, map_network
-    from ..report.tables import layer_results_table, loop_nest_text, network_totals_table
 
     # settings first (cheap, one clear message each)
     if constraints is not None and dataflow is not None:
@@ -129,16 +128,8 @@ def map_cmd(
     elif constraints is not None:
         cons = str(constraints)
     out_dir = out if out is not None else default_out_dir()
-    what = (f"{len(layers)} layers of {name}" if len(layers) > 1 else f"layer {layers[0].name}") + f" on {the_arch.name}"
-    limit = " and ".join(x for x in (f"{budget:,} evaluations" if budget is not None else "",
-                                     f"{time_limit:g} s" if time_limit is not None else "") if x)
-    if not limit:
-        from ..mappers.layer import DEFAULT_BUDGET
-
-        limit = f"{DEFAULT_BUDGET:,} evaluations"
-    header = f"{what}: {optimizer} mapper, min {objective}, {limit} per layer, seed {seed}"
-    if cons is not None:
-        header += f", constraints {dataflow or constraints}"
+    header = _run_header(layers, name, the_arch.name, optimizer, objective, budget, time_limit, seed,
+                         None if cons is None else (dataflow or constraints))
 
     with _MapProgress(len(layers), f"{name} on {the_arch.name}", quiet=as_json) as progress:
         try:
@@ -158,31 +149,55 @@ def map_cmd(
         typer.echo(f"results: {out_dir / 'results.json'}", err=True)
         _print_json(data)
     else:
-        console = _console()
-        single = len(run.layers) == 1
-        for r in run.layers:
-            if r.ok and (single or verbose):
-                console.print(Text(f"Loop nest of {r.name} (outer -> inner)", style="bold"))
-                console.print(Text(loop_nest_text(r.loop_nest)))
-        console.print(Text(header[0].upper() + header[1:], style="bold"))
-        console.print(layer_results_table([r.table_row() for r in run.layers]))
-        if not single or run.layers[0].count > 1:
-            console.print(network_totals_table(run.totals))
-        evals = sum(r.evaluations for r in run.layers)
-        console.print(Text(f"{evals:,} evaluations in {run.seconds:.1f} s; mappings and results.json in {out_dir}"))
-        if report_path is not None:
-            console.print(Text(f"report: {report_path}"), soft_wrap=True)
+        _print_run(run, header, out_dir, report_path, verbose=verbose)
     failed = run.failed
     if failed:
         raise CosearchError("no valid mapping found for " + "; ".join(f"{r.name} ({r.error})" for r in failed))
 
 
+def _run_header(layers: list[Any], name: str, arch_name: str, optimizer: str, objective: str, budget: int | None,
+                time_limit: float | None, seed: int, constraints: Any) -> str:
+    """One line saying what is mapped, how and with which limits, e.g. ``layer conv1 on eyeriss-168:
+    auto mapper, min edp, 50,000 evaluations per layer, seed 0`` (``, constraints NAME`` if any)."""
+    what = (f"{len(layers)} layers of {name}" if len(layers) > 1 else f"layer {layers[0].name}") + f" on {arch_name}"
+    limit = " and ".join(x for x in (f"{budget:,} evaluations" if budget is not None else "",
+                                     f"{time_limit:g} s" if time_limit is not None else "") if x)
+    if not limit:
+        from ..mappers.layer import DEFAULT_BUDGET
+
+        limit = f"{DEFAULT_BUDGET:,} evaluations"
+    header = f"{what}: {optimizer} mapper, min {objective}, {limit} per layer, seed {seed}"
+    if constraints is not None:
+        header += f", constraints {constraints}"
+    return header
+
+
+def _print_run(run: Any, header: str, out_dir: Path, report_path: Path | None, *, verbose: bool) -> None:
+    """The tables of a finished :func:`~cosearch.mappers.network.map_network` run: loop nests (of a
+    single layer, or of every layer with ``verbose``), per-layer results, network totals (several layers
+    or repeats), evaluations and time, and where the files are."""
+    from ..report.tables import layer_results_table, loop_nest_text, network_totals_table
+
+    console = _console()
+    single = len(run.layers) == 1
+    for r in run.layers:
+        if r.ok and (single or verbose):
+            console.print(Text(f"Loop nest of {r.name} (outer -> inner)", style="bold"))
+            console.print(Text(loop_nest_text(r.loop_nest)))
+    console.print(Text(header[0].upper() + header[1:], style="bold"))
+    console.print(layer_results_table([r.table_row() for r in run.layers]))
+    if not single or run.layers[0].count > 1:
+        console.print(network_totals_table(run.totals))
+    evals = sum(r.evaluations for r in run.layers)
+    console.print(Text(f"{evals:,} evaluations in {run.seconds:.1f} s; mappings and results.json in {out_dir}"))
+    if report_path is not None:
+        console.print(Text(f"report: {report_path}"), soft_wrap=True)
+
+
 def _dataflow_constraints(name: str, arch: Any) -> Any:
     """The constraints of a named dataflow (``CosearchError`` naming the known ones if unknown)."""
-    try:
-        from ..mapping.constraints import dataflow_constraints
-    except ImportError as err:
-        raise CosearchError(f"--dataflow: mapping constraints are not available in this version ({err})") from None
+    from ..mapping.constraints import dataflow_constraints
+
     try:
         return dataflow_constraints(name, arch)
     except CosearchError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
@@ -87,11 +88,7 @@ def study_show(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
 ) -> None:
     """One study: its configuration and its trials (state, parameters, area, costs, objective value; best marked)."""
-    from rich.table import Table
-
-    from ..arch.templates import TEMPLATES
     from ..report.sources import open_store
-    from ..report.tables import fmt_int, fmt_sci
 
     store = open_store(storage)
     st = store.load_study(name)
@@ -102,9 +99,22 @@ def study_show(
         _print_json({"study": st.to_json(), "states": store.count_trials(st), "best": best_number,
                      "trials": [t.to_json(layers=False) for t in trials]})
         return
+    console = _console()
+    console.print(_study_info_table(store, st, best))
+    if not trials:
+        return
+    console.print(_trials_table(st, trials, best_number))
+
+
+def _study_info_table(store: Any, st: Any, best: Any) -> Any:
+    """A Rich table of the study's configuration: store, creation, workloads, hardware space, area
+    budget, optimizer, mapper, objective, trial counts per state and the best trial (``best`` or ``None``)."""
+    from rich.table import Table
+
+    from ..report.tables import fmt_int, fmt_sci
+
     cfg = st.config or {}
     space = cfg.get("hw_space") or {}
-    console = _console()
     info = Table(title=f"Study {st.name}", show_header=False)
     info.add_column("key", style="bold")
     info.add_column("value")
@@ -127,15 +137,31 @@ def study_show(
     info.add_row("trials", ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "none")
     if best is not None:
         info.add_row("best", f"trial {best.number}: value {fmt_sci(best.value)}")
-    console.print(info)
-    if not trials:
-        return
+    return info
+
+
+def _parameter_columns(space: dict[str, Any], trials: list[Any]) -> tuple[tuple[str, ...], list[str], dict[str, str]]:
+    """``(mesh, cols, short)`` for the trials table: the two mesh parameters (shown as one ``PEs``
+    column; ``()`` if none), the other hardware parameters in the template's order (else sorted), and
+    the template's short column labels."""
+    from ..arch.templates import TEMPLATES
+
     template = TEMPLATES.get(space.get("template"))
     names = list(template.names) if template else \
         sorted({k for t in trials for k in (t.hw_params.get("values") or {})})
     mesh = template.mesh if template else (("mesh_x", "mesh_y") if {"mesh_x", "mesh_y"} <= set(names) else ())
     short = template.short_labels if template else {}
-    cols = [n for n in names if n not in mesh]
+    return mesh, [n for n in names if n not in mesh], short
+
+
+def _trials_table(st: Any, trials: list[Any], best_number: int | None) -> Any:
+    """A Rich table of the trials: state, hardware parameters, area, costs, objective value, the best
+    trial marked ``*`` and (for a ``pareto`` study) the Pareto front of energy, cycles and area."""
+    from rich.table import Table
+
+    from ..report.tables import fmt_int, fmt_sci
+
+    mesh, cols, short = _parameter_columns((st.config or {}).get("hw_space") or {}, trials)
     front: set[int] = set()
     if st.objective == "pareto":  # mark the Pareto front (energy, cycles, area)
         from ..codesign.driver import pareto_front_trials
@@ -169,7 +195,7 @@ def study_show(
             fmt_sci(res.get("edp"), 3) if valid else "-", fmt_sci(t.value, 3),
             "*" if t.number == best_number else "", Text(note),
         )
-    console.print(table)
+    return table
 
 
 @study_app.command("export")
@@ -218,27 +244,15 @@ def study_work(
     no trial pending or running anywhere.
     """
     from ..codesign.driver import Codesign
-    from ..study import StudyNotFoundError
     from ..study.executor import make_executor
 
     _executor_options(executor, address, jobs)
-    if not idle_timeout >= 0:
-        raise CosearchError(f"--idle-timeout must be >= 0 seconds, got {idle_timeout}")
-    if not 0 < poll <= 60:
-        raise CosearchError(f"--poll must be more than 0 and at most 60 seconds, got {poll}")
-    if hw_budget is not None and hw_budget < 1:
-        raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
+    _check_work_options(idle_timeout, poll, hw_budget)
     from ..report.sources import open_store
 
     store = open_store(storage)
     console = _console(stderr=True)
-    deadline = time.monotonic() + idle_timeout
-    if not store.has_study(name) and not as_json and idle_timeout > 0:
-        console.print(Text(f"waiting for study {name} to appear in {store.url} ..."), soft_wrap=True)
-    while not store.has_study(name):  # the driver may not have created it yet
-        if time.monotonic() >= deadline:
-            raise StudyNotFoundError(f"no study named {name!r} in {store.url}")
-        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+    _wait_for_study(store, name, idle_timeout, poll, console=None if as_json else console)
     work = None
     run_executor = None
     try:
@@ -247,17 +261,7 @@ def study_work(
         if not as_json:
             console.print(Text(f"worker {work.worker_id} on study {name} in {store.url} "
                                f"({_executor_text(run_executor)}); waiting for trials ..."), soft_wrap=True)
-
-        def on_trial(info: dict[str, Any]) -> None:
-            if as_json:
-                return
-            from ..report.tables import fmt_sci
-
-            what = (f"EDP {fmt_sci(info.get('edp'), 3)}, area {info['area_mm2']:.2f} mm²" if info.get("valid")
-                    else f"invalid ({info.get('reason')})")
-            console.print(Text(f"trial {info['number']}: {what}"), soft_wrap=True)
-
-        work.on_trial = on_trial
+        work.on_trial = _trial_printer(None if as_json else console)
         started = time.perf_counter()
         done = work.work(idle_timeout_s=idle_timeout, hw_budget=hw_budget)
         seconds = time.perf_counter() - started
@@ -271,3 +275,43 @@ def study_work(
     else:
         console.print(Text(f"worker {work.worker_id} finished {done} trial(s) in {seconds:.1f} s; study {name} has "
                            + ", ".join(f"{n} {k}" for k, n in states.items() if n)), soft_wrap=True)
+
+
+def _check_work_options(idle_timeout: float, poll: float, hw_budget: int | None) -> None:
+    """``--idle-timeout`` >= 0 s, 0 < ``--poll`` <= 60 s, ``--hw-budget`` >= 1 (one message each)."""
+    if not idle_timeout >= 0:
+        raise CosearchError(f"--idle-timeout must be >= 0 seconds, got {idle_timeout}")
+    if not 0 < poll <= 60:
+        raise CosearchError(f"--poll must be more than 0 and at most 60 seconds, got {poll}")
+    if hw_budget is not None and hw_budget < 1:
+        raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
+
+
+def _wait_for_study(store: Any, name: str, idle_timeout: float, poll: float, *, console: Any) -> None:
+    """Wait (looking every ``poll`` s, at most ``idle_timeout`` s) for the driver to create the study;
+    ``StudyNotFoundError`` if it does not. ``console``: where to say that it waits (``None``: silent)."""
+    from ..study import StudyNotFoundError
+
+    deadline = time.monotonic() + idle_timeout
+    if not store.has_study(name) and console is not None and idle_timeout > 0:
+        console.print(Text(f"waiting for study {name} to appear in {store.url} ..."), soft_wrap=True)
+    while not store.has_study(name):  # the driver may not have created it yet
+        if time.monotonic() >= deadline:
+            raise StudyNotFoundError(f"no study named {name!r} in {store.url}")
+        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
+
+def _trial_printer(console: Any) -> Callable[[dict[str, Any]], None]:
+    """The worker's ``on_trial`` callback: one line per committed trial (EDP and area, or why it is
+    invalid) on ``console``; ``None``: print nothing (``--json``)."""
+
+    def on_trial(info: dict[str, Any]) -> None:
+        if console is None:
+            return
+        from ..report.tables import fmt_sci
+
+        what = (f"EDP {fmt_sci(info.get('edp'), 3)}, area {info['area_mm2']:.2f} mm²" if info.get("valid")
+                else f"invalid ({info.get('reason')})")
+        console.print(Text(f"trial {info['number']}: {what}"), soft_wrap=True)
+
+    return on_trial

@@ -33,21 +33,6 @@ app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
 
 
-TIMELOOP_FILES = ("arch", "problem", "mapping", "ERT")
-
-
-def _write_timeloop(out: Path, files: dict[str, str], constraints: Optional[str] = None) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for key in TIMELOOP_FILES:
-        write_atomic(out / f"{key}.yaml", files[key])
-        written.append(str(out / f"{key}.yaml"))
-    if constraints is not None:
-        write_atomic(out / "constraints.yaml", constraints)
-        written.append(str(out / "constraints.yaml"))
-    return written
-
-
 @export_app.command("timeloop")
 @_handle_errors
 def export_timeloop(
@@ -66,65 +51,63 @@ def export_timeloop(
     """Timeloop inputs: arch.yaml, problem.yaml, mapping.yaml, ERT.yaml (+ constraints.yaml with the
     arch's fixed data spaces) for one mapping, or with --study for every layer of a study's best design
     (OUT/<layer>/...). Run them with timeloop-model OUT/arch.yaml OUT/problem.yaml OUT/mapping.yaml OUT/ERT.yaml."""
-    from ..interop.timeloop import constraints_yaml, to_timeloop
-
     nlt = True if no_link_transfer else None
-    written: list[str] = []
     if study is not None:
         if any(v is not None for v in (arch, mapping, workload, layer, shape)) or input_shape:
             raise CosearchError("--study exports a study's own arch and mappings; drop --arch/--mapping/--workload/--layer/--shape/--input-shape")
-        from ..arch.hwspace import HWSpace
-        from ..mapping.mapping import mapping_from_data
-        from ..report.sources import open_store
-        from ..workload.layer import Layer
-
-        store = open_store(storage)
-        st = store.load_study(study)
-        best = store.best_trial(st)
-        if best is None:
-            raise CosearchError(f"study {study!r} has no complete trial with a value yet")
-        space = (st.config or {}).get("hw_space")
-        if not space:
-            raise CosearchError(f"study {study!r}: its config has no hw_space")
-        the_arch = HWSpace.model_validate(space).arch(dict(best.hw_params["values"]))
-        arch_text = None
-        skipped: list[str] = []
-        for rec in best.layers:
-            if rec.state != "complete" or not rec.mapping:
-                continue
-            the_layer = Layer.from_shape_key(rec.layer, rec.shape_key)
-            readable = mapping_from_data(rec.mapping, f"study {study} layer {rec.layer}")
-            try:
-                files = to_timeloop(the_arch, the_layer, readable, no_link_transfer=nlt)
-            except CosearchError as err:  # e.g. a dim spread over both mesh axes: no Timeloop form
-                skipped.append(f"{rec.layer}: {err}")
-                continue
-            written += _write_timeloop(out / safe_file_name(rec.layer), files, constraints_yaml(the_arch))
-            arch_text = files
-        if arch_text is None:
-            reason = f" ({skipped[0]})" if skipped else ""
-            raise CosearchError(f"study {study!r}: no layer of the best trial ({best.number}) can be exported{reason}")
-        for note in skipped:
-            typer.echo(f"warning: skipped layer {_one_line(note)}", err=True)
-        write_atomic(out / "arch.yaml", arch_text["arch"])
-        write_atomic(out / "ERT.yaml", arch_text["ERT"])
-        write_atomic(out / "constraints.yaml", constraints_yaml(the_arch))
-        written = [str(out / "arch.yaml"), str(out / "ERT.yaml"), str(out / "constraints.yaml")] + written
+        written = _export_study(out, study, storage, nlt)
     else:
         if arch is None or mapping is None:
             raise CosearchError("give --arch, --mapping and the layer (--workload [--layer] or --shape), or --study NAME")
         from ..arch.io import load_arch
+        from ..interop.timeloop import constraints_yaml, to_timeloop, write_timeloop_files
         from ..mapping.mapping import load_mapping
 
         the_arch = load_arch(arch)
         the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
         files = to_timeloop(the_arch, the_layer, load_mapping(mapping), no_link_transfer=nlt)
-        written = _write_timeloop(out, files, constraints_yaml(the_arch))
+        written = write_timeloop_files(out, files, constraints_yaml(the_arch))
     if as_json:
         _print_json({"out": str(out), "files": written})
         return
     for f in written:
         typer.echo(f"wrote {f}", err=True)
+
+
+def _export_study(out: Path, study: str, storage: Optional[str], no_link_transfer: Optional[bool]) -> list[str]:
+    """Write the Timeloop inputs of every layer of a study's best design (``out/<layer>/``, and the
+    shared arch files at ``out``); warn about layers without a Timeloop form; return the paths written.
+
+    The study store and the Timeloop writer are two libraries that must not know each other (the
+    layering contracts keep ``interop`` off ``study``, and ``codesign`` and ``report`` off
+    ``interop``), so the command joins them: it reads the best trial, the writer does the rest."""
+    from ..arch.hwspace import HWSpace
+    from ..interop.timeloop import write_timeloop_design
+    from ..mapping.mapping import mapping_from_data
+    from ..report.sources import open_store
+    from ..workload.layer import Layer
+
+    store = open_store(storage)
+    st = store.load_study(study)
+    best = store.best_trial(st)
+    if best is None:
+        raise CosearchError(f"study {study!r} has no complete trial with a value yet")
+    space = (st.config or {}).get("hw_space")
+    if not space:
+        raise CosearchError(f"study {study!r}: its config has no hw_space")
+    the_arch = HWSpace.model_validate(space).arch(dict(best.hw_params["values"]))
+    layers = (
+        (safe_file_name(rec.layer), Layer.from_shape_key(rec.layer, rec.shape_key),
+         mapping_from_data(rec.mapping, f"study {study} layer {rec.layer}"))
+        for rec in best.layers if rec.state == "complete" and rec.mapping
+    )
+    written, skipped = write_timeloop_design(out, the_arch, layers, no_link_transfer=no_link_transfer)
+    if not written:
+        reason = f" ({skipped[0]})" if skipped else ""
+        raise CosearchError(f"study {study!r}: no layer of the best trial ({best.number}) can be exported{reason}")
+    for note in skipped:
+        typer.echo(f"warning: skipped layer {_one_line(note)}", err=True)
+    return written
 
 
 @import_app.command("timeloop")

@@ -186,17 +186,30 @@ class Codesign:
         self.stale_after_s, self.heartbeat_s, self.poll_s = float(stale_after_s), float(heartbeat_s), float(poll_s)
         self._reported: set[int] = set()  # trial numbers passed to on_trial
         self.finished_here = 0  # trials this object completed or failed
-        from ..study import Storage, StudyExistsError
+        from ..study import Storage
 
         self.storage = storage if storage is not None and not isinstance(storage, str) else Storage(storage)
-        self.config = {
-            "workloads": [w.name for w in workloads], "hw_space": hw_space.model_dump(mode="json"),
-            "area_budget_mm2": self.area_budget, "optimizer": optimizer, "objective": self.objective,
-            "hw_budget": self.hw_budget, "hw_batch": self.hw_batch, "mapper": mapper,
-            "mapper_budget": self.mapper_budget, "seed": self.seed,
-            "workload_data": [network_to_data(w) for w in workloads],  # lets workers rebuild the study
-        }
+        self.config = self._study_config()
         self.study_name = study or f"codesign-{'+'.join(w.name for w in workloads)}-{optimizer}-s{seed}"
+        self._open_study(resume=resume, join=join)
+
+    def _study_config(self) -> dict[str, Any]:
+        """The settings stored with the study: workloads (names and data, so workers can rebuild the
+        study), hardware space, area budget, optimizer, objective, budgets, mapper and seed."""
+        return {
+            "workloads": [w.name for w in self.workloads], "hw_space": self.space.model_dump(mode="json"),
+            "area_budget_mm2": self.area_budget, "optimizer": self.optimizer_name, "objective": self.objective,
+            "hw_budget": self.hw_budget, "hw_batch": self.hw_batch, "mapper": self.mapper,
+            "mapper_budget": self.mapper_budget, "seed": self.seed,
+            "workload_data": [network_to_data(w) for w in self.workloads],  # lets workers rebuild the study
+        }
+
+    def _open_study(self, *, resume: bool, join: bool) -> None:
+        """Set ``self.study``: load it (``join``, or ``resume`` of an existing one, whose settings must
+        match), else create it (an existing study without ``resume`` is an error; one created by
+        another process in the meantime is resumed)."""
+        from ..study import StudyExistsError
+
         if join:
             self.study = self.storage.load_study(self.study_name)
             return
@@ -204,8 +217,8 @@ class Codesign:
         if not (resume and self.storage.has_study(self.study_name)):
             try:
                 self.study = self.storage.create_study(
-                    self.study_name, self.config, objective=self.objective, estimator=hw_space.estimator,
-                    estimator_hash=_config_hash(hw_space.model_dump(mode="json")), version=__version__)
+                    self.study_name, self.config, objective=self.objective, estimator=self.space.estimator,
+                    estimator_hash=_config_hash(self.space.model_dump(mode="json")), version=__version__)
                 created = True
             except StudyExistsError:
                 if not resume:

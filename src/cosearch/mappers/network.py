@@ -209,18 +209,9 @@ class _Task:
 
 
 def _space(arch: Arch, layer: Layer, constraints: Any) -> Any:
+    """The layer's map space on ``arch`` under ``constraints`` (``None``: unconstrained)."""
     from ..mapping.space import MapSpace
 
-    if constraints is None:
-        return MapSpace(arch, layer)
-    import inspect
-
-    try:
-        accepts = "constraints" in inspect.signature(MapSpace).parameters
-    except (TypeError, ValueError):
-        accepts = True
-    if not accepts:
-        raise CosearchError("mapping constraints are not supported by this version's MapSpace")
     return MapSpace(arch, layer, constraints=constraints)
 
 
@@ -263,10 +254,8 @@ def _load_constraints(constraints: Any, arch: Arch) -> tuple[Any, str | None]:
     if constraints is None:
         return None, None
     if isinstance(constraints, (str, Path)):
-        try:
-            from ..mapping.constraints import load_constraints
-        except ImportError as err:
-            raise CosearchError(f"mapping constraints are not available in this version ({err})") from None
+        from ..mapping.constraints import load_constraints
+
         return load_constraints(str(constraints), arch), str(constraints)
     label = getattr(constraints, "source", None) or getattr(constraints, "name", None) or type(constraints).__name__
     return constraints, str(label)
@@ -317,11 +306,48 @@ def map_network(
     its :class:`LayerResult` (``error``), not raised; the other layers still run.
     """
     from ..arch.io import load_arch
-    from ..workload.io import load_workload
 
     start = time.perf_counter()
     the_arch = load_arch(arch) if isinstance(arch, str) else arch
-    # ---- layers
+    layers, name = _layers_of(network_or_layers, workload_name)
+    idx = list(range(len(layers))) if indices is None else [int(i) for i in indices]
+    if len(idx) != len(layers):
+        raise ValueError("indices must give one index per layer")
+    check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
+                   seed=seed)
+    if budget is None and time_limit is None:
+        from .layer import DEFAULT_BUDGET
+
+        budget = DEFAULT_BUDGET
+    cons, cons_label = _load_constraints(constraints, the_arch)
+    spaces = _checked_spaces(the_arch, layers, cons, cons_label)
+    tasks = [_Task(the_arch, layer, i, optimizer, None if budget is None else int(budget),
+                   None if time_limit is None else float(time_limit), objective, layer_seed(seed, i), cons)
+             for layer, i in zip(layers, idx)]
+    out = Path(out_dir) if out_dir is not None else None
+    run = NetworkMapResult(the_arch, name, optimizer, objective, int(seed), budget, time_limit, cons_label,
+                           int(jobs), [], 0.0, out, status="running")
+    recorder = _RunRecorder(run, layers, start, on_layer_done)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    recorder.save("running")
+    if on_start is not None:
+        on_start()
+    try:
+        _run_tasks(tasks, spaces, jobs, recorder.finish, on_progress)
+    except BaseException:
+        recorder.save("interrupted")
+        raise
+    recorder.save("complete" if all(r.ok for r in recorder.done.values()) else "failed")
+    return run
+
+
+def _layers_of(network_or_layers: Network | Layer | Sequence[Layer] | str,
+               workload_name: str | None) -> tuple[list[Layer], str]:
+    """The layers to map and the workload's name (``workload_name``, else the network's or layer's
+    name, else ``"layers"``); a string is a zoo name or workload file. No layers is an error."""
+    from ..workload.io import load_workload
+
     if isinstance(network_or_layers, str):
         network_or_layers = load_workload(network_or_layers)
     if isinstance(network_or_layers, Network):
@@ -335,22 +361,16 @@ def map_network(
         name = workload_name or "layers"
     if not layers:
         raise CosearchError("nothing to map: no layers given")
-    idx = list(range(len(layers))) if indices is None else [int(i) for i in indices]
-    if len(idx) != len(layers):
-        raise ValueError("indices must give one index per layer")
-    # ---- settings
-    check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
-                   seed=seed)
-    if budget is None and time_limit is None:
-        from .layer import DEFAULT_BUDGET
+    return layers, name
 
-        budget = DEFAULT_BUDGET
-    cons, cons_label = _load_constraints(constraints, the_arch)
-    # every layer must have a valid mapping under the constraints: fail before searching
+
+def _checked_spaces(arch: Arch, layers: list[Layer], cons: Any, cons_label: str | None) -> list[Any]:
+    """The map space of every layer under the constraints, so that a layer without a valid mapping
+    fails before any search starts (the message names the layer and the constraints)."""
     spaces = []
     for layer in layers:
         try:
-            spaces.append(_space(the_arch, layer, cons))
+            spaces.append(_space(arch, layer, cons))
         except CosearchError as err:
             msg = str(err)
             if f"layer {layer.name}" not in msg:
@@ -358,61 +378,65 @@ def map_network(
             if cons_label is not None and cons_label not in msg:
                 msg = f"{cons_label}: {msg}"
             raise CosearchError(msg) from None
-    tasks = [_Task(the_arch, layer, i, optimizer, None if budget is None else int(budget),
-                   None if time_limit is None else float(time_limit), objective, layer_seed(seed, i), cons)
-             for layer, i in zip(layers, idx)]
-    # ---- output
-    files = mapping_file_names([layer.name for layer in layers])
-    out = Path(out_dir) if out_dir is not None else None
-    done: dict[int, LayerResult] = {}
-    arch_spec = the_arch.model_dump(mode="json", exclude_none=True)
-    layer_shapes = {layer.name: layer.model_dump(mode="json", exclude={"name", "count"}) for layer in layers}
-    run = NetworkMapResult(the_arch, name, optimizer, objective, int(seed), budget, time_limit, cons_label,
-                           int(jobs), [], 0.0, out, status="running")
+    return spaces
 
-    def save(status: str) -> None:
-        run.layers = [done[k] for k in sorted(done)]
-        run.seconds = time.perf_counter() - start
+
+class _RunRecorder:
+    """Collects the layer results of a :func:`map_network` run into ``run`` and, when the run has an
+    output directory, writes each layer's mapping file as it finishes and rewrites ``results.json``
+    (with the run's status) after every change."""
+
+    def __init__(self, run: NetworkMapResult, layers: list[Layer], start: float,
+                 on_layer_done: Callable[[LayerResult], None] | None) -> None:
+        self.run = run
+        self.start = start  # time.perf_counter() at the start of the run
+        self.on_layer_done = on_layer_done
+        self.files = mapping_file_names([layer.name for layer in layers])
+        self.done: dict[int, LayerResult] = {}  # position in the layer list -> result
+        # what a report needs to re-evaluate the mappings: the arch as costed, and every layer's shape
+        self.arch_spec = run.arch.model_dump(mode="json", exclude_none=True)
+        self.layer_shapes = {layer.name: layer.model_dump(mode="json", exclude={"name", "count"}) for layer in layers}
+
+    def save(self, status: str) -> None:
+        """Update the run (layers in list order, seconds, ``status``) and write ``results.json``."""
+        run = self.run
+        run.layers = [self.done[k] for k in sorted(self.done)]
+        run.seconds = time.perf_counter() - self.start
         run.status = status
-        if out is None:
+        if run.out_dir is None:
             return
         data = run.to_json()
         data["status"] = status
         data["jobs"] = run.jobs
-        data["layers_total"] = len(tasks)
-        # what a report needs to re-evaluate the mappings: the arch as costed, and every layer's shape
-        data["arch_spec"] = arch_spec
-        data["layer_shapes"] = layer_shapes
-        write_atomic(out / RESULTS_FILE, json.dumps(data, indent=1) + "\n")
+        data["layers_total"] = len(self.files)
+        data["arch_spec"] = self.arch_spec
+        data["layer_shapes"] = self.layer_shapes
+        write_atomic(run.out_dir / RESULTS_FILE, json.dumps(data, indent=1) + "\n")
 
-    def finish(pos: int, result: LayerResult) -> None:
+    def finish(self, pos: int, result: LayerResult) -> None:
+        """Record the result of the layer at ``pos`` (writing its mapping file), then tell the caller."""
+        out = self.run.out_dir
         if out is not None and result.mapping is not None:
-            result.file = files[pos]
-            write_atomic(out / files[pos], result.mapping.model_dump_json(indent=1, exclude_none=True) + "\n")
-        done[pos] = result
-        save("running")
-        if on_layer_done is not None:
-            on_layer_done(result)
+            result.file = self.files[pos]
+            write_atomic(out / self.files[pos], result.mapping.model_dump_json(indent=1, exclude_none=True) + "\n")
+        self.done[pos] = result
+        self.save("running")
+        if self.on_layer_done is not None:
+            self.on_layer_done(result)
 
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-    save("running")
-    if on_start is not None:
-        on_start()
-    try:
-        if jobs == 1 or len(tasks) == 1:
-            for pos, (task, space) in enumerate(zip(tasks, spaces)):
-                progress = None
-                if on_progress is not None:
-                    progress = _fraction_reporter(pos, task, on_progress)
-                finish(pos, _run_task(task, space, progress))
-        else:
-            _run_pool(tasks, min(jobs, len(tasks)), finish)
-    except BaseException:
-        save("interrupted")
-        raise
-    save("complete" if not any(not r.ok for r in done.values()) else "failed")
-    return run
+
+def _run_tasks(tasks: list[_Task], spaces: list[Any], jobs: int, finish: Callable[[int, LayerResult], None],
+               on_progress: Callable[[int, float], None] | None) -> None:
+    """Run the layer tasks in this process (``jobs == 1`` or one task; with progress) or in a pool of
+    ``min(jobs, len(tasks))`` worker processes; ``finish(pos, result)`` as each one ends."""
+    if jobs == 1 or len(tasks) == 1:
+        for pos, (task, space) in enumerate(zip(tasks, spaces)):
+            progress = None
+            if on_progress is not None:
+                progress = _fraction_reporter(pos, task, on_progress)
+            finish(pos, _run_task(task, space, progress))
+    else:
+        _run_pool(tasks, min(jobs, len(tasks)), finish)
 
 
 def _fraction_reporter(pos: int, task: _Task, report: Callable[[int, float], None]) -> Callable[[int, float], None]:

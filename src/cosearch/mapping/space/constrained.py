@@ -90,25 +90,53 @@ def plan_constraints(space: MapSpace, constraints: Any) -> ConstraintPlan:
     """Resolve ``constraints`` (a :class:`~cosearch.mapping.constraints.Constraints`, or a dataflow name /
     file for :func:`~cosearch.mapping.constraints.load_constraints`) for the space's layer into a
     :class:`ConstraintPlan`; raise :class:`CosearchError` (naming the item) if they cannot be met."""
-    from ..constraints import Constraints, load_constraints, max_spatial_product, resolve_constraints
+    from ..constraints import Constraints, load_constraints, resolve_constraints
 
     arch, layer = space.arch, space.layer
     cons = constraints.expand(arch) if isinstance(constraints, Constraints) else load_constraints(constraints, arch)
     con = resolve_constraints(cons, arch, layer)
-    L, f = space.num_levels, space.fanout_level
     where = f"layer {layer.name} ({layer.shape_text()}) on {arch.name}"
-    req = con.req  # [3, L, D]: -1 free, > 0 fixed (residuals resolved)
-
-    free = req == -1
-    pinned = np.zeros((L, NUM_DIMS), dtype=bool)
+    free = con.req == -1  # [3, L, D]
+    pinned = np.zeros((space.num_levels, NUM_DIMS), dtype=bool)
     for li, listed in enumerate(con.perm):
         if listed:
             pinned[li, listed] = True
     force_keep = con.keep & space.allowed & ~space.fixed[:, None]
     force_bypass = con.bypass & space.allowed
-    keep_decided = force_keep | force_bypass
+    start = _initial_factors(space, con, free, where)
+    px0, py0 = _fixed_mesh_use(space, con, start, where)
+    min_tiles = _forced_tiles(space, con, start, force_keep, where)
+    min_pes, floor = _utilisation_floor(space, con, free, start.rem, px0, py0, where)
+    return ConstraintPlan(
+        constraints=cons, resolved=con, free=free, pinned_loops=pinned, force_keep=force_keep,
+        force_bypass=force_bypass, keep_decided=force_keep | force_bypass, min_tiles=min_tiles,
+        t_init=start.t_init, x_init=start.x0, y_init=start.y0, outer_mult=start.outer_mult,
+        fill_dims=start.fill_dims, split_dims=set(start.fill_dims), reject_outer=start.reject_outer,
+        min_pes=min_pes, floor=floor,
+    )
 
-    # initial factors: fixed ones in place, free ones 1; the rest of each dim parked outermost
+
+@dataclass
+class _Start:
+    """The fixed factors in place (``t0``/``x0``/``y0 [L, D]``, free slots 1), the rest ``rem [D]`` of
+    each dim that the fill must place, and the sampler's start: ``t_init [L, D]`` (the rest parked
+    outermost), ``outer_mult [D]`` (a fixed outermost factor), ``fill_dims`` (dims with a rest and a
+    free slot for it), ``reject_outer`` (a fixed outermost factor the parked rest must leave)."""
+
+    t0: np.ndarray
+    x0: np.ndarray
+    y0: np.ndarray
+    rem: np.ndarray
+    t_init: np.ndarray
+    outer_mult: np.ndarray
+    fill_dims: list[int]
+    reject_outer: bool
+
+
+def _initial_factors(space: MapSpace, con: ResolvedConstraints, free: np.ndarray, where: str) -> _Start:
+    """Initial factors: fixed ones in place, free ones 1; the rest of each dim parked outermost. A dim
+    whose rest has no free slot to go to is an error."""
+    req, f = con.req, space.fanout_level
     t0 = np.where(req[KIND_T] > 0, req[KIND_T], 1)
     x0 = np.where(req[KIND_X] > 0, req[KIND_X], 1)
     y0 = np.where(req[KIND_Y] > 0, req[KIND_Y], 1)
@@ -130,22 +158,32 @@ def plan_constraints(space: MapSpace, constraints: Any) -> ConstraintPlan:
             )
     fill_dims = [d for d in space.active_dims if rem[d] > 1 and n_free[d] > 0]
     reject_outer = bool((outer_fixed & (rem > 1)).any())
+    return _Start(t0, x0, y0, rem, t_init, outer_mult, fill_dims, reject_outer)
 
-    # spatial factors fixed by the constraints must fit the mesh
-    px0, py0 = int(x0[f].prod()), int(y0[f].prod())
+
+def _fixed_mesh_use(space: MapSpace, con: ResolvedConstraints, start: _Start, where: str) -> tuple[int, int]:
+    """``(px0, py0)``: the PEs the fixed spatial factors use along X and Y; they must fit the mesh."""
+    f = space.fanout_level
+    px0, py0 = int(start.x0[f].prod()), int(start.y0[f].prod())
     if px0 > space.mesh_x or py0 > space.mesh_y or px0 * py0 > space.mesh_instances:
-        labs = sorted({lab for (k, l, d), lab in con.slot_label.items() if k != KIND_T and req[k, l, d] > 1})
+        labs = sorted({lab for (k, l, d), lab in con.slot_label.items() if k != KIND_T and con.req[k, l, d] > 1})
         raise CosearchError(
             f"{where}: {' and '.join(labs)}: the fixed spatial factors use {px0}×{py0} PEs but the mesh below "
-            f"{arch.levels[f].name} is {space.mesh_x}×{space.mesh_y}"
+            f"{space.arch.levels[f].name} is {space.mesh_x}×{space.mesh_y}"
         )
+    return px0, py0
 
-    # smallest tiles the fixed factors force, and whether the forced keeps fit
-    ext = np.cumprod((t0 * x0 * y0)[::-1], axis=0)[::-1]  # [L, D], free factors at 1
-    tiles = np.stack([tile_words(ds, ext, layer) for ds in DATASPACES], axis=1)  # [L, 3]
+
+def _forced_tiles(space: MapSpace, con: ResolvedConstraints, start: _Start, force_keep: np.ndarray,
+                  where: str) -> np.ndarray:
+    """``min_tiles [L, 3]``: the smallest tiles (words) the fixed factors force; the data spaces a level
+    always keeps must fit it."""
+    req = con.req
+    ext = np.cumprod((start.t0 * start.x0 * start.y0)[::-1], axis=0)[::-1]  # [L, D], free factors at 1
+    tiles = np.stack([tile_words(ds, ext, space.layer) for ds in DATASPACES], axis=1)  # [L, 3]
     min_tiles = np.where(space.allowed, tiles, 1).astype(np.int64)
     always = space.allowed & (space.fixed[:, None] | force_keep)
-    for m in range(1, L):
+    for m in range(1, space.num_levels):
         size = space.sizes[m]
         if size is None:
             continue
@@ -158,44 +196,46 @@ def plan_constraints(space: MapSpace, constraints: Any) -> ConstraintPlan:
             held = ", ".join(f"{DATASPACES[di]} {int(min_tiles[m, di])}" for di in range(NUM_DATASPACES)
                              if always[m, di])
             raise CosearchError(
-                f"{where}: {' and '.join(labs) or 'the constraints'}: level {arch.levels[m].name} holds "
+                f"{where}: {' and '.join(labs) or 'the constraints'}: level {space.arch.levels[m].name} holds "
                 f"{size} words but the constraints force at least {used} on it ({held})"
             )
+    return min_tiles
 
-    # utilisation floor: a dynamic programme over the spatially free dims bounds what is reachable
-    min_pes = 0
-    floor = None
-    if con.min_util > 0:
-        need = math.ceil(con.min_util * space.mesh_instances - 1e-9)
-        min_pes = need
-        need_free = -(-need // (px0 * py0))
-        sd = [d for d in space.active_dims if rem[d] > 1 and (
-            (free[KIND_X, f, d] and space.mesh_x > 1) or (free[KIND_Y, f, d] and space.mesh_y > 1))]
-        cx0, cy0 = space.mesh_x // px0, space.mesh_y // py0
-        options = [spatial_pairs(space, free, d, int(rem[d]), cx0, cy0) for d in sd]
-        best, vx, vy, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
-        reach = int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
-        if reach < need:
-            raise CosearchError(
-                f"{where}: {con.util_label}: utilization >= {con.min_util:g} needs {need} of the "
-                f"{space.mesh_instances} PEs but this layer can use at most {reach} under the constraints"
-            )
-        if sd:
-            P = max(len(o) for o in options)
-            ox = np.ones((len(sd), P), dtype=np.int64)
-            oy = np.ones((len(sd), P), dtype=np.int64)
-            ok = np.zeros((len(sd), P), dtype=bool)
-            for j, o in enumerate(options):
-                ox[j, : len(o)] = [p[0] for p in o]
-                oy[j, : len(o)] = [p[1] for p in o]
-                ok[j, : len(o)] = True
-            floor = (np.array(sd, dtype=np.int64), ox, oy, ok, best, ix_of, iy_of, cx0, cy0, need_free)
-    return ConstraintPlan(
-        constraints=cons, resolved=con, free=free, pinned_loops=pinned, force_keep=force_keep,
-        force_bypass=force_bypass, keep_decided=keep_decided, min_tiles=min_tiles, t_init=t_init, x_init=x0,
-        y_init=y0, outer_mult=outer_mult, fill_dims=fill_dims, split_dims=set(fill_dims), reject_outer=reject_outer,
-        min_pes=min_pes, floor=floor,
-    )
+
+def _utilisation_floor(space: MapSpace, con: ResolvedConstraints, free: np.ndarray, rem: np.ndarray, px0: int,
+                       py0: int, where: str) -> tuple[int, tuple | None]:
+    """``(min_pes, floor)`` of a ``utilization`` constraint (``(0, None)`` without one): a dynamic
+    programme over the spatially free dims bounds the reachable PEs (an unreachable floor is an error);
+    ``floor`` is the table :func:`draw_spatial_floor` draws from (``None`` if no dim is spatially free)."""
+    if con.min_util <= 0:
+        return 0, None
+    from ..constraints import max_spatial_product
+
+    f = space.fanout_level
+    need = math.ceil(con.min_util * space.mesh_instances - 1e-9)
+    need_free = -(-need // (px0 * py0))
+    sd = [d for d in space.active_dims if rem[d] > 1 and (
+        (free[KIND_X, f, d] and space.mesh_x > 1) or (free[KIND_Y, f, d] and space.mesh_y > 1))]
+    cx0, cy0 = space.mesh_x // px0, space.mesh_y // py0
+    options = [spatial_pairs(space, free, d, int(rem[d]), cx0, cy0) for d in sd]
+    best, vx, vy, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
+    reach = int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
+    if reach < need:
+        raise CosearchError(
+            f"{where}: {con.util_label}: utilization >= {con.min_util:g} needs {need} of the "
+            f"{space.mesh_instances} PEs but this layer can use at most {reach} under the constraints"
+        )
+    if not sd:
+        return need, None
+    P = max(len(o) for o in options)
+    ox = np.ones((len(sd), P), dtype=np.int64)
+    oy = np.ones((len(sd), P), dtype=np.int64)
+    ok = np.zeros((len(sd), P), dtype=bool)
+    for j, o in enumerate(options):
+        ox[j, : len(o)] = [p[0] for p in o]
+        oy[j, : len(o)] = [p[1] for p in o]
+        ok[j, : len(o)] = True
+    return need, (np.array(sd, dtype=np.int64), ox, oy, ok, best, ix_of, iy_of, cx0, cy0, need_free)
 
 
 def spatial_pairs(space: MapSpace, free: np.ndarray, d: int, rest: int, cap_x: int, cap_y: int) -> list[tuple[int, int]]:

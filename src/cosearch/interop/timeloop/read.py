@@ -1,17 +1,10 @@
-"""Timeloop input files <-> cosearch objects (``docs/timeloop.md``).
+"""Timeloop import: Timeloop input files (YAML text, parsed data, or files sorted by their top-level
+keys) read back into ``(Arch, Layer, Mapping)``.
 
-:func:`to_timeloop` turns an :class:`~cosearch.arch.spec.Arch`, a :class:`~cosearch.workload.layer.Layer`
-and a :class:`~cosearch.mapping.mapping.Mapping` into the four YAML inputs of ``timeloop-model``
-(``arch``, ``problem``, ``mapping``, ``ERT``), written exactly in the style of the
-``shared/reference`` records' ``timeloop`` strings: a flat ``arch: {arithmetic, storage}`` list
-innermost storage level first, a ``cnn-layer`` problem, a list-style mapping (temporal entries outer
--> inner, the fan-out level's spatial entry with its X/Y ``split``, then one ``datatype`` keep/bypass
-entry per level; permutations in Timeloop's inner -> outer order) and a v0.3 energy reference table.
-
-:func:`from_timeloop` reads such files back. Timeloop's arch has no notion of which data spaces a level
-*may* hold; cosearch takes it from the optional ``mapspace_constraints`` (``type: datatype`` entries fix
-a level's set), else from the rules in :func:`_infer_keeps`. Unknown or unsupported constructs raise
-:class:`~cosearch.errors.CosearchError` with one line naming the file and the key.
+Timeloop's arch has no notion of which data spaces a level *may* hold; cosearch takes it from the
+optional ``mapspace_constraints`` (``type: datatype`` entries fix a level's set), else from the rules in
+:func:`_infer_keeps`. Unknown or unsupported constructs raise :class:`~cosearch.errors.CosearchError`
+with one line naming the file and the key.
 """
 
 from __future__ import annotations
@@ -20,197 +13,16 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-import numpy as np
 import yaml
 from pydantic import ValidationError
 
-from ..arch.spec import Arch
-from ..dims import DATASPACES, DIM_INDEX, REFERENCE_DIMS
-from ..errors import CosearchError
-from ..mapping.mapping import Mapping, Mappings
-from ..workload.layer import Layer
-
-LAYER_PARAMS = ("Hstride", "Wstride", "Hdilation", "Wdilation")
-"""Problem-instance keys after the seven dimensions, in the records' order."""
-STORAGE_ACTIONS = ("random_read", "random_fill", "random_update", "gated_read", "gated_fill", "gated_update",
-                   "skipped_read", "skipped_fill", "skipped_update", "idle")
-MAC_ACTIONS = ("mac_random", "mac_gated", "mac_skipped")
-NO_LINK_TRANSFER = ":no_link_transfer"
-"""Suffix of ``Mapping.source`` marking a mapping whose spatial entry disables link transfers
-(cosearch never models link transfers; the suffix only carries Timeloop's directive through)."""
-SYSTEM = "System"
-TECHNOLOGIES = {"DRAM": "DRAM", "SRAM": "SRAM", "REGFILE": "regfile"}
-FILE_KEYS = {"arch": "arch", "architecture": "arch", "problem": "problem", "mapping": "mapping", "ERT": "ERT",
-             "mapspace_constraints": "constraints", "mapspace": "constraints"}
-"""Top-level key of a Timeloop input file -> which input it is."""
-
-
-# ---------------------------------------------------------------------------------------------------
-# export
-
-
-def _num(value: float | int) -> str:
-    """A number as the records write it: integral values without a decimal point."""
-    f = float(value)
-    if f.is_integer():
-        return str(int(f))
-    return repr(f)
-
-
-def _flow(items: Iterable[str]) -> str:
-    return "[" + ", ".join(items) + "]"
-
-
-def _word_bits(value: Any, what: str) -> int:
-    if isinstance(value, dict):
-        bits = set(value.values())
-        if len(bits) != 1:
-            raise CosearchError(f"{what}: word_bits differs per data space ({value}); Timeloop's flat arch "
-                                "has one word size per level")
-        return int(bits.pop())
-    return int(value)
-
-
-def arch_yaml(arch: Arch) -> str:
-    """The ``arch`` input: arithmetic, then storage innermost level first."""
-    mac = arch.mac
-    lines = ["arch:", "  arithmetic:", "    name: mac", f"    instances: {mac.instances}"]
-    if mac.instances > 1:
-        lines.append(f"    meshX: {mac.mesh_x}")
-    lines += [f"    word-bits: {mac.word_bits}", "  storage:"]
-    for lvl in reversed(arch.levels):
-        lines.append(f"  - name: {lvl.name}")
-        lines.append(f"    technology: {lvl.technology}")
-        if lvl.size_words is not None:
-            lines.append(f"    entries: {lvl.size_words}")
-        lines.append(f"    instances: {lvl.instances}")
-        if lvl.instances > 1:
-            lines.append(f"    meshX: {lvl.mesh_x}")
-        lines.append(f"    word-bits: {_word_bits(lvl.word_bits, f'level {lvl.name}')}")
-        lines.append("    block-size: 1")
-        for key, value in (("read", lvl.bandwidth.read), ("write", lvl.bandwidth.write),
-                           ("shared", lvl.bandwidth.shared)):
-            if value is not None:
-                lines.append(f"    {key}_bandwidth: {_num(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def problem_yaml(layer: Layer) -> str:
-    """The ``problem`` input (``cnn-layer``; grouped layers are not expressible in that shape)."""
-    if layer.G != 1:
-        raise CosearchError(f"layer {layer.name}: G={layer.G} groups cannot be written as a Timeloop cnn-layer "
-                            "(export one group: G=1)")
-    fields = [f"{d}: {getattr(layer, d)}" for d in REFERENCE_DIMS] + [f"{k}: {getattr(layer, k)}" for k in LAYER_PARAMS]
-    return "problem:\n  shape: cnn-layer\n  instance: {" + ", ".join(fields) + "}\n"
-
-
-def _factors(values: np.ndarray) -> str:
-    return " ".join(f"{d}{int(values[DIM_INDEX[d]])}" for d in REFERENCE_DIMS)
-
-
-def _ranked(order: np.ndarray, dims: Iterable[str]) -> list[str]:
-    """``dims`` sorted outer -> inner by their ranks in ``order``."""
-    return sorted(dims, key=lambda d: (int(order[DIM_INDEX[d]]), REFERENCE_DIMS.index(d)))
-
-
-def _no_link_transfer(source: str) -> list[str]:
-    if NO_LINK_TRANSFER not in source:
-        return []
-    rest = source.split(NO_LINK_TRANSFER, 1)[1]
-    if rest.startswith("="):
-        names = rest[1:].split(":", 1)[0].split(",")
-        return [ds for ds in DATASPACES if ds in names]
-    return list(DATASPACES)
-
-
-def mapping_yaml(arch: Arch, mapping: Mapping | Mappings, *, no_link_transfer: Iterable[str] | bool | None = None,
-                 source: str = "mapping") -> str:
-    """The ``mapping`` input. ``no_link_transfer``: data spaces to list on the spatial entry (``True``: all;
-    ``None``: as ``mapping.source`` says, see :data:`NO_LINK_TRANSFER`)."""
-    if isinstance(mapping, Mapping):
-        if no_link_transfer is None:
-            no_link_transfer = _no_link_transfer(mapping.source)
-        arrays = Mappings.from_list([mapping], arch, source=source)
-    else:
-        arrays = mapping
-    if no_link_transfer is True:
-        nlt = list(DATASPACES)
-    else:
-        nlt = [ds for ds in DATASPACES if ds in set(no_link_transfer or ())]
-    G = DIM_INDEX["G"]
-    if (arrays.temporal[0, :, G] != 1).any() or (arrays.spatial_x[0, :, G] != 1).any() \
-            or (arrays.spatial_y[0, :, G] != 1).any():
-        raise CosearchError(f"{source}: factors over G cannot be written as a Timeloop cnn-layer mapping")
-    fan = arch.fanout_level
-    ox = arrays.order_x[0, fan] if arrays.order_x is not None else np.arange(len(DIM_INDEX))
-    oy = arrays.order_y[0, fan] if arrays.order_y is not None else np.arange(len(DIM_INDEX))
-    lines = ["mapping:"]
-    for li, lvl in enumerate(arch.levels):
-        outer_to_inner = _ranked(arrays.order[0, li], REFERENCE_DIMS)
-        lines += [f"- target: {lvl.name}", "  type: temporal", f"  factors: {_factors(arrays.temporal[0, li])}",
-                  f"  permutation: {''.join(reversed(outer_to_inner))}"]
-        if li == fan:
-            sx, sy = arrays.spatial_x[0, li], arrays.spatial_y[0, li]
-            both = [d for d in REFERENCE_DIMS if sx[DIM_INDEX[d]] > 1 and sy[DIM_INDEX[d]] > 1]
-            if both:
-                raise CosearchError(f"{source}: level {lvl.name} spreads {', '.join(both)} over both mesh axes; "
-                                    "a Timeloop spatial entry puts each dimension on X or on Y")
-            xs = list(reversed(_ranked(ox, [d for d in REFERENCE_DIMS if sx[DIM_INDEX[d]] > 1])))
-            ys = list(reversed(_ranked(oy, [d for d in REFERENCE_DIMS if sy[DIM_INDEX[d]] > 1])))
-            rest = [d for d in REFERENCE_DIMS if d not in xs and d not in ys]
-            lines += [f"- target: {lvl.name}", "  type: spatial", f"  factors: {_factors(sx * sy)}",
-                      f"  permutation: {''.join(xs + ys + rest)}", f"  split: {len(xs)}"]
-            if nlt:
-                lines.append(f"  no_link_transfer: {_flow(nlt)}")
-    for li, lvl in enumerate(arch.levels):
-        keep = [ds for di, ds in enumerate(DATASPACES) if arrays.keep[0, li, di]]
-        bypass = [ds for ds in DATASPACES if ds not in keep]
-        lines += [f"- target: {lvl.name}", "  type: datatype", f"  keep: {_flow(keep)}", f"  bypass: {_flow(bypass)}"]
-    return "\n".join(lines) + "\n"
-
-
-def ert_yaml(arch: Arch) -> str:
-    """The ``ERT`` input (v0.3): per storage level random read/fill/update, then the MAC; the gated,
-    skipped and idle actions are 0."""
-    lines = ["ERT:", "  version: 0.3", "  tables:"]
-    for lvl in arch.levels:
-        energy = {"random_read": lvl.energy_pj.read, "random_fill": lvl.energy_pj.fill,
-                  "random_update": lvl.energy_pj.update}
-        lines += [f"  - name: {SYSTEM}.{lvl.name}", "    actions:"]
-        lines += [f"    - {{name: {a}, energy: {_num(energy.get(a, 0))}}}" for a in STORAGE_ACTIONS]
-    lines += [f"  - name: {SYSTEM}.mac", "    actions:", f"    - {{name: mac_random, energy: {float(arch.mac.energy_pj)!r}}}",
-              "    - {name: mac_gated, energy: 0}", "    - {name: mac_skipped, energy: 0}"]
-    return "\n".join(lines) + "\n"
-
-
-def constraints_yaml(arch: Arch) -> str:
-    """``mapspace_constraints`` fixing the data spaces of every ``keeps_fixed`` level below the outermost
-    (what ``timeloop-mapper`` needs, and what lets :func:`from_timeloop` restore ``keeps_fixed``)."""
-    lines = ["mapspace_constraints:"]
-    for lvl in arch.levels[1:]:
-        if lvl.keeps_fixed:
-            bypass = [ds for ds in DATASPACES if ds not in lvl.keeps]
-            lines += [f"- target: {lvl.name}", "  type: datatype", f"  keep: {_flow(lvl.keeps)}",
-                      f"  bypass: {_flow(bypass)}"]
-    if len(lines) == 1:
-        return "mapspace_constraints: []\n"
-    return "\n".join(lines) + "\n"
-
-
-def to_timeloop(arch: Arch, layer: Layer, mapping: Mapping | Mappings, *,
-                no_link_transfer: Iterable[str] | bool | None = None) -> dict[str, str]:
-    """Timeloop's inputs for one (arch, layer, mapping): YAML strings under ``arch``, ``problem``,
-    ``mapping`` and ``ERT`` (``timeloop-model arch.yaml problem.yaml mapping.yaml ERT.yaml``).
-
-    ``mapping`` is a readable :class:`Mapping` or a one-row :class:`Mappings`. See :func:`mapping_yaml`
-    for ``no_link_transfer``.
-    """
-    return {"arch": arch_yaml(arch), "problem": problem_yaml(layer),
-            "mapping": mapping_yaml(arch, mapping, no_link_transfer=no_link_transfer), "ERT": ert_yaml(arch)}
-
-
-# ---------------------------------------------------------------------------------------------------
-# import
+from ..._io import format_validation_error, read_structured_file
+from ...arch.spec import Arch
+from ...dims import DATASPACES, REFERENCE_DIMS
+from ...errors import CosearchError
+from ...mapping.mapping import Mapping, Mappings
+from ...workload.layer import Layer
+from ._format import FILE_KEYS, LAYER_PARAMS, NO_LINK_TRANSFER, TECHNOLOGIES
 
 
 def _load(text: Any, source: str) -> Any:
@@ -404,8 +216,6 @@ def _arch_from(data: Any, ert: dict[str, dict[str, float]], kept: dict[str, list
     try:
         return Arch(name=name, levels=levels, mac=mac), mac_name
     except ValidationError as err:
-        from .._io import format_validation_error
-
         raise CosearchError(format_validation_error(err, source)) from None
 
 
@@ -511,8 +321,6 @@ def _mapping_from(entries: list, arch: Arch, source: str, name: str) -> Mapping:
     try:
         mapping = Mapping.model_validate({"levels": [levels[n] for n in names], "source": f"{name}{suffix}"})
     except ValidationError as err:
-        from .._io import format_validation_error
-
         raise CosearchError(format_validation_error(err, source)) from None
     Mappings.from_list([mapping], arch, source=source)  # level/fan-out/keep checks, one line on failure
     return mapping
@@ -553,8 +361,6 @@ def read_timeloop_files(paths: Iterable[str | Path]) -> dict[str, tuple[Any, str
     """Parse Timeloop input files (or every ``*.yaml``/``*.yml`` of a directory) and sort them by their
     top-level keys: ``{"arch"|"problem"|"mapping"|"ERT"|"constraints": (data, file name)}``.
     Files with other top-level keys (e.g. a mapper config) are ignored; a key found twice is an error."""
-    from .._io import read_structured_file
-
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -589,3 +395,6 @@ def import_timeloop_files(paths: Iterable[str | Path], *, name: str = "timeloop"
     return from_timeloop(found["arch"][0], found["problem"][0], found["mapping"][0], found["ERT"][0],
                          constraints[0] if constraints else None, name=name, layer_name=layer_name,
                          sources={k: v[1] for k, v in found.items()})
+
+
+__all__ = ["from_timeloop", "read_timeloop_files", "import_timeloop_files"]
