@@ -51,14 +51,14 @@ def first_reaching(history: list[float | None], target: float) -> int | None:
 
 def remap_change(result, workload: cosearch.Network, hw_space, budget: int) -> float:
     """Relative EDP change of the winner when every layer is re-mapped with ``budget`` evaluations."""
-    arch = unit_arch({"template": hw_space.template, "values": result.best["arch"], "estimator": hw_space.estimator,
+    arch = unit_arch({"template": hw_space.template, "values": result.best.arch, "estimator": hw_space.estimator,
                       "dram_bandwidth": hw_space.dram_bandwidth})
     e = c = 0.0
     for layer in workload.layers:
         r = map_layer(arch, layer, optimizer="auto", budget=budget, seed=12345)
         e += r.energy_pj * layer.count
         c += r.cycles * layer.count
-    return e * c / result.best["edp"] - 1
+    return e * c / result.best.edp - 1
 
 
 def median_ci(values: list[float], level: float = 0.9, draws: int = 10_000, seed: int = 0) -> list[float]:
@@ -119,10 +119,10 @@ def quality(args: argparse.Namespace) -> dict:
                     r = cd.run()
                     rec = {"workload": w, "optimizer": opt, "seed": seed, "edp_ratio": r.edp_ratio,
                            "edp_ratio_rs": r.edp_ratio_rs, "edp_ratio_bound": r.edp_ratio_bound,
-                           "best_edp": r.best["edp"] if r.best else None,
-                           "baseline_edp": r.baseline["edp"], "baseline_rs_edp": r.baseline_rs["edp"],
-                           "area_budget_mm2": cd.area_budget, "best_area_mm2": r.best["area_mm2"] if r.best else None,
-                           "best_arch": r.best["arch"] if r.best else None,
+                           "best_edp": r.best.edp if r.best else None,
+                           "baseline_edp": r.baseline.edp, "baseline_rs_edp": r.baseline_rs.edp,
+                           "area_budget_mm2": cd.area_budget, "best_area_mm2": r.best.area_mm2 if r.best else None,
+                           "best_arch": r.best.arch if r.best else None,
                            "history": [h["value"] for h in r.history], "seconds": time.perf_counter() - t}
                     if args.remap and r.best and opt == "bo":
                         rec["remap_10x_change"] = remap_change(r, net, space, 10 * args.mapper_budget)

@@ -102,6 +102,8 @@ def to_plain(obj: Any) -> Any:
         return [to_plain(v) for v in obj]
     if isinstance(obj, (set, frozenset)):
         return sorted((to_plain(v) for v in obj), key=repr)
+    if hasattr(obj, "to_json"):  # cosearch records: their own JSON form
+        return to_plain(obj.to_json())
     if hasattr(obj, "model_dump"):  # pydantic
         return to_plain(obj.model_dump(mode="json"))
     if is_dataclass(obj) and not isinstance(obj, type):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cosearch._io import to_plain
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.arch.io import load_arch
 from cosearch.codesign.driver import Codesign
@@ -26,13 +27,13 @@ def test_run_with_out_dir_writes_results_arch_and_mappings(tmp_path: Path) -> No
     results = json.loads((out / RESULTS_FILE).read_text())
     assert results["status"] == "complete"
     assert results["trials"] == res.trials == 4 and len(results["history"]) == 4
-    assert results["best"]["trial"] == res.best["trial"] and results["edp_ratio"] == res.edp_ratio
-    assert results == {"status": "complete", **cd.output.document(res), "config": cd.config,
-                       "history": res.history}
+    assert results["best"]["trial"] == res.best.trial and results["edp_ratio"] == res.edp_ratio
+    assert results == to_plain({"status": "complete", **cd.output.document(res), "config": cd.config,
+                                "history": res.history})
     assert sorted(seen) == [0, 1, 2, 3]  # the caller's on_trial still sees every trial
     assert cd.on_trial is not None and cd.on_trial.__name__ == "<lambda>"  # and is restored after the run
     arch = load_arch(out / BEST_ARCH_FILE)
-    assert arch.area_mm2 == res.best["area_mm2"]
+    assert arch.area_mm2 == res.best.area_mm2
     files = results["files"]["mappings"]
     assert set(files) == {f"dqn/{layer.name}" for layer in load_workload("dqn").layers}
     for rel in files.values():

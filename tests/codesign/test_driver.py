@@ -69,7 +69,7 @@ def test_same_seed_same_study(tmp_path: Path) -> None:
     assert res_a.trials == res_b.trials == 14
     assert history(a.storage, "a") == history(b.storage, "b")
     assert without_seconds(res_a) == without_seconds(res_b)
-    assert res_a.best is not None and res_a.best["trial"] == a.storage.best_trial("a").number
+    assert res_a.best is not None and res_a.best.trial == a.storage.best_trial("a").number
     points = [tuple(t.hw_params["point"]) for t in a.storage.trials("a")]
     assert len(set(points)) == len(points)  # never proposes a point twice
 
@@ -167,7 +167,7 @@ def test_several_workloads_geometric_mean_of_ratios(tmp_path: Path) -> None:
     cd = make(tmp_path, workloads=[DQN, mlp], optimizer="random", hw_budget=4, hw_batch=4, mapper_budget=150)
     assert len(cd.layers) == len({l.shape_key() for w in (DQN, mlp) for l in w.layers})
     res = cd.run()
-    base = res.baseline["per_workload"]
+    base = res.baseline.per_workload
     assert set(base) == {"dqn", "mlp"}
     for t in cd.storage.trials("s"):
         assert t.state == "complete" and t.result["valid"]
@@ -180,8 +180,8 @@ def test_several_workloads_geometric_mean_of_ratios(tmp_path: Path) -> None:
             e = sum(l.count * layers["x".join(map(str, l.shape_key()))].energy_pj for l in net.layers)
             assert per[w]["energy_pj"] == pytest.approx(e, rel=1e-12)
     best = res.best
-    assert best["trial"] == min(cd.storage.trials("s"), key=lambda t: (t.value, t.number)).number
-    want = math.exp(sum(math.log(best["per_workload"][w] / base[w]) for w in base) / 2)
+    assert best.trial == min(cd.storage.trials("s"), key=lambda t: (t.value, t.number)).number
+    want = math.exp(sum(math.log(best.per_workload[w] / base[w]) for w in base) / 2)
     assert res.edp_ratio == pytest.approx(want, rel=1e-12)
 
 
@@ -221,9 +221,9 @@ def test_infeasible_points_are_complete_invalid_and_never_best(tmp_path: Path, m
         assert {lr.layer: lr.state for lr in t.layers}["dqn/conv2"] == "failed"
     for t in good:
         assert t.result["valid"] is True and t.value is not None
-    assert res.best["trial"] in {t.number for t in good}
-    assert cd.storage.best_trial("s").number == res.best["trial"]
-    assert res.best["edp"] == min(t.result["edp"] for t in good)
+    assert res.best.trial in {t.number for t in good}
+    assert cd.storage.best_trial("s").number == res.best.trial
+    assert res.best.edp == min(t.result["edp"] for t in good)
 
 
 def test_vanilla_bo_points_over_budget_are_invalid(tmp_path: Path) -> None:
@@ -236,7 +236,7 @@ def test_vanilla_bo_points_over_budget_are_invalid(tmp_path: Path) -> None:
     for t in over:
         assert t.state == "complete" and t.result["valid"] is False and t.value is None
         assert "over the budget" in t.result["reason"]
-    assert res.best is not None and res.best["area_mm2"] <= cd.area_budget
+    assert res.best is not None and res.best.area_mm2 <= cd.area_budget
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def test_every_trial_within_area_budget(tmp_path: Path, optimizer: str, hw_budge
         assert area == pytest.approx(t.result["area_mm2"], rel=1e-12)
         assert area <= budget
         assert t.result["valid"]
-    assert res.best["area_mm2"] <= budget
+    assert res.best.area_mm2 <= budget
 
 
 def test_area_budget_below_smallest_design() -> None:
@@ -275,15 +275,15 @@ def test_baselines(tmp_path: Path) -> None:
     res = cd.run()
     keys = {f"dqn/{l.name}" for l in DQN.layers}
     for base in (res.baseline, res.baseline_rs):
-        assert base["arch"] == EYERISS_168
-        assert base["area_mm2"] == cd.baseline_area
-        assert base["energy_pj"] > 0 and base["cycles"] > 0
-        assert base["edp"] == pytest.approx(base["energy_pj"] * base["cycles"])
-        assert set(base["layers"]) == keys and all(r["mapping"] for r in base["layers"].values())
-        assert base["energy_pj"] == pytest.approx(sum(r["energy_pj"] for r in base["layers"].values()))
-    assert res.edp_ratio == pytest.approx(res.best["edp"] / res.baseline["edp"])
-    assert res.edp_ratio_rs == pytest.approx(res.best["edp"] / res.baseline_rs["edp"])
+        assert base.arch == EYERISS_168
+        assert base.area_mm2 == cd.baseline_area
+        assert base.energy_pj > 0 and base.cycles > 0
+        assert base.edp == pytest.approx(base.energy_pj * base.cycles)
+        assert set(base.layers) == keys and all(r.mapping for r in base.layers.values())
+        assert base.energy_pj == pytest.approx(sum(r.energy_pj for r in base.layers.values()))
+    assert res.edp_ratio == pytest.approx(res.best.edp / res.baseline.edp)
+    assert res.edp_ratio_rs == pytest.approx(res.best.edp / res.baseline_rs.edp)
     # the row-stationary baseline keeps its dataflow: all filter rows (S) across the PE rows
-    conv = res.baseline_rs["layers"]["dqn/conv1"]["mapping"]
+    conv = res.baseline_rs.layers["dqn/conv1"].mapping
     spatial = [lvl["spatial"] for lvl in conv["levels"] if lvl.get("spatial")]
     assert len(spatial) == 1 and spatial[0]["Y"]["S"] == DQN.layer("conv1").S

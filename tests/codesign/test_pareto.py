@@ -90,8 +90,8 @@ def test_study_front_is_the_non_dominated_set_and_resume_keeps_it(tmp_path: Path
         v = np.array(t.result["objectives"])
         assert t.number in objs or any(dominates(b, v) for b in objs.values())
     # the reported best design is the front's lowest EDP
-    assert res.best["trial"] in objs
-    assert res.best["edp"] == min(p["edp"] for p in front)
+    assert res.best.trial in objs
+    assert res.best.edp == min(p["edp"] for p in front)
     # stop after 8 trials, then resume to 16: the same trials as the uninterrupted study
     _study(tmp_path, "cut", 8, db="q.db").run()
     res2 = _study(tmp_path, "cut", 16, resume=True, db="q.db").run()

@@ -252,7 +252,7 @@ def test_unit_failing_every_attempt_fails_its_trial_only(where: str, request, tm
     assert error in bad.error and "dqn/conv2" in bad.error and "after 2 attempt(s)" in bad.error
     assert bad.value is None and bad.result["valid"] is False and "evaluation failed" in bad.result["reason"]
     assert {r.layer: r.state for r in bad.layers}["dqn/conv2"] == "failed"
-    assert res.best is not None and res.best["trial"] != 2 and res.trials == 6
+    assert res.best is not None and res.best.trial != 2 and res.trials == 6
 
 
 def test_ray_executor_retries_and_reports_like_the_local_one(ray_cluster, tmp_path: Path) -> None:

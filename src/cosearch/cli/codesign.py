@@ -128,12 +128,12 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     label, label_rs = _baseline_names(cd)
     short = label.split(" ")[0]
     out: list[Any] = []
-    params = Table(title=f"Best design (trial {best['trial']}) vs the {short}")
+    params = Table(title=f"Best design (trial {best.trial}) vs the {short}")
     params.add_column("parameter", style="bold")
     params.add_column("best", justify="right")
     params.add_column(short, justify="right")
     for name in cd.space.names:
-        params.add_row(param_label(name), _fmt_param(best["arch"].get(name)), _fmt_param(base["arch"].get(name)))
+        params.add_row(param_label(name), _fmt_param(best.arch.get(name)), _fmt_param(base.arch.get(name)))
     out.append(params)
 
     costs = Table(title="Costs of the whole network(s): EDP in pJ·cycles, ratio = best EDP ÷ this; "
@@ -143,17 +143,17 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
         costs.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     rows = [("best design", best, 1.0), (label, base, data["edp_ratio"]), (label_rs, base_rs, data["edp_ratio_rs"])]
     for name, s, ratio in rows:
-        costs.add_row(name, f"{s['area_mm2']:.3f}", fmt_sci(s["energy_pj"]), fmt_int(s["cycles"]),
-                      fmt_sci(s["edp"]), "-" if ratio is None else f"{ratio:.3f}")
+        costs.add_row(name, f"{s.area_mm2:.3f}", fmt_sci(s.energy_pj), fmt_int(s.cycles),
+                      fmt_sci(s.edp), "-" if ratio is None else f"{ratio:.3f}")
     bound = data.get("bound")
     if bound:  # what no design under the budget can beat (energy and cycles bounded separately)
         costs.add_row("lower bound, any design", f"≤ {cd.area_budget:.3f}", fmt_sci(bound["energy_pj"]),
-                      fmt_int(bound["cycles"]), fmt_sci(bound["edp"]), f"{best['edp'] / bound['edp']:.3f}")
+                      fmt_int(bound["cycles"]), fmt_sci(bound["edp"]), f"{best.edp / bound['edp']:.3f}")
     out.append(costs)
 
     front = data.get("pareto_front")
     if front:
-        several = len(best["per_workload"]) > 1
+        several = len(best.per_workload) > 1
         par = Table(title=f"Pareto front: {len(front)} designs no other trial beats in energy, cycles and area"
                           + (" (energy and cycles: geometric means of the ratios to the baseline)" if several else ""))
         for col in ("trial", "design", "area mm²", "energy" if several else "energy pJ", "cycles", "EDP"):
@@ -165,12 +165,12 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
                         fmt_sci(p["edp"]))
         out.append(par)
 
-    if len(best["per_workload"]) > 1:
+    if len(best.per_workload) > 1:
         per = Table(title="EDP per workload (the ratios' geometric mean is the ratio above)")
         for col in ("workload", "best", label, "ratio", label_rs, "ratio"):
             per.add_column(col, justify="left" if col == "workload" else "right")
-        for w, e in best["per_workload"].items():
-            b, r = base["per_workload"][w], base_rs["per_workload"][w]
+        for w, e in best.per_workload.items():
+            b, r = base.per_workload[w], base_rs.per_workload[w]
             per.add_row(w, fmt_sci(e), fmt_sci(b), f"{e / b:.3f}", fmt_sci(r), f"{e / r:.3f}")
         out.append(per)
     return out
@@ -200,7 +200,7 @@ def _run_codesign(
         with _CodesignProgress(hw_budget, min(output.done, hw_budget), f"{names} ({optimizer})",
                                quiet=as_json) as progress:
             if output.best is not None:
-                progress.seed_best(output.best_value, output.best["edp"])
+                progress.seed_best(output.best_value, output.best.edp)
             cd.on_trial = progress.trial
             resumed = f"resuming study {cd.study_name} ({output.done} trials done)" if output.done else \
                 f"study {cd.study_name}"

@@ -55,6 +55,7 @@ from .objectives import (
     objective_vector,
     parse_objective,
 )
+from .records import DesignSummary, LayerSummary
 from .settings import check_budgets
 
 if TYPE_CHECKING:
@@ -117,10 +118,13 @@ Studies of cosearch 0.1.0 and older have none."""
 # ---- the study -------------------------------------------------------------------------------------
 @dataclass
 class CodesignResult:
+    """A finished co-design run: the best design (``None`` if no trial was valid), both baselines, the
+    EDP ratios of the best to them (geometric means over workloads), the trial count and history."""
+
     study: str
-    best: dict[str, Any] | None
-    baseline: dict[str, Any]
-    baseline_rs: dict[str, Any]
+    best: DesignSummary | None
+    baseline: DesignSummary
+    baseline_rs: DesignSummary
     edp_ratio: float | None
     edp_ratio_rs: float | None
     trials: int
@@ -522,12 +526,11 @@ class Codesign:
             values, _ = self._trial_point(held.trial)
             self.on_trial({"number": held.trial.number, "values": values, **result})
 
-    def _summary(self, values: dict[str, Any], cost: NetworkCost, area: float) -> dict[str, Any]:
-        return {"arch": values, "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
-                "edp": cost.total_energy_pj * cost.total_cycles, "area_mm2": area,
-                "per_workload": {w: cost.edp[w] for w in cost.edp},
-                "layers": {k: {f: r.get(f) for f in ("energy_pj", "cycles", "edp", "evaluations", "mapping")}
-                           for k, r in cost.layers.items()}}
+    def _summary(self, values: dict[str, Any], cost: NetworkCost, area: float) -> DesignSummary:
+        return DesignSummary(arch=values, energy_pj=cost.total_energy_pj, cycles=cost.total_cycles,
+                             edp=cost.total_energy_pj * cost.total_cycles, area_mm2=area,
+                             per_workload={w: cost.edp[w] for w in cost.edp},
+                             layers={k: LayerSummary.from_record(r) for k, r in cost.layers.items()})
 
     def _result(self, baseline: NetworkCost, baseline_rs: NetworkCost, seconds: float) -> CodesignResult:
         base_values = self.baseline.values
@@ -540,8 +543,7 @@ class Codesign:
         if best_t is not None:
             results = {lr.layer: lr.__dict__ for lr in best_t.layers}
             cost = self.network_cost(results)
-            best = self._summary(best_t.hw_params["values"], cost, best_t.result["area_mm2"])
-            best["trial"] = best_t.number
+            best = self._summary(best_t.hw_params["values"], cost, best_t.result["area_mm2"]).with_trial(best_t.number)
             ratio = edp_ratio(cost, baseline)
             ratio_rs = edp_ratio(cost, baseline_rs)
         history = [{"number": t.number, "value": (t.result or {}).get("value"),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CosearchError
+from .records import DesignSummary
 
 OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
 PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
@@ -89,15 +90,15 @@ def edp_ratio(cost: NetworkCost, base: NetworkCost) -> float:
     return geomean_ratio(cost.edp, base.edp)
 
 
-def geomean_edp_ratio(best: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
+def geomean_edp_ratio(best: DesignSummary | None, base: DesignSummary | None) -> float | None:
     """Geometric mean over workloads of best EDP / baseline EDP, from the ``per_workload`` EDPs
     (pJ·cycles) of two design summaries; ``None`` if either is missing or an EDP is missing or zero."""
-    if not best or not base:
+    if best is None or base is None:
         return None
-    pairs = [(best["per_workload"].get(w), base["per_workload"].get(w)) for w in best["per_workload"]]
+    pairs = [(best.per_workload.get(w), base.per_workload.get(w)) for w in best.per_workload]
     if not pairs or any(not a or not b for a, b in pairs):
         return None
-    return geomean_ratio(best["per_workload"], base["per_workload"])
+    return geomean_ratio(best.per_workload, base.per_workload)
 
 
 def geomean_ratio(values: Mapping[str, float], base: Mapping[str, float]) -> float:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._io import to_plain, write_atomic
 from .objectives import geomean_edp_ratio
+from .records import DesignSummary
 
 if TYPE_CHECKING:
     from .driver import Codesign, CodesignResult
@@ -48,7 +49,7 @@ class RunDirectory:
         self.codesign = codesign
         self.out = Path(out_dir)
         self.started = time.perf_counter()
-        self.best: dict[str, Any] | None = None  # the best trial's summary (``Codesign._summary`` + trial)
+        self.best: DesignSummary | None = None  # the best trial's summary
         self.best_value = math.inf  # its objective value
         self.files: dict[str, Any] = {}  # {"arch": file, "mappings": {"<workload>/<layer>": file}}
         self.done = codesign.storage.count_trials(codesign.study_name)["complete"]  # trials finished
@@ -66,12 +67,11 @@ class RunDirectory:
         cd = self.codesign
         results = {lr.layer: dict(lr.__dict__) for lr in trial.layers}
         cost = cd.network_cost(results)
-        summary = cd._summary(trial.hw_params["values"], cost, trial.result["area_mm2"])
-        summary["trial"] = trial.number
+        summary = cd._summary(trial.hw_params["values"], cost, trial.result["area_mm2"]).with_trial(trial.number)
         self.best, self.best_value = summary, float(trial.value)
         self.write_best_files(summary)
 
-    def write_best_files(self, best: dict[str, Any]) -> None:
+    def write_best_files(self, best: DesignSummary) -> None:
         """``best-arch.yaml`` (loadable by ``cosearch eval --arch``) and ``mappings/<workload>/<layer>.json``
         for every layer of every workload (layers of equal shape share a mapping)."""
         import yaml
@@ -79,14 +79,14 @@ class RunDirectory:
         from ..mapping.mapping import Mapping
 
         cd = self.codesign
-        arch = cd.space.arch(dict(best["arch"]))
+        arch = cd.space.arch(dict(best.arch))
         first_net = cd.workloads[0]
         first = first_net.layers[0]
         header = (
-            f"# Best design of co-design study {cd.study_name} (trial {best.get('trial')}): "
+            f"# Best design of co-design study {cd.study_name} (trial {best.trial}): "
             f"{cd.space.template} template, estimator {cd.space.estimator}\n"
-            f"# area {best['area_mm2']:.4f} mm², energy {best['energy_pj']:.6g} pJ, cycles {best['cycles']:.6g}, "
-            f"EDP {best['edp']:.6g}\n"
+            f"# area {best.area_mm2:.4f} mm², energy {best.energy_pj:.6g} pJ, cycles {best.cycles:.6g}, "
+            f"EDP {best.edp:.6g}\n"
             f"# cosearch eval --arch {BEST_ARCH_FILE} --workload {first_net.name} --layer {first.name} "
             f"--mapping mappings/{safe_file_name(first_net.name)}/{safe_file_name(first.name)}.json\n"
         )
@@ -95,11 +95,11 @@ class RunDirectory:
         mappings: dict[str, str] = {}
         for net in cd.workloads:
             for layer in net.layers:
-                rec = best["layers"].get(self.shape_key.get(layer.shape_key(), ""), {})
-                if not rec.get("mapping"):
+                rec = best.layers.get(self.shape_key.get(layer.shape_key(), ""))
+                if rec is None or not rec.mapping:
                     continue
                 rel = f"mappings/{safe_file_name(net.name)}/{safe_file_name(layer.name)}.json"
-                text = Mapping.model_validate(rec["mapping"]).model_dump_json(indent=1, exclude_none=True)
+                text = Mapping.model_validate(rec.mapping).model_dump_json(indent=1, exclude_none=True)
                 write_atomic(self.out / rel, text + "\n")
                 mappings[f"{net.name}/{layer.name}"] = rel
         self.files = {"arch": BEST_ARCH_FILE, "mappings": mappings}
@@ -114,7 +114,7 @@ class RunDirectory:
             self._set_best(self.codesign.storage.trial(self.codesign.study_name, info["number"], layers=True))
         self.write("running")
 
-    def _baselines(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def _baselines(self) -> tuple[DesignSummary | None, DesignSummary | None]:
         cd = self.codesign
         base = getattr(cd, "baseline_cost", None)
         base_rs = getattr(cd, "baseline_rs_cost", None)
@@ -141,7 +141,7 @@ class RunDirectory:
     def complete(self, res: CodesignResult) -> None:
         """The finished run: the best design's files if the result's best is not the last one written,
         and ``results.json`` with status ``complete``, :meth:`document` and the trial history."""
-        if res.best is not None and (self.best is None or self.best.get("trial") != res.best.get("trial")):
+        if res.best is not None and (self.best is None or self.best.trial != res.best.trial):
             self.best = res.best
             self.write_best_files(res.best)
         self.write("complete", self.document(res), res.history)

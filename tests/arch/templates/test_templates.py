@@ -168,6 +168,6 @@ def test_a_new_template_works_end_to_end(toy) -> None:
     assert cd.baseline_area == pytest.approx(space.arch(dict(TEMPLATES["toy"].reference.values)).area_mm2)
     res = cd.run()
     assert res.trials == 2 and res.best is not None
-    assert res.baseline["arch"] == {"rf_words": 64, "cols": 4, "rows": 4} and res.baseline == res.baseline_rs
-    assert set(res.best["arch"]) == set(space.names) and res.best["area_mm2"] <= cd.area_budget
+    assert res.baseline.arch == {"rf_words": 64, "cols": 4, "rows": 4} and res.baseline == res.baseline_rs
+    assert set(res.best.arch) == set(space.names) and res.best.area_mm2 <= cd.area_budget
     assert res.edp_ratio_bound is not None and res.edp_ratio_bound <= res.edp_ratio
