@@ -117,6 +117,17 @@ def to_plain(obj: Any) -> Any:
     raise CosearchError(f"cannot write a {type(obj).__name__} as JSON")
 
 
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float, else ``None`` (also for booleans and non-numbers)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
 def csv_cell(value: Any) -> str:
     """One CSV cell: ``""`` for None and non-finite floats, ``true``/``false``, ``repr`` of finite
     floats (exact round trip), sorted-key JSON for lists and dicts, ``str`` otherwise."""

@@ -191,13 +191,6 @@ def _select_layer(workload: Optional[str], layer_name: Optional[str], shape: Opt
     raise CosearchError(f"{workload}: no layer {layer_name!r} (--layer); layers: {', '.join(names)}")
 
 
-def _fmt_param(value: Any) -> str:
-    if value is None:
-        return "-"
-    x = float(value)
-    return f"{int(x):,}" if x.is_integer() else f"{x:g}"
-
-
 def _executor_text(executor: Any) -> str:
     """How units run, for the progress notes: ``mapping in this process``, ``2 worker processes``, ``Ray (4 CPUs, at auto)``."""
     if type(executor).__name__ == "RayExecutor":

@@ -18,7 +18,6 @@ from ._common import (
     _console,
     _executor_options,
     _executor_text,
-    _fmt_param,
     _handle_errors,
     _input_shape_option,
     _input_shapes,
@@ -122,7 +121,7 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     from rich.table import Table
 
     from ..arch.templates import param_label
-    from ..report.tables import fmt_int, fmt_sci
+    from ..report.tables import fmt_int, fmt_param, fmt_sci
 
     best, base, base_rs = data["best"], data["baseline"], data["baseline_rs"]
     label, label_rs = _baseline_names(cd)
@@ -133,7 +132,7 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     params.add_column("best", justify="right")
     params.add_column(short, justify="right")
     for name in cd.space.names:
-        params.add_row(param_label(name), _fmt_param(best.arch.get(name)), _fmt_param(base.arch.get(name)))
+        params.add_row(param_label(name), fmt_param(best.arch.get(name)), fmt_param(base.arch.get(name)))
     out.append(params)
 
     costs = Table(title="Costs of the whole network(s): EDP in pJ·cycles, ratio = best EDP ÷ this; "

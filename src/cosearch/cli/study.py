@@ -18,7 +18,6 @@ from ._common import (
     _console,
     _executor_options,
     _executor_text,
-    _fmt_param,
     _handle_errors,
     _print_json,
     app,
@@ -159,7 +158,7 @@ def _trials_table(st: Any, trials: list[Any], best_number: int | None) -> Any:
     trial marked ``*`` and (for a ``pareto`` study) the Pareto front of energy, cycles and area."""
     from rich.table import Table
 
-    from ..report.tables import fmt_int, fmt_sci
+    from ..report.tables import fmt_int, fmt_param, fmt_sci
 
     mesh, cols, short = _parameter_columns((st.config or {}).get("hw_space") or {}, trials)
     front: set[int] = set()
@@ -187,9 +186,9 @@ def _trials_table(st: Any, trials: list[Any], best_number: int | None) -> Any:
         note = (t.error or "") if t.state == "failed" else ("" if valid else str(res.get("reason") or "invalid"))
         if t.number in front:
             note = "front"
-        pes = [f"{_fmt_param(values.get(mesh[0]))}×{_fmt_param(values.get(mesh[1]))}"] if mesh else []
+        pes = [f"{fmt_param(values.get(mesh[0]))}×{fmt_param(values.get(mesh[1]))}"] if mesh else []
         table.add_row(
-            str(t.number), t.state, *pes, *[_fmt_param(values.get(n)) for n in cols],
+            str(t.number), t.state, *pes, *[fmt_param(values.get(n)) for n in cols],
             "-" if area is None else f"{area:.3f}",
             fmt_sci(res.get("energy_pj"), 3) if valid else "-", fmt_int(res.get("cycles")) if valid else "-",
             fmt_sci(res.get("edp"), 3) if valid else "-", fmt_sci(t.value, 3),

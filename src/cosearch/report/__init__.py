@@ -8,9 +8,7 @@ draws, :mod:`.html` assembles the page and :func:`~cosearch.report.build.build_r
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
+from .._lazy import lazy_getattr
 from .tables import (
     breakdown_dict,
     fmt_energy,
@@ -62,10 +60,4 @@ __all__ = sorted(_EXPORTS) + [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cosearch.report' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

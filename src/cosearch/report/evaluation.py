@@ -7,23 +7,11 @@ Studies and map runs store each layer's mapping and costs but no per-level break
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 from ..dims import DATASPACES
 from ..errors import CosearchError
 from .records import LayerRow
-
-
-def finite(value: Any) -> float | None:
-    """``value`` as a finite float, else ``None`` (also for booleans and non-numbers)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: LayerRow) -> None:

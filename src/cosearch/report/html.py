@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from .. import __version__
 from .figures import FigureSpec, ShownDesign
 from .records import Source, StudySource
-from .tables import fmt_energy, fmt_int, fmt_pct, fmt_sci, loop_nest_text
+from .tables import fmt_energy, fmt_int, fmt_param, fmt_pct, fmt_sci, loop_nest_text
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1280px;
@@ -35,13 +35,6 @@ details { margin: 0.4em 0; } summary { cursor: pointer; }
 
 def _e(text: Any) -> str:
     return html.escape("" if text is None else str(text))
-
-
-def _param(value: Any) -> str:
-    if value is None:
-        return "-"
-    x = float(value)
-    return f"{int(x):,}" if x.is_integer() else f"{x:g}"
 
 
 def _ratio(value: Any) -> str:
@@ -91,7 +84,7 @@ def _designs_section(sources: Sequence[Source], shown: Sequence[ShownDesign],
     headers = ["", *[d.label for d in shown]]
     rows: list[list[Any]] = []
     for n in names:
-        rows.append([n, *[_param(d.design.params.get(n)) if d.design.params else "-" for d in shown]])
+        rows.append([n, *[fmt_param(d.design.params.get(n)) if d.design.params else "-" for d in shown]])
     rows.append(["arch", *[d.design.arch_name for d in shown]])
     rows.append(["area (mm²)", *["-" if d.design.area_mm2 is None else f"{d.design.area_mm2:.3f}" for d in shown]])
     rows.append(["energy (pJ)", *[fmt_energy(d.design.energy_pj) for d in shown]])
@@ -173,7 +166,7 @@ def _trials_section(tables: dict[str, list[dict[str, Any]]]) -> str:
     rows = []
     for r in tables["trials"]:
         rows.append([r["source"], r["number"], r["state"], {True: "yes", False: "no", None: "-"}[r["valid"]],
-                     *[_param(r.get(k)) for k in hw], "-" if r["area_mm2"] is None else f"{r['area_mm2']:.3f}",
+                     *[fmt_param(r.get(k)) for k in hw], "-" if r["area_mm2"] is None else f"{r['area_mm2']:.3f}",
                      fmt_sci(r["energy_pj"]), fmt_int(r["cycles"]), fmt_sci(r["edp"]), r["reason"] or r["error"] or ""])
     table = _table(["source", "#", "state", "valid", *[k[3:] for k in hw], "area (mm²)", "energy (pJ)", "cycles",
                     "EDP (pJ·cycles)", "reason"], rows, left=3, table_id="trials")
@@ -184,7 +177,7 @@ def _pareto_section(tables: dict[str, list[dict[str, Any]]]) -> str:
     if "pareto_front" not in tables:
         return ""
     hw = [k for k in dict.fromkeys(k for r in tables["pareto_front"] for k in r) if k.startswith("hw.")]
-    rows = [[r["source"], r["number"], *[_param(r.get(k)) for k in hw], f"{r['area_mm2']:.3f}",
+    rows = [[r["source"], r["number"], *[fmt_param(r.get(k)) for k in hw], f"{r['area_mm2']:.3f}",
              fmt_sci(r["objective_energy"]), fmt_sci(r["objective_cycles"]), fmt_sci(r["edp"])]
             for r in tables["pareto_front"]]
     return ("<h2>Pareto front</h2><p class=\"meta\">Studies with the pareto objective: the valid trials that no "

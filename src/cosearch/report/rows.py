@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Sequence
 
-from .evaluation import finite
+from .._io import finite
 from .records import MAC_LEVEL, Design, Source, StudySource
 
 

@@ -24,6 +24,14 @@ from ..workload.layer import Layer, Network
 # number formatting
 
 
+def fmt_param(value: Any) -> str:
+    """A hardware parameter's value: ``-`` for none, an integer with thousands separators, else ``%g``."""
+    if value is None:
+        return "-"
+    x = float(value)
+    return f"{int(x):,}" if x.is_integer() else f"{x:g}"
+
+
 def fmt_int(value: Any) -> str:
     """``1,814,073,344``; non-finite values as ``inf``/``nan``."""
     return _fmt_number(value, ",.0f")

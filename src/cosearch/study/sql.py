@@ -10,7 +10,6 @@ the plain records of :mod:`.records`. Timestamps are stored as naive UTC.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from .._io import finite
 from ._base import StudyStore
 from ._engine import DEFAULT_TIMEOUT_S, make_engine, postgres_driver, sqlite_file, storage_url
 from .canonical import config_hash, stored_json
@@ -63,15 +63,6 @@ def _parse_time(text: Any) -> datetime | None:
     value = datetime.fromisoformat(str(text))
     return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo is not None else value
 
-
-def _finite(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _shape_key(value: Any) -> str | None:
@@ -414,7 +405,7 @@ class Storage(StudyStore):
         state = state or ("failed" if error else "complete")
         values = dict(
             shape_key=_shape_key(shape_key), count=int(count), state=state, mapping=stored_json(mapping),
-            energy_pj=_finite(energy_pj), cycles=_finite(cycles), edp=_finite(edp), evaluations=int(evaluations),
+            energy_pj=finite(energy_pj), cycles=finite(cycles), edp=finite(edp), evaluations=int(evaluations),
             seconds=float(seconds), optimizer=optimizer, seed=None if seed is None else int(seed),
             extra=stored_json(extra), error=None if error is None else str(error)[:_MAX_ERROR_CHARS],
         )
@@ -444,7 +435,7 @@ class Storage(StudyStore):
         with self._session(write=True) as s:
             objective = s.scalar(select(StudyModel.objective).join(TrialModel).where(TrialModel.id == trial_id))
             raw = plain.get("value", plain.get(objective)) if objective is not None else None
-            value = None if plain.get("valid") is False else _finite(raw)
+            value = None if plain.get("valid") is False else finite(raw)
             self._finish(s, trial_id, "complete", worker_id, result=plain, value=value, error=None)
 
     def fail_trial(self, trial_id: int, error: str, *, result: Mapping[str, Any] | None = None,
@@ -577,7 +568,7 @@ class Storage(StudyStore):
                 for t in trials:
                     trial = TrialModel(
                         number=int(t["number"]), state=t["state"], hw_params=t["hw_params"], proposal=t.get("proposal"),
-                        result=t.get("result"), value=_finite(t.get("value")),
+                        result=t.get("result"), value=finite(t.get("value")),
                         created=_parse_time(t.get("created")) or _now(), started=_parse_time(t.get("started")),
                         finished=_parse_time(t.get("finished")), heartbeat=_parse_time(t.get("heartbeat")),
                         worker_id=t.get("worker_id"), attempts=int(t.get("attempts", 0)), error=t.get("error"),
@@ -586,8 +577,8 @@ class Storage(StudyStore):
                         trial.layers.append(LayerResultModel(
                             layer=r["layer"], shape_key=r.get("shape_key"), count=int(r.get("count", 1)),
                             state=r.get("state", "complete"), mapping=r.get("mapping"),
-                            energy_pj=_finite(r.get("energy_pj")), cycles=_finite(r.get("cycles")),
-                            edp=_finite(r.get("edp")), evaluations=int(r.get("evaluations", 0)),
+                            energy_pj=finite(r.get("energy_pj")), cycles=finite(r.get("cycles")),
+                            edp=finite(r.get("edp")), evaluations=int(r.get("evaluations", 0)),
                             seconds=float(r.get("seconds", 0.0)), optimizer=r.get("optimizer"), seed=r.get("seed"),
                             extra=r.get("extra"), error=r.get("error"), created=_parse_time(r.get("created")) or _now(),
                         ))

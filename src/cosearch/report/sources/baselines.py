@@ -19,8 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..._io import finite
 from ...errors import CosearchError
-from ..evaluation import finite, network_totals
+from ..evaluation import network_totals
 from ..records import LayerRow
 from .results_file import find_study_results
 

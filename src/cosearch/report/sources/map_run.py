@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..._io import finite
 from ...errors import CosearchError
 from ...workload.layer import Layer
-from ..evaluation import evaluate_row, finite, network_totals
+from ..evaluation import evaluate_row, network_totals
 from ..records import Design, LayerRow, MapSource
 from .results_file import RESULTS_FILE, read_results_json
 

@@ -12,10 +12,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..._io import finite
 from ...errors import CosearchError
 from ...study import sqlite_missing
 from ...workload.layer import Layer
-from ..evaluation import evaluate_row, finite, network_totals
+from ..evaluation import evaluate_row, network_totals
 from ..records import Design, LayerRow, StudySource
 from .baselines import study_baselines
 
