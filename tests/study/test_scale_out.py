@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, assert_user_error, run
+from cosearch._io import to_plain
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.codesign import driver as codesign_mod
 from cosearch.codesign.driver import Codesign
@@ -71,9 +72,9 @@ def history(storage: Storage, study: str) -> list[dict]:
 
 
 def outcome(res) -> dict:
-    """A run's result without timing fields."""
-    return {"best": res.best, "baseline": res.baseline, "baseline_rs": res.baseline_rs, "edp_ratio": res.edp_ratio,
-            "edp_ratio_rs": res.edp_ratio_rs, "trials": res.trials, "history": res.history}
+    """A run's result without timing fields, as plain JSON data (what the CLI's --json prints)."""
+    return to_plain({"best": res.best, "baseline": res.baseline, "baseline_rs": res.baseline_rs, "edp_ratio": res.edp_ratio,
+            "edp_ratio_rs": res.edp_ratio_rs, "trials": res.trials, "history": res.history})
 
 
 def assert_accounted(storage: Storage, study: str, n: int) -> list:

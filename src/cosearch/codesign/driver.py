@@ -39,6 +39,7 @@ from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..arch.templates import get_template
 from ..errors import CosearchError
+from ..model.totals import repeat_totals
 from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, WorkUnit
 from ..study.records import Trial
 from ..study.worker import HEARTBEAT_S, LOST_ATTEMPTS, POLL_S, STALE_AFTER_S, HeldTrial, TrialWorker, new_worker_id
@@ -295,25 +296,11 @@ class Codesign:
         bad = [k for k, r in results.items() if r.get("error") or r.get("energy_pj") is None]
         by_shape = {layer.shape_key(): results.get(key, {}) for key, layer in self.layers}
         for w in self.workloads:
-            e = c = 0.0
-            for layer in w.layers:
-                r = by_shape.get(layer.shape_key(), {})
-                if r.get("energy_pj") is None:
-                    continue
-                e += layer.count * r["energy_pj"]
-                c += layer.count * r["cycles"]
+            found = [(layer.count, by_shape.get(layer.shape_key(), {})) for layer in w.layers]
+            e, c = repeat_totals((n, r["energy_pj"], r["cycles"]) for n, r in found if r.get("energy_pj") is not None)
             energy[w.name], cycles[w.name], edp[w.name] = e, c, e * c
         reason = f"no valid mapping for {', '.join(sorted(bad))}" if bad else ""
         return NetworkCost(energy, cycles, edp, results, valid=not bad, reason=reason)
-
-    def evaluate_values(self, values: dict[str, Any], *, mapper: str | None = None,
-                        dataflow: str | None = None) -> NetworkCost:
-        """Cost a hardware point outside the study (used for the baselines)."""
-        settings = {"budget": self.mapper_budget, **({"dataflow": dataflow} if dataflow else {})}
-        results: dict[str, dict[str, Any]] = {}
-        self._run_units(self._units(-1, values, settings, mapper or self.mapper),
-                        lambda u, r: results.__setitem__(u.layer_name, r.record()))
-        return self.network_cost(results)
 
     def _baselines(self) -> tuple[NetworkCost, NetworkCost]:
         """The two baselines (:mod:`.baselines`: the study's mapper, the template's named dataflow), their

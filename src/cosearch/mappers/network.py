@@ -33,6 +33,7 @@ from .._io import to_plain, write_atomic
 from ..arch.spec import Arch
 from ..errors import CosearchError
 from ..mapping.mapping import Mapping
+from ..model.totals import repeat_totals
 from ..workload.layer import Layer, Network
 from .settings import check_settings
 
@@ -106,8 +107,7 @@ def network_totals(rows: Sequence[Any], num_pes: int) -> dict[str, Any]:
     def get(r: Any, key: str) -> Any:
         return r[key] if isinstance(r, dict) else getattr(r, key)
 
-    energy = sum(get(r, "energy_pj") * get(r, "count") for r in rows)
-    cycles = sum(get(r, "cycles") * get(r, "count") for r in rows)
+    energy, cycles = repeat_totals((get(r, "count"), get(r, "energy_pj"), get(r, "cycles")) for r in rows)
     macs = sum(get(r, "macs") * get(r, "count") for r in rows)
     util = macs / (cycles * num_pes) if math.isfinite(cycles) and cycles > 0 else 0.0
     return {"energy_pj": energy, "cycles": cycles, "edp": energy * cycles, "utilization": util, "macs": macs}

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from ..dims import DATASPACES
 from ..errors import CosearchError
+from ..model.totals import repeat_totals
 from .records import LayerRow
 
 
@@ -54,7 +55,6 @@ def network_totals(rows: Sequence[LayerRow]) -> tuple[float | None, float | None
     """Network energy, cycles and EDP of layer rows (``None`` if a layer has no result)."""
     if not rows or any(r.energy_pj is None or r.cycles is None for r in rows):
         return None, None, None
-    e = sum((r.count or 1) * r.energy_pj for r in rows)  # type: ignore[operator]
-    c = sum((r.count or 1) * r.cycles for r in rows)  # type: ignore[operator]
+    e, c = repeat_totals((r.count or 1, r.energy_pj, r.cycles) for r in rows)  # type: ignore[misc]
     return e, c, e * c
 

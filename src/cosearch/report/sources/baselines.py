@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._io import finite
 from ...errors import CosearchError
+from ...model.totals import repeat_totals
 from ..evaluation import network_totals
 from ..records import LayerRow
 from .results_file import find_study_results
@@ -110,12 +111,9 @@ def _per_workload(config: dict[str, Any], layers: list[tuple[str, Any, int | Non
     except (CosearchError, OSError, ValueError):
         return out
     for net in nets:
-        e = c = 0.0
-        for layer in net.layers:
-            r = by_shape.get(layer.shape_key(), {})
-            if r.get("energy_pj") is None:
-                return {}
-            e += layer.count * r["energy_pj"]
-            c += layer.count * r["cycles"]
+        found = [(layer.count, by_shape.get(layer.shape_key(), {})) for layer in net.layers]
+        if any(r.get("energy_pj") is None for _, r in found):
+            return {}
+        e, c = repeat_totals((n, r["energy_pj"], r["cycles"]) for n, r in found)
         out[net.name] = e * c
     return out
