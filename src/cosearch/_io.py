@@ -8,20 +8,25 @@ so every bad file gets the same one-line message shape: ``<file>: <what is wrong
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-import yaml
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .errors import CosearchError
+
+RESULTS_FILE = "results.json"
+"""The file every run directory (``cosearch map``/``codesign --out``) holds its results in, kept current."""
+
+if TYPE_CHECKING:  # pydantic and yaml load only when a file is read or an error is worded
+    from pydantic import ValidationError
 
 
 def format_validation_error(
@@ -55,6 +60,8 @@ def format_validation_error(
 
 def read_structured_file(path: Path) -> Any:
     """Parse a YAML or JSON file, raising :class:`CosearchError` with the file name on failure."""
+    import yaml
+
     if not path.exists():
         raise CosearchError(f"{path}: file not found")
     if path.is_dir():
@@ -78,12 +85,12 @@ def read_structured_file(path: Path) -> Any:
         raise CosearchError(f"{path}: malformed YAML{where}: {problem}") from None
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, *, encoding: str | None = None) -> None:
     """Write ``text`` to ``path`` (parents created) through a temporary file and a rename, so a
     reader never sees a half-written file and a crash leaves the previous version."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding=encoding)
     os.replace(tmp, path)
 
 
@@ -140,3 +147,21 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """``rows`` as CSV text: a header line of ``columns`` (default: every key, in order of first
+    appearance), then one line per row of :func:`csv_cell` cells (missing keys are empty)."""
+    rows = list(rows)
+    if columns is None:
+        seen: dict[str, None] = {}
+        for row in rows:
+            for key in row:
+                seen.setdefault(key, None)
+        columns = list(seen)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(list(columns))
+    for row in rows:
+        writer.writerow([csv_cell(row.get(c)) for c in columns])
+    return buffer.getvalue()

@@ -6,7 +6,7 @@ Commands: ``zoo``, ``eval``, ``validate``, ``map``, ``codesign``, ``report``, ``
 :data:`app` (``_common``) when imported; the import order below is the order ``cosearch --help`` lists them.
 """
 
-from . import codesign, eval, map, report, study, timeloop, validate, workload, zoo  # noqa: F401  (registers the commands)  # noqa: F401  (registers the command groups)
+from . import codesign, eval, map, report, study, timeloop, validate, workload, zoo  # noqa: F401  (registers the command groups)
 from ._common import app
 
 app.command()(codesign.demo)  # listed after report, as before

@@ -233,9 +233,10 @@ def _map_report_sources(out_dir: Path) -> list[Any]:
 
 def _study_report_sources(store: Any, study: str, out_dir: Path) -> list[Any]:
     """The report source of a co-design run: its study, with the baselines of its ``results.json``."""
+    from .._io import RESULTS_FILE
     from ..report.sources import study_source
 
-    return [study_source(store, study, results_path=out_dir / "results.json")]
+    return [study_source(store, study, results_path=out_dir / RESULTS_FILE)]
 
 
 def _write_report(make_sources: Callable[[], list[Any]], out_dir: Path, *, as_json: bool) -> Optional[Path]:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 import typer
 from rich.text import Text
 
-from ..codesign.outputs import safe_file_name
+from ..codesign.outputs import STUDIES_FILE, default_run_dir
 from ..errors import CosearchError
 from ._common import (
     _ADDRESS_HELP,
@@ -309,16 +309,12 @@ def codesign_cmd(
     nets = _load_workloads(workload, _input_shapes(input_shape))
     space = load_hw_space(hw_space)
     budget = parse_area_budget(area_budget, space)
-    url = storage if storage is not None else (storage_url(out / "studies.db") if out is not None else DEFAULT_URL)
-
-    def default_out(name: str) -> Path:
-        name = safe_file_name(name)
-        return Path("cosearch-out") / (name if name.startswith("codesign-") else f"codesign-{name}")
+    url = storage if storage is not None else (storage_url(out / STUDIES_FILE) if out is not None else DEFAULT_URL)
 
     _run_codesign(workloads=nets, space=space, area_budget=budget, optimizer=optimizer, objective=objective,
                   hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper, mapper_budget=mapper_budget, seed=seed,
                   storage=url, study=study, resume=resume, jobs=jobs, out=out, as_json=as_json,
-                  default_out=default_out, title="co-design", executor_name=executor, address=address,
+                  default_out=default_run_dir, title="co-design", executor_name=executor, address=address,
                   report=not no_report)
 
 
@@ -358,7 +354,7 @@ def demo(
     stamped = default_out_dir(prefix="demo")  # cosearch-out/demo-<date>-<time>: a new study each run
     out_dir = out if out is not None else stamped
     study_name = stamped.name
-    url = storage_url(out_dir / "studies.db") if out is not None else DEFAULT_URL
+    url = storage_url(out_dir / STUDIES_FILE) if out is not None else DEFAULT_URL
     space = load_hw_space("eyeriss-like")
     _run_codesign(workloads=[load_workload("dqn")], space=space, area_budget=eyeriss168_area(space),
                   optimizer="bo", objective="edp", hw_budget=hw_budget, hw_batch=DEMO_HW_BATCH, mapper="auto",

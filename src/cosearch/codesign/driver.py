@@ -187,6 +187,10 @@ class Codesign:
         self.executor = executor or LocalExecutor(1)
         self.on_trial = on_trial
         self.output: RunDirectory | None = None  # the run's output files (open_output, run(out_dir))
+        # the two baselines once mapped (_baselines): network costs and their summaries
+        self.baseline_cost: NetworkCost | None = None
+        self.baseline_rs_cost: NetworkCost | None = None
+        self.baseline_summaries: tuple[DesignSummary, DesignSummary] | None = None
         self.worker_id = worker_id or new_worker_id()
         self.stale_after_s, self.heartbeat_s, self.poll_s = float(stale_after_s), float(heartbeat_s), float(poll_s)
         self._reported: set[int] = set()  # trial numbers passed to on_trial
@@ -316,9 +320,10 @@ class Codesign:
         self._run_units(units, lambda u, r: results[u.settings.get("dataflow")].__setitem__(u.layer_name, r.record()))
         costs = [self.network_cost(results[flow]) for flow in flows]
         self.baseline_cost, self.baseline_rs_cost = costs[0], costs[-1]
-        self.storage.set_study_attr(self.study_name, BASELINES_ATTR, {
-            "baseline": self._summary(values, costs[0], self.baseline_area),
-            "baseline_rs": self._summary(values, costs[-1], self.baseline_area)})
+        self.baseline_summaries = (self._summary(values, costs[0], self.baseline_area),
+                                   self._summary(values, costs[-1], self.baseline_area))
+        base, base_rs = self.baseline_summaries
+        self.storage.set_study_attr(self.study_name, BASELINES_ATTR, {"baseline": base, "baseline_rs": base_rs})
         return costs[0], costs[-1]
 
     # ---- the loop ------------------------------------------------------------------------------------
@@ -478,9 +483,9 @@ class Codesign:
 
     def _value_baseline(self) -> NetworkCost | None:
         """The auto baseline, which values need with several workloads (a worker maps it on first use)."""
-        if len(self.workloads) > 1 and getattr(self, "baseline_cost", None) is None:
+        if len(self.workloads) > 1 and self.baseline_cost is None:
             self._baselines()
-        return getattr(self, "baseline_cost", None)
+        return self.baseline_cost
 
     def _trial_result(self, held: HeldTrial) -> dict[str, Any]:
         """The network result of a held trial from its layer results (invalid if a unit failed or the
@@ -520,9 +525,8 @@ class Codesign:
                              layers={k: LayerSummary.from_record(r) for k, r in cost.layers.items()})
 
     def _result(self, baseline: NetworkCost, baseline_rs: NetworkCost, seconds: float) -> CodesignResult:
-        base_values = self.baseline.values
-        base = self._summary(base_values, baseline, self.baseline_area)
-        base_rs = self._summary(base_values, baseline_rs, self.baseline_area)
+        assert self.baseline_summaries is not None  # set by _baselines, which gave baseline and baseline_rs
+        base, base_rs = self.baseline_summaries
         trials = self.storage.trials(self.study_name, layers=True)
         best_t = self.storage.best_trial(self.study_name)
         best = None

@@ -21,21 +21,29 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._io import to_plain, write_atomic
+from .._io import RESULTS_FILE, to_plain, write_atomic
 from .objectives import geomean_edp_ratio
 from .records import DesignSummary
 
 if TYPE_CHECKING:
     from .driver import Codesign, CodesignResult
 
-RESULTS_FILE = "results.json"
 BEST_ARCH_FILE = "best-arch.yaml"
+STUDIES_FILE = "studies.db"
+"""The SQLite study store a run keeps in its output directory (``--out``) when no ``--storage`` is given."""
 
 
 def safe_file_name(text: str) -> str:
     """``text`` as one file-name component: runs of characters other than letters, digits and ``._+-``
     become ``_``, leading/trailing ``.``/``_`` are dropped, ``x`` if nothing is left."""
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("._") or "x"
+
+
+def default_run_dir(study: str) -> Path:
+    """Where ``cosearch codesign`` writes a study's run without ``--out``: ``cosearch-out/codesign-<study>``
+    (the study's name as a file name, the prefix not doubled)."""
+    name = safe_file_name(study)
+    return Path("cosearch-out") / (name if name.startswith("codesign-") else f"codesign-{name}")
 
 
 class RunDirectory:
@@ -54,7 +62,6 @@ class RunDirectory:
         self.files: dict[str, Any] = {}  # {"arch": file, "mappings": {"<workload>/<layer>": file}}
         self.done = codesign.storage.count_trials(codesign.study_name)["complete"]  # trials finished
         self.shape_key = {layer.shape_key(): key for key, layer in codesign.layers}
-        self.base_values = codesign.baseline.values
 
     # -- best so far -------------------------------------------------------------------------------
     def load_existing(self) -> None:
@@ -115,11 +122,8 @@ class RunDirectory:
         self.write("running")
 
     def _baselines(self) -> tuple[DesignSummary | None, DesignSummary | None]:
-        cd = self.codesign
-        base = getattr(cd, "baseline_cost", None)
-        base_rs = getattr(cd, "baseline_rs_cost", None)
-        return (None if base is None else cd._summary(self.base_values, base, cd.baseline_area),
-                None if base_rs is None else cd._summary(self.base_values, base_rs, cd.baseline_area))
+        """The two baseline summaries once the driver has mapped them, else ``(None, None)``."""
+        return self.codesign.baseline_summaries or (None, None)
 
     def partial(self) -> dict[str, Any]:
         """The run so far, as ``results.json`` holds it before the run completes."""

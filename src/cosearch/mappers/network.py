@@ -29,16 +29,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._io import to_plain, write_atomic
+from .._io import RESULTS_FILE, to_plain, write_atomic
 from ..arch.spec import Arch
 from ..errors import CosearchError
 from ..mapping.mapping import Mapping
 from ..model.totals import repeat_totals
 from ..workload.layer import Layer, Network
 from .settings import check_settings
-
-RESULTS_FILE = "results.json"
-
 
 # ---------------------------------------------------------------------------------------------------
 # results

@@ -8,6 +8,7 @@ read through :func:`effective_keep`, so a mapping never keeps what its level can
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,11 +26,27 @@ class KeepTables:
 
 
 def keep_tables(arch: Arch) -> KeepTables:
-    """The :class:`KeepTables` of ``arch``."""
+    """The :class:`KeepTables` of ``arch`` (read-only arrays; built once per arch when it is hashable,
+    as every :func:`effective_keep` of the cost model's hot path asks for them)."""
+    try:
+        return _cached_keep_tables(arch)
+    except TypeError:  # e.g. per-data-space word_bits dicts make the model unhashable
+        return _build_keep_tables(arch)
+
+
+@lru_cache(maxsize=256)
+def _cached_keep_tables(arch: Arch) -> KeepTables:
+    return _build_keep_tables(arch)
+
+
+def _build_keep_tables(arch: Arch) -> KeepTables:
     allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)
     fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
     fixed[0] = True
-    return KeepTables(allowed=allowed, fixed=fixed, bypassable=allowed & ~fixed[:, None])
+    bypassable = allowed & ~fixed[:, None]
+    for table in (allowed, fixed, bypassable):
+        table.flags.writeable = False
+    return KeepTables(allowed=allowed, fixed=fixed, bypassable=bypassable)
 
 
 def effective_keep(arch: Arch, keep: np.ndarray) -> np.ndarray:

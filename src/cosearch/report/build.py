@@ -15,16 +15,13 @@ codesign`` call :func:`build_report` on their own results (``--no-report`` skips
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._io import csv_cell, to_plain
+from .._io import csv_text, to_plain, write_atomic
 from .records import Source, StudySource
 from .rows import report_tables
 from .sources import resolve_sources
@@ -53,25 +50,8 @@ class ReportResult:
                 "sources": self.sources, "seconds": round(self.seconds, 3)}
 
 
-def table_csv(rows: Sequence[dict[str, Any]]) -> str:
-    """Rows as CSV text: the columns in order of first appearance, one line per row."""
-    columns: dict[str, None] = {}
-    for row in rows:
-        for key in row:
-            columns.setdefault(key, None)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(list(columns))
-    for row in rows:
-        writer.writerow([csv_cell(row.get(c)) for c in columns])
-    return buffer.getvalue()
-
-
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text, encoding="utf-8")
 
 
 def build_report(sources: Sequence[Source], out_dir: str | Path, *, title: str | None = None) -> ReportResult:
@@ -94,7 +74,7 @@ def build_report(sources: Sequence[Source], out_dir: str | Path, *, title: str |
         plain = to_plain(rows)
         paths = {"json": out / "tables" / f"{name}.json", "csv": out / "tables" / f"{name}.csv"}
         _write(paths["json"], json.dumps(plain, indent=1, allow_nan=False) + "\n")
-        _write(paths["csv"], table_csv(plain))
+        _write(paths["csv"], csv_text(plain))
         table_paths[name] = paths
 
     figures = build_figures(sources)

@@ -17,13 +17,15 @@ Figures (ids):
 
 from __future__ import annotations
 
+import math
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..dims import DATASPACES
 from .records import MAC_LEVEL, Design, Source, StudySource
-from .rows import convergence_rows, pareto_front
+from .rows import convergence_rows
 
 PJ_PER_UJ = 1e6
 WIDTH_IN, HEIGHT_IN, DPI = 11.0, 6.2, 100  # PNG: 1100 × 620 pixels
@@ -59,6 +61,17 @@ class ShownDesign:
     label: str
     design: Design
     colour: str
+
+
+def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (area, EDP) points no other point beats on both (smaller area and smaller EDP), by area."""
+    front: list[tuple[float, float]] = []
+    best = math.inf
+    for area, edp in sorted(points):
+        if edp < best:
+            front.append((area, edp))
+            best = edp
+    return front
 
 
 def _workload_set(src: Source) -> tuple[str, ...]:

@@ -4,8 +4,7 @@ convergence, constraint statistics and the Pareto front."""
 
 from __future__ import annotations
 
-import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from .._io import finite
 from .records import MAC_LEVEL, Design, Source, StudySource
@@ -70,17 +69,6 @@ def convergence_rows(src: StudySource) -> list[dict[str, Any]]:
         rows.append({"source": src.label, "optimizer": src.optimizer, "seed": src.seed, "sample": sample,
                      "trial": t.number, "edp": edp, "best_edp": best})
     return rows
-
-
-def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The (area, EDP) points no other point beats on both (smaller area and smaller EDP), by area."""
-    front: list[tuple[float, float]] = []
-    best = math.inf
-    for area, edp in sorted(points):
-        if edp < best:
-            front.append((area, edp))
-            best = edp
-    return front
 
 
 def constraint_rows(src: StudySource) -> list[dict[str, Any]]:

@@ -7,13 +7,11 @@ JSON: ``{"format": "cosearch-study", "schema_version", "study": {..., "config"},
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._io import csv_cell
+from .._io import csv_text
 from .errors import StorageError, one_line
 from .models import SCHEMA_VERSION
 from .records import Study, Trial, iso_time
@@ -70,7 +68,7 @@ def trials_csv(trials: list[Trial]) -> str:
     columns = ["number", "state", "value", *RESULT_KEYS, *_ordered_keys(results), *_ordered_keys(hws),
                *_ordered_keys(proposals), "attempts", "worker_id", "created", "started", "finished", "error"]
     rows = [{**f, **r, **h, **p} for f, r, h, p in zip(fixed, results, hws, proposals)]
-    return _write_csv(columns, rows)
+    return csv_text(rows, columns)
 
 
 def layers_csv(trials: list[Trial]) -> str:
@@ -78,16 +76,7 @@ def layers_csv(trials: list[Trial]) -> str:
     columns = ["trial", "layer", "shape_key", "count", "state", "energy_pj", "cycles", "edp", "evaluations", "seconds",
                "optimizer", "seed", "error", "mapping"]
     rows = [{"trial": t.number, **{k: getattr(r, k) for k in columns[1:]}} for t in trials for r in t.layers]
-    return _write_csv(columns, rows)
-
-
-def _write_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_cell(row.get(c)) for c in columns])
-    return buffer.getvalue()
+    return csv_text(rows, columns)
 
 
 def _ordered_keys(rows: Iterable[dict[str, Any]]) -> list[str]:

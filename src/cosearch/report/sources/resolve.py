@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from ...codesign.outputs import STUDIES_FILE
 from ...errors import CosearchError
 from ...study import sqlite_missing
 from ..records import Source
@@ -53,7 +54,7 @@ def resolve_sources(items: Sequence[str], storage: str | None = None) -> list[So
             data = read_results_json(results)
             if isinstance(data.get("study"), str) and "config" in data:
                 url = storage if storage is not None else data.get("storage")
-                local = path / "studies.db"
+                local = path / STUDIES_FILE
                 if storage is None and (url is None or sqlite_missing(str(url)) is not None) and local.is_file():
                     url = f"sqlite:///{local.absolute()}"
                 src: Source = study_source(store_at(url), data["study"], results_path=results)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ...codesign.outputs import RESULTS_FILE, safe_file_name
+from ...codesign.outputs import RESULTS_FILE, default_run_dir
 from ...errors import CosearchError
 
 
@@ -51,8 +51,7 @@ def find_study_results(store_url: str, study: str, config_hash: str, given: Path
             candidates.append(Path(parsed.database).expanduser().parent / RESULTS_FILE)
     except Exception:  # noqa: BLE001 - not a URL we can place
         pass
-    safe = safe_file_name(study)
-    candidates.append(Path("cosearch-out") / (safe if safe.startswith("codesign-") else f"codesign-{safe}") / RESULTS_FILE)
+    candidates.append(default_run_dir(study) / RESULTS_FILE)
     for path in candidates:
         if not path.is_file():
             continue
