@@ -8,10 +8,10 @@ read through :func:`effective_keep`, so a mapping never keeps what its level can
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from ..arch._cache import per_arch_cache
 from ..arch.spec import Arch
 from ..dims import DATASPACES
 
@@ -25,21 +25,10 @@ class KeepTables:
     bypassable: np.ndarray  # [L, 3] bool: allowed and not fixed (a mapping chooses)
 
 
+@per_arch_cache
 def keep_tables(arch: Arch) -> KeepTables:
     """The :class:`KeepTables` of ``arch`` (read-only arrays; built once per arch when it is hashable,
     as every :func:`effective_keep` of the cost model's hot path asks for them)."""
-    try:
-        return _cached_keep_tables(arch)
-    except TypeError:  # e.g. per-data-space word_bits dicts make the model unhashable
-        return _build_keep_tables(arch)
-
-
-@lru_cache(maxsize=256)
-def _cached_keep_tables(arch: Arch) -> KeepTables:
-    return _build_keep_tables(arch)
-
-
-def _build_keep_tables(arch: Arch) -> KeepTables:
     allowed = np.array([[ds in lvl.keeps for ds in DATASPACES] for lvl in arch.levels], dtype=bool)
     fixed = np.array([lvl.keeps_fixed for lvl in arch.levels], dtype=bool)
     fixed[0] = True

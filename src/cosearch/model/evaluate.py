@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..arch._cache import per_arch_cache
 from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DATASPACES
 from ..mapping.keep import effective_keep
@@ -83,20 +84,9 @@ class Costs:
         return int(self.energy_pj.shape[0])
 
 
+@per_arch_cache
 def _arch_tables(arch: Arch) -> tuple:
     """Per-arch constant arrays handed to the kernel (cached when the arch is hashable)."""
-    try:
-        return _arch_tables_cached(arch)
-    except TypeError:  # e.g. per-data-space word_bits dicts make the model unhashable
-        return _build_arch_tables(arch)
-
-
-@lru_cache(maxsize=256)
-def _arch_tables_cached(arch: Arch) -> tuple:
-    return _build_arch_tables(arch)
-
-
-def _build_arch_tables(arch: Arch) -> tuple:
     f = arch.fanout_level
     child = arch.fanout_child
     sizes = np.array([-1 if lvl.size_words is None else lvl.size_words for lvl in arch.levels], dtype=np.int64)
