@@ -1,0 +1,353 @@
+"""The fuzzer's input generators (Hypothesis strategies), one per input kind, shared by the test suite
+(``tests/fuzz/``) and ``benchmarks/fuzz.py``.
+
+Every strategy draws a :class:`Case`: mostly a valid seed (:mod:`.seeds`) with one to three
+mutations (a value replaced by an extreme one — 0, negatives, ``1e30``, ``2**63``, floats where ints
+go, inf, NaN, empty or unicode strings, a wrong type —, a key dropped or added, a list emptied or
+repeated, a subtree nested deeply or replaced by a random structure), serialised as YAML or JSON and
+then sometimes damaged (truncated, bytes flipped, not UTF-8, an unsafe YAML tag); sometimes a random
+structure or random bytes instead. :data:`KINDS` names the kinds, :func:`cases` gives a kind's strategy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from hypothesis import strategies as st
+
+from . import seeds
+
+# ---- values -------------------------------------------------------------------------------------
+HUGE_INTS = (2**31, 2**53 + 1, 2**62, 2**63 - 1, 2**63, 2**64, 10**30, -(2**63) - 1)
+EXTREME_NUMBERS: tuple[Any, ...] = (
+    0, -1, 1, 2, 3, -(10**9), *HUGE_INTS, 0.0, -0.0, 0.5, 1.5, 3.0, 1e-300, 5e-324, 1e30, -1e30, 1e308,
+    math.inf, -math.inf, math.nan, True, False,
+)
+EXTREME_OTHERS: tuple[Any, ...] = (None, "", " ", "x", "K", "Weights", "ünïcødé ✓", "\u202e\x00", "1e30", "NaN",
+                                   "-1", [], {}, [1, 2], {"a": 1}, [None])
+
+numbers = st.one_of(st.sampled_from(EXTREME_NUMBERS), st.integers(), st.floats(allow_nan=True, allow_infinity=True))
+"""Numbers a spec field may meet: the extremes above, any integer, any float."""
+
+leaves = st.one_of(numbers, st.sampled_from(EXTREME_OTHERS), st.text(max_size=12))
+
+random_structures = st.recursive(
+    leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+"""Any JSON/YAML-like value: nested lists and dicts of the leaves."""
+
+
+# ---- mutating a data tree -------------------------------------------------------------------------
+Path = tuple[Any, ...]
+
+
+MAX_PATH_DEPTH = 10
+"""Mutations reach positions at most this deep (no recursion near the interpreter's limit while drawing)."""
+
+
+def _paths(data: Any) -> list[Path]:
+    """Positions in a tree of dicts and lists, the root ``()`` first, down to :data:`MAX_PATH_DEPTH`."""
+    out: list[Path] = []
+    stack: list[tuple[Path, Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        out.append(path)
+        if len(path) >= MAX_PATH_DEPTH:
+            continue
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        stack += reversed([(path + (k,), v) for k, v in items])
+    return out
+
+
+def _get(data: Any, path: Path) -> Any:
+    for p in path:
+        data = data[p]
+    return data
+
+
+def _set(data: Any, path: Path, value: Any) -> Any:
+    """``data`` with the value at ``path`` replaced (a copy along the path; the root replaced if empty)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    copy = dict(data) if isinstance(data, dict) else list(data)
+    copy[head] = _set(data[head], rest, value)
+    return copy
+
+
+def _delete(data: Any, path: Path) -> Any:
+    if not path:
+        return None
+    parent = _get(data, path[:-1])
+    copy = dict(parent) if isinstance(parent, dict) else list(parent)
+    del copy[path[-1]]
+    return _set(data, path[:-1], copy)
+
+
+def _nested(value: Any, depth: int) -> Any:
+    for i in range(depth):
+        value = [value] if i % 2 else {"x": value}
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+MUTATIONS = ("extreme", "extreme", "extreme", "number", "scale", "scale", "random", "delete", "add_key", "empty", "repeat",
+             "stringify", "listify", "deep")
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seed: Any) -> Any:
+    """``seed`` with one to three mutations at drawn positions."""
+    data = seed
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(data)
+        numeric = [p for p in paths if _is_number(_get(data, p))]
+        path = draw(st.sampled_from(numeric if numeric and draw(st.booleans()) else paths))
+        value = _get(data, path)
+        op = draw(st.sampled_from(MUTATIONS))
+        if op == "extreme":
+            data = _set(data, path, draw(st.sampled_from(EXTREME_NUMBERS + EXTREME_OTHERS)))
+        elif op == "scale" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            factor = draw(st.sampled_from([2, 10, 1000, 10**6, 10**12]))
+            scaled = value * factor if draw(st.booleans()) or isinstance(value, int) else value / factor
+            data = _set(data, path, scaled)
+        elif op == "number":
+            data = _set(data, path, draw(numbers))
+        elif op == "random":
+            data = _set(data, path, draw(random_structures))
+        elif op == "delete":
+            data = _delete(data, path)
+        elif op == "add_key" and isinstance(value, dict):
+            data = _set(data, path, {**value, draw(st.sampled_from(["extra", "", "levels", "K", "ü"])): draw(leaves)})
+        elif op == "empty" and isinstance(value, (dict, list)):
+            data = _set(data, path, type(value)())
+        elif op == "repeat" and isinstance(value, list):
+            data = _set(data, path, value * draw(st.integers(2, 40)))
+        elif op == "stringify":
+            data = _set(data, path, str(value))
+        elif op == "listify":
+            data = _set(data, path, [value])
+        elif op == "deep":
+            data = _set(data, path, _nested(value, draw(st.sampled_from([30, 150, 400]))))
+    return data
+
+
+# ---- files ----------------------------------------------------------------------------------------
+UNSAFE_YAML = b"!!python/object/apply:os.system ['echo fuzz']\n"
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack += [(c, depth + 1) for c in children]
+    return False
+
+
+def _dump(data: Any, as_json: bool) -> bytes:
+    """``data`` as JSON or YAML text; deeply nested data always as JSON (also YAML), which the YAML
+    emitter's recursion could not write (the choice must not depend on the stack: Hypothesis replays)."""
+    if as_json or _deeper_than(data, 40):
+        return json.dumps(data).encode()
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False).encode()
+
+
+@st.composite
+def damaged(draw: st.DrawFn, text: bytes) -> bytes:
+    """``text`` as it is (most often), truncated, with bytes flipped, made non-UTF-8 or YAML-tagged."""
+    how = draw(st.sampled_from(["keep"] * 6 + ["truncate", "flip", "not_utf8", "unsafe_tag", "empty"]))
+    if how == "truncate" and text:
+        return text[: draw(st.integers(0, len(text) - 1))]
+    if how == "flip" and text:
+        out = bytearray(text)
+        for _ in range(draw(st.integers(1, 4))):
+            out[draw(st.integers(0, len(out) - 1))] = draw(st.integers(0, 255))
+        return bytes(out)
+    if how == "not_utf8":
+        return b"\xff\xfe\x80" + text
+    if how == "unsafe_tag":
+        return UNSAFE_YAML + text
+    if how == "empty":
+        return b""
+    return text
+
+
+@st.composite
+def structured_file(draw: st.DrawFn, seed_data: st.SearchStrategy[Any]) -> tuple[str, bytes]:
+    """``(suffix, bytes)`` of a YAML or JSON file: a mutated seed (mostly), a random structure or random bytes."""
+    as_json = draw(st.booleans())
+    suffix = ".json" if as_json else draw(st.sampled_from([".yaml", ".yml"]))
+    source = draw(st.sampled_from(["mutated"] * 8 + ["random", "bytes"]))
+    if source == "bytes":
+        return suffix, draw(st.binary(max_size=200))
+    data = draw(random_structures) if source == "random" else draw(seed_data.flatmap(mutated))
+    return suffix, draw(damaged(_dump(data, as_json)))
+
+
+# ---- cases of every kind --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    """One fuzz input: its ``kind``, the files to write (name -> bytes) and the other arguments of the
+    entry point (``args``, kind-specific: an arch preset, a layer, a template name, option values)."""
+
+    kind: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def _file_case(kind: str, seed_data: st.SearchStrategy[Any], **args: Any) -> st.SearchStrategy[Case]:
+    return structured_file(seed_data).map(lambda f: Case(kind, {f"input{f[0]}": f[1]}, dict(args)))
+
+
+@st.composite
+def _mapping_cases(draw: st.DrawFn) -> Case:
+    arch, layer, data = draw(st.sampled_from(seeds.mapping_seeds()))
+    suffix, text = draw(structured_file(st.just(data)))
+    return Case("mapping", {f"mapping{suffix}": text}, {"arch": arch, "layer": layer})
+
+
+@st.composite
+def _constraints_cases(draw: st.DrawFn) -> Case:
+    arch, data = draw(st.sampled_from(seeds.constraints_seeds()))
+    suffix, text = draw(structured_file(st.just(data)))
+    return Case("constraints", {f"constraints{suffix}": text}, {"arch": arch})
+
+
+@st.composite
+def _template_cases(draw: st.DrawFn) -> Case:
+    name, values = draw(st.sampled_from(seeds.template_seeds()))
+    values = draw(mutated(values)) if draw(st.integers(0, 9)) else draw(random_structures)
+    bandwidth = draw(st.one_of(st.none(), st.sampled_from([16.0, 1.0]), numbers))
+    return Case("template", {}, {"template": name, "values": values, "dram_bandwidth": bandwidth})
+
+
+@st.composite
+def _onnx_cases(draw: st.DrawFn) -> Case:
+    text = draw(st.sampled_from(seeds.onnx_seeds()))
+    how = draw(st.sampled_from(["proto"] * 6 + ["bytes", "bytes", "random"]))
+    if how == "proto":
+        text = _mutated_onnx(text, draw)
+    elif how == "bytes":
+        text = draw(damaged(text))
+    else:
+        text = draw(st.binary(max_size=300))
+    shapes = draw(st.one_of(st.none(), st.dictionaries(st.sampled_from(["x", "y", ""]),
+                                                        st.lists(numbers.filter(lambda v: isinstance(v, int)),
+                                                                 max_size=5), max_size=2)))
+    return Case("onnx", {"model.onnx": text}, {"input_shapes": shapes})
+
+
+def _mutated_onnx(text: bytes, draw: st.DrawFn) -> bytes:
+    """An ONNX seed with a drawn dimension, attribute or opset set to an extreme value."""
+    import onnx
+
+    model = onnx.load_from_string(text)
+    graph = model.graph
+    extremes = [0, -1, -(2**40), 2**31, 2**62, 2**63 - 1]
+    for _ in range(draw(st.integers(1, 3))):
+        where = draw(st.sampled_from(["dim", "attr", "init", "opset", "op", "drop_node"]))
+        if where == "dim":
+            values = list(graph.input) + list(graph.output)
+            dims = [d for v in values for d in v.type.tensor_type.shape.dim]
+            if dims:
+                d = draw(st.sampled_from(dims))
+                if draw(st.booleans()):
+                    d.dim_value = draw(st.sampled_from(extremes[1:] + [1, 3]))
+                else:
+                    d.dim_param = draw(st.sampled_from(["n", "", "ü"]))
+        elif where == "attr":
+            attrs = [a for n in graph.node for a in n.attribute]
+            if attrs:
+                a = draw(st.sampled_from(attrs))
+                if a.ints:
+                    a.ints[draw(st.integers(0, len(a.ints) - 1))] = draw(st.sampled_from(extremes))
+                elif a.type == onnx.AttributeProto.INT:
+                    a.i = draw(st.sampled_from(extremes))
+        elif where == "init" and graph.initializer:
+            init = draw(st.sampled_from(list(graph.initializer)))
+            if init.dims:
+                init.dims[draw(st.integers(0, len(init.dims) - 1))] = draw(st.sampled_from(extremes))
+        elif where == "opset":
+            model.opset_import[0].version = draw(st.sampled_from([0, 1, 7, 10**6, -1]))
+        elif where == "op" and graph.node:
+            node = draw(st.sampled_from(list(graph.node)))
+            node.op_type = draw(st.sampled_from(["Conv", "MatMul", "Gemm", "ConvTranspose", "Relu", "", "Ünï"]))
+        elif where == "drop_node" and graph.node:
+            del graph.node[draw(st.integers(0, len(graph.node) - 1))]
+    return model.SerializeToString()
+
+
+@st.composite
+def _timeloop_cases(draw: st.DrawFn) -> Case:
+    texts = dict(draw(st.sampled_from(seeds.timeloop_seeds())))
+    for key in draw(st.lists(st.sampled_from(sorted(texts)), min_size=1, max_size=2, unique=True)):
+        data = yaml.safe_load(texts[key])
+        texts[key] = draw(damaged(_dump(draw(mutated(data)), False))).decode("utf-8", "replace")
+    if draw(st.integers(0, 9)) == 0:
+        del texts[draw(st.sampled_from(sorted(texts)))]
+    return Case("timeloop", {f"{k}.yaml": v.encode("utf-8", "surrogatepass") for k, v in texts.items()})
+
+
+@st.composite
+def _reference_cases(draw: st.DrawFn) -> Case:
+    records = draw(st.lists(st.sampled_from(seeds.reference_seeds()).flatmap(
+        lambda r: st.one_of(mutated(r), st.just(r))), min_size=1, max_size=3))
+    lines = [json.dumps(r).encode() for r in records]
+    if draw(st.integers(0, 4)) == 0:
+        lines.append(draw(damaged(json.dumps(draw(random_structures)).encode())))
+    return Case("reference", {"records.jsonl": draw(damaged(b"\n".join(lines) + b"\n"))})
+
+
+# The numeric options of the commands: (command, option, what bounds a run when the value is valid).
+NUMERIC_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("map", "budget"), ("map", "time-limit"), ("map", "seed"), ("map", "jobs"),
+    ("codesign", "hw-budget"), ("codesign", "hw-batch"), ("codesign", "mapper-budget"), ("codesign", "seed"),
+    ("codesign", "jobs"), ("validate", "limit"), ("study-work", "idle-timeout"), ("study-work", "poll"),
+    ("study-work", "hw-budget"), ("study-work", "jobs"),
+)
+
+
+@st.composite
+def _option_cases(draw: st.DrawFn) -> Case:
+    command, option = draw(st.sampled_from(NUMERIC_OPTIONS))
+    value = draw(st.one_of(numbers, st.integers(1, 64)))
+    return Case("options", {}, {"command": command, "option": option, "value": value})
+
+
+def option_text(value: Any) -> str:
+    """How a drawn option value is typed on a command line (``1e+30``, ``nan``, ``9223372036854775808``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+KINDS: dict[str, st.SearchStrategy[Case]] = {
+    "arch": _file_case("arch", st.deferred(lambda: st.sampled_from(seeds.arch_seeds()))),
+    "workload": _file_case("workload", st.deferred(lambda: st.sampled_from(seeds.workload_seeds()))),
+    "mapping": _mapping_cases(),
+    "constraints": _constraints_cases(),
+    "hw_space": _file_case("hw_space", st.deferred(lambda: st.sampled_from(seeds.hw_space_seeds()))),
+    "template": _template_cases(),
+    "onnx": _onnx_cases(),
+    "timeloop": _timeloop_cases(),
+    "reference": _reference_cases(),
+    "options": _option_cases(),
+}
+"""Every input kind and its strategy of :class:`Case` values."""
+
+
+def cases(kind: str) -> st.SearchStrategy[Case]:
+    """The strategy of ``kind`` (one of :data:`KINDS`)."""
+    return KINDS[kind]
