@@ -174,3 +174,17 @@ def test_hw_space_numbers(tmp_path) -> None:
         with pytest.raises(CosearchError) as err:
             load_hw_space(path)
         assert str(err.value).startswith(f"{path}: ") and needle in str(err.value), str(err.value)
+
+
+def test_hw_space_whose_largest_point_overflows_is_refused(tmp_path) -> None:
+    """Each parameter within range, but the largest design they make holds more words than int64 can
+    count: refused when the space is read, before a search could propose that point."""
+    import yaml
+
+    data = load_hw_space("simple").model_dump(mode="json")
+    data["params"]["glb_kb"] = {"low": 8, "high": 2**60, "scale": "log2"}
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(CosearchError, match=r"space.yaml: the largest point \(hw-\S+\) is not a valid architecture: "
+                                            r"its arch: field levels.1.size_words: Input should be less than"):
+        load_hw_space(path)

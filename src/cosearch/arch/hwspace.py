@@ -94,7 +94,21 @@ class HWSpace(BaseModel):
         for name, p in self.params.items():
             if not len(p.grid()):
                 raise ValueError(f"params.{name}: empty range {p.low}..{p.high}")
+        self._largest_point_builds()
         return self
+
+    def _largest_point_builds(self) -> None:
+        """Raise ``ValueError`` if the point of every parameter's highest value is not a valid
+        architecture (sizes, energies and areas grow with the parameters, so the largest point is the
+        first to pass :mod:`cosearch.limits`); a search could otherwise propose it."""
+        top = {n: plain_number(g[-1]) for n, g in zip(self.names, self.grids())}
+        try:
+            self.arch(top)
+        except ValidationError as err:
+            raise ValueError(f"the largest point ({self.point_name(top)}) is not a valid architecture: "
+                             f"{format_validation_error(err, 'its arch')}") from None
+        except CosearchError as err:
+            raise ValueError(f"the largest point ({self.point_name(top)}) is not a valid architecture: {err}") from None
 
     # ---- grids and points --------------------------------------------------------------------
     @property
