@@ -169,7 +169,7 @@ class Codesign:
         :func:`~cosearch.study.worker.new_worker_id`)."""
         if not workloads:
             raise CosearchError("no workload given")
-        check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget)
+        check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, seed=seed)
         self.workloads = workloads
         self.space = hw_space
         self.objective = parse_objective(objective)
