@@ -171,3 +171,36 @@ def test_a_new_template_works_end_to_end(toy) -> None:
     assert res.baseline.arch == {"rf_words": 64, "cols": 4, "rows": 4} and res.baseline == res.baseline_rs
     assert set(res.best.arch) == set(space.names) and res.best.area_mm2 <= cd.area_budget
     assert res.edp_ratio_bound is not None and res.edp_ratio_bound <= res.edp_ratio
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"mesh_x": float("nan")}, "parameter mesh_x must be an integer"),
+    ({"mesh_x": 2.5}, "parameter mesh_x must be an integer"),
+    ({"mesh_y": 0}, "parameter mesh_y must be >= 1"),
+    ({"glb_kb": float("inf")}, "parameter glb_kb must be a finite number"),
+    ({"rf_words": -4}, "parameter rf_words must be > 0"),
+    ({"glb_bandwidth": "16"}, "parameter glb_bandwidth must be a number"),
+    ({"extra": 1}, "unknown extra"),
+    ({"rf_words": 0.25}, "template simple point"),  # positive, but a register file of int(0.25) = 0 words
+])
+def test_template_build_refuses_bad_parameter_values(change: dict, needle: str) -> None:
+    """A point's values are checked by the template: one-line CosearchError naming the parameter."""
+    template = TEMPLATES["simple"]
+    values = {**template.reference.values, **change}
+    with pytest.raises(CosearchError) as info:
+        template.build(values, dram_bandwidth=16.0, estimator="cacti-65nm")
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_template_build_refuses_missing_parameters_and_a_bad_bandwidth() -> None:
+    template = TEMPLATES["eyeriss"]
+    values = dict(template.reference.values)
+    del values["glb_kb"]
+    with pytest.raises(CosearchError, match="template eyeriss: parameter values: missing glb_kb"):
+        template.build(values, dram_bandwidth=16.0, estimator="cacti-65nm")
+    with pytest.raises(CosearchError, match="must be a mapping"):
+        template.build([1, 2], dram_bandwidth=16.0, estimator="cacti-65nm")
+    with pytest.raises(CosearchError, match="dram_bandwidth must be a finite number"):
+        template.build(dict(template.reference.values), dram_bandwidth=float("nan"), estimator="cacti-65nm")
+    arch = template.build(dict(template.reference.values), dram_bandwidth=None, estimator="cacti-65nm")
+    assert arch.num_pes == 168

@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
 from typing import Any
 
+from pydantic import ValidationError
+
+from ..._io import format_validation_error
 from ...errors import CosearchError
+from ...limits import BANDWIDTH_MIN, check_float, check_int
 from ..estimator import apply_estimator
 from ..spec import Arch
 
@@ -110,12 +114,42 @@ class Template:
     def build(self, values: Mapping[str, float], *, dram_bandwidth: float | None, estimator: str,
               name: str = "hw") -> Arch:
         """The :class:`Arch` of one point (parameter values), costed by estimator ``estimator``;
-        ``dram_bandwidth`` in words/cycle (``None``: unlimited)."""
+        ``dram_bandwidth`` in words/cycle (``None``: unlimited). Values that are not exactly the
+        template's parameters as positive finite numbers (the mesh's as integers), or a point that is
+        not a valid architecture, raise :class:`CosearchError` naming the template and the parameter."""
+        values = self.checked_values(values)
+        if dram_bandwidth is not None:
+            check_float(dram_bandwidth, f"template {self.name}: dram_bandwidth", low=BANDWIDTH_MIN)
         x, y = int(values[self.mesh[0]]), int(values[self.mesh[1]])
         pe = {"instances": x * y, "mesh_x": x, "mesh_y": y}
-        arch = Arch(name=name, levels=self.levels(values, pe, dram_bandwidth), mac={**pe, "energy_pj": 1.0},
-                    estimator="table")
+        try:
+            arch = Arch(name=name, levels=self.levels(values, pe, dram_bandwidth), mac={**pe, "energy_pj": 1.0},
+                        estimator="table")
+        except ValidationError as err:
+            raise CosearchError(format_validation_error(err, f"template {self.name} point {dict(values)}")) from None
         return apply_estimator(arch, estimator)
+
+    def checked_values(self, values: Any) -> dict[str, float]:
+        """``values`` as a dict, checked: exactly the template's parameters, each a positive finite
+        number (the two mesh parameters integral, >= 1); else :class:`CosearchError` naming the template and the parameter."""
+        if not isinstance(values, Mapping):
+            raise CosearchError(f"template {self.name}: parameter values must be a mapping of "
+                                f"{', '.join(self.names)}, got {type(values).__name__}")
+        missing = [n for n in self.names if n not in values]
+        unknown = sorted(str(k) for k in values if k not in self.names)
+        if missing or unknown:
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+                [f"unknown {', '.join(unknown)}"] if unknown else [])
+            raise CosearchError(f"template {self.name}: parameter values: {'; '.join(parts)}")
+        out: dict[str, float] = {}
+        for n in self.names:
+            what = f"template {self.name}: parameter {n}"
+            if n in self.mesh:
+                check_int(values[n], what, low=1)
+            else:
+                check_float(values[n], what, low=0.0, low_open=True)
+            out[n] = values[n]  # as given (an int stays an int: names and JSON unchanged)
+        return out
 
     def point_name(self, values: Mapping[str, float]) -> str:
         """A short readable name of a point, such as ``hw-14x12-glb108k-bw16-w224-i12-p24``."""
