@@ -27,11 +27,23 @@ def _is_reference_arch(data: dict[str, Any]) -> bool:
     return isinstance(levels, list) and bool(levels) and isinstance(levels[0], dict) and "energy_pJ_per_access" in levels[0]
 
 
-def arch_from_reference(data: dict[str, Any]) -> Arch:
-    """Convert the ``arch`` object of a ``shared/reference`` record into an :class:`Arch`."""
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else :class:`CosearchError` naming ``where``."""
+    if not isinstance(value, dict):
+        raise CosearchError(f"{where} must be an object, got {type(value).__name__}")
+    return value
+
+
+def arch_from_reference(data: dict[str, Any], source: str = "arch") -> Arch:
+    """Convert the ``arch`` object of a ``shared/reference`` record into an :class:`Arch`; a level,
+    bandwidth or MAC entry that is not an object raises :class:`CosearchError` naming it."""
     levels = []
-    for lvl in data["levels"]:
-        bw = lvl.get("bandwidth_words_per_cycle") or {}
+    data = _object(data, source)
+    if not isinstance(data.get("levels"), list):
+        raise CosearchError(f"{source}: levels must be a list of objects")
+    for i, lvl in enumerate(data["levels"]):
+        lvl = _object(lvl, f"{source}: levels[{i}]")
+        bw = _object(lvl.get("bandwidth_words_per_cycle") or {}, f"{source}: levels[{i}].bandwidth_words_per_cycle")
         levels.append(
             {
                 "name": lvl["name"],
@@ -51,7 +63,7 @@ def arch_from_reference(data: dict[str, Any]) -> Arch:
                 "technology": lvl.get("technology", "SRAM"),
             }
         )
-    mac = data.get("mac", {})
+    mac = _object(data.get("mac", {}), f"{source}: mac")
     return Arch(
         name=data.get("name", "arch"),
         levels=levels,
@@ -72,7 +84,7 @@ def arch_from_data(data: Any, source: str) -> Arch:
         data = data["arch"]
     try:
         if _is_reference_arch(data):
-            return arch_from_reference(data)
+            return arch_from_reference(data, source)
         return apply_estimator(Arch.model_validate(data), source=source)
     except ValidationError as err:
         raise CosearchError(format_validation_error(err, source)) from None

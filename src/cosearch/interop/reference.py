@@ -105,9 +105,12 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
 
 def check_record(rec: dict[str, Any]) -> CaseResult:
     """Evaluate one record and compare with its ``expected`` block."""
-    exp = rec["expected"]
     case_id = str(rec.get("id", "?"))
-    arch = arch_from_reference(rec["arch"])
+    for key in ("arch", "layer", "mapping", "expected"):
+        if not isinstance(rec.get(key), dict):
+            raise CosearchError(f"record {case_id}: {key} must be an object, got {type(rec.get(key)).__name__}")
+    exp = rec["expected"]
+    arch = arch_from_reference(rec["arch"], f"record {case_id}: arch")
     layer_fields = {k: v for k, v in rec["layer"].items() if k in Layer.model_fields}
     layer = Layer(**layer_fields)
     mapping = mapping_from_data(rec["mapping"], case_id)
@@ -186,9 +189,10 @@ def validate_records(path: str | Path) -> tuple[list[CaseResult], dict[str, Any]
         try:
             results.append(check_record(rec))
         except (CosearchError, ValidationError, KeyError, TypeError, ValueError) as err:
-            exp = rec.get("expected", {})
+            exp = rec.get("expected")
+            expected_valid = bool(exp.get("valid")) if isinstance(exp, dict) else False
             results.append(
-                CaseResult(id=str(rec.get("id", "?")), expected_valid=bool(exp.get("valid")), valid=False,
+                CaseResult(id=str(rec.get("id", "?")), expected_valid=expected_valid, valid=False,
                            reason="unreadable", mismatches=[" ".join(str(err).split())[:200]])
             )
     return results, summarize(results)
