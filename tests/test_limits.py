@@ -205,3 +205,12 @@ def test_library_settings_share_the_limits() -> None:
         assert needle in str(err.value)
     with pytest.raises(CosearchError, match=r"^budget must be at most 2\*\*62"):
         map_network(arch, Network(name="n", layers=[layer]), budget=INT_MAX + 1)
+
+
+def test_codesign_area_budget_must_be_finite_and_positive() -> None:
+    from cosearch.codesign.driver import Codesign
+    from cosearch.workload import load_workload
+
+    for bad in (math.inf, math.nan, 0.0, -1.0):
+        with pytest.raises(CosearchError, match=r"^area budget \(mm²\) must be"):
+            Codesign([load_workload("dqn")], hw_space=load_hw_space("simple"), area_budget_mm2=bad, storage="sqlite://")
