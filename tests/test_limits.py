@@ -188,3 +188,29 @@ def test_hw_space_whose_largest_point_overflows_is_refused(tmp_path) -> None:
     with pytest.raises(CosearchError, match=r"space.yaml: the largest point \(hw-\S+\) is not a valid architecture: "
                                             r"its arch: field levels.1.size_words: Input should be less than"):
         load_hw_space(path)
+
+
+def test_library_settings_share_the_limits() -> None:
+    from cosearch.mappers.layer import map_layer
+    from cosearch.mappers.network import map_network
+    from cosearch.workload.layer import Network
+
+    arch, layer = load_arch("simple-64"), Layer(K=4)
+    for kwargs, needle in (({"budget": INT_MAX + 1}, "budget must be at most 2**62"),
+                           ({"seed": 2**64}, "seed must be at most 2**62"),
+                           ({"time_limit": math.nan}, "time limit (seconds) must be a finite number"),
+                           ({"time_limit": math.inf}, "time limit (seconds) must be a finite number")):
+        with pytest.raises(CosearchError) as err:
+            map_layer(arch, layer, **kwargs)
+        assert needle in str(err.value)
+    with pytest.raises(CosearchError, match=r"^budget must be at most 2\*\*62"):
+        map_network(arch, Network(name="n", layers=[layer]), budget=INT_MAX + 1)
+
+
+def test_codesign_area_budget_must_be_finite_and_positive() -> None:
+    from cosearch.codesign.driver import Codesign
+    from cosearch.workload import load_workload
+
+    for bad in (math.inf, math.nan, 0.0, -1.0):
+        with pytest.raises(CosearchError, match=r"^area budget \(mm²\) must be"):
+            Codesign([load_workload("dqn")], hw_space=load_hw_space("simple"), area_budget_mm2=bad, storage="sqlite://")

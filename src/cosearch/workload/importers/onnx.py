@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import CosearchError
+from ...limits import check_int
 from ..layer import Layer, Network, deduplicate
 
 MIN_OPSET = 7
@@ -226,6 +227,8 @@ def _fix_inputs(model: Any, input_shapes: Mapping[str, Sequence[int]] | None, so
         shape = [int(d) for d in shape]
         if any(d < 1 for d in shape):
             raise CosearchError(f"{source}: --input-shape {name}: dims must be >= 1, got {shape}")
+        for d in shape:
+            check_int(d, f"{source}: --input-shape {name}: a dim")
         ttype = by_name[name].type.tensor_type
         old = _dims(by_name[name])
         if old is not None and len(old) != len(shape):
@@ -405,6 +408,8 @@ def parse_input_shapes(specs: Sequence[str] | str | None) -> dict[str, tuple[int
             raise CosearchError(f"--input-shape {word!r}: dims must be integers joined by 'x', e.g. 1x3x224x224") from None
         if not shape or any(d < 1 for d in shape):
             raise CosearchError(f"--input-shape {word!r}: dims must be >= 1")
+        for d in shape:
+            check_int(d, f"--input-shape {word!r}: a dim")
         if name in result:
             raise CosearchError(f"--input-shape: input {name!r} given twice")
         result[name] = shape
