@@ -4,8 +4,8 @@ and the options and checks several commands take (``--input-shape``, a layer giv
 
 Conventions: bad input (a :class:`~cosearch.errors.CosearchError`, or a pydantic/YAML/JSON/OS error
 the library lets through) prints one line ``error: <message>`` on stderr and exits with status 2,
-never a traceback; usage errors (unknown options) are Typer's and exit 2 as well. With ``--json`` a
-command prints exactly one line on stdout, a JSON object (or list) that is also the last line.
+never a traceback; usage errors (an unknown or missing option, a value of the wrong type) are one
+such line too, exit 2. With ``--json`` a command prints exactly one line on stdout, a JSON object (or list) that is also the last line.
 Progress bars go to stderr. Set ``COSEARCH_DEBUG=1`` to see tracebacks of internal errors.
 """
 
@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from .. import __version__
 from .._io import to_plain
@@ -31,8 +32,50 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 
+def _click_exceptions() -> Any:
+    """Click's exception classes: Typer's vendored copy (Typer >= 0.2x), else Click's own."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """The top-level command group, with Click's usage errors (an option value of the wrong type, a
+    missing or unknown option) printed as one ``error: ...`` line on stderr, exit status 2, like every
+    other bad input, instead of Click's usage box. Help pages and exit codes are unchanged."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        click = _click_exceptions()
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.NoArgsIsHelpError as err:  # a bare command group: its help, as before
+            try:
+                from typer import rich_utils
+            except ImportError:
+                err.show()
+            else:
+                rich_utils.rich_format_error(err)
+            sys.exit(err.exit_code)
+        except click.UsageError as err:
+            where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            typer.echo(f"error: {_one_line(err.format_message())}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            typer.echo(f"error: {_one_line(err.format_message())}", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(EXIT_INTERNAL)
+        sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
+
+
 app = typer.Typer(
     name="cosearch",
+    cls=_OneLineUsageErrors,
     help="Co-design DNN accelerators on a vectorised, Timeloop-exact cost model.",
     add_completion=False,
     no_args_is_help=True,
