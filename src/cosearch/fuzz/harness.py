@@ -153,6 +153,11 @@ def run_cli(args: Sequence[str], files: dict[str, bytes] | None = None) -> Outco
         return judge_cli(result.exit_code, result.stdout, stderr, result.exception)
 
 
+def run_cli_case(case: Case) -> Outcome:
+    """A ``cli`` case (:data:`~.strategies.cli_cases`) through :func:`run_cli`."""
+    return run_cli(case.args["argv"], case.files)
+
+
 # ---- counting -------------------------------------------------------------------------------------
 @dataclass
 class KindCounts:

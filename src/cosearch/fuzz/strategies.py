@@ -333,6 +333,72 @@ def option_text(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+# ---- command lines ------------------------------------------------------------------------------
+SMALL_SHAPE = "K=8 C=4 P=6 Q=6 R=3 S=3"
+"""The small layer (:data:`.seeds.SMALL_LAYER`) as a ``--shape``."""
+
+MAP_FLAGS = ["--optimizer", "random", "--no-report", "--json", "--out", "{dir}/out"]
+"""The flags of every ``cosearch map`` of the CLI sample (``{dir}``: the case's folder)."""
+
+QUICK_MAP = ["--budget", "20", *MAP_FLAGS]
+"""A short ``cosearch map``: 20 random evaluations."""
+
+MALFORMED_OPTION_TEXTS = ("-1", "-9223372036854775809", "9223372036854775808", "4611686018427387905", "1e30",
+                          "nan", "inf", "-inf", "1.5", "", "abc", "\uff11", "0x10")
+"""Option values no numeric option takes (the CLI sample gives only these where a valid value could
+start a long run: ``codesign``, ``study work``)."""
+
+
+def _shape_text(layer: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in layer.items() if k != "name")
+
+
+def _option_argv(command: str, option: str, value: str) -> list[str]:
+    flag = [f"--{option}", value]
+    if command == "map":  # a valid budget is cut short by a time limit, anything else by a budget
+        bound = ["--time-limit", "0.05"] if option == "budget" else ["--budget", "20"]
+        return ["map", "--arch", "simple-64", "--shape", SMALL_SHAPE, *MAP_FLAGS, *bound, *flag]
+    if command == "codesign":
+        quick = {"hw-budget": "1", "hw-batch": "1", "mapper-budget": "10"}
+        quick.pop(option, None)
+        return ["codesign", "--workload", "{dir}/net.yaml", "--hw-space", "simple", "--no-report", "--json",
+                "--out", "{dir}/out", *[a for k, v in quick.items() for a in (f"--{k}", v)], *flag]
+    if command == "validate":
+        return ["validate", "{dir}/records.jsonl", "--json", *flag]
+    return ["study", "work", "no-such-study", "--storage", "sqlite:///{dir}/studies.db", *flag]
+
+
+@st.composite
+def _cli_cases(draw: st.DrawFn) -> Case:
+    """A command line over a drawn input of one kind (its files in ``{dir}``), or a numeric option."""
+    kind = draw(st.sampled_from(["arch", "workload", "onnx", "mapping", "constraints", "timeloop", "reference",
+                                 "options"]))
+    if kind == "options":
+        command, option = draw(st.sampled_from(NUMERIC_OPTIONS))
+        if command in ("codesign", "study-work"):
+            value = draw(st.sampled_from(MALFORMED_OPTION_TEXTS))
+        else:
+            value = option_text(draw(st.one_of(numbers, st.integers(1, 64))))
+        files = {"net.yaml": yaml.safe_dump({"name": "fuzz-net", "layers": [seeds.SMALL_LAYER]}).encode(),
+                 "records.jsonl": json.dumps(seeds.reference_seeds()[-1]).encode() + b"\n"}
+        return Case("cli", files, {"input": f"{command} --{option}", "argv": _option_argv(command, option, value)})
+    case = draw(KINDS[kind])
+    (name,) = case.files if kind != "timeloop" else ("",)
+    path = f"{{dir}}/{name}"
+    argv = {
+        "arch": ["map", "--arch", path, "--shape", SMALL_SHAPE, *QUICK_MAP],
+        "workload": ["workload", "show", path, "--json"],
+        "onnx": ["workload", "show", path, "--json"],
+        "mapping": ["eval", "--arch", case.args.get("arch", ""), "--shape", _shape_text(case.args.get("layer", {})),
+                    "--mapping", path, "--json"],
+        "constraints": ["map", "--arch", case.args.get("arch", ""), "--shape", SMALL_SHAPE, "--constraints", path,
+                        *QUICK_MAP],
+        "timeloop": ["import", "timeloop", "{dir}", "--out", "{dir}/out", "--json"],
+        "reference": ["validate", path, "--json"],
+    }[kind]
+    return Case("cli", case.files, {"input": kind, "argv": argv})
+
+
 KINDS: dict[str, st.SearchStrategy[Case]] = {
     "arch": _file_case("arch", st.deferred(lambda: st.sampled_from(seeds.arch_seeds()))),
     "workload": _file_case("workload", st.deferred(lambda: st.sampled_from(seeds.workload_seeds()))),
@@ -348,6 +414,11 @@ KINDS: dict[str, st.SearchStrategy[Case]] = {
 """Every input kind and its strategy of :class:`Case` values."""
 
 
+cli_cases = _cli_cases()
+"""Command lines of the CLI sample: :class:`Case` values of kind ``cli`` with ``args["argv"]`` (``{dir}``
+standing for the folder of ``files``) and ``args["input"]``, what the line fuzzes."""
+
+
 def cases(kind: str) -> st.SearchStrategy[Case]:
-    """The strategy of ``kind`` (one of :data:`KINDS`)."""
-    return KINDS[kind]
+    """The strategy of ``kind`` (one of :data:`KINDS`, or ``"cli"``)."""
+    return cli_cases if kind == "cli" else KINDS[kind]
