@@ -11,7 +11,7 @@ An input ends in one of four outcomes (:class:`Outcome`):
 
 :func:`run_case` runs a :class:`~.strategies.Case` through its library target (:mod:`.targets`);
 :func:`run_cli` runs a command line in-process (Typer's ``CliRunner``); :class:`Tally` counts outcomes
-per kind for ``benchmarks/fuzz.py``.
+per kind and :func:`fuzz_kind` fills it with N drawn inputs, for ``benchmarks/fuzz.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import math
 import tempfile
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -203,3 +203,23 @@ class Tally:
         totals = {key: sum(v[key] for v in per_kind.values())
                   for key in ("inputs", "valid", "clean_errors", "unexpected", "non_finite")}
         return {"totals": totals, "kinds": per_kind}
+
+
+def fuzz_kind(kind: str, n: int, seed: int, on_outcome: Callable[[Case, Outcome], None]) -> None:
+    """Draw ``n`` inputs of ``kind`` (``"cli"``: command lines) with Hypothesis from ``seed``
+    (generation only: no shrinking, no example database) and call ``on_outcome(case, outcome)`` for each."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    from .strategies import cases
+
+    run = run_cli_case if kind == "cli" else run_case
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=n, phases=[Phase.generate], database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(cases(kind))
+    def one(case: Case) -> None:
+        on_outcome(case, run(case))
+
+    one()
