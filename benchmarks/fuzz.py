@@ -2,7 +2,7 @@
 points and a sample of command lines; prints one JSON object of counts per input kind.
 
 Each kind of :data:`cosearch.fuzz.strategies.KINDS` gets an equal share of the library inputs; the
-command-line sample (``--cli``, default N/50) runs in-process (Typer's ``CliRunner``) and is counted
+command-line sample (``--cli``, default N/20) runs in-process (Typer's ``CliRunner``) and is counted
 as kind ``cli``, and also per what it fuzzes under ``cli_inputs``. Per kind: ``inputs``, ``valid``
 results (finite, non-negative costs), ``clean_errors`` (one-line ``CosearchError``; CLI: one
 ``error:`` line, exit 2), ``unexpected`` (any other exception or exit, the first few messages in
@@ -27,7 +27,7 @@ from cosearch.fuzz.strategies import KINDS
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="inputs in all, command lines included")
-    parser.add_argument("--cli", type=int, default=None, help="command lines among them (default n/50)")
+    parser.add_argument("--cli", type=int, default=None, help="command lines among them (default n/20)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kinds", default=",".join(KINDS), help="library input kinds, comma-separated")
     args = parser.parse_args()
@@ -35,7 +35,7 @@ def main() -> int:
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         parser.error(f"unknown kinds {', '.join(unknown)} (choose from {', '.join(KINDS)})")
-    n_cli = args.n // 50 if args.cli is None else args.cli
+    n_cli = args.n // 20 if args.cli is None else args.cli
     n_lib = max(args.n - n_cli, 0)
     shares = {k: n_lib // len(kinds) + (i < n_lib % len(kinds)) for i, k in enumerate(kinds)} if kinds else {}
 

@@ -106,8 +106,13 @@ MUTATIONS = ("extreme", "extreme", "extreme", "number", "scale", "scale", "rando
 
 @st.composite
 def mutated(draw: st.DrawFn, seed: Any) -> Any:
-    """``seed`` with one to three mutations at drawn positions."""
+    """``seed`` with one number replaced by an extreme one (a third of the time: the rest of the input
+    stays valid, so the one field's check is what is tried), or with one to three mutations at drawn
+    positions."""
     data = seed
+    numeric = [p for p in _paths(data) if _is_number(_get(data, p))]
+    if numeric and draw(st.integers(0, 2)) == 0:
+        return _set(data, draw(st.sampled_from(numeric)), draw(st.sampled_from(EXTREME_NUMBERS)))
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(data)
         numeric = [p for p in paths if _is_number(_get(data, p))]
@@ -166,8 +171,8 @@ def _dump(data: Any, as_json: bool) -> bytes:
 
 @st.composite
 def damaged(draw: st.DrawFn, text: bytes) -> bytes:
-    """``text`` as it is (most often), truncated, with bytes flipped, made non-UTF-8 or YAML-tagged."""
-    how = draw(st.sampled_from(["keep"] * 6 + ["truncate", "flip", "not_utf8", "unsafe_tag", "empty"]))
+    """``text`` as it is (three times in four), truncated, with bytes flipped, made non-UTF-8 or YAML-tagged."""
+    how = draw(st.sampled_from(["keep"] * 15 + ["truncate", "flip", "not_utf8", "unsafe_tag", "empty"]))
     if how == "truncate" and text:
         return text[: draw(st.integers(0, len(text) - 1))]
     if how == "flip" and text:
@@ -372,7 +377,7 @@ def _option_argv(command: str, option: str, value: str) -> list[str]:
 def _cli_cases(draw: st.DrawFn) -> Case:
     """A command line over a drawn input of one kind (its files in ``{dir}``), or a numeric option."""
     kind = draw(st.sampled_from(["arch", "workload", "onnx", "mapping", "constraints", "timeloop", "reference",
-                                 "options"]))
+                                 "options", "options", "options"]))  # the options: 3 in 10
     if kind == "options":
         command, option = draw(st.sampled_from(NUMERIC_OPTIONS))
         if command in ("codesign", "study-work"):
