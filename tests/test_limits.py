@@ -214,3 +214,35 @@ def test_codesign_area_budget_must_be_finite_and_positive() -> None:
     for bad in (math.inf, math.nan, 0.0, -1.0):
         with pytest.raises(CosearchError, match=r"^area budget \(mm²\) must be"):
             Codesign([load_workload("dqn")], hw_space=load_hw_space("simple"), area_budget_mm2=bad, storage="sqlite://")
+
+
+def test_extremes_within_the_limits_give_finite_costs_and_exact_counts() -> None:
+    """The largest energies, the smallest bandwidths, capacities of 2**62 and layers whose work is close
+    to the limit: every cost is finite and every count within the layer's work (no int64 wrap-around)."""
+    from cosearch.mapping.space import MapSpace
+
+    data = _simple_arch()
+    for lvl in data["levels"]:
+        lvl["energy_pj"] = {"read": FLOAT_MAX, "fill": FLOAT_MAX, "update": FLOAT_MAX}
+        lvl["bandwidth"] = {"read": BANDWIDTH_MIN, "write": BANDWIDTH_MIN, "shared": BANDWIDTH_MIN}
+        if lvl["size_words"] is not None:
+            lvl["size_words"] = INT_MAX
+    data["mac"]["energy_pj"] = FLOAT_MAX
+    arch = load_arch(data)
+    rng = np.random.default_rng(0)
+    checked = 0
+    while checked < 8:
+        fields = {k: int(2 ** rng.uniform(0, 14)) for k in "NKCPQRS"}
+        fields.update(Wstride=int(2 ** rng.uniform(0, 12)), Hstride=int(2 ** rng.uniform(0, 12)),
+                      Wdilation=int(2 ** rng.uniform(0, 8)), Hdilation=int(2 ** rng.uniform(0, 8)))
+        work = layer_work(tuple(fields.get(d, 1) for d in "NGKCPQRS"), fields["Wstride"], fields["Wdilation"],
+                          fields["Hstride"], fields["Hdilation"])
+        if not INT_MAX / 2**10 < work <= INT_MAX:
+            continue
+        layer = Layer(**fields)
+        costs = evaluate(arch, layer, MapSpace(arch, layer).sample(32, rng), breakdown=True)
+        assert costs.valid.all()
+        assert np.isfinite(costs.energy_pj).all() and np.isfinite(costs.edp).all() and (costs.edp > 0).all()
+        for counts in (costs.reads, costs.fills, costs.updates, costs.tile_words):
+            assert (counts >= 0).all() and int(counts.max()) <= layer.work
+        checked += 1
