@@ -42,6 +42,11 @@ def _check_factors(value: dict[str, int]) -> dict[str, int]:
     return value
 
 
+def _check_permutation(value: str) -> str:
+    parse_permutation(value)  # ValueError naming the bad letters (a one-line validation error)
+    return value
+
+
 def _check_products(mapping: "Mapping", source: str) -> None:
     """Raise :class:`CosearchError` if the factors of one dimension (temporal × spatial, all levels)
     multiply to more than :data:`~cosearch.limits.INT_MAX` (the cost model multiplies them in int64)."""
@@ -67,6 +72,7 @@ class SpatialMapping(BaseModel):
     permutation_Y: str = ""
 
     _factors = field_validator("X", "Y")(classmethod(lambda cls, v: _check_factors(v)))
+    _orders = field_validator("permutation_X", "permutation_Y")(classmethod(lambda cls, v: _check_permutation(v)))
 
 
 class LevelMapping(BaseModel):
@@ -91,11 +97,7 @@ class LevelMapping(BaseModel):
                 raise ValueError(f"unknown data space(s) {bad} (data spaces are {', '.join(DATASPACES)})")
         return value
 
-    @field_validator("permutation")
-    @classmethod
-    def _valid_permutation(cls, value: str) -> str:
-        parse_permutation(value)
-        return value
+    _order = field_validator("permutation")(classmethod(lambda cls, v: _check_permutation(v)))
 
 
 class Mapping(BaseModel):
