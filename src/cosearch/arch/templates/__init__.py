@@ -14,6 +14,7 @@ one module here; a hardware space names it in its ``template:`` field.
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -126,7 +127,7 @@ class Template:
             arch = Arch(name=name, levels=self.levels(values, pe, dram_bandwidth), mac={**pe, "energy_pj": 1.0},
                         estimator="table")
         except ValidationError as err:
-            raise CosearchError(format_validation_error(err, f"template {self.name} point {dict(values)}")) from None
+            raise CosearchError(format_validation_error(err, f"template {self.name} point {self.point_name(values)}")) from None
         return apply_estimator(arch, estimator)
 
     def checked_values(self, values: Any) -> dict[str, float]:
@@ -147,7 +148,7 @@ class Template:
             if n in self.mesh:
                 check_int(values[n], what, low=1)
             else:
-                check_float(values[n], what, low=0.0, low_open=True)
+                check_float(values[n], what, low=0.0, low_open=True, high=math.inf)  # sizes: the arch's limits
             out[n] = values[n]  # as given (an int stays an int: names and JSON unchanged)
         return out
 
