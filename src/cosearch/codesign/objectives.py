@@ -72,17 +72,27 @@ def objective_vector(cost: NetworkCost, area_mm2: float, baseline: NetworkCost |
     return [energy, cycles, float(area_mm2)]
 
 
+EDNP_MAX = 10
+"""Largest exponent N of ``ednp:N``: within cosearch.limits (cycles below 2**62, energies below about
+1e34 pJ) energy × cycles^N stays below float64's 1.8e308 for N <= 14; 10 leaves a margin."""
+
+
 def parse_objective(objective: str) -> str:
+    """``objective`` if it names one (``edp``, ``energy``, ``cycles``, ``pareto``, ``ednp:N`` with a
+    finite ``0 < N <= EDNP_MAX``), else :class:`CosearchError`."""
     if objective in OBJECTIVES:
         return objective
     if objective.startswith("ednp:"):
         try:
-            if float(objective.split(":", 1)[1]) > 0:
-                return objective
+            n = float(objective.split(":", 1)[1])
         except ValueError:
-            pass
-    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, ednp:N with N > 0, "
-                        "pareto)")
+            n = None
+        if n is not None and 0 < n <= EDNP_MAX:  # False for NaN and infinity
+            return objective
+        if n is not None:
+            raise CosearchError(f"objective {objective!r}: ednp:N needs 0 < N <= {EDNP_MAX}, got {n:g}")
+    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, ednp:N with "
+                        f"0 < N <= {EDNP_MAX}, pareto)")
 
 
 def edp_ratio(cost: NetworkCost, base: NetworkCost) -> float:
