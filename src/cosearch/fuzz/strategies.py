@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -331,6 +332,41 @@ def _option_cases(draw: st.DrawFn) -> Case:
     return Case("options", {}, {"command": command, "option": option, "value": value})
 
 
+# Options whose value is text the library parses: (option, valid seed texts).
+TEXT_OPTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("shape", ("K=64 C=64 P=56 Q=56 R=3 S=3", "N=2 K=8 C=4 P=6 Q=6 R=3 S=3 Wstride=2 Hstride=2,Wdilation=1")),
+    ("input-shape", ("x=1x3x224x224", "x=1x3x8x8,mask=2x4")),
+    ("area-budget", ("12.5", "eyeriss-168", "simple-64")),
+    ("objective", ("edp", "energy", "ednp:2", "pareto")),
+)
+EXTREME_TEXTS = ("0", "-1", "1e30", "1E3", "nan", "inf", "1.5", "", "9223372036854775808", "4611686018427387905",
+                 "9" * 40, "\u0663", "\uff11", "0x10", "+3", "1_000", " ", "=", "x", ",", ":")
+
+
+@st.composite
+def _mutated_text(draw: st.DrawFn, text: str) -> str:
+    """``text`` with a number replaced by an extreme word, or a character dropped, doubled or inserted."""
+    how = draw(st.sampled_from(["number", "number", "number", "drop", "double", "insert", "random"]))
+    numbers_at = [m.span() for m in re.finditer(r"[0-9.]+", text)]
+    if how == "number" and numbers_at:
+        a, b = draw(st.sampled_from(numbers_at))
+        return text[:a] + draw(st.sampled_from(EXTREME_TEXTS)) + text[b:]
+    if how in ("drop", "double", "insert") and text:
+        i = draw(st.integers(0, len(text) - 1))
+        if how == "drop":
+            return text[:i] + text[i + 1:]
+        extra = text[i] if how == "double" else draw(st.sampled_from(EXTREME_TEXTS + ("K=", "x", "*")))
+        return text[:i] + extra + text[i:]
+    return draw(st.text(max_size=30))
+
+
+@st.composite
+def _text_option_cases(draw: st.DrawFn) -> Case:
+    option, texts = draw(st.sampled_from(TEXT_OPTIONS))
+    text = draw(st.sampled_from(texts).flatmap(lambda t: st.one_of(_mutated_text(t), st.just(t))))
+    return Case("text_options", {}, {"option": option, "value": text})
+
+
 def option_text(value: Any) -> str:
     """How a drawn option value is typed on a command line (``1e+30``, ``nan``, ``9223372036854775808``)."""
     if isinstance(value, bool):
@@ -415,6 +451,7 @@ KINDS: dict[str, st.SearchStrategy[Case]] = {
     "timeloop": _timeloop_cases(),
     "reference": _reference_cases(),
     "options": _option_cases(),
+    "text_options": _text_option_cases(),
 }
 """Every input kind and its strategy of :class:`Case` values."""
 

@@ -201,6 +201,34 @@ def options_target(case: Case, folder: Path) -> list[float]:
     return []
 
 
+def text_options_target(case: Case, folder: Path) -> list[float]:
+    """A text option through its parser: ``--shape`` (``parse_shape``, then the layer costed on
+    simple-64), ``--input-shape`` (``parse_input_shapes``), ``--area-budget`` (``parse_area_budget``
+    on the simple space: the budget in mm²), ``--objective`` (``parse_objective``, then the
+    objective's value of a small network cost)."""
+    option, text = case.args["option"], case.args["value"]
+    if option == "shape":
+        from ..arch.io import load_arch
+        from ..workload.io import parse_shape
+
+        return cost_arch(load_arch("simple-64"), parse_shape(text), samples=1)
+    if option == "input-shape":
+        from ..workload.importers.onnx import parse_input_shapes
+
+        parse_input_shapes(text)
+        return []
+    if option == "area-budget":
+        from ..arch.hwspace import load_hw_space
+        from ..codesign.budget import parse_area_budget
+
+        return [parse_area_budget(text, load_hw_space("simple"))]
+    from ..codesign.objectives import NetworkCost, objective_value, parse_objective
+
+    objective = parse_objective(text)
+    cost = NetworkCost(energy_pj={"w": 3.0e9}, cycles={"w": 2.0e7}, edp={"w": 6.0e16}, layers={}, valid=True)
+    return [objective_value(cost, objective, None)]
+
+
 TARGETS: dict[str, Callable[[Case, Path], list[float]]] = {
     "arch": arch_target,
     "workload": workload_target,
@@ -212,5 +240,6 @@ TARGETS: dict[str, Callable[[Case, Path], list[float]]] = {
     "timeloop": timeloop_target,
     "reference": reference_target,
     "options": options_target,
+    "text_options": text_options_target,
 }
 """The entry point of every input kind (the keys of :data:`~.strategies.KINDS`)."""
