@@ -384,10 +384,18 @@ MAP_FLAGS = ["--optimizer", "random", "--no-report", "--json", "--out", "{dir}/o
 QUICK_MAP = ["--budget", "20", *MAP_FLAGS]
 """A short ``cosearch map``: 20 random evaluations."""
 
+QUICK_CODESIGN = ["codesign", "--workload", "{dir}/net.yaml", "--hw-space", "simple", "--optimizer", "random",
+                  "--no-report", "--json", "--out", "{dir}/out"]
+"""A ``cosearch codesign`` of the small layer on the simple space (with one point and 10 mapper
+evaluations, about a second)."""
+
 MALFORMED_OPTION_TEXTS = ("-1", "-9223372036854775809", "9223372036854775808", "4611686018427387905", "1e30",
                           "nan", "inf", "-inf", "1.5", "", "abc", "\uff11", "0x10")
 """Option values no numeric option takes (the CLI sample gives only these where a valid value could
 start a long run: ``codesign``, ``study work``)."""
+
+
+_SMALL_NET = json.dumps({"name": "fuzz-net", "layers": [seeds.SMALL_LAYER]}).encode()
 
 
 def _shape_text(layer: dict[str, Any]) -> str:
@@ -402,8 +410,7 @@ def _option_argv(command: str, option: str, value: str) -> list[str]:
     if command == "codesign":
         quick = {"hw-budget": "1", "hw-batch": "1", "mapper-budget": "10"}
         quick.pop(option, None)
-        return ["codesign", "--workload", "{dir}/net.yaml", "--hw-space", "simple", "--no-report", "--json",
-                "--out", "{dir}/out", *[a for k, v in quick.items() for a in (f"--{k}", v)], *flag]
+        return [*QUICK_CODESIGN, *[a for k, v in quick.items() for a in (f"--{k}", v)], *flag]
     if command == "validate":
         return ["validate", "{dir}/records.jsonl", "--json", *flag]
     return ["study", "work", "no-such-study", "--storage", "sqlite:///{dir}/studies.db", *flag]
@@ -413,14 +420,23 @@ def _option_argv(command: str, option: str, value: str) -> list[str]:
 def _cli_cases(draw: st.DrawFn) -> Case:
     """A command line over a drawn input of one kind (its files in ``{dir}``), or a numeric option."""
     kind = draw(st.sampled_from(["arch", "workload", "onnx", "mapping", "constraints", "timeloop", "reference",
-                                 "options", "options", "options"]))  # the options: 3 in 10
+                                 "options", "options", "options", "text_options"]))  # the options: 4 in 11
+    if kind == "text_options":
+        case = draw(KINDS[kind])
+        option, text = case.args["option"], case.args["value"]
+        files = {"net.yaml": _SMALL_NET, "model.onnx": seeds.onnx_seeds()[0]}
+        argv = {"shape": ["map", "--arch", "simple-64", "--shape", text, *QUICK_MAP],
+                "input-shape": ["workload", "show", "{dir}/model.onnx", "--input-shape", text, "--json"],
+                }.get(option, [*QUICK_CODESIGN, "--hw-budget", "1", "--hw-batch", "1", "--mapper-budget", "10",
+                               f"--{option}", text])
+        return Case("cli", files, {"input": f"--{option}", "argv": argv})
     if kind == "options":
         command, option = draw(st.sampled_from(NUMERIC_OPTIONS))
         if command in ("codesign", "study-work"):
             value = draw(st.sampled_from(MALFORMED_OPTION_TEXTS))
         else:
             value = option_text(draw(st.one_of(numbers, st.integers(1, 64))))
-        files = {"net.yaml": yaml.safe_dump({"name": "fuzz-net", "layers": [seeds.SMALL_LAYER]}).encode(),
+        files = {"net.yaml": _SMALL_NET,
                  "records.jsonl": json.dumps(seeds.reference_seeds()[-1]).encode() + b"\n"}
         return Case("cli", files, {"input": f"{command} --{option}", "argv": _option_argv(command, option, value)})
     case = draw(KINDS[kind])
