@@ -182,6 +182,7 @@ def test_a_new_template_works_end_to_end(toy) -> None:
     ({"glb_bandwidth": "16"}, "parameter glb_bandwidth must be a number"),
     ({"extra": 1}, "unknown extra"),
     ({"rf_words": 0.25}, "template simple point"),  # positive, but a register file of int(0.25) = 0 words
+    ({"glb_kb": 1e308}, "parameter glb_kb must be at most"),  # its size in words would be infinite
 ])
 def test_template_build_refuses_bad_parameter_values(change: dict, needle: str) -> None:
     """A point's values are checked by the template: one-line CosearchError naming the parameter."""

@@ -14,7 +14,6 @@ one module here; a hardware space names it in its ``template:`` field.
 from __future__ import annotations
 
 import importlib
-import math
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pydantic import ValidationError
 
 from ..._io import format_validation_error
 from ...errors import CosearchError
-from ...limits import BANDWIDTH_MIN, check_float, check_int
+from ...limits import BANDWIDTH_MIN, INT_MAX, check_float, check_int
 from ..estimator import apply_estimator
 from ..spec import Arch
 
@@ -148,7 +147,8 @@ class Template:
             if n in self.mesh:
                 check_int(values[n], what, low=1)
             else:
-                check_float(values[n], what, low=0.0, low_open=True, high=math.inf)  # sizes: the arch's limits
+                # at most 2**62 as the arch's counts; what a value makes of a level, the arch's limits say
+                check_float(values[n], what, low=0.0, low_open=True, high=float(INT_MAX))
             out[n] = values[n]  # as given (an int stays an int: names and JSON unchanged)
         return out
 
