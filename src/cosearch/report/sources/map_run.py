@@ -6,12 +6,56 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..._io import finite
+from pydantic import ValidationError
+
+from ..._io import finite, format_validation_error
 from ...errors import CosearchError
+from ...limits import check_int
 from ...workload.layer import Layer
 from ..evaluation import evaluate_row, network_totals
 from ..records import Design, LayerRow, MapSource
 from .results_file import RESULTS_FILE, read_results_json
+
+COST_FIELDS = ("energy_pj", "cycles", "edp", "utilization")
+"""The cost fields of a layer entry and of ``total``: each ``null`` or a finite number >= 0."""
+
+
+def _check_costs(entry: dict[str, Any], where: str) -> None:
+    for key in COST_FIELDS:
+        value = entry.get(key)
+        if value is not None and (isinstance(value, str) or finite(value) is None or value < 0):
+            raise CosearchError(f"{where}.{key} must be null or a finite number >= 0, got {value!r}")
+
+
+def _check_entry(entry: Any, where: str) -> None:
+    """Raise :class:`CosearchError` naming ``where`` unless ``entry`` is a layer entry as
+    ``cosearch map`` writes it: a name, costs, counts and the optional mapping, loop nest and error."""
+    if not isinstance(entry, dict):
+        raise CosearchError(f"{where} must be an object, got {type(entry).__name__}")
+    if not isinstance(entry.get("name"), str) or not entry["name"]:
+        raise CosearchError(f"{where}.name must be a layer name, got {entry.get('name')!r}")
+    _check_costs(entry, where)
+    for key, low in (("count", 1), ("macs", 0), ("evaluations", 0)):
+        if entry.get(key) is not None:
+            check_int(entry[key], f"{where}.{key}", low=low)
+    for key, kind in (("mapping", dict), ("loop_nest", list), ("error", str)):
+        if entry.get(key) is not None and not isinstance(entry[key], kind):
+            raise CosearchError(f"{where}.{key} must be {'an object' if kind is dict else 'a ' + kind.__name__} "
+                                f"or null, got {type(entry[key]).__name__}")
+
+
+def _stored_layer(name: str, shape: Any, where: str) -> Layer | None:
+    """The layer of a stored shape (``layer_shapes``), ``None`` if there is none."""
+    if not shape:
+        return None
+    if not isinstance(shape, dict):
+        raise CosearchError(f"{where} must be an object, got {type(shape).__name__}")
+    try:
+        return Layer(name=name, **shape)
+    except ValidationError as err:
+        raise CosearchError(format_validation_error(err, where)) from None
+    except TypeError as err:  # a key that is not a string
+        raise CosearchError(f"{where}: {err}") from None
 
 
 def map_source(directory: Path, data: dict[str, Any] | None = None, *, label: str | None = None) -> MapSource:
@@ -29,10 +73,14 @@ def map_source(directory: Path, data: dict[str, Any] | None = None, *, label: st
     if not layers_data:
         raise CosearchError(f"{path / RESULTS_FILE}: no layer has finished yet (status {data.get('status', '?')})")
     label = label or path.name
+    source = str(path / RESULTS_FILE)
     notes: list[str] = []
     arch = None
     if isinstance(data.get("arch_spec"), dict):
-        arch = Arch.model_validate(data["arch_spec"])
+        try:
+            arch = Arch.model_validate(data["arch_spec"])
+        except ValidationError as err:
+            raise CosearchError(format_validation_error(err, f"{source}: arch_spec")) from None
     else:
         from ...arch.io import load_arch
 
@@ -51,9 +99,9 @@ def map_source(directory: Path, data: dict[str, Any] | None = None, *, label: st
         except (CosearchError, OSError, ValueError):
             shapes = {}
     rows: list[LayerRow] = []
-    for entry in layers_data:
-        shape = shapes.get(entry["name"])
-        layer = Layer(name=entry["name"], **shape) if shape else None
+    for i, entry in enumerate(layers_data):
+        _check_entry(entry, f"{source}: layers[{i}]")
+        layer = _stored_layer(entry["name"], shapes.get(entry["name"]), f"{source}: layer_shapes.{entry['name']}")
         row = LayerRow(key=entry["name"], shape=layer.shape_text() if layer is not None else "?",
                        count=int(entry.get("count") or 1), macs=entry.get("macs"),
                        energy_pj=finite(entry.get("energy_pj")), cycles=finite(entry.get("cycles")),
@@ -66,6 +114,9 @@ def map_source(directory: Path, data: dict[str, Any] | None = None, *, label: st
             row.loop_nest = row.loop_nest or stored_nest
         rows.append(row)
     total = data.get("total") or {}
+    if not isinstance(total, dict):
+        raise CosearchError(f"{source}: total must be an object, got {type(total).__name__}")
+    _check_costs(total, f"{source}: total")
     design = Design(source=label, role="map", label=f"{label}: {data['arch']}", arch_name=str(data["arch"]),
                     params={}, area_mm2=finite(arch.area_mm2) if arch is not None and arch.area_mm2 > 0 else None,
                     energy_pj=finite(total.get("energy_pj")), cycles=finite(total.get("cycles")),

@@ -20,6 +20,8 @@ def read_results_json(path: Path) -> dict[str, Any]:
         raise CosearchError(f"{path}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
     except OSError as err:
         raise CosearchError(f"{path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise CosearchError(f"{path}: not a text file (cannot decode as UTF-8)") from None
     if not isinstance(data, dict):
         raise CosearchError(f"{path}: expected a JSON object")
     return data
