@@ -172,6 +172,25 @@ def reference_seeds() -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
+@cache
+def results_seeds() -> tuple[dict[str, Any], ...]:
+    """``results.json`` of a ``cosearch map`` run: the small layer and a two-layer network on simple-64
+    (20 random evaluations a layer, run here once)."""
+    import tempfile
+
+    from ..mappers.network import map_network
+    from ..workload.layer import Layer, Network
+
+    out = []
+    networks = [Layer(**SMALL_LAYER), Network(name="fuzz-net", layers=[Layer(**SMALL_LAYER),
+                                                                       Layer(name="fc", K=10, C=32)])]
+    for network in networks:
+        with tempfile.TemporaryDirectory(prefix="cosearch-fuzz-seed-") as tmp:
+            map_network("simple-64", network, optimizer="random", budget=20, out_dir=tmp)
+            out.append(json.loads((Path(tmp) / "results.json").read_text()))
+    return tuple(out)
+
+
 def _built_record(arch_data: dict[str, Any]) -> dict[str, Any]:
     from ..arch.io import arch_from_data
     from ..mapping.mapping import Mappings, mapping_from_data

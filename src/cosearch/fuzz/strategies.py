@@ -468,6 +468,8 @@ KINDS: dict[str, st.SearchStrategy[Case]] = {
     "reference": _reference_cases(),
     "options": _option_cases(),
     "text_options": _text_option_cases(),
+    "results": structured_file(st.deferred(lambda: st.sampled_from(seeds.results_seeds()))).map(
+        lambda f: Case("results", {"results.json": f[1]})),
 }
 """Every input kind and its strategy of :class:`Case` values."""
 

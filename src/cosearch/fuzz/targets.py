@@ -229,6 +229,18 @@ def text_options_target(case: Case, folder: Path) -> list[float]:
     return [objective_value(cost, objective, None)]
 
 
+def results_target(case: Case, folder: Path) -> list[float]:
+    """A ``cosearch map`` results directory as a report source (``resolve_sources``, what ``cosearch
+    report`` reads): the design's and every layer's energy, cycles and EDP that it holds."""
+    from ..report.sources.resolve import resolve_sources
+
+    (source,) = resolve_sources([str(folder)])
+    design = source.design
+    values = [design.energy_pj, design.cycles, design.edp, design.area_mm2]
+    values += [v for row in design.layers for v in (row.energy_pj, row.cycles, row.edp)]
+    return [float(v) for v in values if v is not None]
+
+
 TARGETS: dict[str, Callable[[Case, Path], list[float]]] = {
     "arch": arch_target,
     "workload": workload_target,
@@ -241,5 +253,6 @@ TARGETS: dict[str, Callable[[Case, Path], list[float]]] = {
     "reference": reference_target,
     "options": options_target,
     "text_options": text_options_target,
+    "results": results_target,
 }
 """The entry point of every input kind (the keys of :data:`~.strategies.KINDS`)."""
