@@ -146,6 +146,7 @@ def run_cli(args: Sequence[str], files: dict[str, bytes] | None = None) -> Outco
 
     with tempfile.TemporaryDirectory(prefix="cosearch-fuzz-cli-") as tmp:
         for name, data in (files or {}).items():
+            (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / name).write_bytes(data)
         argv = [a.replace("{dir}", tmp) for a in args]
         result = _runner().invoke(app, argv)

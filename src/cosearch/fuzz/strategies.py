@@ -420,7 +420,7 @@ def _option_argv(command: str, option: str, value: str) -> list[str]:
 def _cli_cases(draw: st.DrawFn) -> Case:
     """A command line over a drawn input of one kind (its files in ``{dir}``), or a numeric option."""
     kind = draw(st.sampled_from(["arch", "workload", "onnx", "mapping", "constraints", "timeloop", "reference",
-                                 "options", "options", "options", "text_options"]))  # the options: 4 in 11
+                                 "hw_space", "results", "options", "options", "options", "text_options"]))
     if kind == "text_options":
         case = draw(KINDS[kind])
         option, text = case.args["option"], case.args["value"]
@@ -442,6 +442,13 @@ def _cli_cases(draw: st.DrawFn) -> Case:
     case = draw(KINDS[kind])
     (name,) = case.files if kind != "timeloop" else ("",)
     path = f"{{dir}}/{name}"
+    if kind == "hw_space":
+        space_file = [path if a == "simple" else a for a in QUICK_CODESIGN]  # --hw-space FILE
+        argv = [*space_file, "--hw-budget", "1", "--mapper-budget", "10"]
+        return Case("cli", {**case.files, "net.yaml": _SMALL_NET}, {"input": kind, "argv": argv})
+    if kind == "results":
+        files = {"run/results.json": case.files["results.json"]}
+        return Case("cli", files, {"input": kind, "argv": ["report", "{dir}/run", "--out", "{dir}/report", "--json"]})
     argv = {
         "arch": ["map", "--arch", path, "--shape", SMALL_SHAPE, *QUICK_MAP],
         "workload": ["workload", "show", path, "--json"],
