@@ -23,6 +23,7 @@ from ._common import (
     _input_shapes,
     _load_cli_workload,
     _print_json,
+    _stopped,
     _study_report_sources,
     _write_report,
     app,
@@ -211,10 +212,9 @@ def _run_codesign(
             progress.note("mapping the baselines: " + " and ".join(dict.fromkeys(_baseline_names(cd))) + " ...")
             try:
                 res = cd.run()
-            except KeyboardInterrupt:
-                typer.echo(f"error: interrupted; {output.done} trials are saved in study {cd.study_name} "
-                           f"({cd.storage.url}); rerun with --resume to continue", err=True)
-                raise typer.Exit(130) from None
+            except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: results.json says interrupted
+                raise _stopped(err, f"{output.done} trials are saved in study {cd.study_name} ({cd.storage.url}); "
+                                    "rerun with --resume to continue") from None
         data = output.document(res)
     finally:
         if executor is not None:

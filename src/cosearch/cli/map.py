@@ -18,6 +18,7 @@ from ._common import (
     _map_report_sources,
     _print_json,
     _select_layer,
+    _stopped,
     _write_report,
     app,
 )
@@ -139,9 +140,8 @@ def map_cmd(
                 on_layer_done=progress.layer_done, on_progress=progress.within_layer,
                 on_start=lambda: progress.note(f"mapping {header}; writing to {out_dir}"),
             )
-        except KeyboardInterrupt:
-            typer.echo(f"error: interrupted; finished layers are saved in {out_dir}", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: results.json says interrupted
+            raise _stopped(err, f"finished layers are saved in {out_dir}") from None
     report_path = None if no_report else _write_report(lambda: _map_report_sources(out_dir), out_dir,
                                                            as_json=as_json)
     if as_json:

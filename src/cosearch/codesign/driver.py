@@ -358,13 +358,10 @@ class Codesign:
         output.write("running")
         try:
             res = self._drive()
-        except KeyboardInterrupt:
-            output.write("interrupted")
-            raise
-        except BaseException:
+        except BaseException as err:  # Ctrl-C (or SIGTERM, which the CLI raises as one), or an error
             try:
-                output.write("failed")
-            except Exception:  # noqa: BLE001 - keep the original error
+                output.write("interrupted" if isinstance(err, KeyboardInterrupt) else "failed")
+            except Exception:  # noqa: BLE001 - keep the original error (a full disk may refuse this write)
                 pass
             raise
         finally:

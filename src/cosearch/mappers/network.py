@@ -9,7 +9,9 @@
   Ctrl-C: the parent stops them); with ``jobs = 1`` everything runs in this process;
 * with ``out_dir`` each layer's best mapping is written as ``<layer>.json`` (the mapping format,
   loadable by ``cosearch eval --mapping``) and ``results.json`` (the run so far) is rewritten
-  atomically as each layer finishes, so an interrupted run keeps its finished layers;
+  atomically as each layer finishes, so an interrupted run keeps its finished layers; a
+  ``KeyboardInterrupt`` leaves its status ``interrupted``, another exception ``failed`` (if it can
+  still be written: a full disk may not let it);
 * network totals count repeats: ``energy = Σ energy·count``, ``cycles = Σ cycles·count``,
   ``EDP = energy × cycles``.
 
@@ -332,8 +334,14 @@ def map_network(
         on_start()
     try:
         _run_tasks(tasks, spaces, jobs, recorder.finish, on_progress)
-    except BaseException:
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, which the CLI raises as one)
         recorder.save("interrupted")
+        raise
+    except BaseException:  # an error (e.g. a file that cannot be written): say so if the disk lets us
+        try:
+            recorder.save("failed")
+        except Exception:  # noqa: BLE001 - keep the original error
+            pass
         raise
     recorder.save("complete" if all(r.ok for r in recorder.done.values()) else "failed")
     return run
