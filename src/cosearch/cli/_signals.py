@@ -3,10 +3,13 @@ order, a second one stops the process at once.
 
 :func:`install_stop_handlers` (called by the console entry point, :func:`cosearch.cli.main`) makes
 
-* the first SIGINT raise :class:`KeyboardInterrupt` and the first SIGTERM raise :class:`Terminated` (a
-  ``KeyboardInterrupt``) in the main thread, so the code that already handles Ctrl-C handles both
-  alike: ``map`` and ``codesign`` mark ``results.json`` ``interrupted``, hand the trials they hold back
-  to the study, stop their worker processes and print one ``error:`` line;
+* the first SIGINT raise :class:`Interrupted` and the first SIGTERM raise :class:`Terminated` in the
+  main thread. Both are ``KeyboardInterrupt`` subclasses, so the code that already handles Ctrl-C
+  handles both alike: ``map`` and ``codesign`` mark ``results.json`` ``interrupted``, hand the trials
+  they hold back to the study, stop their worker processes and print one ``error:`` line. (A subclass,
+  not ``KeyboardInterrupt`` itself: CPython remembers a ``KeyboardInterrupt`` that leaves an
+  ``exec`` of a string, as dataclass and namedtuple creation do, and under ``python -m`` ends the
+  process by SIGINT at exit even though the exception was handled; it compares the exact type.)
 * any later SIGINT or SIGTERM end the process at once (:func:`os._exit`) with one ``error:`` line, after
   killing the worker processes it started. Files are never half-written (every one goes through
   :func:`cosearch._io.write_atomic`); finished layers and committed trials stay, and a resumed study
@@ -25,20 +28,29 @@ from types import FrameType
 from typing import Optional
 
 
-class Terminated(KeyboardInterrupt):
-    """Raised in the main thread by the first SIGTERM; a ``KeyboardInterrupt``, so every handler of Ctrl-C
-    stops the run the same way."""
+class Interrupted(KeyboardInterrupt):
+    """Raised in the main thread by the first SIGINT (Ctrl-C)."""
+
+    signum = signal.SIGINT
+    word = "interrupted"
+
+
+class Terminated(Interrupted):
+    """Raised in the main thread by the first SIGTERM; handled like Ctrl-C."""
+
+    signum = signal.SIGTERM
+    word = "terminated"
 
 
 def exit_status(err: KeyboardInterrupt) -> int:
-    """The exit status of a run stopped by ``err``: 143 (128 + SIGTERM) for :class:`Terminated`, else 130
-    (128 + SIGINT)."""
-    return 128 + int(signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+    """The exit status of a run stopped by ``err``: 128 + its signal, 143 for :class:`Terminated`, else 130
+    (also for a plain ``KeyboardInterrupt``, e.g. in a process without these handlers)."""
+    return 128 + int(getattr(err, "signum", signal.SIGINT))
 
 
 def stop_word(err: KeyboardInterrupt) -> str:
     """How the ``error:`` line names the stop: ``terminated`` (SIGTERM) or ``interrupted`` (Ctrl-C)."""
-    return "terminated" if isinstance(err, Terminated) else "interrupted"
+    return str(getattr(err, "word", Interrupted.word))
 
 
 class _StopHandler:
@@ -51,9 +63,7 @@ class _StopHandler:
         if self.stopping:
             _exit_now(signum)
         self.stopping = True
-        if signum == signal.SIGTERM:
-            raise Terminated()
-        raise KeyboardInterrupt()
+        raise Terminated() if signum == signal.SIGTERM else Interrupted()
 
 
 def _exit_now(signum: int) -> None:
@@ -65,7 +75,7 @@ def _exit_now(signum: int) -> None:
             child.kill()
         except Exception:  # noqa: BLE001 - exiting anyway; a child that is gone is fine
             pass
-    word = "terminated" if signum == signal.SIGTERM else "interrupted"
+    word = Terminated.word if signum == signal.SIGTERM else Interrupted.word
     message = f"error: {word} again; stopped at once (finished layers and trials are saved)\n"
     try:
         os.write(2, message.encode())
