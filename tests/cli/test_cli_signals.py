@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pytest
 
 import cosearch
+from cosearch.cli._signals import Interrupted, Terminated, exit_status, install_stop_handlers, stop_word
 from cosearch.study import Storage
 
 SRC = Path(cosearch.__file__).resolve().parents[1]  # the package under test, for the subprocesses
@@ -100,6 +101,39 @@ def without_timing(data: Any) -> Any:
     return data
 
 
+def stop_after_first(tmp_path: Path, command: list[str], jobs: str, signum: int) -> tuple[Cli, Path]:
+    """Run ``command`` with ``--jobs`` into ``tmp_path/out``, send ``signum`` once its first layer or trial
+    is saved, and check its exit status (130, 143, or killed). Returns the process and the out dir."""
+    out = tmp_path / "out"
+    done = layers_done if command[0] == "map" else trials_done
+    cli = Cli(tmp_path, [*command, "--jobs", jobs, "--out", str(out)])
+    cli.wait_for(lambda: done(out) >= 1, "the first result was saved")
+    cli.send(signum)
+    assert cli.finish() == EXIT[signum]
+    return cli, out
+
+
+# ---------------------------------------------------------------------------------------------------
+# the handler, in this process (first signal only: a second one would end the test run)
+
+
+@pytest.mark.parametrize(("signum", "raised", "status"), [(signal.SIGINT, Interrupted, 130),
+                                                         (signal.SIGTERM, Terminated, 143)], ids=["SIGINT", "SIGTERM"])
+def test_the_first_signal_raises_a_keyboard_interrupt(signum: int, raised: type, status: int) -> None:
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert install_stop_handlers()
+        with pytest.raises(KeyboardInterrupt) as caught:
+            os.kill(os.getpid(), signum)
+            time.sleep(5)  # the handler raises in this thread before the sleep ends
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    assert type(caught.value) is raised  # a subclass: see cli/_signals.py
+    assert exit_status(caught.value) == status and stop_word(caught.value) == WORD[signum]
+    assert exit_status(KeyboardInterrupt()) == 130 and stop_word(KeyboardInterrupt()) == "interrupted"
+
+
 # ---------------------------------------------------------------------------------------------------
 # map
 
@@ -118,11 +152,7 @@ def assert_finished_layers_on_disk(out: Path, data: dict[str, Any]) -> None:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_map_stops_in_order(tmp_path: Path, signum: int, jobs: str) -> None:
-    out = tmp_path / "out"
-    cli = Cli(tmp_path, [*MAP_ARGS, "--jobs", jobs, "--out", str(out)])
-    cli.wait_for(lambda: layers_done(out) >= 1, "the first layer was saved")
-    cli.send(signum)
-    assert cli.finish() == EXIT[signum]
+    cli, out = stop_after_first(tmp_path, MAP_ARGS, jobs, signum)
     assert cli.error_line() == f"error: {WORD[signum]}; finished layers are saved in {out}"
     assert cli.stdout.read_text() == ""
     data = results(out)
@@ -132,11 +162,7 @@ def test_map_stops_in_order(tmp_path: Path, signum: int, jobs: str) -> None:
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_map_killed_keeps_its_finished_layers(tmp_path: Path, jobs: str) -> None:
-    out = tmp_path / "out"
-    cli = Cli(tmp_path, [*MAP_ARGS, "--jobs", jobs, "--out", str(out)])
-    cli.wait_for(lambda: layers_done(out) >= 1, "the first layer was saved")
-    cli.send(signal.SIGKILL)
-    assert cli.finish() == EXIT[signal.SIGKILL]
+    _, out = stop_after_first(tmp_path, MAP_ARGS, jobs, signal.SIGKILL)
     data = results(out)
     assert data["status"] == "running"  # nobody was left to say otherwise
     assert_finished_layers_on_disk(out, data)
@@ -171,11 +197,7 @@ def resume_and_compare(tmp_path: Path, out: Path, jobs: str, uninterrupted: tupl
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_codesign_stops_in_order_then_resumes(tmp_path: Path, signum: int, jobs: str, uninterrupted) -> None:
-    out = tmp_path / "out"
-    cli = Cli(tmp_path, [*CODESIGN_ARGS, "--jobs", jobs, "--out", str(out)])
-    cli.wait_for(lambda: trials_done(out) >= 1, "the first trial was saved")
-    cli.send(signum)
-    assert cli.finish() == EXIT[signum]
+    cli, out = stop_after_first(tmp_path, CODESIGN_ARGS, jobs, signum)
     line = cli.error_line()
     data = results(out)
     assert line == (f"error: {WORD[signum]}; {data['trials']} trials are saved in study sig "
@@ -193,11 +215,7 @@ def test_codesign_stops_in_order_then_resumes(tmp_path: Path, signum: int, jobs:
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_codesign_killed_then_resumed(tmp_path: Path, jobs: str, uninterrupted) -> None:
-    out = tmp_path / "out"
-    cli = Cli(tmp_path, [*CODESIGN_ARGS, "--jobs", jobs, "--out", str(out)])
-    cli.wait_for(lambda: trials_done(out) >= 1, "the first trial was saved")
-    cli.send(signal.SIGKILL)
-    assert cli.finish() == EXIT[signal.SIGKILL]
+    _, out = stop_after_first(tmp_path, CODESIGN_ARGS, jobs, signal.SIGKILL)
     data = results(out)
     assert data["status"] == "running" and data["trials"] >= 1
     store = Storage(f"sqlite:///{out / 'studies.db'}")
