@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # pydantic and yaml load only when a file is read or an error
 def format_validation_error(
     err: ValidationError, source: str, *, indexed: bool = False, tags: Collection[str] = ()
 ) -> str:
-    """One line naming the first offending field of a pydantic error: ``<source>: field a.0.b: <msg>``.
+    """One line naming the first offending field of a pydantic error: ``<source>: field a.0.b: <msg>``
+    (``<source>: <msg>`` for a check of the whole model).
 
     ``indexed``: write the field path with list indices, ``<source>: a[0].b: <msg>``, leave out the
     discriminator tags (``tags``: the values of a tagged union's discriminator) pydantic inserts after
@@ -42,6 +43,8 @@ def format_validation_error(
     loc = list(first.get("loc", ()))
     msg = first.get("msg", "invalid")
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    if not loc:  # a model-wide check: its own words, no field path
+        return f"{source}: {re.sub(r'^(Value|Assertion) error, ', '', msg)}{more}"
     if not indexed:
         where = ".".join(str(p) for p in loc) or "(top level)"
         return f"{source}: field {where}: {msg}{more}"

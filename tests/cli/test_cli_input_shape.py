@@ -197,3 +197,10 @@ def test_zoo_and_workload_show_input_shape(models) -> None:
     assert show["totals"]["macs"] == zoo["macs"]
     assert_user_error(run("zoo", models["seq"]), "'tokens'", "--input-shape")
     assert_user_error(run("zoo", "--input-shape", "tokens=5x16x32"), "--input-shape")
+
+
+def test_input_shape_dims_beyond_int64_are_refused() -> None:
+    from cosearch.workload.importers.onnx import parse_input_shapes
+
+    with pytest.raises(CosearchError, match=r"--input-shape 'x=1x99999999999999999999': a dim must be at most 2\*\*62"):
+        parse_input_shapes(["x=1x99999999999999999999"])

@@ -106,7 +106,11 @@ def test_import_matches_record(rec: dict) -> None:
 @pytest.mark.parametrize("rec", RECORDS, ids=_ids(RECORDS))
 def test_export_reproduces_record_strings(rec: dict) -> None:
     arch, layer, mapping = _import(rec)
-    out = to_timeloop(arch, layer, mapping)
+    valid = rec["expected"]["valid"]  # Timeloop's probes of invalid mappings are written only on request
+    if not valid:
+        with pytest.raises(CosearchError, match=r"invalid mapping|multiply to"):
+            to_timeloop(arch, layer, mapping, source=rec["id"])
+    out = to_timeloop(arch, layer, mapping, check=valid)
     assert set(out) == set(TIMELOOP_KEYS)
     for key in TIMELOOP_KEYS:
         assert yaml.safe_load(out[key]) == yaml.safe_load(rec["timeloop"][key]), key
@@ -117,7 +121,7 @@ def test_export_reproduces_record_strings(rec: dict) -> None:
     ref = arch_from_reference(rec["arch"])
     nlt = any((lvl.get("spatial") or {}).get("no_link_transfer") for lvl in rec["mapping"]["levels"])
     direct = to_timeloop(ref, Layer(**rec["layer"]), mapping_from_data(rec["mapping"], rec["id"]),
-                         no_link_transfer=nlt)
+                         no_link_transfer=nlt, check=valid)
     for key in ("arch", "problem", "ERT"):
         assert yaml.safe_load(direct[key]) == yaml.safe_load(rec["timeloop"][key]), key
 
@@ -221,7 +225,7 @@ def _both_axes(mapping) -> bool:
         from cosearch.arch.hwspace import load_hw_space
         from cosearch.arch.templates.eyeriss import EYERISS_168
 
-        to_timeloop(load_hw_space("eyeriss-like").arch(dict(EYERISS_168)), Layer(), mapping)
+        to_timeloop(load_hw_space("eyeriss-like").arch(dict(EYERISS_168)), Layer(), mapping, check=False)
     except CosearchError as err:
         return "both mesh axes" in str(err)
     return False
@@ -364,3 +368,61 @@ def test_no_link_transfer_round_trip() -> None:
     assert back.source.endswith(NO_LINK_TRANSFER)
     assert to_timeloop(arch, Layer(K=4), back)["mapping"] == files["mapping"]
     assert "no_link_transfer" not in to_timeloop(arch, Layer(K=4), m)["mapping"]
+
+
+# ---- what the export writes and the import reads is checked -----------------------------------------
+
+def test_export_refuses_a_mapping_that_does_not_fit_with_the_reasons_eval_gives(tmp_path: Path) -> None:
+    arch = arch_from_reference(json.loads(json.dumps(_SMALL_ARCH)))
+    cases = [  # (mapping levels, layer, what eval says)
+        ([{"level": "DRAM", "temporal": {"K": 4, "C": 2, "P": 4, "R": 3}}], Layer(name="l", K=4, C=3, P=4, R=3),
+         "factors of C multiply to 2, layer has 3"),
+        ([{"level": "DRAM", "temporal": {"K": 2}, "spatial": {"X": {"K": 4}}}], Layer(name="l", K=8),
+         "spatial X factors multiply to 4, the mesh has 2 columns"),
+        ([{"level": "RF", "temporal": {"C": 100}}], Layer(name="l", C=100), "the tiles kept at RF need"),
+    ]
+    arch_file = tmp_path / "arch.json"
+    arch_file.write_text(arch.model_dump_json())
+    for i, (levels, layer, reason) in enumerate(cases):
+        m = mapping_from_data({"levels": levels}, "m")
+        with pytest.raises(CosearchError, match=reason):
+            to_timeloop(arch, layer, m, source="m")
+        path = tmp_path / f"m{i}.json"
+        path.write_text(json.dumps({"levels": levels}))
+        shape = layer.shape_text()
+        for command in (["eval"], ["export", "timeloop", "--out", str(tmp_path / f"o{i}")]):
+            res = runner.invoke(app, [*command, "--arch", str(arch_file), "--shape", shape, "--mapping", str(path)])
+            assert_user_error(res, str(path), reason)
+        assert not (tmp_path / f"o{i}").exists()  # nothing written
+
+
+@pytest.mark.parametrize("key, old, new, needle", [
+    ("arch", "entries: 64", "entries: 99999999999999999999", "at most 2**62"),
+    ("arch", "instances: 4", "instances: .inf", "expected an integer >= 1"),
+    ("arch", "word-bits: 16", "word-bits: .nan", "expected an integer >= 1"),
+    ("ERT", "energy: 1.5", "energy: .inf", "expected a finite number >= 0"),
+    ("ERT", "energy: 1.5", "energy: .nan", "expected a finite number >= 0"),
+    ("ERT", "energy: 1.5", "energy: 1.0e+300", "less than or equal to 1000000000000000"),
+    ("problem", "K: 4", "K: 4611686018427387904", "too large"),
+])
+def test_import_refuses_what_cosearch_cannot_represent(tmp_path: Path, key: str, old: str, new: str,
+                                                        needle: str) -> None:
+    folder = _good_inputs(tmp_path)
+    path = folder / f"{key}.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    res = runner.invoke(app, ["import", "timeloop", str(folder), "--out", str(tmp_path / "out")])
+    assert_user_error(res, needle)
+    assert not (tmp_path / "out").exists()
+
+
+def test_import_of_an_invalid_mapping_warns(tmp_path: Path) -> None:
+    folder = _good_inputs(tmp_path)
+    path = folder / "problem.yaml"
+    path.write_text(path.read_text().replace("C: 2", "C: 3"))
+    res = runner.invoke(app, ["import", "timeloop", str(folder), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.stderr
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: the imported mapping: factors of C multiply to 2, layer has 3; "
+                        "cosearch eval will refuse it"]

@@ -292,7 +292,7 @@ def _wait(proc: subprocess.Popen, timeout: float = 240) -> tuple[str, str]:
 
 def test_driver_and_worker_share_a_postgres_study(reference, pg_url: str, tmp_path: Path) -> None:
     study = unique("shared")
-    worker = subprocess.Popen(_cosearch("study", "work", study, "--storage", pg_url, "--idle-timeout", "120",
+    worker = subprocess.Popen(_cosearch("study", "work", study, "--storage", pg_url, "--idle-timeout", "120", "--wait", "120",
                                         "--poll", "0.1", "--json"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CHILD_ENV)
     time.sleep(1.0)  # let the worker import and start polling for the study

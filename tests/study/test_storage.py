@@ -447,6 +447,44 @@ def test_bad_url_is_one_line_error(tmp_path: Path, bad: str, reason: str) -> Non
     assert reason in message and "secret" not in message
 
 
+def test_a_server_that_never_answers_fails_within_the_connect_timeout() -> None:
+    """A PostgreSQL URL whose server accepts the connection and then says nothing (a black hole) is a
+    one-line error after ``timeout_s``, not a hang."""
+    import importlib.util
+    import socket
+
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is None:
+        pytest.skip("no PostgreSQL driver installed")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(CosearchError, match=r"^cannot open storage URL postgresql://u:\*\*\*@127.0.0.1:\d+/db: .*timeout"):
+            Storage(f"postgresql://u:secret@127.0.0.1:{port}/db", timeout_s=1)
+        assert time.monotonic() - started < 10
+
+
+def test_storage_text_rule(tmp_path: Path, monkeypatch) -> None:
+    """A URL; an existing file; a new .db/.sqlite/.sqlite3 file in an existing directory; else refused."""
+    from cosearch.study import storage_url
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "existing").write_text("")
+    (tmp_path / "runs").mkdir()
+    assert storage_url("postgresql://h/db") == "postgresql://h/db"
+    assert storage_url("existing") == f"sqlite:///{tmp_path / 'existing'}"
+    assert storage_url("runs/new.sqlite3") == f"sqlite:///{tmp_path / 'runs' / 'new.sqlite3'}"
+    for bad, needle in (("not a url", f"sqlite:///{tmp_path / 'not a url'}"),
+                        ("missing/new.db", f"sqlite:///{tmp_path / 'missing' / 'new.db'}"),
+                        ("runs", f"is a directory; give a URL such as sqlite:///{tmp_path / 'runs' / 'studies.db'}"),
+                        ("runs/new.txt", "not a URL and not an existing file")):
+        with pytest.raises(CosearchError, match="^storage ") as err:
+            storage_url(bad)
+        assert needle in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing", "runs"]
+
+
 # ---------------------------------------------------------------------------------------------------
 # executor
 

@@ -23,6 +23,7 @@ from importlib import resources
 import numpy as np
 
 from ..errors import CosearchError
+from ..limits import FLOAT_MAX
 from .spec import AccessEnergy, Arch, Level
 
 NODES: tuple[int, ...] = (45, 65)
@@ -320,6 +321,13 @@ def _mac_widths(arch: Arch) -> tuple[int, int]:
 
 
 # ---- estimators ---------------------------------------------------------------------------------------
+def _check_estimate(value: float, component: str, what: str, estimator: str) -> None:
+    """Raise :class:`CosearchError` if an estimated energy or area is not finite or above the limit."""
+    if not (math.isfinite(value) and 0 <= value <= FLOAT_MAX):
+        raise CosearchError(f"{component}: {estimator} estimates its {what} at {value:g}, outside 0..{FLOAT_MAX:g} "
+                            "(its size_words or word_bits is too large)")
+
+
 @dataclass(frozen=True)
 class Estimator:
     """A named way of filling in an Arch's energies and areas. ``node`` None = the ``table`` identity."""
@@ -335,11 +343,15 @@ class Estimator:
         levels = []
         for lvl in arch.levels:
             est = estimate_level(lvl, self.node)
+            for what, value in (("read energy", est.read_pj), ("write energy", est.write_pj), ("area", est.area_mm2)):
+                _check_estimate(value, f"level {lvl.name}", what, self.name)
             levels.append(lvl.model_copy(update={
                 "energy_pj": AccessEnergy(read=est.read_pj, fill=est.write_pj, update=est.write_pj),
                 "area_mm2": est.area_mm2,
             }))
         mac_energy, mac_area = mac_cost(self.node, *_mac_widths(arch))
+        for what, value in (("energy", mac_energy), ("area", mac_area)):
+            _check_estimate(value, "mac", what, self.name)
         mac = arch.mac.model_copy(update={"energy_pj": mac_energy, "area_mm2": mac_area + self.pe_overhead_mm2})
         return arch.model_copy(update={"levels": tuple(levels), "mac": mac, "estimator": self.name})
 
@@ -374,7 +386,11 @@ def apply_estimator(arch: Arch, name: str | None = None, *, source: str | None =
     """A new Arch whose energies and areas come from estimator ``name`` (default: ``arch.estimator``);
     its ``estimator`` field is set to ``name``. ``table`` leaves every number as it is. ``source``
     (a file name) prefixes the error message of an unknown name."""
-    return get_estimator(arch.estimator if name is None else name, source=source).apply(arch)
+    estimator = get_estimator(arch.estimator if name is None else name, source=source)
+    try:
+        return estimator.apply(arch)
+    except CosearchError as err:
+        raise CosearchError(str(err), source=source) from None
 
 
 # ---- area ---------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .._io import format_validation_error, read_structured_file
 from ..errors import CosearchError
-from .spec import Arch
+from ..limits import GRID_MAX, INT_MAX
+from .spec import Arch, BandwidthValue, Count
 from .templates import Template, get_template, plain_number
 
 _SPACE_FILES = resources.files("cosearch.arch").joinpath("hwspaces")
@@ -35,10 +36,10 @@ HW_SPACES: dict[str, str] = {f.name.removesuffix(".yaml"): f.name
 class HWParam(BaseModel):
     """An integer parameter on a grid from ``low`` to ``high`` (inclusive)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    low: float = Field(gt=0)
-    high: float = Field(gt=0)
+    low: float = Field(gt=0, le=INT_MAX)
+    high: float = Field(gt=0, le=INT_MAX)
     scale: Literal["linear", "log2"] = "linear"
     steps_per_octave: int = Field(1, ge=1, le=8)
 
@@ -46,6 +47,9 @@ class HWParam(BaseModel):
     def _ordered(self) -> "HWParam":
         if self.high < self.low:
             raise ValueError(f"inverted range: low {self.low} > high {self.high}")
+        if self.scale == "linear" and math.floor(self.high) - math.ceil(self.low) + 1 > GRID_MAX:
+            raise ValueError(f"linear range {self.low:.15g}..{self.high:.15g} has more than {GRID_MAX:,} values "
+                             "(use scale: log2)")
         return self
 
     def grid(self) -> np.ndarray:
@@ -63,13 +67,13 @@ class HWParam(BaseModel):
 class HWSpace(BaseModel):
     """A template plus parameter grids, an estimator and a fixed DRAM bandwidth (words/cycle)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = "hw-space"
     template: str
     estimator: str = "cacti-65nm"
-    dram_bandwidth: float = Field(16.0, gt=0)
-    word_bits: int = 16
+    dram_bandwidth: BandwidthValue = 16.0
+    word_bits: Count = 16
     params: dict[str, HWParam]
 
     @field_validator("template")
@@ -90,7 +94,21 @@ class HWSpace(BaseModel):
         for name, p in self.params.items():
             if not len(p.grid()):
                 raise ValueError(f"params.{name}: empty range {p.low}..{p.high}")
+        self._largest_point_builds()
         return self
+
+    def _largest_point_builds(self) -> None:
+        """Raise ``ValueError`` if the point of every parameter's highest value is not a valid
+        architecture (sizes, energies and areas grow with the parameters, so the largest point is the
+        first to pass :mod:`cosearch.limits`); a search could otherwise propose it."""
+        top = {n: plain_number(g[-1]) for n, g in zip(self.names, self.grids())}
+        try:
+            self.arch(top)
+        except ValidationError as err:
+            raise ValueError(f"the largest point ({self.point_name(top)}) is not a valid architecture: "
+                             f"{format_validation_error(err, 'its arch')}") from None
+        except CosearchError as err:
+            raise ValueError(f"the largest point ({self.point_name(top)}) is not a valid architecture: {err}") from None
 
     # ---- grids and points --------------------------------------------------------------------
     @property

@@ -6,34 +6,42 @@ areas in mm² per instance.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..dims import DATASPACES
+from ..limits import BANDWIDTH_MIN, FLOAT_MAX, INT_MAX
 
 DataSpaceName = Literal["Weights", "Inputs", "Outputs"]
+Count = Annotated[int, Field(ge=1, le=INT_MAX)]
+"""A positive integer within :data:`cosearch.limits.INT_MAX` (instances, mesh sizes, word bits)."""
+Amount = Annotated[float, Field(ge=0, le=FLOAT_MAX)]
+"""A finite non-negative float within :data:`cosearch.limits.FLOAT_MAX` (energies, areas)."""
+BandwidthValue = Annotated[float, Field(ge=BANDWIDTH_MIN, le=FLOAT_MAX)]
+"""Words per cycle within :data:`cosearch.limits.BANDWIDTH_MIN` .. :data:`~cosearch.limits.FLOAT_MAX`."""
+_SPEC_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AccessEnergy(BaseModel):
     """Energy of one word access, pJ: ``read`` (out of the level), ``fill`` (from its parent),
     ``update`` (a partial or final sum written by its child or the MACs)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _SPEC_CONFIG
 
-    read: float = Field(0.0, ge=0)
-    fill: float = Field(0.0, ge=0)
-    update: float = Field(0.0, ge=0)
+    read: Amount = 0.0
+    fill: Amount = 0.0
+    update: Amount = 0.0
 
 
 class Bandwidth(BaseModel):
     """Per-instance bandwidth limits in words/cycle; ``None`` means unlimited."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _SPEC_CONFIG
 
-    read: float | None = Field(None, gt=0)
-    write: float | None = Field(None, gt=0)
-    shared: float | None = Field(None, gt=0)
+    read: BandwidthValue | None = None
+    write: BandwidthValue | None = None
+    shared: BandwidthValue | None = None
 
     @property
     def limited(self) -> bool:
@@ -47,19 +55,19 @@ class Level(BaseModel):
     these in every mapping, otherwise a mapping may bypass any of them.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _SPEC_CONFIG
 
     name: str
-    size_words: int | None = Field(None, ge=1, description="capacity in words; None = unbounded (DRAM)")
-    word_bits: int | dict[DataSpaceName, int] = 16
-    instances: int = Field(1, ge=1)
-    mesh_x: int = Field(1, ge=1, description="instances along the mesh's X axis (columns)")
-    mesh_y: int = Field(1, ge=1, description="instances along the mesh's Y axis (rows)")
+    size_words: Count | None = Field(None, description="capacity in words; None = unbounded (DRAM)")
+    word_bits: Count | dict[DataSpaceName, Count] = 16
+    instances: Count = 1
+    mesh_x: Count = Field(1, description="instances along the mesh's X axis (columns)")
+    mesh_y: Count = Field(1, description="instances along the mesh's Y axis (rows)")
     keeps: tuple[DataSpaceName, ...] = DATASPACES  # type: ignore[assignment]
     keeps_fixed: bool = True
     energy_pj: AccessEnergy = AccessEnergy()
     bandwidth: Bandwidth = Bandwidth()
-    area_mm2: float = Field(0.0, ge=0, description="area of one instance")
+    area_mm2: Amount = Field(0.0, description="area of one instance")
     technology: Literal["DRAM", "SRAM", "regfile"] = "SRAM"
 
     @field_validator("keeps")
@@ -81,14 +89,14 @@ class Level(BaseModel):
 class Mac(BaseModel):
     """The arithmetic units: one MAC per PE."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _SPEC_CONFIG
 
-    instances: int = Field(1, ge=1)
-    mesh_x: int = Field(1, ge=1)
-    mesh_y: int = Field(1, ge=1)
-    energy_pj: float = Field(1.0, ge=0, description="energy of one MAC")
-    area_mm2: float = Field(0.0, ge=0)
-    word_bits: int = 16
+    instances: Count = 1
+    mesh_x: Count = 1
+    mesh_y: Count = 1
+    energy_pj: Amount = Field(1.0, description="energy of one MAC")
+    area_mm2: Amount = 0.0
+    word_bits: Count = 16
 
 
 class Arch(BaseModel):
@@ -99,7 +107,7 @@ class Arch(BaseModel):
     ``estimator`` names where per-access energies and areas come from (``"table"``: as given here).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _SPEC_CONFIG
 
     name: str = "arch"
     levels: tuple[Level, ...]

@@ -24,6 +24,7 @@ from rich.console import Console
 from .. import __version__
 from .._io import to_plain
 from ..errors import CosearchError
+from ..limits import check_int
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -215,6 +216,8 @@ def _executor_options(executor: str, address: Optional[str], jobs: Optional[int]
         raise CosearchError(f"unknown executor {executor!r} (--executor; choose from {', '.join(EXECUTORS)})")
     if jobs is not None and jobs < 1:
         raise CosearchError(f"--jobs must be at least 1, got {jobs}")
+    if jobs is not None:
+        check_int(jobs, "--jobs")
     if address is not None and executor != "ray":
         raise CosearchError("--address is the Ray cluster to use; it needs --executor ray")
     if address is not None and not address.strip():

@@ -288,17 +288,15 @@ def codesign_cmd(
     from ..codesign.driver import DEFAULT_MAPPER_BUDGET, parse_objective
     from ..codesign.settings import check_budgets
     from ..mappers.settings import check_optimizer
-    from ..study import DEFAULT_URL, storage_url
+    from ..study import DEFAULT_URL, sqlite_url
 
     if optimizer not in CODESIGN_OPTIMIZERS:
         raise CosearchError(f"unknown hardware optimizer {optimizer!r} (--optimizer; choose from "
                             f"{', '.join(CODESIGN_OPTIMIZERS)})")
     parse_objective(objective)
     mapper_budget = DEFAULT_MAPPER_BUDGET if mapper_budget is None else mapper_budget
-    check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, cli=True)
+    check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, seed=seed, cli=True)
     _executor_options(executor, address, jobs)
-    if seed < 0:
-        raise CosearchError(f"--seed must be >= 0, got {seed}")
     if study is not None and not study.strip():
         raise CosearchError("--study needs a non-empty name")
     try:
@@ -309,7 +307,7 @@ def codesign_cmd(
     nets = _load_workloads(workload, _input_shapes(input_shape))
     space = load_hw_space(hw_space)
     budget = parse_area_budget(area_budget, space)
-    url = storage if storage is not None else (storage_url(out / STUDIES_FILE) if out is not None else DEFAULT_URL)
+    url = storage if storage is not None else (sqlite_url(out / STUDIES_FILE) if out is not None else DEFAULT_URL)
 
     _run_codesign(workloads=nets, space=space, area_budget=budget, optimizer=optimizer, objective=objective,
                   hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper, mapper_budget=mapper_budget, seed=seed,
@@ -344,17 +342,15 @@ def demo(
     from ..codesign.budget import eyeriss168_area
     from ..codesign.settings import check_budgets
     from ..mappers.network import default_out_dir
-    from ..study import DEFAULT_URL, storage_url
+    from ..study import DEFAULT_URL, sqlite_url
     from ..workload.io import load_workload
 
-    check_budgets(hw_budget=hw_budget, hw_batch=DEMO_HW_BATCH, mapper_budget=mapper_budget, cli=True)
+    check_budgets(hw_budget=hw_budget, hw_batch=DEMO_HW_BATCH, mapper_budget=mapper_budget, seed=seed, cli=True)
     _executor_options(executor, address, jobs)
-    if seed < 0:
-        raise CosearchError(f"--seed must be >= 0, got {seed}")
     stamped = default_out_dir(prefix="demo")  # cosearch-out/demo-<date>-<time>: a new study each run
     out_dir = out if out is not None else stamped
     study_name = stamped.name
-    url = storage_url(out_dir / STUDIES_FILE) if out is not None else DEFAULT_URL
+    url = sqlite_url(out_dir / STUDIES_FILE) if out is not None else DEFAULT_URL
     space = load_hw_space("eyeriss-like")
     _run_codesign(workloads=[load_workload("dqn")], space=space, area_budget=eyeriss168_area(space),
                   optimizer="bo", objective="edp", hw_budget=hw_budget, hw_batch=DEMO_HW_BATCH, mapper="auto",

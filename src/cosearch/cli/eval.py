@@ -8,7 +8,6 @@ from typing import Optional
 import typer
 from rich.text import Text
 
-from ..errors import CosearchError
 from ._common import (
     _console,
     _handle_errors,
@@ -33,21 +32,14 @@ def eval_cmd(
 ) -> None:
     """Evaluate one mapping of one layer on an architecture: costs, per-level breakdown, loop nest."""
     from ..arch.io import load_arch
-    from ..mapping.mapping import Mappings, load_mapping
-    from ..model.evaluate import evaluate
+    from ..mapping.mapping import load_mapping
+    from ..model.validity import require_valid
     from ..report.tables import breakdown_dict, layer_shape_fields, level_breakdown_table, loop_nest, summary_table
 
     the_arch = load_arch(arch)
     the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
     source = str(mapping)
-    readable = load_mapping(mapping)
-    batch = Mappings.from_list([readable], the_arch, source=source)
-    from ..mapping.checks import check_factors, explain_invalid
-
-    check_factors(batch, the_layer, source)
-    costs = evaluate(the_arch, the_layer, batch, breakdown=True)
-    if not bool(costs.valid[0]):
-        raise CosearchError(explain_invalid(the_arch, the_layer, batch, costs, source))
+    batch, costs = require_valid(the_arch, the_layer, load_mapping(mapping), source, breakdown=True)
     if as_json:
         _print_json({
             "arch": the_arch.name,

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from .._io import write_atomic
 from ..errors import CosearchError
+from ..limits import check_float
 from ._common import (
     _ADDRESS_HELP,
     _EXECUTOR_HELP,
@@ -229,7 +230,8 @@ def study_work(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes mapping layers in parallel (default 1; with --executor ray, the CPUs of a local Ray, default all)."),
     executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
     address: Optional[str] = typer.Option(None, "--address", help=_ADDRESS_HELP),
-    idle_timeout: float = typer.Option(300.0, "--idle-timeout", help="Stop after this many seconds with no trial pending or running anywhere (also: how long to wait for the study to appear)."),
+    idle_timeout: float = typer.Option(300.0, "--idle-timeout", help="Stop after this many seconds with no trial pending or running anywhere."),
+    wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for the study to appear (a driver about to create it); default: fail at once if it does not exist."),
     hw_budget: Optional[int] = typer.Option(None, "--hw-budget", "-n", help="Stop once the study has this many finished trials (default: its own budget; give the larger one if the driver extended it with --resume)."),
     poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the store when there is nothing to claim."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line at the end instead of text."),
@@ -246,12 +248,9 @@ def study_work(
     from ..study.executor import make_executor
 
     _executor_options(executor, address, jobs)
-    _check_work_options(idle_timeout, poll, hw_budget)
-    from ..report.sources import open_store
-
-    store = open_store(storage)
+    _check_work_options(idle_timeout, poll, hw_budget, wait)
     console = _console(stderr=True)
-    _wait_for_study(store, name, idle_timeout, poll, console=None if as_json else console)
+    store = _open_when_ready(storage, name, wait, poll, console=None if as_json else console)
     work = None
     run_executor = None
     try:
@@ -276,28 +275,44 @@ def study_work(
                            + ", ".join(f"{n} {k}" for k, n in states.items() if n)), soft_wrap=True)
 
 
-def _check_work_options(idle_timeout: float, poll: float, hw_budget: int | None) -> None:
-    """``--idle-timeout`` >= 0 s, 0 < ``--poll`` <= 60 s, ``--hw-budget`` >= 1 (one message each)."""
+def _check_work_options(idle_timeout: float, poll: float, hw_budget: int | None, wait: float = 0.0) -> None:
+    """``--idle-timeout`` >= 0 s, 0 < ``--poll`` <= 60 s, ``--hw-budget`` >= 1, ``--wait`` >= 0 s and finite
+    (one message each)."""
     if not idle_timeout >= 0:
         raise CosearchError(f"--idle-timeout must be >= 0 seconds, got {idle_timeout}")
+    check_float(wait, "--wait (seconds)")
     if not 0 < poll <= 60:
         raise CosearchError(f"--poll must be more than 0 and at most 60 seconds, got {poll}")
     if hw_budget is not None and hw_budget < 1:
         raise CosearchError(f"--hw-budget must be at least 1 hardware point, got {hw_budget}")
 
 
-def _wait_for_study(store: Any, name: str, idle_timeout: float, poll: float, *, console: Any) -> None:
-    """Wait (looking every ``poll`` s, at most ``idle_timeout`` s) for the driver to create the study;
-    ``StudyNotFoundError`` if it does not. ``console``: where to say that it waits (``None``: silent)."""
+def _open_when_ready(storage: Optional[str], name: str, wait: float, poll: float, *, console: Any) -> Any:
+    """The store at ``storage`` once it holds study ``name``, looking every ``poll`` s for at most ``wait``
+    s (a driver may be about to create both). ``StudyNotFoundError`` (naming the studies there and
+    ``--wait``) if the study is not there in time; the store's own error if the store never appears.
+    ``console``: where to say that it waits (``None``: silent)."""
+    from ..report.sources import open_store
     from ..study import StudyNotFoundError
 
-    deadline = time.monotonic() + idle_timeout
-    if not store.has_study(name) and console is not None and idle_timeout > 0:
-        console.print(Text(f"waiting for study {name} to appear in {store.url} ..."), soft_wrap=True)
-    while not store.has_study(name):  # the driver may not have created it yet
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        store = open_store(storage, missing_ok=time.monotonic() < deadline)
+        if store is not None and store.has_study(name):
+            return store
         if time.monotonic() >= deadline:
-            raise StudyNotFoundError(f"no study named {name!r} in {store.url}")
+            break
+        if console is not None and not said:
+            where = store.url if store is not None else storage or "the default store"
+            console.print(Text(f"waiting up to {wait:g} s for study {name} to appear in {where} ..."), soft_wrap=True)
+            said = True
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+    names = [summary.study.name for summary in store.list_studies()]
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    there = f" (studies there: {listed})" if names else " (it holds no study)"
+    hint = "" if wait > 0 else "; give --wait SECONDS to wait for a driver to create it"
+    raise StudyNotFoundError(f"no study named {name!r} in {store.url}{there}{hint}")
 
 
 def _trial_printer(console: Any) -> Callable[[dict[str, Any]], None]:

@@ -65,7 +65,7 @@ def export_timeloop(
 
         the_arch = load_arch(arch)
         the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
-        files = to_timeloop(the_arch, the_layer, load_mapping(mapping), no_link_transfer=nlt)
+        files = to_timeloop(the_arch, the_layer, load_mapping(mapping), no_link_transfer=nlt, source=str(mapping))
         written = write_timeloop_files(out, files, constraints_yaml(the_arch))
     if as_json:
         _print_json({"out": str(out), "files": written})
@@ -127,6 +127,12 @@ def import_timeloop(
 
     arch_name = name or (inputs[0].name if inputs[0].is_dir() else inputs[0].parent.name) or "timeloop"
     the_arch, the_layer, readable = import_timeloop_files(inputs, name=arch_name, layer_name=layer_name)
+    from ..model.validity import require_valid
+
+    try:  # an invalid mapping is imported as it is (Timeloop probes them too), but not silently
+        require_valid(the_arch, the_layer, readable, "the imported mapping")
+    except CosearchError as err:
+        typer.echo(f"warning: {_one_line(str(err))}; cosearch eval will refuse it", err=True)
     out.mkdir(parents=True, exist_ok=True)
     files = {"arch": out / "arch.yaml", "workload": out / "layer.yaml", "mapping": out / "mapping.json"}
     header = f"# Imported from Timeloop inputs {', '.join(map(str, inputs))}\n"

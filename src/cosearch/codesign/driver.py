@@ -39,6 +39,7 @@ from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..arch.templates import get_template
 from ..errors import CosearchError
+from ..limits import check_float
 from ..model.totals import repeat_totals
 from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, WorkUnit
 from ..study.records import Trial
@@ -169,7 +170,7 @@ class Codesign:
         :func:`~cosearch.study.worker.new_worker_id`)."""
         if not workloads:
             raise CosearchError("no workload given")
-        check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget)
+        check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, seed=seed)
         self.workloads = workloads
         self.space = hw_space
         self.objective = parse_objective(objective)
@@ -180,7 +181,8 @@ class Codesign:
         self.baseline = baseline_of(hw_space.template)
         base_area = self._hw_payload(self.baseline.values)
         self.baseline_area = float(unit_arch(base_area).area_mm2)
-        self.area_budget = float(area_budget_mm2) if area_budget_mm2 is not None else self.baseline_area
+        self.area_budget = (check_float(area_budget_mm2, "area budget (mm²)", low_open=True)
+                            if area_budget_mm2 is not None else self.baseline_area)
         self.opt = make_hw_optimizer(optimizer, hw_space, area_budget_mm2=self.area_budget, seed=seed, area=self.area,
                                      objectives=len(PARETO_OBJECTIVES) if self.objective == "pareto" else 1)
         self.layers = self._unique_layers()

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..arch.spec import Arch
 from ..errors import CosearchError
+from ..limits import check_float, check_int
 from ..mapping.mapping import Mapping, Mappings
 from ..model.evaluate import Costs, evaluate
 from ..workload.layer import Layer
@@ -103,6 +104,11 @@ def map_layer(
         raise CosearchError(f"budget must be a positive number of evaluations, got {budget}")
     if time_limit is not None and time_limit <= 0:
         raise CosearchError(f"time limit must be positive seconds, got {time_limit}")
+    if budget is not None:
+        check_int(budget, "budget")
+    if time_limit is not None:
+        check_float(time_limit, "time limit (seconds)", low_open=True)
+    check_int(seed, "seed")
     if budget is None and time_limit is None:
         budget = DEFAULT_BUDGET
     if space is None:

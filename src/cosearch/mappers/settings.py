@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ..errors import CosearchError
+from ..limits import check_int
 from .base import OBJECTIVES
 
 
@@ -33,6 +34,9 @@ def check_settings(*, optimizer: str, objective: str, budget: int | None, time_l
         raise CosearchError(f"{name('jobs')} must be at least 1, got {jobs}")
     if seed < 0:
         raise CosearchError(f"{name('seed')} must be >= 0, got {seed}")
+    for flag, value in (("budget", budget), ("jobs", jobs), ("seed", seed)):
+        if value is not None:
+            check_int(value, name(flag))
     check_optimizer(optimizer)
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..arch.spec import Arch
 from ..dims import DATASPACES, DIM_INDEX, DIMS, NUM_DATASPACES, NUM_DIMS, parse_permutation
 from ..errors import CosearchError
+from ..limits import INT_MAX, int_limit_text
 
 
 def _check_factors(value: dict[str, int]) -> dict[str, int]:
@@ -36,7 +37,23 @@ def _check_factors(value: dict[str, int]) -> dict[str, int]:
             raise ValueError(f"unknown dimension {dim!r} (dimensions are {', '.join(DIMS)})")
         if not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
             raise ValueError(f"factor of {dim} must be a positive integer, got {factor!r}")
+        if factor > INT_MAX:
+            raise ValueError(f"factor of {dim} must be at most {int_limit_text()}, got {factor:,}")
     return value
+
+
+def _check_products(mapping: "Mapping", source: str) -> None:
+    """Raise :class:`CosearchError` if the factors of one dimension (temporal × spatial, all levels)
+    multiply to more than :data:`~cosearch.limits.INT_MAX` (the cost model multiplies them in int64)."""
+    product = dict.fromkeys(DIMS, 1)
+    for lm in mapping.levels:
+        spatial = [lm.spatial.X, lm.spatial.Y] if lm.spatial is not None else []
+        for factors in [lm.temporal, *spatial]:
+            for dim, f in factors.items():
+                product[dim] *= f
+    for dim, p in product.items():
+        if p > INT_MAX:
+            raise CosearchError(f"{source}: the factors of {dim} multiply to {p:.3g}, more than {int_limit_text()}")
 
 
 class SpatialMapping(BaseModel):
@@ -161,6 +178,7 @@ class Mappings:
                 keep[:, li, di] = ds in lvl.keeps
         names = arch.level_names
         for b, mapping in enumerate(mappings):
+            _check_products(mapping, source)
             seen: set[str] = set()
             for lm in mapping.levels:
                 if lm.level not in names:

@@ -28,6 +28,7 @@ _EXPORTS = {
     "TrialStateError": "cosearch.study.errors",
     "DEFAULT_URL": "cosearch.study._engine",
     "storage_url": "cosearch.study._engine",
+    "sqlite_url": "cosearch.study._engine",
     "sqlite_missing": "cosearch.study._engine",
     "canonical_json": "cosearch.study.canonical",
     "config_hash": "cosearch.study.canonical",

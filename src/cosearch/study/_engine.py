@@ -24,14 +24,34 @@ DEFAULT_URL = "sqlite:///cosearch-out/studies.db"
 DEFAULT_TIMEOUT_S = 30.0
 
 
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+"""File endings that make a path that does not exist yet a new SQLite store (see :func:`storage_url`)."""
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """``sqlite:///<absolute path>`` for a SQLite file (created on first write, with its directories)."""
+    return "sqlite:///" + str(Path(path).expanduser().absolute())
+
+
 def storage_url(value: str | os.PathLike[str] | None = None) -> str:
-    """A SQLAlchemy URL from a URL, a bare file path (→ SQLite) or ``None`` (→ :data:`DEFAULT_URL`)."""
+    """A SQLAlchemy URL from a URL, a file path (→ SQLite) or ``None`` (→ :data:`DEFAULT_URL`).
+
+    Text with ``://`` is a URL. Other text is a SQLite file: an existing file, or a new one whose name
+    ends ``.db``, ``.sqlite`` or ``.sqlite3`` in a directory that exists (``runs/study.db``). Anything
+    else (a typo, a directory, a new file under a missing directory) is a :class:`StorageError`
+    suggesting ``sqlite:///PATH``, which creates the file and its directories."""
     if value is None:
         return DEFAULT_URL
     text = os.fspath(value).strip()
     if "://" in text:
         return text
-    return "sqlite:///" + str(Path(text).expanduser().absolute())
+    path = Path(text).expanduser().absolute()
+    if path.is_file() or (path.suffix.lower() in SQLITE_SUFFIXES and path.parent.is_dir()):
+        return sqlite_url(path)
+    what, suggested = (("a directory", path / "studies.db") if path.is_dir()
+                       else ("not a URL and not an existing file", path))
+    raise StorageError(f"storage {text!r} is {what}; give a URL such as sqlite:///{suggested} (a new SQLite "
+                       f"file can also be a path ending {', '.join(SQLITE_SUFFIXES)} in an existing directory)")
 
 
 def postgres_driver(url: URL) -> URL:

@@ -61,6 +61,7 @@ from pydantic import ValidationError
 from .._io import format_validation_error, read_structured_file
 from ..dims import DIMS
 from ..errors import CosearchError
+from ..limits import check_int
 from .layer import Layer, Network, deduplicate
 from .zoo import find_zoo_builder, zoo_names
 
@@ -82,7 +83,7 @@ def _positive_int(value: Any, where: str) -> int:
         raise CosearchError(f"{where}: must be an integer, got {_short(value)}")
     if value < 1:
         raise CosearchError(f"{where}: must be >= 1, got {value}")
-    return value
+    return check_int(value, f"{where}:", low=1)
 
 
 def _where(source: str, loc: str, key: str = "") -> str:
@@ -139,7 +140,11 @@ def parse_shape(text: str, name: str = "layer") -> Layer:
         if key in fields:
             raise CosearchError(f"{source}: field {key} given twice")
         fields[key] = _positive_int(_to_int(value), f"{source}: {key}")
-    return Layer(name=_name(name, f"{source}: name"), **fields)
+    layer_name = _name(name, f"{source}: name")
+    try:
+        return Layer(name=layer_name, **fields)
+    except ValidationError as err:
+        raise CosearchError(format_validation_error(err, source)) from None
 
 
 def _to_int(text: str) -> int | str:

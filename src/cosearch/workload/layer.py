@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..dims import DIMS
 from ..errors import CosearchError
+from ..limits import INT_MAX, layer_work, work_error
 
 
 class Layer(BaseModel):
@@ -22,19 +23,19 @@ class Layer(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = "layer"
-    N: int = Field(1, ge=1)
-    G: int = Field(1, ge=1)
-    K: int = Field(1, ge=1)
-    C: int = Field(1, ge=1)
-    P: int = Field(1, ge=1)
-    Q: int = Field(1, ge=1)
-    R: int = Field(1, ge=1)
-    S: int = Field(1, ge=1)
-    Wstride: int = Field(1, ge=1)
-    Hstride: int = Field(1, ge=1)
-    Wdilation: int = Field(1, ge=1)
-    Hdilation: int = Field(1, ge=1)
-    count: int = Field(1, ge=1)
+    N: int = Field(1, ge=1, le=INT_MAX)
+    G: int = Field(1, ge=1, le=INT_MAX)
+    K: int = Field(1, ge=1, le=INT_MAX)
+    C: int = Field(1, ge=1, le=INT_MAX)
+    P: int = Field(1, ge=1, le=INT_MAX)
+    Q: int = Field(1, ge=1, le=INT_MAX)
+    R: int = Field(1, ge=1, le=INT_MAX)
+    S: int = Field(1, ge=1, le=INT_MAX)
+    Wstride: int = Field(1, ge=1, le=INT_MAX)
+    Hstride: int = Field(1, ge=1, le=INT_MAX)
+    Wdilation: int = Field(1, ge=1, le=INT_MAX)
+    Hdilation: int = Field(1, ge=1, le=INT_MAX)
+    count: int = Field(1, ge=1, le=INT_MAX)
 
     @field_validator("name")
     @classmethod
@@ -42,6 +43,19 @@ class Layer(BaseModel):
         if not value.strip():
             raise ValueError("layer name must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _work_fits(self) -> "Layer":
+        message = work_error(self.work)
+        if message:
+            raise ValueError(message)
+        return self
+
+    @property
+    def work(self) -> int:
+        """:func:`cosearch.limits.layer_work`: bounds every count the cost model forms for the layer
+        (repeats included); at most :data:`cosearch.limits.INT_MAX`."""
+        return layer_work(self.dims, self.Wstride, self.Wdilation, self.Hstride, self.Hdilation, self.count)
 
     @property
     def dims(self) -> tuple[int, ...]:
@@ -149,7 +163,11 @@ def deduplicate(name: str, layers: list[Layer], description: str = "") -> Networ
         key = layer.shape_key()
         if key in merged:
             first = merged[key]
-            merged[key] = first.model_copy(update={"count": first.count + layer.count})
+            count = first.count + layer.count
+            message = work_error(first.work // first.count * count)
+            if message:
+                raise CosearchError(f"{name}: layer {first.name} (repeated {count} times): {message}")
+            merged[key] = first.model_copy(update={"count": count})
         else:
             merged[key] = layer
     return Network(name=name, layers=list(merged.values()), description=description)

@@ -404,3 +404,12 @@ def test_cli_workload_show_errors(tmp_path):
     ok = _runner().invoke(app, ["workload", "show", str(dyn), "--input-shape", "x=3x64", "--json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)["totals"]["macs"] == 3 * 64 * 10
     assert_user_error(_runner().invoke(app, ["workload", "show", "resnet18", "--input-shape", "x=1x3"]), "ONNX")
+
+
+def test_a_layer_too_large_for_int64_is_refused(tmp_path):
+    """Sizes an ONNX graph declares (here a MatMul of 2**40 × 2**20 by 2**20 × 2**10, by shape only)
+    are held to cosearch.limits like any workload file: one CosearchError naming the layer."""
+    nodes = [helper.make_node("MatMul", ["a", "b"], ["y"], name="huge")]
+    path = _save(tmp_path, nodes, [_value("a", (2**40, 2**20)), _value("b", (2**20, 2**10))], [_value("y")])
+    with pytest.raises(CosearchError, match=r"layer huge: too large: .* exceeds 2\*\*62"):
+        load_onnx(path)

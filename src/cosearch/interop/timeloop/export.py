@@ -19,6 +19,7 @@ from ...arch.spec import Arch
 from ...dims import DATASPACES, DIM_INDEX, REFERENCE_DIMS
 from ...errors import CosearchError
 from ...mapping.mapping import Mapping, Mappings
+from ...model.validity import require_valid
 from ...workload.layer import Layer
 from ._format import LAYER_PARAMS, NO_LINK_TRANSFER, STORAGE_ACTIONS, SYSTEM
 
@@ -175,13 +176,18 @@ def constraints_yaml(arch: Arch) -> str:
 
 
 def to_timeloop(arch: Arch, layer: Layer, mapping: Mapping | Mappings, *,
-                no_link_transfer: Iterable[str] | bool | None = None) -> dict[str, str]:
+                no_link_transfer: Iterable[str] | bool | None = None, source: str = "mapping",
+                check: bool = True) -> dict[str, str]:
     """Timeloop's inputs for one (arch, layer, mapping): YAML strings under ``arch``, ``problem``,
     ``mapping`` and ``ERT`` (``timeloop-model arch.yaml problem.yaml mapping.yaml ERT.yaml``).
 
-    ``mapping`` is a readable :class:`Mapping` or a one-row :class:`Mappings`. See :func:`mapping_yaml`
-    for ``no_link_transfer``.
+    ``mapping`` is a readable :class:`Mapping` or a one-row :class:`Mappings`. A mapping that does not
+    fit the layer or the arch is refused with the reasons ``cosearch eval`` gives
+    (:func:`~cosearch.model.validity.require_valid`; ``source`` names it); ``check=False`` writes it
+    anyway (Timeloop's own probes of invalid mappings). See :func:`mapping_yaml` for ``no_link_transfer``.
     """
+    if check:
+        require_valid(arch, layer, mapping, source)
     return {"arch": arch_yaml(arch), "problem": problem_yaml(layer),
             "mapping": mapping_yaml(arch, mapping, no_link_transfer=no_link_transfer), "ERT": ert_yaml(arch)}
 

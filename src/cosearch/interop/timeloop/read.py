@@ -9,6 +9,7 @@ with one line naming the file and the key.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -20,6 +21,7 @@ from ..._io import format_validation_error, read_structured_file
 from ...arch.spec import Arch
 from ...dims import DATASPACES, REFERENCE_DIMS
 from ...errors import CosearchError
+from ...limits import INT_MAX, int_limit_text
 from ...mapping.mapping import Mapping, Mappings
 from ...workload.layer import Layer
 from ._format import FILE_KEYS, LAYER_PARAMS, NO_LINK_TRANSFER, TECHNOLOGIES
@@ -45,14 +47,18 @@ def _section(data: Any, key: str, source: str) -> Any:
 
 
 def _int(value: Any, source: str, key: str, *, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < low:
+    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not integral or value < low:
         raise CosearchError(f"{source}: key '{key}': expected an integer >= {low}, got {value!r}")
+    if value > INT_MAX:
+        raise CosearchError(f"{source}: key '{key}': at most {int_limit_text()} (cosearch counts in int64), "
+                            f"got {value:.3g}")
     return int(value)
 
 
 def _number(value: Any, source: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise CosearchError(f"{source}: key '{key}': expected a number >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise CosearchError(f"{source}: key '{key}': expected a finite number >= 0, got {value!r}")
     return float(value)
 
 
@@ -233,7 +239,10 @@ def _layer_from(data: Any, source: str, name: str) -> Layer:
         raise CosearchError(f"{source}: key 'problem.instance': expected a mapping of dimension sizes")
     _check_keys(inst, REFERENCE_DIMS + LAYER_PARAMS, source, "problem.instance")
     fields = {k: _int(v, source, f"problem.instance.{k}") for k, v in inst.items()}
-    return Layer(name=name, **fields)
+    try:
+        return Layer(name=name, **fields)
+    except ValidationError as err:
+        raise CosearchError(format_validation_error(err, f"{source}: key 'problem.instance'")) from None
 
 
 def _factor_string(text: Any, source: str, where: str) -> dict[str, int]:

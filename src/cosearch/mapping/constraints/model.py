@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ...arch.spec import Arch
 from ...dims import DATASPACES, DIM_INDEX, DIMS
 from ...errors import CosearchError
+from ...limits import INT_MAX, int_limit_text
 from .dataflows import DATAFLOW_DESCRIPTIONS, DATAFLOWS, dataflow_name
 
 DIM_ALIASES = {"M": "K"}
@@ -40,6 +41,12 @@ def _dim_name(name: Any) -> str:
     return text
 
 
+def _factor_in_range(dim: str, factor: int) -> int:
+    if factor > INT_MAX:
+        raise ValueError(f"factor of {dim} must be at most {int_limit_text()}, got {factor:,}")
+    return factor
+
+
 def _parse_factors(value: Any) -> dict[str, int]:
     """``{dim: factor}`` from a dict or a Timeloop string such as ``"R=3 S=1"`` / ``"R=3,S=1"``."""
     if value is None:
@@ -55,7 +62,7 @@ def _parse_factors(value: Any) -> dict[str, int]:
             dim = _dim_name(m.group(1))
             if dim in out:
                 raise ValueError(f"dimension {dim} given twice")
-            out[dim] = int(m.group(2))
+            out[dim] = _factor_in_range(dim, int(m.group(2)))
         return out
     if isinstance(value, dict):
         out = {}
@@ -65,7 +72,7 @@ def _parse_factors(value: Any) -> dict[str, int]:
                 raise ValueError(f"dimension {dim} given twice")
             if isinstance(factor, bool) or not isinstance(factor, int) or factor < 0:
                 raise ValueError(f"factor of {dim} must be an integer >= 0 (0 = all that is left), got {factor!r}")
-            out[dim] = factor
+            out[dim] = _factor_in_range(dim, factor)
         return out
     raise ValueError(f"expected a mapping {{DIM: factor}} or a string 'R=3 S=0', got {type(value).__name__}")
 

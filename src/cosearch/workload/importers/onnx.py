@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import CosearchError
+from ...limits import check_int
 from ..layer import Layer, Network, deduplicate
 
 MIN_OPSET = 7
@@ -83,7 +84,20 @@ def conv_layer(
     else:  # ONNX/torch order [H, W]; P/R/Wstride are the width
         fields.update(Q=out[2], P=out[3], S=kernel[0], R=kernel[1], Hstride=strides[0], Wstride=strides[1],
                       Hdilation=dilations[0], Wdilation=dilations[1])
-    return Layer(name=name, **fields)
+    return _layer(name, **fields)
+
+
+def _layer(name: str, **fields: int) -> Layer:
+    """``Layer(name=name, **fields)``; a size beyond :mod:`cosearch.limits` is a :class:`CosearchError`
+    naming the layer."""
+    from pydantic import ValidationError
+
+    from ..._io import format_validation_error
+
+    try:
+        return Layer(name=name, **fields)
+    except ValidationError as err:
+        raise CosearchError(format_validation_error(err, f"layer {name}")) from None
 
 
 def matmul_layer(name: str, a: Sequence[int] | None, b: Sequence[int] | None) -> Layer | str:
@@ -105,8 +119,8 @@ def matmul_layer(name: str, a: Sequence[int] | None, b: Sequence[int] | None) ->
         return f"inner dims differ ({k} vs {k2})"
     if len(b2) == 2:
         if len(a2) == 2:
-            return Layer(name=name, N=m, C=k, K=n)
-        return Layer(name=name, N=math.prod(a2[:-2]), P=m, C=k, K=n)
+            return _layer(name, N=m, C=k, K=n)
+        return _layer(name, N=math.prod(a2[:-2]), P=m, C=k, K=n)
     lead_a, lead_b = a2[:-2], b2[:-2]
     width = max(len(lead_a), len(lead_b))
     lead_a = [1] * (width - len(lead_a)) + lead_a
@@ -116,7 +130,7 @@ def matmul_layer(name: str, a: Sequence[int] | None, b: Sequence[int] | None) ->
         if da != db and 1 not in (da, db):
             return f"leading dims {a[:-2]} and {b[:-2]} do not broadcast"
         lead.append(max(da, db))
-    return Layer(name=name, G=math.prod(lead), P=m, C=k, K=n)
+    return _layer(name, G=math.prod(lead), P=m, C=k, K=n)
 
 
 def no_costed_error(source: str, not_costed: list[dict[str, str]]) -> CosearchError:
@@ -213,6 +227,8 @@ def _fix_inputs(model: Any, input_shapes: Mapping[str, Sequence[int]] | None, so
         shape = [int(d) for d in shape]
         if any(d < 1 for d in shape):
             raise CosearchError(f"{source}: --input-shape {name}: dims must be >= 1, got {shape}")
+        for d in shape:
+            check_int(d, f"{source}: --input-shape {name}: a dim")
         ttype = by_name[name].type.tensor_type
         old = _dims(by_name[name])
         if old is not None and len(old) != len(shape):
@@ -392,6 +408,8 @@ def parse_input_shapes(specs: Sequence[str] | str | None) -> dict[str, tuple[int
             raise CosearchError(f"--input-shape {word!r}: dims must be integers joined by 'x', e.g. 1x3x224x224") from None
         if not shape or any(d < 1 for d in shape):
             raise CosearchError(f"--input-shape {word!r}: dims must be >= 1")
+        for d in shape:
+            check_int(d, f"--input-shape {word!r}: a dim")
         if name in result:
             raise CosearchError(f"--input-shape: input {name!r} given twice")
         result[name] = shape

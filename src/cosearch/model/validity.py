@@ -1,0 +1,29 @@
+"""One user-given mapping checked against its layer and arch, refused with the reasons in numbers.
+
+``cosearch eval`` and the Timeloop export share this check, so a mapping either fits (and is costed or
+written) or is refused with the same one-line message by both."""
+
+from __future__ import annotations
+
+from ..arch.spec import Arch
+from ..errors import CosearchError
+from ..mapping.checks import check_factors, explain_invalid
+from ..mapping.mapping import Mapping, Mappings
+from ..workload.layer import Layer
+from .evaluate import Costs, evaluate
+
+
+def require_valid(arch: Arch, layer: Layer, mapping: Mapping | Mappings, source: str, *,
+                  breakdown: bool = False) -> tuple[Mappings, Costs]:
+    """``mapping`` (readable, or a one-row batch) as a one-row batch for ``arch`` with its costs
+    (per-level breakdown on request). Raises :class:`CosearchError` naming ``source``: level names the
+    arch does not have, factors that do not multiply to the layer's dimensions, spatial factors beyond
+    the mesh, or tiles that overflow a level (with the words needed and held)."""
+    batch = mapping if isinstance(mapping, Mappings) else Mappings.from_list([mapping], arch, source=source)
+    if len(batch) != 1:
+        raise CosearchError(f"{source}: expected one mapping, got a batch of {len(batch)}")
+    check_factors(batch, layer, source)
+    costs = evaluate(arch, layer, batch, breakdown=breakdown)
+    if not bool(costs.valid[0]):
+        raise CosearchError(explain_invalid(arch, layer, batch, costs, source))
+    return batch, costs
