@@ -274,6 +274,14 @@ def load_workload(
         network = _load_torch_factory(text)
         if network is not None:
             return network
+    if not isinstance(name_or_path, Path) and not path.exists():
+        if text.startswith(HF_PREFIX):
+            from .importers.hf import load_hf
+
+            return load_hf(text[len(HF_PREFIX):])[0]
+        network = parametric_workload(text)
+        if network is not None:
+            return network
     builder = find_zoo_builder(text) if not isinstance(name_or_path, Path) else None
     if builder is not None and not path.is_file():
         return builder()
@@ -282,6 +290,69 @@ def load_workload(
         raise CosearchError(f"unknown workload {text!r}{_suggestion(text)}: not a zoo network ({known}) and no such file")
     loader = IMPORTERS.get(path.suffix.lower(), _load_structured)
     return loader(path)
+
+
+HF_PREFIX = "hf:"
+"""``hf:NAME`` (a config shipped with cosearch) or ``hf:path/config.json``: a Hugging Face model."""
+LLM_PARAMETERS: tuple[str, ...] = ("phase", "seq", "batch", "kv_len", "lm_head")
+"""Parameters of an LLM zoo name (``llama3-8b:phase=decode,kv_len=2048,batch=16``)."""
+DECODER_SIZES: tuple[str, ...] = ("layers", "d_model", "heads", "kv_heads", "ffn", "vocab")
+"""Sizes of the generic ``decoder:...`` zoo name (all but ``kv_heads`` required)."""
+
+
+def parametric_workload(text: str) -> Network | None:
+    """The zoo network of a parametric name ``BASE:key=value,key=value`` (None if ``BASE`` is no zoo name).
+
+    LLMs (``gpt2``, ``llama3-8b``, ...) take :data:`LLM_PARAMETERS` (``phase=prefill|decode|both``,
+    ``seq``, ``batch``, ``kv_len`` positive integers, ``lm_head=true|false``); ``decoder`` takes them
+    and :data:`DECODER_SIZES`; every other zoo network takes ``batch``. The network is named ``text``.
+    Raises a one-line :class:`CosearchError` for an unknown key or a bad value.
+    """
+    from .transformer_zoo import DECODERS, GENERIC_DECODER, decoder_network, generic_decoder
+
+    base, sep, rest = text.partition(":")
+    if not sep:
+        return None
+    generic = base.strip().lower() == GENERIC_DECODER
+    builder = find_zoo_builder(base) if not generic else None
+    if builder is None and not generic:
+        return None
+    llm = generic or builder in {find_zoo_builder(name) for name in DECODERS}
+    allowed = (DECODER_SIZES + LLM_PARAMETERS) if generic else LLM_PARAMETERS if llm else ("batch",)
+    source = f"workload {text!r}"
+    values: dict[str, Any] = {}
+    for word in (w.strip() for w in rest.split(",")):
+        key, eq, value = word.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or not key:
+            raise CosearchError(f"{source}: {word!r} is not key=value")
+        if key not in allowed:
+            raise CosearchError(f"{source}: unknown parameter {key!r} (allowed: {', '.join(allowed)})")
+        if key in values:
+            raise CosearchError(f"{source}: parameter {key} given twice")
+        values[key] = _parameter_value(key, value, source)
+    if generic:
+        sizes = {key: values.pop(key) for key in DECODER_SIZES if key in values}
+        return decoder_network(generic_decoder(sizes, source), text, **values)
+    return _renamed(builder(**values), text)  # type: ignore[misc]
+
+
+def _parameter_value(key: str, value: str, source: str) -> Any:
+    if key == "phase":
+        from .transformer_zoo import PHASES
+
+        if value not in PHASES:
+            raise CosearchError(f"{source}: phase must be one of {', '.join(PHASES)}, got {value!r}")
+        return value
+    if key == "lm_head":
+        if value.lower() not in ("true", "false"):
+            raise CosearchError(f"{source}: lm_head must be true or false, got {value!r}")
+        return value.lower() == "true"
+    return _positive_int(_to_int(value), f"{source}: {key}")
+
+
+def _renamed(network: Network, name: str) -> Network:
+    return network.model_copy(update={"name": name})
 
 
 def _suggestion(text: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .layer import Layer, Network, deduplicate
+from .transformer_zoo import TRANSFORMER_ZOO
 
 # ---------------------------------------------------------------------------------------------------
 # layer helpers
@@ -298,8 +299,11 @@ ZOO: dict[str, Callable[..., Network]] = {
     "transformer": transformer,
     "bert-base": bert_base,
     "bert_base": bert_base,
+    **TRANSFORMER_ZOO,
 }
-"""Zoo name -> builder (called with optional ``batch``). Includes aliases; see :func:`zoo_names`."""
+"""Zoo name -> builder (called with optional ``batch``). Includes aliases; see :func:`zoo_names`.
+The LLMs (``gpt2``, ``gpt2-medium``, ``llama2-7b``, ``llama3-8b``, ``mistral-7b``) and ViTs (``vit-b16``,
+``vit-l16``) are built in :mod:`cosearch.workload.transformer_zoo`."""
 
 ALIASES: dict[str, str] = {"bert_base": "bert-base"}
 """Alternative spellings registered in :data:`ZOO` -> canonical name."""
