@@ -61,7 +61,7 @@ from pydantic import ValidationError
 from .._io import format_validation_error, read_structured_file
 from ..dims import DIMS
 from ..errors import CosearchError
-from .layer import Layer, Network, deduplicate
+from .layer import ElementOp, Layer, Network, Phase, deduplicate
 from .zoo import find_zoo_builder, zoo_names
 
 INT_FIELDS: tuple[str, ...] = DIMS + ("Wstride", "Hstride", "Wdilation", "Hdilation", "count")
@@ -69,7 +69,7 @@ INT_FIELDS: tuple[str, ...] = DIMS + ("Wstride", "Hstride", "Wdilation", "Hdilat
 LAYER_FIELDS: tuple[str, ...] = ("name",) + INT_FIELDS
 SHAPE_FIELDS: tuple[str, ...] = DIMS + ("Wstride", "Hstride", "Wdilation", "Hdilation")
 """Fields accepted by :func:`parse_shape`."""
-NETWORK_FIELDS: tuple[str, ...] = ("name", "description", "layers")
+NETWORK_FIELDS: tuple[str, ...] = ("name", "description", "layers", "ops", "phases")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -191,7 +191,23 @@ def _network_from_mapping(data: Mapping[str, Any], source: str, default_name: st
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise CosearchError(f"{source}: description: must be a string, got {_describe(description)}")
-    return _network_from_layers(data["layers"], source, name, description, loc="layers")
+    network = _network_from_layers(data["layers"], source, name, description, loc="layers")
+    extra: dict[str, Any] = {}
+    for key, model in (("ops", ElementOp), ("phases", Phase)):
+        if data.get(key) is None:
+            continue
+        if not isinstance(data[key], list):
+            raise CosearchError(f"{source}: {key}: expected a list, got {_describe(data[key])}")
+        try:
+            extra[key] = [model.model_validate(entry) for entry in data[key]]
+        except ValidationError as err:
+            raise CosearchError(format_validation_error(err, _where(source, key))) from None
+    names = {layer.name for layer in network.layers}
+    for phase in extra.get("phases", ()):
+        unknown = [n for n in phase.layers if n not in names]
+        if unknown:
+            raise CosearchError(f"{source}: phases: phase {phase.name!r} names no layer {unknown[0]!r}")
+    return network.model_copy(update=extra) if extra else network
 
 
 def _network_from_layers(entries: Any, source: str, name: str, description: str, *, loc: str) -> Network:
@@ -366,6 +382,10 @@ def network_to_data(network: Network) -> dict[str, Any]:
     if network.description:
         data["description"] = network.description
     data["layers"] = [_layer_to_data(layer) for layer in network.layers]
+    if network.ops is not None:
+        data["ops"] = [op.model_dump(exclude_none=True) for op in network.ops]
+    if network.phases is not None:
+        data["phases"] = [phase.model_dump() for phase in network.phases]
     return data
 
 
