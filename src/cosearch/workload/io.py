@@ -353,6 +353,19 @@ def parametric_workload(text: str) -> Network | None:
     return _renamed(builder(**values), text)  # type: ignore[misc]
 
 
+def split_workload_list(text: str) -> list[str]:
+    """``W[,W2,...]`` split at commas, where a ``key=value`` piece after a parametric name continues it:
+    ``"dqn,llama3-8b:phase=decode,batch=16"`` -> ``["dqn", "llama3-8b:phase=decode,batch=16"]``."""
+    names: list[str] = []
+    for piece in (t.strip() for t in text.split(",")):
+        key, eq, _ = piece.partition("=")
+        if eq and key.isidentifier() and names and ":" in names[-1] and "=" in names[-1]:
+            names[-1] += f",{piece}"
+        else:
+            names.append(piece)
+    return names
+
+
 def _parameter_value(key: str, value: str, source: str) -> Any:
     if key == "phase":
         from .transformer_zoo import PHASES
