@@ -8,7 +8,8 @@ Conventions (Timeloop naming, see :mod:`cosearch.dims`):
   is ``G=c, C=K=1``; multi-head attention matmuls put the heads in ``G``.
 * A fully connected layer on a batch is ``N=batch, K=out_features, C=in_features, P=Q=R=S=1``.
   Transformer matmuls put the sequence length (tokens) in ``P`` with ``Q=R=S=1``.
-* Pooling, normalisation, activations, softmax and residual additions are not layers (no MACs counted).
+* Pooling, normalisation, activations, softmax and residual additions are not layers (no MACs counted);
+  the LLMs and ViTs (:mod:`cosearch.workload.transformer_zoo`) list them in ``Network.ops``.
 
 Every builder takes ``batch`` (``N``) and returns a deduplicated network: identical layer shapes are
 merged into one entry (the first occurrence's name) whose ``count`` is the number of occurrences.

@@ -14,7 +14,7 @@ from cosearch.workload.io import load_workload
 
 pytest.importorskip("transformers")
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "workloads" / "hf_tiny_llama.json"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "hf" / "tiny_llama.json"
 
 
 def shapes(net) -> list[tuple]:
