@@ -10,7 +10,7 @@ The presets give DRAM no bandwidth limit, so cycles are set by the PEs and on-ch
 is *DRAM-bound* here when DRAM dominates its energy (``dram_share`` > 0.5) — ``required_dram_bandwidth``
 says what bandwidth a real memory would need to keep up.
 
-    python benchmarks/llm.py [--budget 6000] [--jobs 2] [--seed 0] [--out llm_bench.json]
+    python benchmarks/llm.py [--budget 50000] [--jobs 2] [--seed 0] [--out llm_bench.json]
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def run_one(arch: Arch, workload: str, budget: int, jobs: int, seed: int) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--budget", type=int, default=6000, help="mapper evaluations per layer")
+    parser.add_argument("--budget", type=int, default=50_000, help="mapper evaluations per layer (cosearch map's default)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
