@@ -7,10 +7,13 @@ utilisation, the share of the energy spent in DRAM, the DRAM words moved per MAC
 (words/cycle) the mapping needs to run at its cycle count, and per-token energy and cycles.
 
 The presets give DRAM no bandwidth limit, so cycles are set by the PEs and on-chip buffers; a phase
-is *DRAM-bound* here when DRAM dominates its energy (``dram_share`` > 0.5) — ``required_dram_bandwidth``
-says what bandwidth a real memory would need to keep up.
+is *DRAM-bound* in energy when DRAM dominates its energy (``dram_share`` > 0.5), and
+``required_dram_bandwidth`` says what bandwidth a real memory would need to keep up. With
+``--dram-bandwidth W`` both arches get a DRAM of W words/cycle (the hardware spaces use 16), so the
+cycles show it too: ``dram_bandwidth_use`` = ``required_dram_bandwidth`` ÷ W is 1.0 when every layer
+waits for DRAM (bandwidth-bound throughout), less when the PEs or buffers set the pace.
 
-    python benchmarks/llm.py [--budget 50000] [--jobs 2] [--seed 0] [--out llm_bench.json]
+    python benchmarks/llm.py [--budget 50000] [--jobs 2] [--seed 0] [--dram-bandwidth W] [--out llm_bench.json]
 """
 
 from __future__ import annotations
@@ -44,13 +47,23 @@ def simple_32x32() -> Arch:
     return Arch.model_validate(data)
 
 
+def with_dram_bandwidth(arch: Arch, words_per_cycle: float | None) -> Arch:
+    """``arch`` with its DRAM (outermost level) limited to ``words_per_cycle`` (None: unchanged)."""
+    if words_per_cycle is None:
+        return arch
+    data = arch.model_dump(mode="json", exclude_none=True)
+    data["name"] = f"{arch.name}-dram{words_per_cycle:g}"
+    data["levels"][0]["bandwidth"] = {"shared": words_per_cycle}
+    return Arch.model_validate(data)
+
+
 def dram_words(arch: Arch, layer, mapping) -> int:
     """Words read from and written to the outermost level by ``mapping`` (one layer instance)."""
     costs = evaluate(arch, layer, Mappings.from_list([mapping], arch), breakdown=True)
     return int(costs.reads[0, 0].sum() + costs.updates[0, 0].sum())
 
 
-def run_one(arch: Arch, workload: str, budget: int, jobs: int, seed: int) -> dict:
+def run_one(arch: Arch, workload: str, budget: int, jobs: int, seed: int, bandwidth: float | None) -> dict:
     net = load_workload(workload)
     start = time.perf_counter()
     run = map_network(arch, net, budget=budget, jobs=jobs, seed=seed)
@@ -63,6 +76,7 @@ def run_one(arch: Arch, workload: str, budget: int, jobs: int, seed: int) -> dic
         "energy_pj": total["energy_pj"], "cycles": total["cycles"], "utilization": total["utilization"],
         "dram_share": phase["dram_share"], "dram_words_per_mac": words / total["macs"],
         "required_dram_bandwidth": words / total["cycles"], "dram_bound": phase["dram_share"] > 0.5,
+        "dram_bandwidth_use": words / total["cycles"] / bandwidth if bandwidth else None,
         "tokens": phase["tokens"], "energy_per_token_pj": phase["per_token"]["energy_pj"],
         "cycles_per_token": phase["per_token"]["cycles"], "macs": total["macs"],
         "layers": [{"name": r.name, "count": r.count, "utilization": r.utilization,
@@ -75,13 +89,14 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=50_000, help="mapper evaluations per layer (cosearch map's default)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dram-bandwidth", type=float, default=None, help="DRAM words/cycle (default: unlimited)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args()
     start = time.perf_counter()
-    runs = [run_one(arch, w, args.budget, args.jobs, args.seed)
-            for arch in (load_arch("eyeriss-168"), simple_32x32()) for w in WORKLOADS]
-    result = {"budget": args.budget, "jobs": args.jobs, "seed": args.seed, "runs": runs,
-              "seconds": round(time.perf_counter() - start, 1)}
+    arches = [with_dram_bandwidth(a, args.dram_bandwidth) for a in (load_arch("eyeriss-168"), simple_32x32())]
+    runs = [run_one(arch, w, args.budget, args.jobs, args.seed, args.dram_bandwidth) for arch in arches for w in WORKLOADS]
+    result = {"budget": args.budget, "jobs": args.jobs, "seed": args.seed, "dram_bandwidth": args.dram_bandwidth,
+              "runs": runs, "seconds": round(time.perf_counter() - start, 1)}
     text = json.dumps(result)
     if args.out is not None:
         args.out.write_text(text + "\n")
