@@ -208,7 +208,8 @@ def decoder_network(cfg: DecoderConfig, name: str, *, phase: str = "prefill", se
         phases.append(Phase(name=one, tokens=tokens, layers=[layer.name for layer in p_layers]))
     head = "LM head" + (" (tied)" if cfg.tied_lm_head else "") if lm_head else "no LM head"
     description = (f"decoder {cfg.layers} layers, d_model {cfg.d_model}, {cfg.heads} heads / {cfg.kv_heads} KV heads, "
-                   f"ffn {cfg.ffn}{' gated' if cfg.gated_mlp else ''}, vocab {cfg.vocab}, {head}; phase {phase}, "
+                   f"ffn {cfg.ffn}{' gated' if cfg.gated_mlp else ''}, vocab {cfg.vocab}, {head}"
+                   f"{f', window {cfg.window}' if cfg.window else ''}; phase {phase}, "
                    f"seq {seq}, batch {batch}" + (f", kv_len {kv}" if phase != "prefill" else ""))
     return Network(name=name, layers=layers, description=description, ops=ops, phases=phases)
 
