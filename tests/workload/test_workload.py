@@ -22,6 +22,14 @@ EXPECTED_MACS = {
     "mlp": 46_563_328,
     "transformer": 419_430_400,
     "bert-base": 931_135_488,
+    # 128 tokens, batch 1, LM head on every token (formulas: tests/workload/test_transformer_zoo.py)
+    "gpt2": 16_114_089_984,
+    "gpt2-medium": 46_047_297_536,
+    "llama2-7b": 850_000_871_424,
+    "llama3-8b": 964_891_246_592,
+    "mistral-7b": 914_425_380_864,
+    "vit-b16": 17_563_828_224,
+    "vit-l16": 61_554_712_576,
 }
 
 
