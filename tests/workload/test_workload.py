@@ -83,7 +83,18 @@ def test_zoo_layers_are_unique_and_named(name: str) -> None:
 @pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16", "mobilenet_v2", "dqn", "transformer"])
 def test_zoo_batch_scales_macs(name: str) -> None:
     assert ZOO[name](batch=4).macs == 4 * ZOO[name]().macs
-    assert all(layer.N == 4 for layer in ZOO[name](batch=4))
+    attention = {"attn_scores", "attn_values"}
+    assert all(layer.N == 4 for layer in ZOO[name](batch=4) if layer.name not in attention)
+
+
+@pytest.mark.parametrize("name", ["transformer", "bert-base"])
+def test_encoder_attention_keys_are_per_sequence(name: str) -> None:
+    """QKᵀ and AV hold each sequence's own keys/values as Weights: batch b has b times the weight words."""
+    one, four = ZOO[name](), ZOO[name](batch=4)
+    for product in ("attn_scores", "attn_values"):
+        a, b = one.layer(product), four.layer(product)
+        assert b.N == 1 and b.G == 4 * a.G
+        assert b.weight_words == 4 * a.weight_words and b.macs == 4 * a.macs
 
 
 def test_resnet18_dedup_counts() -> None:

@@ -247,7 +247,9 @@ def encoder_block_layers(d_model: int, heads: int, d_ff: int, tokens: int, batch
     Q, K, V and output projections (``K=C=d_model``), attention scores ``QKᵀ`` (``G=heads``, per head
     ``K=tokens`` keys, ``C=d_model/heads``, ``P=tokens`` queries), attention-weighted values ``AV``
     (``G=heads``, ``K=d_model/heads``, ``C=tokens``), FFN ``d_model→d_ff→d_model``.
-    The four projections share one shape and are all named ``qkv_out_proj``.
+    The four projections share one shape and are all named ``qkv_out_proj``. The two attention
+    products put the batch in ``G`` too (``G=batch·heads``, ``N=1``): each sequence attends to its own
+    keys and values, which are the products' Weights, so they are not shared across the batch.
     """
     if d_model % heads:
         raise ValueError(f"d_model={d_model} not divisible by heads={heads}")
@@ -257,8 +259,8 @@ def encoder_block_layers(d_model: int, heads: int, d_ff: int, tokens: int, batch
         proj,  # Q
         proj,  # K
         proj,  # V
-        matmul("attn_scores", tokens, head_dim, tokens, batch=batch, groups=heads),
-        matmul("attn_values", tokens, tokens, head_dim, batch=batch, groups=heads),
+        matmul("attn_scores", tokens, head_dim, tokens, groups=batch * heads),
+        matmul("attn_values", tokens, tokens, head_dim, groups=batch * heads),
         proj,  # output projection
         matmul("ffn1", tokens, d_model, d_ff, batch=batch),
         matmul("ffn2", tokens, d_ff, d_model, batch=batch),
