@@ -64,3 +64,42 @@ def ok(result):
     """Assert exit status 0 (showing the outputs otherwise) and return the result."""
     assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
     return result
+
+
+class FullDisk:
+    """A disk that fills up: after ``room`` more atomic writes (their ``.<name>.tmp`` files) succeed, each
+    further one writes half its data and fails with ENOSPC, as a full disk does. ``room = None``: room
+    for everything (the disk was cleared); ``once``: room again after the first failure (the one file
+    was too big). Counts the writes that failed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import errno
+        import pathlib
+
+        self.room: int | None = None
+        self.once = False
+        self.failed = 0
+        original = {"write_text": pathlib.Path.write_text, "write_bytes": pathlib.Path.write_bytes}
+
+        def patched(kind: str):
+            def write(path: Path, data, *args, **kwargs):
+                if path.name.endswith(".tmp") and self.room is not None:
+                    if self.room <= 0:
+                        original[kind](path, data[: len(data) // 2], *args, **kwargs)
+                        self.failed += 1
+                        if self.once:
+                            self.room = None
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+                    self.room -= 1
+                return original[kind](path, data, *args, **kwargs)
+
+            return write
+
+        for kind in original:
+            monkeypatch.setattr(pathlib.Path, kind, patched(kind))
+
+
+@pytest.fixture()
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> FullDisk:
+    """A :class:`FullDisk` with room for everything until a test sets ``full_disk.room``."""
+    return FullDisk(monkeypatch)

@@ -1,5 +1,6 @@
 """Every file under examples/ loads: arches with load_arch, workloads with load_workload, mappings with
-load_mapping and evaluate to a valid result on the arch and layer they were written for."""
+load_mapping and evaluate to a valid result on the arch and layer they were written for; Hugging Face
+configs (examples/hf/) as `hf:` workloads."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ TIMELOOP_ENERGY_PJ = {
     "eyeriss168_resnet_conv3x3.json": (1183866880.0, 688128),
 }
 
-LOADERS = {"arch", "workloads", "mappings", "constraints"}
+LOADERS = {"arch", "workloads", "mappings", "constraints", "hf"}
 IGNORED_SUFFIXES = {".md", ".txt"}
 
 
@@ -77,6 +78,14 @@ def test_workload_example_loads(path: Path) -> None:
     assert net.macs > 0
 
 
+@pytest.mark.parametrize("path", _files("hf"), ids=_id)
+def test_hugging_face_config_example_loads(path: Path) -> None:
+    pytest.importorskip("transformers")
+    net = load_workload(f"hf:{path}:seq=8")
+    assert isinstance(net, Network)
+    assert net.macs > 0 and net.ops and net.phases
+
+
 @pytest.mark.parametrize("path", _files("constraints"), ids=_id)
 def test_constraints_example_loads(path: Path) -> None:
     from cosearch.mapping.constraints import load_constraints
@@ -124,7 +133,7 @@ def _snippets(lang: str) -> list[str]:
 def test_formats_doc_snippets_load(tmp_path: Path) -> None:
     yaml_blocks = _snippets("yaml")
     json_blocks = _snippets("json")
-    assert len(yaml_blocks) == 3 and len(json_blocks) == 1  # arch, workload, constraints; mapping
+    assert len(yaml_blocks) == 4 and len(json_blocks) == 1  # arch, workload, LLM workload, constraints; mapping
     arch_file = tmp_path / "arch.yaml"
     arch_file.write_text(yaml_blocks[0])
     arch = load_arch(arch_file)
@@ -132,6 +141,9 @@ def test_formats_doc_snippets_load(tmp_path: Path) -> None:
     net_file = tmp_path / "net.yaml"
     net_file.write_text(yaml_blocks[1])
     assert len(load_workload(net_file)) == 2
+    net_file.write_text(yaml_blocks[2])
+    llm = load_workload(net_file)
+    assert [op.op for op in llm.ops] == ["softmax", "embedding"] and llm.phases[0].layers == ["q_proj", "attn_scores"]
     # the mapping snippet is the eyeriss-168 example, abbreviated: same costs
     mapping_file = tmp_path / "m.json"
     mapping_file.write_text(json_blocks[0])

@@ -88,13 +88,30 @@ def read_structured_file(path: Path) -> Any:
         raise CosearchError(f"{path}: malformed YAML{where}: {problem}") from None
 
 
-def write_atomic(path: Path, text: str, *, encoding: str | None = None) -> None:
-    """Write ``text`` to ``path`` (parents created) through a temporary file and a rename, so a
-    reader never sees a half-written file and a crash leaves the previous version."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_atomic(path: Path, data: str | bytes, *, encoding: str | None = None) -> None:
+    """Write ``data`` (text, or bytes written as they are) to ``path`` (parents created) through a
+    temporary file ``.<name>.tmp`` beside it and a rename, so a reader never sees a half-written file
+    and a crash or interrupt leaves the previous version.
+
+    A write that fails (disk full, read-only or missing directory) removes the temporary file and
+    raises :class:`CosearchError` ``<path>: cannot write (<reason>)``; ``path`` is left as it was."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding=encoding)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding=encoding)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise CosearchError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
 
 
 def to_plain(obj: Any) -> Any:

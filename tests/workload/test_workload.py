@@ -22,6 +22,14 @@ EXPECTED_MACS = {
     "mlp": 46_563_328,
     "transformer": 419_430_400,
     "bert-base": 931_135_488,
+    # 128 tokens, batch 1, LM head on every token (formulas: tests/workload/test_transformer_zoo.py)
+    "gpt2": 16_114_089_984,
+    "gpt2-medium": 46_047_297_536,
+    "llama2-7b": 850_000_871_424,
+    "llama3-8b": 964_891_246_592,
+    "mistral-7b": 914_425_380_864,
+    "vit-b16": 17_563_828_224,
+    "vit-l16": 61_554_712_576,
 }
 
 
@@ -75,7 +83,18 @@ def test_zoo_layers_are_unique_and_named(name: str) -> None:
 @pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16", "mobilenet_v2", "dqn", "transformer"])
 def test_zoo_batch_scales_macs(name: str) -> None:
     assert ZOO[name](batch=4).macs == 4 * ZOO[name]().macs
-    assert all(layer.N == 4 for layer in ZOO[name](batch=4))
+    attention = {"attn_scores", "attn_values"}
+    assert all(layer.N == 4 for layer in ZOO[name](batch=4) if layer.name not in attention)
+
+
+@pytest.mark.parametrize("name", ["transformer", "bert-base"])
+def test_encoder_attention_keys_are_per_sequence(name: str) -> None:
+    """QKᵀ and AV hold each sequence's own keys/values as Weights: batch b has b times the weight words."""
+    one, four = ZOO[name](), ZOO[name](batch=4)
+    for product in ("attn_scores", "attn_values"):
+        a, b = one.layer(product), four.layer(product)
+        assert b.N == 1 and b.G == 4 * a.G
+        assert b.weight_words == 4 * a.weight_words and b.macs == 4 * a.macs
 
 
 def test_resnet18_dedup_counts() -> None:

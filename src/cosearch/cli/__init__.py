@@ -13,7 +13,11 @@ app.command()(codesign.demo)  # listed after report, as before
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point (``cosearch``)."""
+    """Console-script entry point (``cosearch``): SIGINT and SIGTERM stop a run in order, a second one at
+    once (:mod:`._signals`), then the command runs."""
+    from ._signals import install_stop_handlers
+
+    install_stop_handlers()
     app(args=argv, prog_name="cosearch")
 
 

@@ -104,6 +104,15 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     raise typer.Exit(code)
 
 
+def _stopped(err: KeyboardInterrupt, saved: str) -> typer.Exit:
+    """Print ``error: interrupted`` (Ctrl-C) or ``error: terminated`` (SIGTERM), then ``; <saved>`` if
+    given, on one line, and return the exit to raise: status 130 or 143 (:mod:`._signals`)."""
+    from ._signals import exit_status, stop_word
+
+    typer.echo(f"error: {stop_word(err)}" + (f"; {_one_line(saved)}" if saved else ""), err=True)
+    return typer.Exit(exit_status(err))
+
+
 def _passthrough_exceptions() -> tuple[type[BaseException], ...]:
     """Typer's own exits and usage errors (Typer >= 0.2x vendors Click; older versions use Click)."""
     kinds: list[type[BaseException]] = [typer.Exit, typer.Abort]
@@ -148,9 +157,8 @@ def _handle_errors(fn: F) -> F:
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
             _fail(f"{where}{err.strerror or err}")
-        except KeyboardInterrupt:
-            typer.echo("error: interrupted", err=True)
-            raise typer.Exit(130)
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (_signals.Terminated)
+            raise _stopped(err, "") from None
         except Exception as err:  # a bug, not bad input: still one line unless debugging
             if os.environ.get("COSEARCH_DEBUG"):
                 raise

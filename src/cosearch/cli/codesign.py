@@ -23,6 +23,7 @@ from ._common import (
     _input_shapes,
     _load_cli_workload,
     _print_json,
+    _stopped,
     _study_report_sources,
     _write_report,
     app,
@@ -35,8 +36,9 @@ def _load_workloads(text: str, input_shapes: Optional[dict[str, tuple[int, ...]]
     """``--workload W[,W2,...]``: zoo names or workload files, distinct. ``--input-shape`` values go
     to the ONNX models among them (each gets those naming one of its inputs)."""
     from ..workload.importers.onnx import route_input_shapes
+    from ..workload.io import split_workload_list
 
-    names = [t.strip() for t in text.split(",")]
+    names = split_workload_list(text)
     if not text.strip() or any(not n for n in names):
         raise CosearchError(f"--workload: expected NAME or NAME,NAME,... (zoo names or files), got {text!r}")
     routed = route_input_shapes([n for n in names if Path(n).suffix.lower() == ".onnx"], input_shapes)
@@ -211,10 +213,9 @@ def _run_codesign(
             progress.note("mapping the baselines: " + " and ".join(dict.fromkeys(_baseline_names(cd))) + " ...")
             try:
                 res = cd.run()
-            except KeyboardInterrupt:
-                typer.echo(f"error: interrupted; {output.done} trials are saved in study {cd.study_name} "
-                           f"({cd.storage.url}); rerun with --resume to continue", err=True)
-                raise typer.Exit(130) from None
+            except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: results.json says interrupted
+                raise _stopped(err, f"{output.done} trials are saved in study {cd.study_name} ({cd.storage.url}); "
+                                    "rerun with --resume to continue") from None
         data = output.document(res)
     finally:
         if executor is not None:
@@ -243,6 +244,11 @@ def _print_codesign_result(data: dict[str, Any], cd: Any, out_dir: Path, report_
     if data["best"] is not None:
         for renderable in _codesign_summary(data, cd):
             console.print(renderable)
+        per_phase = getattr(data["best"], "per_phase", None)
+        if per_phase:
+            from ..report.tables import phase_totals_table
+
+            console.print(phase_totals_table(per_phase, title="Best design per phase"))
     console.print(Text(
         f"{data['trials']} HW points in {data['seconds']:.1f} s. Study {data['study']} in {data['storage']} "
         f"(cosearch study show {data['study']}"

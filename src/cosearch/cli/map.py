@@ -18,6 +18,7 @@ from ._common import (
     _map_report_sources,
     _print_json,
     _select_layer,
+    _stopped,
     _write_report,
     app,
 )
@@ -25,15 +26,16 @@ from ._common import (
 
 def _select_layers(workload: Optional[str], layer_name: Optional[str], shape: Optional[str],
                    input_shapes: Optional[dict[str, tuple[int, ...]]] = None):
-    """(layers, their indices in the workload, workload name): one layer (``--layer``/``--shape``) or all."""
+    """(layers, their indices in the workload, workload name, its phases or None): one layer
+    (``--layer``/``--shape``) or all."""
     if shape is not None or workload is None or layer_name is not None:
         layer = _select_layer(workload, layer_name, shape, input_shapes)  # the same checks and messages as eval
         if shape is not None:
-            return [layer], [0], layer.name
+            return [layer], [0], layer.name, None
         net = _load_cli_workload(workload, input_shapes)
-        return [layer], [[l.name for l in net].index(layer.name)], net.name
+        return [layer], [[l.name for l in net].index(layer.name)], net.name, net.phases
     net = _load_cli_workload(workload, input_shapes)
-    return list(net.layers), list(range(len(net))), net.name
+    return list(net.layers), list(range(len(net))), net.name, net.phases
 
 
 class _MapProgress:
@@ -121,7 +123,7 @@ def map_cmd(
                    seed=seed, cli=True)
 
     the_arch = load_arch(arch)
-    layers, indices, name = _select_layers(workload, layer, shape, _input_shapes(input_shape))
+    layers, indices, name, phases = _select_layers(workload, layer, shape, _input_shapes(input_shape))
     cons: Any = None
     if dataflow is not None:
         cons = _dataflow_constraints(dataflow, the_arch)
@@ -136,12 +138,12 @@ def map_cmd(
             run = map_network(
                 the_arch, layers, optimizer=optimizer, budget=budget, time_limit=time_limit, objective=objective,
                 constraints=cons, seed=seed, jobs=jobs, out_dir=out_dir, indices=indices, workload_name=name,
+                phases=phases,
                 on_layer_done=progress.layer_done, on_progress=progress.within_layer,
                 on_start=lambda: progress.note(f"mapping {header}; writing to {out_dir}"),
             )
-        except KeyboardInterrupt:
-            typer.echo(f"error: interrupted; finished layers are saved in {out_dir}", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: results.json says interrupted
+            raise _stopped(err, f"finished layers are saved in {out_dir}") from None
     report_path = None if no_report else _write_report(lambda: _map_report_sources(out_dir), out_dir,
                                                            as_json=as_json)
     if as_json:
@@ -176,7 +178,7 @@ def _print_run(run: Any, header: str, out_dir: Path, report_path: Path | None, *
     """The tables of a finished :func:`~cosearch.mappers.network.map_network` run: loop nests (of a
     single layer, or of every layer with ``verbose``), per-layer results, network totals (several layers
     or repeats), evaluations and time, and where the files are."""
-    from ..report.tables import layer_results_table, loop_nest_text, network_totals_table
+    from ..report.tables import layer_results_table, loop_nest_text, network_totals_table, phase_totals_table
 
     console = _console()
     single = len(run.layers) == 1
@@ -188,6 +190,8 @@ def _print_run(run: Any, header: str, out_dir: Path, report_path: Path | None, *
     console.print(layer_results_table([r.table_row() for r in run.layers]))
     if not single or run.layers[0].count > 1:
         console.print(network_totals_table(run.totals))
+    if run.phase_totals:
+        console.print(phase_totals_table(run.phase_totals))
     evals = sum(r.evaluations for r in run.layers)
     console.print(Text(f"{evals:,} evaluations in {run.seconds:.1f} s; mappings and results.json in {out_dir}"))
     if report_path is not None:

@@ -10,6 +10,7 @@ from typing import Any, Optional
 import typer
 from rich.text import Text
 
+from .._io import write_atomic
 from ..errors import CosearchError
 from ..limits import check_float
 from ._common import (
@@ -217,8 +218,7 @@ def study_export(
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    write_atomic(out, text)
     typer.echo(f"wrote {out}", err=True)
 
 

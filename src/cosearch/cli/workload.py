@@ -28,7 +28,7 @@ def _load_with_not_costed(source: str, input_shapes: dict[str, tuple[int, ...]])
     """The network of ``source`` plus the ops it does not cost (ONNX models and torch factories)."""
     from ..workload.importers.onnx import load_onnx
     from ..workload.importers.torch import load_factory, split_factory_spec
-    from ..workload.io import load_workload
+    from ..workload.io import HF_PREFIX, load_workload
 
     path = Path(source)
     if path.suffix.lower() == ".onnx":
@@ -38,6 +38,10 @@ def _load_with_not_costed(source: str, input_shapes: dict[str, tuple[int, ...]])
     spec = split_factory_spec(source) if not path.exists() else None
     if spec is not None:
         return load_factory(*spec)
+    if source.startswith(HF_PREFIX) and not path.exists():
+        from ..workload.importers.hf import load_hf
+
+        return load_hf(source[len(HF_PREFIX):])
     return load_workload(source), []
 
 
@@ -52,7 +56,7 @@ def workload_show(
     from rich.markup import escape
     from rich.table import Table
 
-    from ..report.tables import layer_shape_fields
+    from ..report.tables import element_ops_table, layer_shape_fields
 
     net, not_costed = _load_with_not_costed(source, _input_shapes(input_shape))
     rows = [{**layer_shape_fields(l), "shape": l.shape_text(), "count": l.count, "macs": l.macs,
@@ -63,9 +67,17 @@ def workload_show(
               "input_words": sum(l.input_words * l.count for l in net),
               "output_words": sum(l.output_words * l.count for l in net),
               "not_costed": len(not_costed)}
+    extra: dict[str, Any] = {}
+    if net.ops is not None:
+        totals["op_elements"] = sum(op.elements * op.count for op in net.ops)
+        totals["op_dram_words"] = sum(op.dram_words * op.count for op in net.ops)
+        totals["embedding_weight_words"] = sum(op.weight_words * op.count for op in net.ops)
+        extra["ops"] = [op.model_dump(exclude_none=True) for op in net.ops]
+    if net.phases is not None:
+        extra["phases"] = [phase.model_dump() for phase in net.phases]
     if as_json:
         _print_json({"name": net.name, "description": net.description, "totals": totals,
-                     "layers": rows, "not_costed": not_costed})
+                     "layers": rows, "not_costed": not_costed, **extra})
         return
     console = _console()
     table = Table(title=f"{escape(net.name)}: {len(net)} unique layers, {net.num_layers} layers, {totals['macs']:,} MACs")
@@ -81,6 +93,11 @@ def workload_show(
     console.print(table)
     if net.description:
         console.print(escape(net.description))
+    if net.phases:
+        console.print("phases: " + "; ".join(f"{escape(p.name)} ({p.tokens:,} tokens, {len(p.layers)} unique layers)"
+                                             for p in net.phases))
+    if net.ops:
+        console.print(element_ops_table(net.ops))
     if not_costed:
         # one row per (op, reason), in order of first appearance; --json lists every op
         groups: dict[tuple[str, str], list[str]] = {}

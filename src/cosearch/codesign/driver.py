@@ -40,7 +40,7 @@ from ..arch.hwspace import HWSpace
 from ..arch.templates import get_template
 from ..errors import CosearchError
 from ..limits import check_float
-from ..model.totals import repeat_totals
+from ..model.totals import phase_totals, repeat_totals
 from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, WorkUnit
 from ..study.records import Trial
 from ..study.worker import HEARTBEAT_S, LOST_ATTEMPTS, POLL_S, STALE_AFTER_S, HeldTrial, TrialWorker, new_worker_id
@@ -360,13 +360,10 @@ class Codesign:
         output.write("running")
         try:
             res = self._drive()
-        except KeyboardInterrupt:
-            output.write("interrupted")
-            raise
-        except BaseException:
+        except BaseException as err:  # Ctrl-C (or SIGTERM, which the CLI raises as one), or an error
             try:
-                output.write("failed")
-            except Exception:  # noqa: BLE001 - keep the original error
+                output.write("interrupted" if isinstance(err, KeyboardInterrupt) else "failed")
+            except Exception:  # noqa: BLE001 - keep the original error (a full disk may refuse this write)
                 pass
             raise
         finally:
@@ -524,7 +521,31 @@ class Codesign:
         return DesignSummary(arch=values, energy_pj=cost.total_energy_pj, cycles=cost.total_cycles,
                              edp=cost.total_energy_pj * cost.total_cycles, area_mm2=area,
                              per_workload={w: cost.edp[w] for w in cost.edp},
-                             layers={k: LayerSummary.from_record(r) for k, r in cost.layers.items()})
+                             layers={k: LayerSummary.from_record(r) for k, r in cost.layers.items()},
+                             per_phase=self._phase_totals(values, cost))
+
+    def _phase_totals(self, values: dict[str, Any], cost: NetworkCost) -> dict[str, dict[str, Any]] | None:
+        """Per-phase totals of the workloads with phases on the point ``values`` (None without phases or
+        when a layer has no mapping); each layer's DRAM energy comes from evaluating its mapping again."""
+        phased = [w for w in self.workloads if w.phases]
+        if not phased or not cost.valid:
+            return None
+        from ..mapping.mapping import Mappings, mapping_from_data
+        from ..model.evaluate import evaluate
+
+        arch = unit_arch(self._hw_payload(values))
+        by_shape: dict[tuple[int, ...], tuple[float, float, float]] = {}
+        for key, layer in self.layers:
+            r = cost.layers[key]
+            batch = Mappings.from_list([mapping_from_data(r["mapping"], f"layer {key}")], arch)
+            dram = float(evaluate(arch, layer, batch, breakdown=True).level_energy_pj[0, 0].sum())
+            by_shape[layer.shape_key()] = (r["energy_pj"], r["cycles"], dram)
+        out: dict[str, dict[str, Any]] = {}
+        for w in phased:
+            rows = {layer.name: (layer.count, *by_shape[layer.shape_key()], layer.macs) for layer in w.layers}
+            for name, totals in phase_totals(w.phases or [], rows, arch.num_pes).items():
+                out[f"{w.name}/{name}" if len(self.workloads) > 1 else name] = totals
+        return out
 
     def _result(self, baseline: NetworkCost, baseline_rs: NetworkCost, seconds: float) -> CodesignResult:
         assert self.baseline_summaries is not None  # set by _baselines, which gave baseline and baseline_rs

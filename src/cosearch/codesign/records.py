@@ -37,7 +37,8 @@ class DesignSummary:
 
     ``per_workload`` maps each workload to its EDP (pJ·cycles); ``energy_pj``/``cycles``/``edp`` are the
     totals over all workloads; ``layers`` maps each unique layer's shape key to its summary; ``trial`` is
-    the trial number of a searched design (``None`` for a baseline).
+    the trial number of a searched design (``None`` for a baseline); ``per_phase`` the per-phase totals
+    of workloads with phases (``workload/phase`` with several workloads; absent without phases).
     """
 
     arch: dict[str, Any]  # the template's parameter values
@@ -48,6 +49,7 @@ class DesignSummary:
     per_workload: dict[str, float]
     layers: dict[str, LayerSummary] = field(default_factory=dict)
     trial: int | None = None
+    per_phase: dict[str, dict[str, Any]] | None = None  # LLM workloads: phase -> model.totals.phase_totals
 
     def with_trial(self, number: int) -> DesignSummary:
         """This summary as trial ``number``'s."""
@@ -59,6 +61,8 @@ class DesignSummary:
                 "layers": {k: v.to_json() for k, v in self.layers.items()}}
         if self.trial is not None:
             data["trial"] = self.trial
+        if self.per_phase is not None:
+            data["per_phase"] = self.per_phase
         return data
 
     @classmethod
@@ -66,4 +70,4 @@ class DesignSummary:
         return cls(arch=dict(data["arch"]), energy_pj=data["energy_pj"], cycles=data["cycles"], edp=data["edp"],
                    area_mm2=data["area_mm2"], per_workload=dict(data["per_workload"]),
                    layers={k: LayerSummary.from_record(v) for k, v in (data.get("layers") or {}).items()},
-                   trial=data.get("trial"))
+                   trial=data.get("trial"), per_phase=data.get("per_phase"))

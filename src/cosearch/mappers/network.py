@@ -9,7 +9,9 @@
   Ctrl-C: the parent stops them); with ``jobs = 1`` everything runs in this process;
 * with ``out_dir`` each layer's best mapping is written as ``<layer>.json`` (the mapping format,
   loadable by ``cosearch eval --mapping``) and ``results.json`` (the run so far) is rewritten
-  atomically as each layer finishes, so an interrupted run keeps its finished layers;
+  atomically as each layer finishes, so an interrupted run keeps its finished layers; a
+  ``KeyboardInterrupt`` leaves its status ``interrupted``, another exception ``failed`` (if it can
+  still be written: a full disk may not let it);
 * network totals count repeats: ``energy = Σ energy·count``, ``cycles = Σ cycles·count``,
   ``EDP = energy × cycles``.
 
@@ -33,8 +35,8 @@ from .._io import RESULTS_FILE, to_plain, write_atomic
 from ..arch.spec import Arch
 from ..errors import CosearchError
 from ..mapping.mapping import Mapping
-from ..model.totals import repeat_totals
-from ..workload.layer import Layer, Network
+from ..model.totals import phase_totals, repeat_totals
+from ..workload.layer import Layer, Network, Phase
 from .settings import check_settings
 
 # ---------------------------------------------------------------------------------------------------
@@ -60,6 +62,7 @@ class LayerResult:
     loop_nest: list[dict[str, Any]] = field(default_factory=list)  # mapping.loopnest.loop_nest_data
     error: str | None = None  # why no mapping was found (then the costs are inf)
     file: str | None = None  # the mapping file's name inside the run's out_dir
+    dram_energy_pj: float = math.inf  # energy at the outermost level (in the phase totals, not the layer JSON)
 
     @property
     def ok(self) -> bool:
@@ -127,10 +130,20 @@ class NetworkMapResult:
     seconds: float  # wall time of the whole run
     out_dir: Path | None = None
     status: str = "complete"  # "running", "complete", "interrupted", "failed"
+    phases: list[Phase] | None = None  # the workload's phases (LLMs), else None
 
     @property
     def totals(self) -> dict[str, Any]:
         return network_totals(self.layers, self.arch.num_pes)
+
+    @property
+    def phase_totals(self) -> dict[str, dict[str, Any]] | None:
+        """Per-phase totals of the finished layers (:func:`~cosearch.model.totals.phase_totals`), or None
+        for a workload without phases."""
+        if self.phases is None:
+            return None
+        rows = {r.name: (r.count, r.energy_pj, r.cycles, r.dram_energy_pj, r.macs) for r in self.layers}
+        return phase_totals(self.phases, rows, self.arch.num_pes)
 
     @property
     def failed(self) -> list[LayerResult]:
@@ -149,6 +162,7 @@ class NetworkMapResult:
             "constraints": self.constraints,
             "layers": [r.to_json() for r in self.layers],
             "total": {k: to_plain(v) for k, v in self.totals.items()},
+            **({"phases": to_plain(self.phase_totals)} if self.phases is not None else {}),
             "seconds": round(self.seconds, 3),
         }
 
@@ -238,6 +252,7 @@ def _run_task(task: _Task, space: Any = None,
     result.seconds = float(res.seconds)
     result.mapping = res.mapping()
     result.loop_nest = loop_nest_data(task.arch, res.best, 0, tile_words=res.costs.tile_words)
+    result.dram_energy_pj = float(res.costs.level_energy_pj[0, 0].sum())
     return result
 
 
@@ -279,6 +294,7 @@ def map_network(
     on_start: Callable[[], None] | None = None,
     indices: Sequence[int] | None = None,
     workload_name: str | None = None,
+    phases: Sequence[Phase] | None = None,
 ) -> NetworkMapResult:
     """Map every layer of ``network_or_layers`` on ``arch`` and return the best mapping of each.
 
@@ -292,7 +308,8 @@ def map_network(
     (1 = this process). ``out_dir``: where mapping files and ``results.json`` go (``None``: nothing
     is written). ``on_layer_done(result)`` is called in this process as each layer finishes (in
     completion order); ``on_progress(i, fraction)`` reports progress within layer ``i`` (``jobs=1`` only);
-    ``on_start()`` is called once the input is checked, just before the search starts.
+    ``on_start()`` is called once the input is checked, just before the search starts. ``phases``
+    (default: the network's) makes the results carry per-phase totals (``NetworkMapResult.phase_totals``).
 
     Worker processes are started with ``spawn``: a script that calls this with ``jobs > 1`` needs the
     usual ``if __name__ == "__main__":`` guard.
@@ -306,7 +323,8 @@ def map_network(
 
     start = time.perf_counter()
     the_arch = load_arch(arch) if isinstance(arch, str) else arch
-    layers, name = _layers_of(network_or_layers, workload_name)
+    layers, name, network_phases = _layers_of(network_or_layers, workload_name)
+    phases = list(phases) if phases is not None else network_phases
     idx = list(range(len(layers))) if indices is None else [int(i) for i in indices]
     if len(idx) != len(layers):
         raise ValueError("indices must give one index per layer")
@@ -323,7 +341,7 @@ def map_network(
              for layer, i in zip(layers, idx)]
     out = Path(out_dir) if out_dir is not None else None
     run = NetworkMapResult(the_arch, name, optimizer, objective, int(seed), budget, time_limit, cons_label,
-                           int(jobs), [], 0.0, out, status="running")
+                           int(jobs), [], 0.0, out, status="running", phases=phases)
     recorder = _RunRecorder(run, layers, start, on_layer_done)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -332,24 +350,33 @@ def map_network(
         on_start()
     try:
         _run_tasks(tasks, spaces, jobs, recorder.finish, on_progress)
-    except BaseException:
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, which the CLI raises as one)
         recorder.save("interrupted")
+        raise
+    except BaseException:  # an error (e.g. a file that cannot be written): say so if the disk lets us
+        try:
+            recorder.save("failed")
+        except Exception:  # noqa: BLE001 - keep the original error
+            pass
         raise
     recorder.save("complete" if all(r.ok for r in recorder.done.values()) else "failed")
     return run
 
 
 def _layers_of(network_or_layers: Network | Layer | Sequence[Layer] | str,
-               workload_name: str | None) -> tuple[list[Layer], str]:
-    """The layers to map and the workload's name (``workload_name``, else the network's or layer's
-    name, else ``"layers"``); a string is a zoo name or workload file. No layers is an error."""
+               workload_name: str | None) -> tuple[list[Layer], str, list[Phase] | None]:
+    """The layers to map, the workload's name (``workload_name``, else the network's or layer's
+    name, else ``"layers"``) and its phases (a network's, else None); a string is a zoo name or
+    workload file. No layers is an error."""
     from ..workload.io import load_workload
 
     if isinstance(network_or_layers, str):
         network_or_layers = load_workload(network_or_layers)
+    phases = None
     if isinstance(network_or_layers, Network):
         layers = list(network_or_layers.layers)
         name = workload_name or network_or_layers.name
+        phases = network_or_layers.phases
     elif isinstance(network_or_layers, Layer):
         layers = [network_or_layers]
         name = workload_name or network_or_layers.name
@@ -358,7 +385,7 @@ def _layers_of(network_or_layers: Network | Layer | Sequence[Layer] | str,
         name = workload_name or "layers"
     if not layers:
         raise CosearchError("nothing to map: no layers given")
-    return layers, name
+    return layers, name, phases
 
 
 def _checked_spaces(arch: Arch, layers: list[Layer], cons: Any, cons_label: str | None) -> list[Any]:

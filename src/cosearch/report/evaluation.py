@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from ..dims import DATASPACES
 from ..errors import CosearchError
-from ..model.totals import repeat_totals
+from ..model.totals import phase_totals, repeat_totals
 from .records import LayerRow
 
 
@@ -45,6 +45,7 @@ def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: Lay
                 "energy_pj": float(costs.level_energy_pj[0, li, di]),
             })
     row.mac_energy_pj = float(costs.macs * arch.mac.energy_pj)
+    row.dram_energy_pj = float(costs.level_energy_pj[0, 0].sum())
     row.utilization = float(costs.utilization[0]) if row.utilization is None else row.utilization
     row.loop_nest = loop_nest_data(arch, batch, 0, tile_words=costs.tile_words)
     if row.energy_pj is None:
@@ -58,3 +59,25 @@ def network_totals(rows: Sequence[LayerRow]) -> tuple[float | None, float | None
     e, c = repeat_totals((r.count or 1, r.energy_pj, r.cycles) for r in rows)  # type: ignore[misc]
     return e, c, e * c
 
+
+
+def design_phase_totals(rows: Sequence[LayerRow], nets: Sequence[Any], keys: dict[tuple[int, ...], str],
+                        num_pes: int | None) -> dict[str, dict[str, Any]] | None:
+    """Per-phase totals (:func:`~cosearch.model.totals.phase_totals`) of a design's layer ``rows`` for the
+    workloads ``nets`` that have phases; ``keys`` gives the row key of each layer shape. A phase is named
+    ``workload/phase`` when there are several workloads. ``None`` if no workload has phases or a row
+    lacks its figures."""
+    by_key = {row.key: row for row in rows}
+    out: dict[str, dict[str, Any]] = {}
+    for net in nets:
+        if not net.phases:
+            continue
+        figures = {}
+        for layer in net.layers:
+            row = by_key.get(keys.get(layer.shape_key(), ""))
+            if row is None or row.energy_pj is None or row.cycles is None or row.dram_energy_pj is None:
+                return None
+            figures[layer.name] = (layer.count, row.energy_pj, row.cycles, row.dram_energy_pj, layer.macs)
+        for name, totals in phase_totals(net.phases, figures, num_pes).items():
+            out[f"{net.name}/{name}" if len(nets) > 1 else name] = totals
+    return out or None

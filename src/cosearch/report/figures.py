@@ -17,12 +17,15 @@ Figures (ids):
 
 from __future__ import annotations
 
+import io
 import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .._io import write_atomic
 from ..dims import DATASPACES
 from .records import MAC_LEVEL, Design, Source, StudySource
 from .rows import convergence_rows
@@ -465,13 +468,16 @@ def build_figures(sources: Sequence[Source]) -> list[FigureSpec]:
     return [f for f in figs if f is not None]
 
 
-def save_matplotlib(spec: FigureSpec, png: Any, svg: Any) -> None:
-    """Draw ``spec`` with matplotlib (Agg, no display) and write it as PNG (1100 × 620 px) and SVG."""
+def save_matplotlib(spec: FigureSpec, png: Path, svg: Path) -> None:
+    """Draw ``spec`` with matplotlib (Agg, no display) and write it as PNG (1100 × 620 px) and SVG
+    (each rendered in memory, then written atomically: an interrupted report leaves no half image)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     FigureCanvasAgg(fig)  # the Agg canvas: no display, no pyplot state
     spec.draw(fig)
-    fig.savefig(png, dpi=DPI, format="png")
-    fig.savefig(svg, format="svg")
+    for path, fmt in ((png, "png"), (svg, "svg")):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, dpi=DPI, format=fmt)
+        write_atomic(path, buffer.getvalue())

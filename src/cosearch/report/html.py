@@ -129,6 +129,35 @@ def _layers_section(tables: dict[str, list[dict[str, Any]]]) -> str:
                       "evaluations", "error"], rows, left=3, row_classes=classes, table_id="layers"))
 
 
+def _phases_section(tables: dict[str, list[dict[str, Any]]]) -> str:
+    rows = [[r["design"], r["phase"], fmt_int(r["tokens"]), fmt_energy(r["energy_pj"]), fmt_int(r["cycles"]),
+             fmt_sci(r["edp"]), fmt_pct(r["utilization"]), fmt_pct(r["dram_share"]),
+             fmt_energy(r["energy_per_token_pj"]), fmt_int(r["cycles_per_token"])]
+            for r in tables.get("phases", [])]
+    if not rows:
+        return ""
+    return ("<h2>Phases</h2><p class=\"meta\">Per phase of the LLM workload (repeats counted): the share of the "
+            "energy spent at the outermost level (DRAM), and energy and cycles per token (a decode step makes "
+            "one token per sequence).</p>"
+            + _table(["design", "phase", "tokens", "energy (pJ)", "cycles", "EDP (pJ·cycles)", "utilisation",
+                      "DRAM share", "energy / token (pJ)", "cycles / token"], rows, left=2, table_id="phases"))
+
+
+def _element_ops_section(tables: dict[str, list[dict[str, Any]]]) -> str:
+    ops = tables.get("element_ops", [])
+    if not ops:
+        return ""
+    rows = [[r["source"], r["op"], r["name"], r["phase"] or "-", r["count"], fmt_int(r["elements"]),
+             fmt_int(r["dram_words"]), fmt_int(r["weight_words"])] for r in ops]
+    words = sum(r["dram_words"] * r["count"] for r in ops)
+    return ("<h2>Element ops (not costed)</h2><p class=\"meta\">Operations that are not matrix products: elements "
+            "computed and DRAM words moved by one instance if it reads its inputs once and writes its output once "
+            f"({words:,} words in all, repeats counted); no MACs, no energy in the totals.</p>"
+            f"<details><summary>{len(rows)} ops</summary>"
+            + _table(["source", "op", "name", "phase", "count", "elements", "DRAM words", "weight words"], rows,
+                     left=4, table_id="element-ops") + "</details>")
+
+
 def _constraints_section(tables: dict[str, list[dict[str, Any]]]) -> str:
     if "constraints" not in tables:
         return ""
@@ -204,7 +233,7 @@ def render_page(sources: Sequence[Source], shown: Sequence[ShownDesign], figures
             f"{len(sources)} source(s). Energies in pJ (figures: µJ), EDP in pJ·cycles, areas in mm².</p>",
             _sources_section(sources), _designs_section(sources, shown, tables)]
     body += [_figure_section(f, figure_files.get(f.id, {})) for f in figures]
-    body += [_layers_section(tables)]
+    body += [_phases_section(tables), _layers_section(tables), _element_ops_section(tables)]
     if "study" in kinds:
         body.append(_constraints_section(tables))
         body.append(_pareto_section(tables))

@@ -39,6 +39,7 @@ class LayerRow:
     loop_nest: list[dict[str, Any]] | None = None
     breakdown: list[dict[str, Any]] = field(default_factory=list)  # level, dataspace, reads, fills, updates, energy_pj
     mac_energy_pj: float | None = None
+    dram_energy_pj: float | None = None  # energy at the outermost level (from the re-evaluation)
     error: str | None = None
 
 
@@ -63,6 +64,7 @@ class Design:
     layers: list[LayerRow]
     trial: int | None = None
     notes: list[str] = field(default_factory=list)
+    phase_totals: dict[str, dict[str, Any]] | None = None  # LLM workloads: model.totals.phase_totals per phase
 
     def network_breakdown(self) -> dict[tuple[str, str], float]:
         """Network energy (pJ, repeats counted) per (level, data space), the MAC as ``("MAC", "-")``."""
@@ -94,6 +96,7 @@ class StudySource:
     param_names: list[str]
     kind: str = "study"
     edp_bound: float | None = None  # network EDP no design of the space within the budget can beat
+    element_ops: list[Any] = field(default_factory=list)  # the workloads' ElementOps (names prefixed by workload)
 
     @property
     def optimizer(self) -> str:
@@ -117,6 +120,7 @@ class MapSource:
     results: dict[str, Any]
     design: Design
     kind: str = "map"
+    element_ops: list[Any] = field(default_factory=list)  # the workload's ElementOps, when it can be loaded
 
     @property
     def designs(self) -> list[Design]:

@@ -115,6 +115,24 @@ def constraint_rows(src: StudySource) -> list[dict[str, Any]]:
     return rows
 
 
+def phase_rows(sources: Sequence[Source]) -> list[dict[str, Any]]:
+    """Per design and phase of an LLM workload: tokens, energy (pJ), cycles, EDP, MACs, utilisation,
+    DRAM energy (pJ) and its share of the energy, energy and cycles per token."""
+    rows = []
+    for src in sources:
+        for d in src.designs:
+            for phase, t in (d.phase_totals or {}).items():
+                per = t.get("per_token") or {}
+                rows.append({"source": d.source, "design": d.label, "role": d.role, "phase": phase,
+                             "tokens": t.get("tokens"), "energy_pj": finite(t.get("energy_pj")),
+                             "cycles": finite(t.get("cycles")), "edp": finite(t.get("edp")), "macs": t.get("macs"),
+                             "utilization": finite(t.get("utilization")),
+                             "dram_energy_pj": finite(t.get("dram_energy_pj")), "dram_share": finite(t.get("dram_share")),
+                             "energy_per_token_pj": finite(per.get("energy_pj")),
+                             "cycles_per_token": finite(per.get("cycles"))})
+    return rows
+
+
 def report_tables(sources: Sequence[Source]) -> dict[str, list[dict[str, Any]]]:
     """Every table of the report as flat rows (JSON-able; one CSV each).
 
@@ -125,7 +143,9 @@ def report_tables(sources: Sequence[Source]) -> dict[str, list[dict[str, Any]]]:
       and energy (pJ) of one instance of the layer (the MAC as level ``MAC``);
     * ``loop_nests``: per design, layer, level and loop: dim, bound, kind (outer -> inner);
     * studies only: ``trials`` (every trial as stored), ``convergence`` (best EDP vs HW samples),
-      ``constraints`` (constraint statistics); ``pareto_front`` when a study has the ``pareto`` objective.
+      ``constraints`` (constraint statistics); ``pareto_front`` when a study has the ``pareto`` objective;
+    * LLM workloads only: ``phases`` (:func:`phase_rows`); workloads with element ops: ``element_ops``
+      (op, name, phase, count, elements, DRAM words and weight words of one instance).
     """
     designs, layers, breakdown, nests = [], [], [], []
     trials, convergence, constraints, front = [], [], [], []
@@ -170,6 +190,12 @@ def report_tables(sources: Sequence[Source]) -> dict[str, list[dict[str, Any]]]:
             constraints.extend(constraint_rows(src))
             front.extend(pareto_rows(src))
     tables = {"designs": designs, "layers": layers, "breakdown": breakdown, "loop_nests": nests}
+    phases = phase_rows(sources)
+    if phases:
+        tables["phases"] = phases
+    ops = [{"source": src.label, **op.model_dump()} for src in sources for op in src.element_ops]
+    if ops:
+        tables["element_ops"] = ops
     if any(isinstance(s, StudySource) for s in sources):
         tables.update({"trials": trials, "convergence": convergence, "constraints": constraints})
     if any(isinstance(s, StudySource) and s.objective == "pareto" for s in sources):

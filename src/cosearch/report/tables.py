@@ -285,6 +285,35 @@ def network_totals_table(totals: dict[str, Any], *, title: str = "Network totals
     return table
 
 
+def phase_totals_table(phases: dict[str, dict[str, Any]], *, title: str = "Per phase (with repeat counts)") -> Table:
+    """One row per phase (:func:`cosearch.model.totals.phase_totals`): tokens, energy, cycles, EDP,
+    utilisation, the share of the energy spent in DRAM, and energy and cycles per token."""
+    table = Table(title=title)
+    for column in ("phase", "tokens", "energy (pJ)", "cycles", "EDP (pJ·cycles)", "utilisation", "DRAM share",
+                   "energy / token (pJ)", "cycles / token"):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for name, t in phases.items():
+        per = t.get("per_token") or {}
+        table.add_row(escape(name), fmt_int(t.get("tokens")), fmt_energy(t.get("energy_pj")), fmt_int(t.get("cycles")),
+                      fmt_sci(t.get("edp")), fmt_pct(t.get("utilization")), fmt_pct(t.get("dram_share")),
+                      fmt_energy(per.get("energy_pj")), _fmt_number(per.get("cycles"), ",.1f"))
+    return table
+
+
+def element_ops_table(ops: Sequence[Any], *, title: str | None = None) -> Table:
+    """The operations that are not matrix products (:class:`~cosearch.workload.layer.ElementOp`): op,
+    count, elements and DRAM words of one instance, and the totals counting repeats."""
+    total_words = sum(op.dram_words * op.count for op in ops)
+    table = Table(title=title or f"{len(ops)} element ops, not costed (DRAM words: inputs read once, output "
+                                 f"written once; {total_words:,} words in all)")
+    for column in ("op", "name", "phase", "count", "elements (each)", "DRAM words (each)", "weight words"):
+        table.add_column(column, justify="left" if column in ("op", "name", "phase") else "right")
+    for op in ops:
+        table.add_row(escape(op.op), escape(op.name), escape(op.phase or "-"), str(op.count), f"{op.elements:,}",
+                      f"{op.dram_words:,}", f"{op.weight_words:,}" if op.weight_words else "-")
+    return table
+
+
 # ---------------------------------------------------------------------------------------------------
 # reference validation
 

@@ -62,7 +62,7 @@ from .._io import format_validation_error, read_structured_file
 from ..dims import DIMS
 from ..errors import CosearchError
 from ..limits import check_int
-from .layer import Layer, Network, deduplicate
+from .layer import ElementOp, Layer, Network, Phase, deduplicate
 from .zoo import find_zoo_builder, zoo_names
 
 INT_FIELDS: tuple[str, ...] = DIMS + ("Wstride", "Hstride", "Wdilation", "Hdilation", "count")
@@ -70,7 +70,7 @@ INT_FIELDS: tuple[str, ...] = DIMS + ("Wstride", "Hstride", "Wdilation", "Hdilat
 LAYER_FIELDS: tuple[str, ...] = ("name",) + INT_FIELDS
 SHAPE_FIELDS: tuple[str, ...] = DIMS + ("Wstride", "Hstride", "Wdilation", "Hdilation")
 """Fields accepted by :func:`parse_shape`."""
-NETWORK_FIELDS: tuple[str, ...] = ("name", "description", "layers")
+NETWORK_FIELDS: tuple[str, ...] = ("name", "description", "layers", "ops", "phases")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -196,7 +196,23 @@ def _network_from_mapping(data: Mapping[str, Any], source: str, default_name: st
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise CosearchError(f"{source}: description: must be a string, got {_describe(description)}")
-    return _network_from_layers(data["layers"], source, name, description, loc="layers")
+    network = _network_from_layers(data["layers"], source, name, description, loc="layers")
+    extra: dict[str, Any] = {}
+    for key, model in (("ops", ElementOp), ("phases", Phase)):
+        if data.get(key) is None:
+            continue
+        if not isinstance(data[key], list):
+            raise CosearchError(f"{source}: {key}: expected a list, got {_describe(data[key])}")
+        try:
+            extra[key] = [model.model_validate(entry) for entry in data[key]]
+        except ValidationError as err:
+            raise CosearchError(format_validation_error(err, _where(source, key))) from None
+    names = {layer.name for layer in network.layers}
+    for phase in extra.get("phases", ()):
+        unknown = [n for n in phase.layers if n not in names]
+        if unknown:
+            raise CosearchError(f"{source}: phases: phase {phase.name!r} names no layer {unknown[0]!r}")
+    return network.model_copy(update=extra) if extra else network
 
 
 def _network_from_layers(entries: Any, source: str, name: str, description: str, *, loc: str) -> Network:
@@ -279,6 +295,14 @@ def load_workload(
         network = _load_torch_factory(text)
         if network is not None:
             return network
+    if not isinstance(name_or_path, Path) and not path.exists():
+        if text.startswith(HF_PREFIX):
+            from .importers.hf import load_hf
+
+            return load_hf(text[len(HF_PREFIX):])[0]
+        network = parametric_workload(text)
+        if network is not None:
+            return network
     builder = find_zoo_builder(text) if not isinstance(name_or_path, Path) else None
     if builder is not None and not path.is_file():
         return builder()
@@ -287,6 +311,82 @@ def load_workload(
         raise CosearchError(f"unknown workload {text!r}{_suggestion(text)}: not a zoo network ({known}) and no such file")
     loader = IMPORTERS.get(path.suffix.lower(), _load_structured)
     return loader(path)
+
+
+HF_PREFIX = "hf:"
+"""``hf:NAME`` (a config shipped with cosearch) or ``hf:path/config.json``: a Hugging Face model."""
+LLM_PARAMETERS: tuple[str, ...] = ("phase", "seq", "batch", "kv_len", "lm_head")
+"""Parameters of an LLM zoo name (``llama3-8b:phase=decode,kv_len=2048,batch=16``)."""
+DECODER_SIZES: tuple[str, ...] = ("layers", "d_model", "heads", "kv_heads", "ffn", "vocab")
+"""Sizes of the generic ``decoder:...`` zoo name (all but ``kv_heads`` required)."""
+
+
+def parametric_workload(text: str) -> Network | None:
+    """The zoo network of a parametric name ``BASE:key=value,key=value`` (None if ``BASE`` is no zoo name).
+
+    LLMs (``gpt2``, ``llama3-8b``, ...) take :data:`LLM_PARAMETERS` (``phase=prefill|decode|both``,
+    ``seq``, ``batch``, ``kv_len`` positive integers, ``lm_head=true|false``); ``decoder`` takes them
+    and :data:`DECODER_SIZES`; every other zoo network takes ``batch``. The network is named ``text``.
+    Raises a one-line :class:`CosearchError` for an unknown key or a bad value.
+    """
+    from .transformer_zoo import DECODERS, GENERIC_DECODER, decoder_network, generic_decoder
+
+    base, sep, rest = text.partition(":")
+    if not sep:
+        return None
+    generic = base.strip().lower() == GENERIC_DECODER
+    builder = find_zoo_builder(base) if not generic else None
+    if builder is None and not generic:
+        return None
+    llm = generic or builder in {find_zoo_builder(name) for name in DECODERS}
+    allowed = (DECODER_SIZES + LLM_PARAMETERS) if generic else LLM_PARAMETERS if llm else ("batch",)
+    source = f"workload {text!r}"
+    values: dict[str, Any] = {}
+    for word in (w.strip() for w in rest.split(",")):
+        key, eq, value = word.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or not key:
+            raise CosearchError(f"{source}: {word!r} is not key=value")
+        if key not in allowed:
+            raise CosearchError(f"{source}: unknown parameter {key!r} (allowed: {', '.join(allowed)})")
+        if key in values:
+            raise CosearchError(f"{source}: parameter {key} given twice")
+        values[key] = _parameter_value(key, value, source)
+    if generic:
+        sizes = {key: values.pop(key) for key in DECODER_SIZES if key in values}
+        return decoder_network(generic_decoder(sizes, source), text, **values)
+    return _renamed(builder(**values), text)  # type: ignore[misc]
+
+
+def split_workload_list(text: str) -> list[str]:
+    """``W[,W2,...]`` split at commas, where a ``key=value`` piece after a parametric name continues it:
+    ``"dqn,llama3-8b:phase=decode,batch=16"`` -> ``["dqn", "llama3-8b:phase=decode,batch=16"]``."""
+    names: list[str] = []
+    for piece in (t.strip() for t in text.split(",")):
+        key, eq, _ = piece.partition("=")
+        if eq and key.isidentifier() and names and ":" in names[-1] and "=" in names[-1]:
+            names[-1] += f",{piece}"
+        else:
+            names.append(piece)
+    return names
+
+
+def _parameter_value(key: str, value: str, source: str) -> Any:
+    if key == "phase":
+        from .transformer_zoo import PHASES
+
+        if value not in PHASES:
+            raise CosearchError(f"{source}: phase must be one of {', '.join(PHASES)}, got {value!r}")
+        return value
+    if key == "lm_head":
+        if value.lower() not in ("true", "false"):
+            raise CosearchError(f"{source}: lm_head must be true or false, got {value!r}")
+        return value.lower() == "true"
+    return _positive_int(_to_int(value), f"{source}: {key}")
+
+
+def _renamed(network: Network, name: str) -> Network:
+    return network.model_copy(update={"name": name})
 
 
 def _suggestion(text: str) -> str:
@@ -300,6 +400,10 @@ def network_to_data(network: Network) -> dict[str, Any]:
     if network.description:
         data["description"] = network.description
     data["layers"] = [_layer_to_data(layer) for layer in network.layers]
+    if network.ops is not None:
+        data["ops"] = [op.model_dump(exclude_none=True) for op in network.ops]
+    if network.phases is not None:
+        data["phases"] = [phase.model_dump() for phase in network.phases]
     return data
 
 

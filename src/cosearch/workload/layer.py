@@ -120,14 +120,62 @@ class Layer(BaseModel):
         return " ".join(parts) or "1x1"
 
 
+class ElementOp(BaseModel):
+    """An operation that is not a matrix product (softmax, a norm, rotary embedding, an activation, a
+    residual add, an embedding lookup): listed with its size, never costed by the model (no MACs).
+
+    ``elements`` is how many output elements one instance computes; ``dram_words`` the words it moves
+    if it reads each input once from DRAM and writes its output once (16-bit words, one instance);
+    ``weight_words`` the parameters it owns (an embedding table; 0 for the others, whose few scale
+    and bias words are not counted). ``count`` repeats it as :attr:`Layer.count` does; ``phase`` names
+    the :class:`Phase` it belongs to (``None`` for a network without phases).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    op: str
+    elements: int = Field(ge=0)
+    dram_words: int = Field(ge=0)
+    weight_words: int = Field(0, ge=0)
+    count: int = Field(1, ge=1)
+    phase: str | None = None
+
+
+class Phase(BaseModel):
+    """One phase of an LLM workload (``prefill`` or ``decode``): which layers it runs and how many
+    tokens one pass of them processes (prefill: batch × prompt length; decode: batch, one new token
+    per sequence). Per-token figures divide the phase's totals by ``tokens``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    tokens: int = Field(ge=1)
+    layers: list[str]
+
+
 class Network(BaseModel):
-    """An ordered list of unique layers, each with its repeat ``count``."""
+    """An ordered list of unique layers, each with its repeat ``count``.
+
+    ``ops`` (the operations that are not matrix products) and ``phases`` are optional metadata, given
+    by the LLM and vision-transformer builders; they are ``None`` for every other network and change
+    none of its costs.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     layers: list[Layer]
     description: str = ""
+    ops: list[ElementOp] | None = None
+    phases: list[Phase] | None = None
+
+    def phase_of(self, layer_name: str) -> str | None:
+        """The name of the phase whose layers include ``layer_name`` (``None``: no phases, or none has it)."""
+        for phase in self.phases or ():
+            if layer_name in phase.layers:
+                return phase.name
+        return None
 
     @property
     def macs(self) -> int:

@@ -8,7 +8,8 @@ Conventions (Timeloop naming, see :mod:`cosearch.dims`):
   is ``G=c, C=K=1``; multi-head attention matmuls put the heads in ``G``.
 * A fully connected layer on a batch is ``N=batch, K=out_features, C=in_features, P=Q=R=S=1``.
   Transformer matmuls put the sequence length (tokens) in ``P`` with ``Q=R=S=1``.
-* Pooling, normalisation, activations, softmax and residual additions are not layers (no MACs counted).
+* Pooling, normalisation, activations, softmax and residual additions are not layers (no MACs counted);
+  the LLMs and ViTs (:mod:`cosearch.workload.transformer_zoo`) list them in ``Network.ops``.
 
 Every builder takes ``batch`` (``N``) and returns a deduplicated network: identical layer shapes are
 merged into one entry (the first occurrence's name) whose ``count`` is the number of occurrences.
@@ -20,6 +21,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .layer import Layer, Network, deduplicate
+from .transformer_zoo import TRANSFORMER_ZOO
 
 # ---------------------------------------------------------------------------------------------------
 # layer helpers
@@ -245,7 +247,9 @@ def encoder_block_layers(d_model: int, heads: int, d_ff: int, tokens: int, batch
     Q, K, V and output projections (``K=C=d_model``), attention scores ``QKᵀ`` (``G=heads``, per head
     ``K=tokens`` keys, ``C=d_model/heads``, ``P=tokens`` queries), attention-weighted values ``AV``
     (``G=heads``, ``K=d_model/heads``, ``C=tokens``), FFN ``d_model→d_ff→d_model``.
-    The four projections share one shape and are all named ``qkv_out_proj``.
+    The four projections share one shape and are all named ``qkv_out_proj``. The two attention
+    products put the batch in ``G`` too (``G=batch·heads``, ``N=1``): each sequence attends to its own
+    keys and values, which are the products' Weights, so they are not shared across the batch.
     """
     if d_model % heads:
         raise ValueError(f"d_model={d_model} not divisible by heads={heads}")
@@ -255,8 +259,8 @@ def encoder_block_layers(d_model: int, heads: int, d_ff: int, tokens: int, batch
         proj,  # Q
         proj,  # K
         proj,  # V
-        matmul("attn_scores", tokens, head_dim, tokens, batch=batch, groups=heads),
-        matmul("attn_values", tokens, tokens, head_dim, batch=batch, groups=heads),
+        matmul("attn_scores", tokens, head_dim, tokens, groups=batch * heads),
+        matmul("attn_values", tokens, tokens, head_dim, groups=batch * heads),
         proj,  # output projection
         matmul("ffn1", tokens, d_model, d_ff, batch=batch),
         matmul("ffn2", tokens, d_ff, d_model, batch=batch),
@@ -298,8 +302,11 @@ ZOO: dict[str, Callable[..., Network]] = {
     "transformer": transformer,
     "bert-base": bert_base,
     "bert_base": bert_base,
+    **TRANSFORMER_ZOO,
 }
-"""Zoo name -> builder (called with optional ``batch``). Includes aliases; see :func:`zoo_names`."""
+"""Zoo name -> builder (called with optional ``batch``). Includes aliases; see :func:`zoo_names`.
+The LLMs (``gpt2``, ``gpt2-medium``, ``llama2-7b``, ``llama3-8b``, ``mistral-7b``) and ViTs (``vit-b16``,
+``vit-l16``) are built in :mod:`cosearch.workload.transformer_zoo`."""
 
 ALIASES: dict[str, str] = {"bert_base": "bert-base"}
 """Alternative spellings registered in :data:`ZOO` -> canonical name."""

@@ -123,4 +123,18 @@ def map_source(directory: Path, data: dict[str, Any] | None = None, *, label: st
                     edp=finite(total.get("edp")), per_workload_edp={}, layers=rows, notes=notes)
     if design.energy_pj is None:
         design.energy_pj, design.cycles, design.edp = network_totals(rows)
-    return MapSource(label=label, path=path, results=data, design=design)
+    if isinstance(data.get("phases"), dict):
+        design.phase_totals = data["phases"]
+    return MapSource(label=label, path=path, results=data, design=design, element_ops=_element_ops(data))
+
+
+def _element_ops(data: dict[str, Any]) -> list[Any]:
+    """The element ops of the run's workload when it has phases (LLMs) and can be loaded again, else []."""
+    from ...workload.io import load_workload
+
+    if "phases" not in data:
+        return []
+    try:
+        return list(load_workload(str(data.get("workload"))).ops or [])
+    except (CosearchError, OSError, ValueError):
+        return []

@@ -16,7 +16,7 @@ from ..._io import finite
 from ...errors import CosearchError
 from ...study import sqlite_missing
 from ...workload.layer import Layer
-from ..evaluation import evaluate_row, network_totals
+from ..evaluation import design_phase_totals, evaluate_row, network_totals
 from ..records import Design, LayerRow, StudySource
 from .baselines import study_baselines
 
@@ -43,8 +43,6 @@ def _study_layers(config: dict[str, Any], trials: Sequence[Any]) -> tuple[list[t
     Keys and shapes come from the stored layer results; counts (occurrences of the shape in the
     workloads) from the workloads stored in the config (``workload_data``), or else from the zoo or
     workload files it names, when they can still be loaded."""
-    from ...workload.io import load_workload
-
     stored: dict[str, Any] = {}
     for t in trials:
         for rec in t.layers:
@@ -52,11 +50,7 @@ def _study_layers(config: dict[str, Any], trials: Sequence[Any]) -> tuple[list[t
                 stored[rec.layer] = Layer.from_shape_key(rec.layer, rec.shape_key)
     notes: list[str] = []
     counts: dict[tuple[int, ...], int] = {}
-    try:  # the workloads as stored with the study (newer studies), else by name
-        sources = config.get("workload_data") or config.get("workloads") or []
-        nets = [load_workload(src) for src in sources]
-    except (CosearchError, OSError, ValueError):
-        nets = []
+    nets = _study_networks(config)
     for net in nets:
         for layer in net.layers:
             counts[layer.shape_key()] = counts.get(layer.shape_key(), 0) + layer.count
@@ -75,6 +69,32 @@ def _study_layers(config: dict[str, Any], trials: Sequence[Any]) -> tuple[list[t
     return [(k, lay, None) for k, lay in stored.items()], notes
 
 
+def _study_networks(config: dict[str, Any]) -> list[Any]:
+    """The study's workloads as stored with it (newer studies), else loaded by name; [] if they cannot be."""
+    from ...workload.io import load_workload
+
+    try:
+        sources = config.get("workload_data") or config.get("workloads") or []
+        return [load_workload(src) for src in sources]
+    except (CosearchError, OSError, ValueError):
+        return []
+
+
+def _shape_keys(nets: Sequence[Any]) -> dict[tuple[int, ...], str]:
+    """Layer shape -> the study's key for it (``workload/layer`` of its first occurrence)."""
+    keys: dict[tuple[int, ...], str] = {}
+    for net in nets:
+        for layer in net.layers:
+            keys.setdefault(layer.shape_key(), f"{net.name}/{layer.name}")
+    return keys
+
+
+def _element_ops(nets: Sequence[Any]) -> list[Any]:
+    """The workloads' element ops, named ``workload/op`` when there are several workloads."""
+    return [op.model_copy(update={"name": f"{net.name}/{op.name}"}) if len(nets) > 1 else op
+            for net in nets for op in (net.ops or [])]
+
+
 def _space_arch(config: dict[str, Any], values: dict[str, Any], name: str | None = None) -> Any:
     from ...arch.hwspace import HWSpace
 
@@ -85,8 +105,10 @@ def _space_arch(config: dict[str, Any], values: dict[str, Any], name: str | None
 def _design_from_layers(*, source: str, role: str, label: str, arch: Any, params: dict[str, Any],
                         area: float | None, layers: list[tuple[str, Any, int | None]],
                         results: dict[str, dict[str, Any]], workload_edp: dict[str, float],
-                        totals: tuple[Any, Any, Any] | None, trial: int | None = None) -> Design:
-    """A :class:`Design` whose layer ``results`` (key -> stored fields) are re-evaluated on ``arch``."""
+                        totals: tuple[Any, Any, Any] | None, trial: int | None = None,
+                        nets: Sequence[Any] = ()) -> Design:
+    """A :class:`Design` whose layer ``results`` (key -> stored fields) are re-evaluated on ``arch``;
+    per-phase totals for the workloads ``nets`` that have phases."""
     rows: list[LayerRow] = []
     for key, layer, count in layers:
         r = results.get(key) or {}
@@ -105,7 +127,8 @@ def _design_from_layers(*, source: str, role: str, label: str, arch: Any, params
     return Design(source=source, role=role, label=label, arch_name=arch.name, params=dict(params),
                   area_mm2=finite(area), energy_pj=finite(energy), cycles=finite(cycles), edp=finite(edp),
                   per_workload_edp={w: float(v) for w, v in workload_edp.items() if finite(v) is not None},
-                  layers=rows, trial=trial)
+                  layers=rows, trial=trial,
+                  phase_totals=design_phase_totals(rows, nets, _shape_keys(nets), arch.num_pes))
 
 
 def study_source(store: Any, name: str, *, results_path: Path | None = None, label: str | None = None,
@@ -135,6 +158,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
     keyed = [best_trial] if best_trial is not None else \
         [store.trial(st, t.number, layers=True) for t in trials if t.state in ("complete", "failed")][:5]
     layers, notes = _study_layers(config, keyed)
+    nets = _study_networks(config) if not notes else []
 
     best = None
     if best_trial is not None:
@@ -145,7 +169,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
             source=label, role="best", label=f"{label}: best (trial {best_trial.number})",
             arch=_space_arch(config, best_trial.hw_params["values"]), params=best_trial.hw_params["values"],
             area=res.get("area_mm2"), layers=layers, results=results, workload_edp=per_w,
-            totals=(res.get("energy_pj"), res.get("cycles"), res.get("edp")), trial=best_trial.number)
+            totals=(res.get("energy_pj"), res.get("cycles"), res.get("edp")), trial=best_trial.number, nets=nets)
         best.notes.extend(notes)
 
     # baselines
@@ -158,14 +182,14 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
             source=label, role=role, label=lab, arch=base_arch, params=summary.get("arch") or base.values,
             area=summary.get("area_mm2", float(base_arch.area_mm2)), layers=layers,
             results=summary.get("layers") or {}, workload_edp=summary.get("per_workload") or {},
-            totals=(summary.get("energy_pj"), summary.get("cycles"), summary.get("edp")))
+            totals=(summary.get("energy_pj"), summary.get("cycles"), summary.get("edp")), nets=nets)
         baselines.append(design)
     names = list(TEMPLATES[template].names) if template in TEMPLATES else \
         sorted(config["hw_space"].get("params", {}))
     return StudySource(label=label, study=name, storage=store.url, config=config, objective=st.objective,
                        trials=trials, best=best, baselines=baselines, baseline_origin=origin,
                        area_budget_mm2=finite(config.get("area_budget_mm2")), param_names=names,
-                       edp_bound=study_edp_bound(config))
+                       edp_bound=study_edp_bound(config), element_ops=_element_ops(nets))
 
 
 def study_edp_bound(config: dict[str, Any]) -> float | None:

@@ -17,13 +17,14 @@ it returning ``(module, example_inputs)``.
 from __future__ import annotations
 
 import importlib.util
+import math
 import operator
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ...errors import CosearchError
-from ..layer import Layer, Network, deduplicate
+from ..layer import ElementOp, Layer, Network, deduplicate
 from .onnx import conv_layer, matmul_layer, no_costed_error, safe_name
 
 _NO_MACS = "no MACs counted (not a conv, linear or matmul)"
@@ -99,10 +100,33 @@ def _fn_name(fn: Any) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
 
 
+ELEMENT_OPS: frozenset[str] = frozenset({
+    "add", "sub", "mul", "div", "neg", "pow", "sqrt", "rsqrt", "exp", "tanh", "sigmoid", "mean",
+    "softmax", "log_softmax", "layer_norm", "rms_norm", "group_norm", "gelu", "silu", "relu", "embedding",
+})
+"""Functions listed as element ops (:class:`~cosearch.workload.layer.ElementOp`) by an eager trace with
+``element_ops=True``: they compute values (views, copies, dropout at inference and queries do not)."""
+
+ModuleRule = Callable[[Any, str, Sequence[Any]], "Layer | None"]
+"""``(module, name, args) -> Layer | None``: the layer of a module the default rules do not know (e.g.
+Hugging Face's ``Conv1D``); the ops inside a module it costs are not recorded."""
+
+
+def _numel(value: Any) -> int:
+    shape = _shape(value)
+    return math.prod(shape) if shape is not None else 0
+
+
+def _tensor_words(args: Sequence[Any], kwargs: dict[str, Any]) -> int:
+    """Elements of the tensor arguments (weights and tables included: words a kernel reads)."""
+    return sum(_numel(a) for a in (*args, *kwargs.values()) if _shape(a) is not None)
+
+
 class _Collector:
     def __init__(self) -> None:
         self.layers: list[Layer] = []
         self.not_costed: list[dict[str, str]] = []
+        self.ops: list[ElementOp] = []
 
     def add(self, result: Layer | str, name: str, op: str) -> None:
         if isinstance(result, Layer):
@@ -149,8 +173,13 @@ def _trace_fx(module: Any, inputs: tuple[Any, ...]) -> _Collector:
     return found
 
 
-def _trace_eager(module: Any, inputs: tuple[Any, ...]) -> _Collector:
-    """Run the module once, recording torch function calls under the calling module's name."""
+def _trace_eager(module: Any, inputs: tuple[Any, ...], module_rule: ModuleRule | None = None,
+                 element_ops: bool = False) -> _Collector:
+    """Run the module once, recording torch function calls under the calling module's name.
+
+    ``module_rule`` costs extra module types as a whole; with ``element_ops`` the calls of
+    :data:`ELEMENT_OPS` are also listed as element ops (output elements; DRAM words = tensor arguments
+    read once + output written once)."""
     torch = _torch()
     from torch.overrides import TorchFunctionMode
 
@@ -158,13 +187,21 @@ def _trace_eager(module: Any, inputs: tuple[Any, ...]) -> _Collector:
     stack: list[str] = []
     names = {id(m): n for n, m in module.named_modules()}
     counter: dict[str, int] = {}
+    costed: list[bool] = []  # per open module: costed as a whole by module_rule (its ops not recorded)
 
-    def pre(mod: Any, _args: Any) -> None:
-        stack.append(names.get(id(mod), type(mod).__name__) or "model")
+    def pre(mod: Any, args: Any) -> None:
+        name = names.get(id(mod), type(mod).__name__) or "model"
+        stack.append(name)
+        layer = module_rule(mod, safe_name(name, "layer"), args) if module_rule is not None and not any(costed) else None
+        if layer is not None:
+            found.add(layer, name, type(mod).__name__)
+        costed.append(layer is not None)
 
     def post(_mod: Any, _args: Any, _out: Any) -> None:
         if stack:
             stack.pop()
+        if costed:
+            costed.pop()
 
     skip = {"__get__", "__set__", "size", "dim", "numel", "item", "__len__", "__bool__", "__index__", "__int__",
             "__float__", "__format__", "__repr__", "__hash__", "__iter__", "__contains__"}  # queries, not ops
@@ -174,7 +211,7 @@ def _trace_eager(module: Any, inputs: tuple[Any, ...]) -> _Collector:
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
             fname = _fn_name(func)
-            if fname in skip:
+            if fname in skip or any(costed):
                 return out
             if fname == "__rmatmul__":  # other @ self
                 func, args, fname = torch.matmul, (args[1], args[0]), "__matmul__"
@@ -185,6 +222,10 @@ def _trace_eager(module: Any, inputs: tuple[Any, ...]) -> _Collector:
             name = key if counter[key] == 1 else f"{key}_{counter[key]}"
             result = _function_layer(func, safe_name(name, "op"), args, kwargs, out)
             found.add(result if result is not None else _NO_MACS, name, fname)
+            if result is None and element_ops and fname in ELEMENT_OPS and _shape(out) is not None:
+                elements = _numel(out)
+                found.ops.append(ElementOp(name=name, op=fname, elements=elements,
+                                           dram_words=_tensor_words(args, kwargs) + elements))
             return out
 
     handles = []
@@ -200,8 +241,24 @@ def _trace_eager(module: Any, inputs: tuple[Any, ...]) -> _Collector:
     return found
 
 
-def torch_layers(module: Any, example_inputs: Any, name: str | None = None) -> tuple[Network, list[dict[str, str]]]:
-    """Like :func:`from_torch` but also returns the not-costed ops (``{"name", "op", "reason"}``)."""
+def merge_ops(ops: Sequence[ElementOp]) -> list[ElementOp]:
+    """Element ops of identical ``(op, elements, dram_words, weight_words)`` merged into the first
+    one's entry, counts added (as :func:`~cosearch.workload.layer.deduplicate` merges layers)."""
+    merged: dict[tuple[Any, ...], ElementOp] = {}
+    for op in ops:
+        key = (op.op, op.elements, op.dram_words, op.weight_words, op.phase)
+        first = merged.get(key)
+        merged[key] = op if first is None else first.model_copy(update={"count": first.count + op.count})
+    return list(merged.values())
+
+
+def torch_layers(module: Any, example_inputs: Any, name: str | None = None, *, eager: bool = False,
+                 module_rule: ModuleRule | None = None) -> tuple[Network, list[dict[str, str]]]:
+    """Like :func:`from_torch` but also returns the not-costed ops (``{"name", "op", "reason"}``).
+
+    ``eager`` runs the module once (the fallback when fx fails) instead of tracing it with fx, with
+    ``module_rule`` for extra module types, and lists the element ops in ``Network.ops`` (merged by
+    :func:`merge_ops`); the inputs may be meta tensors."""
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise CosearchError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
@@ -211,11 +268,17 @@ def torch_layers(module: Any, example_inputs: Any, name: str | None = None) -> t
     module.eval()
     try:
         try:
-            found = _trace_fx(module, inputs)
-            how = "torch.fx"
+            if eager:
+                found = _trace_eager(module, inputs, module_rule, element_ops=True)
+                how = "an eager run"
+            else:
+                found = _trace_fx(module, inputs)
+                how = "torch.fx"
         except CosearchError:
             raise
         except Exception:  # noqa: BLE001 - untraceable module: run it eagerly instead
+            if eager:
+                raise
             found = _trace_eager(module, inputs)
             how = "eager run (fx tracing failed)"
     except CosearchError:
@@ -227,7 +290,10 @@ def torch_layers(module: Any, example_inputs: Any, name: str | None = None) -> t
     if not found.layers:
         raise no_costed_error(source, found.not_costed)
     description = f"imported from torch module {type(module).__name__} via {how}; {len(found.not_costed)} ops not costed"
-    return deduplicate(source, found.layers, description), found.not_costed
+    network = deduplicate(source, found.layers, description)
+    if eager:
+        network = network.model_copy(update={"ops": merge_ops(found.ops)})
+    return network, found.not_costed
 
 
 def from_torch(module: Any, example_inputs: Any, name: str | None = None) -> Network:
