@@ -1,12 +1,16 @@
 """The fuzzer's input generators (Hypothesis strategies), one per input kind, shared by the test suite
 (``tests/fuzz/``) and ``benchmarks/fuzz.py``.
 
-Every strategy draws a :class:`Case`: mostly a valid seed (:mod:`.seeds`) with one to three
-mutations (a value replaced by an extreme one — 0, negatives, ``1e30``, ``2**63``, floats where ints
-go, inf, NaN, empty or unicode strings, a wrong type —, a key dropped or added, a list emptied or
-repeated, a subtree nested deeply or replaced by a random structure), serialised as YAML or JSON and
-then sometimes damaged (truncated, bytes flipped, not UTF-8, an unsafe YAML tag); sometimes a random
-structure or random bytes instead. :data:`KINDS` names the kinds, :func:`cases` gives a kind's strategy.
+Every strategy draws a :class:`Case`. A file input is mostly a valid seed (:mod:`.seeds`) changed in
+one of two ways: one number replaced by an extreme one, the rest left valid (a third of the time), or
+one to three mutations (a value replaced by an extreme one — 0, negatives, ``1e30``, ``2**63``, floats
+where ints go, inf, NaN, empty or unicode strings, a wrong type —, a number scaled, a key dropped or
+added, a list emptied or repeated, a subtree nested deeply or replaced by a random structure); it is
+serialised as YAML or JSON and then, one time in four, damaged (truncated, bytes flipped, not UTF-8,
+an unsafe YAML tag, emptied). Sometimes a random structure or random bytes come instead. ONNX models
+are mutated as protobufs (dims, attributes, initialisers, opsets, op types, dropped nodes) or as
+bytes; option values are extreme numbers or mutated option texts. :data:`KINDS` names the library
+kinds; :data:`cli_cases` draws command lines over them; :func:`cases` gives either strategy.
 """
 
 from __future__ import annotations
@@ -45,17 +49,17 @@ random_structures = st.recursive(
 
 
 # ---- mutating a data tree -------------------------------------------------------------------------
-Path = tuple[Any, ...]
-
+TreePath = tuple[Any, ...]
+"""A position in a tree of dicts and lists: the keys and indices from the root."""
 
 MAX_PATH_DEPTH = 10
 """Mutations reach positions at most this deep (no recursion near the interpreter's limit while drawing)."""
 
 
-def _paths(data: Any) -> list[Path]:
+def _paths(data: Any) -> list[TreePath]:
     """Positions in a tree of dicts and lists, the root ``()`` first, down to :data:`MAX_PATH_DEPTH`."""
-    out: list[Path] = []
-    stack: list[tuple[Path, Any]] = [((), data)]
+    out: list[TreePath] = []
+    stack: list[tuple[TreePath, Any]] = [((), data)]
     while stack:
         path, value = stack.pop()
         out.append(path)
@@ -66,13 +70,13 @@ def _paths(data: Any) -> list[Path]:
     return out
 
 
-def _get(data: Any, path: Path) -> Any:
+def _get(data: Any, path: TreePath) -> Any:
     for p in path:
         data = data[p]
     return data
 
 
-def _set(data: Any, path: Path, value: Any) -> Any:
+def _set(data: Any, path: TreePath, value: Any) -> Any:
     """``data`` with the value at ``path`` replaced (a copy along the path; the root replaced if empty)."""
     if not path:
         return value
@@ -82,7 +86,7 @@ def _set(data: Any, path: Path, value: Any) -> Any:
     return copy
 
 
-def _delete(data: Any, path: Path) -> Any:
+def _delete(data: Any, path: TreePath) -> Any:
     if not path:
         return None
     parent = _get(data, path[:-1])
@@ -297,13 +301,14 @@ def _mutated_onnx(text: bytes, draw: st.DrawFn) -> bytes:
 
 @st.composite
 def _timeloop_cases(draw: st.DrawFn) -> Case:
-    texts = dict(draw(st.sampled_from(seeds.timeloop_seeds())))
+    """The four Timeloop files of a seed, one or two of them mutated (and maybe damaged), one time in ten
+    one of them left out."""
+    texts = {k: v.encode() for k, v in draw(st.sampled_from(seeds.timeloop_seeds())).items()}
     for key in draw(st.lists(st.sampled_from(sorted(texts)), min_size=1, max_size=2, unique=True)):
-        data = yaml.safe_load(texts[key])
-        texts[key] = draw(damaged(_dump(draw(mutated(data)), False))).decode("utf-8", "replace")
+        texts[key] = draw(damaged(_dump(draw(mutated(yaml.safe_load(texts[key]))), False)))
     if draw(st.integers(0, 9)) == 0:
         del texts[draw(st.sampled_from(sorted(texts)))]
-    return Case("timeloop", {f"{k}.yaml": v.encode("utf-8", "surrogatepass") for k, v in texts.items()})
+    return Case("timeloop", {f"{k}.yaml": v for k, v in texts.items()})
 
 
 @st.composite
@@ -316,7 +321,7 @@ def _reference_cases(draw: st.DrawFn) -> Case:
     return Case("reference", {"records.jsonl": draw(damaged(b"\n".join(lines) + b"\n"))})
 
 
-# The numeric options of the commands: (command, option, what bounds a run when the value is valid).
+# The numeric options of the commands, as (command, option).
 NUMERIC_OPTIONS: tuple[tuple[str, str], ...] = (
     ("map", "budget"), ("map", "time-limit"), ("map", "seed"), ("map", "jobs"),
     ("codesign", "hw-budget"), ("codesign", "hw-batch"), ("codesign", "mapper-budget"), ("codesign", "seed"),
