@@ -86,12 +86,12 @@ def run_case(case: Case) -> Outcome:
                 warnings.simplefilter("ignore")  # judged by the outcome, not by warnings along the way
                 values = TARGETS[case.kind](case, folder)
         except CosearchError as err:
-            text = str(err)
+            text = str(err).replace(tmp, "{dir}")
             if "\n" in text or not text.strip():
                 return Outcome("unexpected", f"CosearchError not on one line: {text!r}"[:300])
             return Outcome("error", _short(text))
         except Exception as err:  # counted as a failure with its type, never taken as a clean error
-            return Outcome("unexpected", _short(f"{type(err).__name__}: {err}{_where(err)}"))
+            return Outcome("unexpected", _short(f"{type(err).__name__}: {err}{_where(err)}".replace(tmp, "{dir}")))
     return judge_costs(values)
 
 
@@ -151,7 +151,8 @@ def run_cli(args: Sequence[str], files: dict[str, bytes] | None = None) -> Outco
         argv = [a.replace("{dir}", tmp) for a in args]
         result = _runner().invoke(app, argv)
         stderr = result.stderr if result.stderr_bytes is not None else ""
-        return judge_cli(result.exit_code, result.stdout, stderr, result.exception)
+        outcome = judge_cli(result.exit_code, result.stdout, stderr, result.exception)
+        return Outcome(outcome.status, outcome.message.replace(tmp, "{dir}"))
 
 
 def run_cli_case(case: Case) -> Outcome:
