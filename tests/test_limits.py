@@ -246,3 +246,28 @@ def test_extremes_within_the_limits_give_finite_costs_and_exact_counts() -> None
         for counts in (costs.reads, costs.fills, costs.updates, costs.tile_words):
             assert (counts >= 0).all() and int(counts.max()) <= layer.work
         checked += 1
+
+
+def test_settings_refuse_non_finite_and_huge_budgets_and_time_limits() -> None:
+    """A float budget is taken when integral, inf/NaN/huge ones are one-line errors, before any run."""
+    from cosearch.mappers.layer import map_layer
+    from cosearch.mappers.network import map_network
+    from cosearch.mappers.settings import check_settings
+    from cosearch.workload.layer import Network
+
+    arch, layer = load_arch("simple-64"), Layer(K=4)
+    assert map_layer(arch, layer, budget=3.0).evaluations == 3
+    for budget in (math.inf, math.nan, 10**400):
+        with pytest.raises(CosearchError, match="^budget must be"):
+            map_network(arch, Network(name="n", layers=[layer]), budget=budget)
+    with pytest.raises(CosearchError, match=r"^--time-limit must be at most 1e\+15"):
+        check_settings(optimizer="auto", objective="edp", budget=None, time_limit=1e19, jobs=1, seed=0, cli=True)
+    with pytest.raises(CosearchError, match="a 401-digit number$"):
+        map_layer(arch, layer, budget=10**400)
+
+
+def test_a_tiny_time_limit_still_runs_one_batch() -> None:
+    from cosearch.mappers.layer import map_layer
+
+    result = map_layer(load_arch("simple-64"), Layer(K=4), time_limit=1e-300)
+    assert result.evaluations > 0 and math.isfinite(result.costs.edp[0])

@@ -57,10 +57,18 @@ def check_int(value: Any, what: str, *, low: int = 0, high: int = INT_MAX) -> in
         else:
             raise CosearchError(f"{what} must be an integer, got {value!r}")
     if value < low:
-        raise CosearchError(f"{what} must be >= {low:,}, got {value:,}")
+        raise CosearchError(f"{what} must be >= {low:,}, got {int_text(value)}")
     if value > high:
-        raise CosearchError(f"{what} must be at most {int_limit_text(high)}, got {value:,}")
+        raise CosearchError(f"{what} must be at most {int_limit_text(high)}, got {int_text(value)}")
     return value
+
+
+def int_text(value: int) -> str:
+    """``value`` with separators, or ``a 401-digit number`` when it is too long for a one-line message."""
+    digits = len(str(abs(value)))
+    if digits <= 30:
+        return f"{value:,}"
+    return f"{'a negative' if value < 0 else 'a'} {digits}-digit number"
 
 
 def check_float(value: Any, what: str, *, low: float = 0.0, high: float = FLOAT_MAX,

@@ -105,7 +105,7 @@ def map_layer(
     if time_limit is not None and time_limit <= 0:
         raise CosearchError(f"time limit must be positive seconds, got {time_limit}")
     if budget is not None:
-        check_int(budget, "budget")
+        budget = check_int(budget, "budget")
     if time_limit is not None:
         check_float(time_limit, "time limit (seconds)", low_open=True)
     check_int(seed, "seed")
@@ -127,8 +127,8 @@ def map_layer(
         left = None if budget is None else budget - done
         if left is not None and left <= 0:
             break
-        if time_limit is not None and time.perf_counter() - start >= time_limit:
-            break
+        if time_limit is not None and done and time.perf_counter() - start >= time_limit:
+            break  # (the first batch always runs, so a tiny time limit still gives a result)
         n = step if left is None else min(step, left)
         cands = opt.ask(n)
         if left is not None and len(cands) > left:

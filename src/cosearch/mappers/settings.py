@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ..errors import CosearchError
-from ..limits import check_int
+from ..limits import check_float, check_int
 from .base import OBJECTIVES
 
 
@@ -26,10 +26,14 @@ def check_settings(*, optimizer: str, objective: str, budget: int | None, time_l
     if objective not in OBJECTIVES:
         flag = "--objective; " if cli else ""
         raise CosearchError(f"unknown objective {objective!r} ({flag}choose from {', '.join(OBJECTIVES)})")
-    if budget is not None and (isinstance(budget, bool) or int(budget) != budget or budget <= 0):
+    if budget is not None and (isinstance(budget, bool) or (isinstance(budget, float) and not math.isfinite(budget))
+                               or int(budget) != budget
+                               or budget <= 0):
         raise CosearchError(f"{name('budget')} must be a positive number of evaluations per layer, got {budget}")
     if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
         raise CosearchError(f"{name('time-limit')} must be a positive number of seconds per layer, got {time_limit:g}")
+    if time_limit is not None:
+        check_float(time_limit, name("time-limit"), low_open=True)
     if jobs < 1:
         raise CosearchError(f"{name('jobs')} must be at least 1, got {jobs}")
     if seed < 0:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..arch.spec import Arch
 from ..dims import DATASPACES, DIM_INDEX, DIMS, NUM_DATASPACES, NUM_DIMS, parse_permutation
 from ..errors import CosearchError
-from ..limits import INT_MAX, int_limit_text
+from ..limits import INT_MAX, int_limit_text, int_text
 
 
 def _check_factors(value: dict[str, int]) -> dict[str, int]:
@@ -38,7 +38,7 @@ def _check_factors(value: dict[str, int]) -> dict[str, int]:
         if not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
             raise ValueError(f"factor of {dim} must be a positive integer, got {factor!r}")
         if factor > INT_MAX:
-            raise ValueError(f"factor of {dim} must be at most {int_limit_text()}, got {factor:,}")
+            raise ValueError(f"factor of {dim} must be at most {int_limit_text()}, got {int_text(factor)}")
     return value
 
 

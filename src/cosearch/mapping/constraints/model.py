@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ...arch.spec import Arch
 from ...dims import DATASPACES, DIM_INDEX, DIMS
 from ...errors import CosearchError
-from ...limits import INT_MAX, int_limit_text
+from ...limits import INT_MAX, int_limit_text, int_text
 from .dataflows import DATAFLOW_DESCRIPTIONS, DATAFLOWS, dataflow_name
 
 DIM_ALIASES = {"M": "K"}
@@ -43,7 +43,7 @@ def _dim_name(name: Any) -> str:
 
 def _factor_in_range(dim: str, factor: int) -> int:
     if factor > INT_MAX:
-        raise ValueError(f"factor of {dim} must be at most {int_limit_text()}, got {factor:,}")
+        raise ValueError(f"factor of {dim} must be at most {int_limit_text()}, got {int_text(factor)}")
     return factor
 
 
