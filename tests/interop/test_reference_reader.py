@@ -59,3 +59,17 @@ def test_malformed_reference_arch_entries_are_named(tmp_path: Path, change, need
 def test_a_well_formed_record_is_still_evaluated(tmp_path: Path) -> None:
     (result,), _ = _validate(tmp_path, _record())
     assert result.valid and result.energy_pj is not None and result.energy_pj > 0
+
+
+@pytest.mark.parametrize("expected, needle", [
+    ({"valid": True, "energy_pJ": 1.0, "cycles": 1.0, "per_level": "x"}, "expected.per_level must be an object, got str"),
+    ({"valid": True, "energy_pJ": 1.0, "cycles": 1.0, "per_level": {REFERENCE_ARCH["levels"][0]["name"]: 3}},
+     f"expected.per_level.{REFERENCE_ARCH['levels'][0]['name']} must be an object, got int"),
+    ({"valid": True, "cycles": 1.0}, "expected.energy_pJ must be a finite number, got 'None'"),
+    ({"valid": True, "energy_pJ": "1", "cycles": 1.0}, "expected.energy_pJ must be a finite number"),
+    ({"valid": True, "energy_pJ": 1.0, "cycles": float("inf")}, "expected.cycles must be a finite number"),
+])
+def test_a_malformed_expected_block_is_unreadable(tmp_path: Path, expected: dict, needle: str) -> None:
+    (result,), _ = _validate(tmp_path, _record(expected=expected))
+    assert result.reason == "unreadable" and not result.valid
+    assert len(result.mismatches) == 1 and result.mismatches[0].startswith(f"record r1: {needle}")

@@ -8,6 +8,7 @@ per-level read / fill / update / tile count.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,8 +126,9 @@ def check_record(rec: dict[str, Any]) -> CaseResult:
     if not res.expected_valid:
         res.expected_reason = timeloop_reason_class(str(exp.get("reason", "")))
         return res
-    res.expected_energy_pj = float(exp["energy_pJ"])
-    res.expected_cycles = float(exp["cycles"])
+    where = f"record {case_id}: expected"
+    res.expected_energy_pj = _number(exp.get("energy_pJ"), f"{where}.energy_pJ")
+    res.expected_cycles = _number(exp.get("cycles"), f"{where}.cycles")
     if exp.get("link_transfers_total", 0):
         res.skipped = True
     if not valid:
@@ -136,14 +138,16 @@ def check_record(rec: dict[str, Any]) -> CaseResult:
     res.cycles = float(costs.cycles[0])
     if res.cycles != res.expected_cycles:
         res.mismatches.append(f"cycles {res.cycles:.0f} vs {res.expected_cycles:.0f}")
+    per_level = _object(exp.get("per_level", {}), f"{where}.per_level")
     for li, lvl in enumerate(arch.levels):
-        per_ds = exp.get("per_level", {}).get(lvl.name, {}).get("dataspaces", {})
+        level = _object(per_level.get(lvl.name, {}), f"{where}.per_level.{lvl.name}")
+        per_ds = _object(level.get("dataspaces", {}), f"{where}.per_level.{lvl.name}.dataspaces")
         for di, ds in enumerate(DATASPACES):
             if ds not in per_ds:
                 if costs.keep[0, li, di]:
                     res.mismatches.append(f"{lvl.name}.{ds}: kept here, Timeloop bypasses")
                 continue
-            want = per_ds[ds]
+            want = _object(per_ds[ds], f"{where}.per_level.{lvl.name}.dataspaces.{ds}")
             got = {
                 "reads": costs.reads[0, li, di],
                 "fills": costs.fills[0, li, di],
@@ -152,9 +156,25 @@ def check_record(rec: dict[str, Any]) -> CaseResult:
                 "utilized_instances": costs.utilized_instances[0, li],
             }
             for key in COUNT_KEYS:
+                if key in want:
+                    _number(want[key], f"{where}.per_level.{lvl.name}.dataspaces.{ds}.{key}")
                 if key in want and int(got[key]) != int(want[key]):
                     res.mismatches.append(f"{lvl.name}.{ds}.{key} {int(got[key])} vs {int(want[key])}")
     return res
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else :class:`CosearchError` naming ``where``."""
+    if not isinstance(value, dict):
+        raise CosearchError(f"{where} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _number(value: Any, where: str) -> float:
+    """``value`` as a float if it is a finite JSON number, else :class:`CosearchError` naming ``where``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise CosearchError(f"{where} must be a finite number, got {str(value)[:40]!r}")
+    return float(value)
 
 
 def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
