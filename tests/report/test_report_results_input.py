@@ -52,6 +52,15 @@ def _layer(results: dict, **change) -> dict:
     (lambda r: {**r, "layer_shapes": {"small": {"K": "many"}}}, "layer_shapes.small: field K"),
     (lambda r: {**r, "layer_shapes": {"small": 5}}, "layer_shapes.small must be an object"),
     (lambda r: {**r, "total": [1]}, "total must be an object"),
+    (lambda r: _layer(r, loop_nest=[{**r["layers"][0]["loop_nest"][0], "tile_words": {}}]),
+     "layers[0].loop_nest[0]: tile_words has no size for kept Weights"),
+    (lambda r: _layer(r, loop_nest=[{**r["layers"][0]["loop_nest"][0], "loops": [{"dim": 7, "bound": 2,
+                                                                              "kind": "temporal"}]}]),
+     "layers[0].loop_nest[0]: loops[0].dim"),
+    (lambda r: _layer(r, loop_nest=[{**r["layers"][0]["loop_nest"][0], "loops": [{"dim": "P", "bound": 0,
+                                                                              "kind": "temporal"}]}]),
+     "layers[0].loop_nest[0]: loops[0].bound"),
+    (lambda r: _layer(r, loop_nest=["x"]), "layers[0].loop_nest[0]"),
     (lambda r: {**r, "total": {**r["total"], "edp": float("nan")}}, "total.edp must be null or a finite number"),
 ])
 def test_damaged_results_are_named(tmp_path: Path, results: dict, change, needle: str) -> None:

@@ -67,7 +67,7 @@ class _OneLineUsageErrors(TyperGroup):
         except click.ClickException as err:
             typer.echo(f"error: {_one_line(err.format_message())}", err=True)
             sys.exit(err.exit_code)
-        except click.Abort:
+        except typer.Abort:
             typer.echo("error: aborted", err=True)
             sys.exit(EXIT_INTERNAL)
         sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)

@@ -4,13 +4,14 @@ and the best mapping of each, re-evaluated with the cost model for the breakdown
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Optional
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..._io import finite, format_validation_error
+from ...dims import DATASPACES, DIMS
 from ...errors import CosearchError
-from ...limits import check_int
+from ...limits import INT_MAX, check_int
 from ...workload.layer import Layer
 from ..evaluation import evaluate_row, network_totals
 from ..records import Design, LayerRow, MapSource
@@ -42,6 +43,43 @@ def _check_entry(entry: Any, where: str) -> None:
         if entry.get(key) is not None and not isinstance(entry[key], kind):
             raise CosearchError(f"{where}.{key} must be {'an object' if kind is dict else 'a ' + kind.__name__} "
                                 f"or null, got {type(entry[key]).__name__}")
+    if entry.get("loop_nest"):
+        _check_loop_nest(entry["loop_nest"], f"{where}.loop_nest")
+
+
+class _StoredLoop(BaseModel):
+    """One loop of a stored loop nest (:func:`cosearch.mapping.loopnest.loop_nest_data`)."""
+
+    model_config = ConfigDict(extra="allow")
+    dim: Literal[DIMS]  # type: ignore[valid-type]
+    bound: int = Field(ge=1, le=INT_MAX, strict=True)
+    kind: Literal["temporal", "spatial_y", "spatial_x"]
+
+
+class _StoredLevel(BaseModel):
+    """One level of a stored loop nest: what it keeps, their tile words (if stored) and its loops."""
+
+    model_config = ConfigDict(extra="allow")
+    level: str
+    keeps: list[Literal[DATASPACES]]  # type: ignore[valid-type]
+    tile_words: Optional[dict[Literal[DATASPACES], int]] = None  # type: ignore[valid-type]
+    loops: list[_StoredLoop]
+
+    @model_validator(mode="after")
+    def _a_size_per_kept_space(self) -> "_StoredLevel":
+        missing = [ds for ds in self.keeps if self.tile_words is not None and ds not in self.tile_words]
+        if missing:
+            raise ValueError(f"tile_words has no size for kept {', '.join(missing)}")
+        return self
+
+
+def _check_loop_nest(nest: list[Any], where: str) -> None:
+    """Raise :class:`CosearchError` naming the field unless ``nest`` is a loop nest as ``map`` stores it."""
+    for i, level in enumerate(nest):
+        try:
+            _StoredLevel.model_validate(level)
+        except ValidationError as err:
+            raise CosearchError(format_validation_error(err, f"{where}[{i}]", indexed=True)) from None
 
 
 def _stored_layer(name: str, shape: Any, where: str) -> Layer | None:
