@@ -26,3 +26,18 @@ def test_help_and_bare_groups_still_print_help() -> None:
     assert result.exit_code == 0 and "--budget" in result.stdout
     bare = run("study")
     assert bare.exit_code == 2 and "work" in bare.stdout and "error:" not in bare.stderr
+
+
+def test_an_internal_error_is_one_line_exit_1(monkeypatch) -> None:
+    """A bug (an exception that is not a CosearchError) reads 'internal error (...)', exit 1, one line."""
+    import cosearch.workload.io as workload_io
+
+    def broken(*args, **kwargs):
+        raise KeyError("Weights")
+
+    monkeypatch.setattr(workload_io, "load_workload", broken)
+    monkeypatch.setattr("cosearch.cli.workload.load_workload", broken, raising=False)
+    result = run("workload", "show", "resnet18")
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, (result.exit_code, result.stderr)
+    assert lines[0].startswith("error: internal error (KeyError: 'Weights')")
