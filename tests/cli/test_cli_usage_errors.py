@@ -28,16 +28,24 @@ def test_help_and_bare_groups_still_print_help() -> None:
     assert bare.exit_code == 2 and "work" in bare.stdout and "error:" not in bare.stderr
 
 
-def test_an_internal_error_is_one_line_exit_1(monkeypatch) -> None:
-    """A bug (an exception that is not a CosearchError) reads 'internal error (...)', exit 1, one line."""
-    import cosearch.workload.io as workload_io
 
-    def broken(*args, **kwargs):
+def test_an_exception_passes_through_the_usage_error_group() -> None:
+    """An exception that is not Click's reaches the entry point's handler unchanged (it was an
+    AttributeError: Typer's vendored Click has no ``Abort``)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from cosearch.cli._common import _OneLineUsageErrors
+
+    app = typer.Typer(cls=_OneLineUsageErrors)
+
+    @app.command()
+    def boom() -> None:
         raise KeyError("Weights")
 
-    monkeypatch.setattr(workload_io, "load_workload", broken)
-    monkeypatch.setattr("cosearch.cli.workload.load_workload", broken, raising=False)
-    result = run("workload", "show", "resnet18")
-    lines = result.stderr.strip().splitlines()
-    assert result.exit_code == 1 and len(lines) == 1, (result.exit_code, result.stderr)
-    assert lines[0].startswith("error: internal error (KeyError: 'Weights')")
+    @app.command()
+    def other() -> None:
+        pass
+
+    result = CliRunner().invoke(app, ["boom"])
+    assert isinstance(result.exception, KeyError), repr(result.exception)
