@@ -48,7 +48,9 @@ import numpy as np
 from ...arch.spec import Arch
 from ...dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS
 from ...errors import CosearchError
+from ...limits import check_float
 from ...workload.geometry import tile_words
+from ..factors import DEFAULT_MAX_PADDING, FACTORIZATIONS, padding_limits
 from ...workload.layer import Layer
 from ..keep import effective_keep, keep_tables
 from ..mapping import Mappings, row_indices
@@ -71,6 +73,11 @@ class MapSpace:
     dataflow name / file for :func:`~cosearch.mapping.constraints.load_constraints`); ``None`` = none.
     The constrained space's samples and mutations satisfy them; ``allows`` checks them.
 
+    ``factorization``: ``"perfect"`` (every dim's factors multiply to its size, Timeloop's rule) or
+    ``"imperfect"`` (they may multiply to more, up to ``(1 + max_padding) × size``; iterations past the
+    size do nothing and the last tile along the dim is a remainder tile, ``docs/model.md``). Capacity
+    then uses each level's largest tile. ``max_padding`` (in ``[0, 1]``) matters only under imperfect.
+
     Raises :class:`~cosearch.errors.CosearchError` if no valid mapping exists (a fixed-keep level
     too small for even 1-word tiles, or a bounded outermost level too small for the whole layer), or
     if the layer cannot satisfy the constraints (the message names the item).
@@ -84,7 +91,13 @@ class MapSpace:
         keep_prob: float = 0.5,
         slot_order: str = "inner_first",
         constraints: Any = None,
+        factorization: str = "perfect",
+        max_padding: float = DEFAULT_MAX_PADDING,
     ) -> None:
+        if factorization not in FACTORIZATIONS:
+            raise CosearchError(f"factorization must be one of {', '.join(FACTORIZATIONS)}, got {factorization!r}")
+        self.factorization = factorization
+        self.max_padding = check_float(max_padding, "max_padding", high=1.0)
         if not 0.0 <= keep_prob <= 1.0:
             raise ValueError(f"keep_prob must be in [0, 1], got {keep_prob}")
         if slot_order not in ("inner_first", "random"):
@@ -107,8 +120,9 @@ class MapSpace:
         self.fixed = tables.fixed  # [L]
         self.bypassable = tables.bypassable  # [L, 3]
         self.sizes: list[int | None] = [lvl.size_words for lvl in arch.levels]
-        self._filler = FactorFiller(arch, layer, self.allowed, slot_order)
         self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
+        # [D] the largest product of each dim's factors (== dims under perfect factorization)
+        self.pad_limit = padding_limits(self.dims, self.max_padding) if self.imperfect else self.dims.copy()
 
         # what the constraints fix (unconstrained: every slot free, nothing forced)
         self.plan = ConstraintPlan.unconstrained(L, self.dims, self.active_dims)
@@ -116,8 +130,15 @@ class MapSpace:
         if constraints is not None:
             self.plan = plan_constraints(self, constraints)
         self.constraints = self.plan.constraints
+        fill_limit = self.pad_limit // self.plan.outer_mult if self.imperfect else None
+        self._filler = FactorFiller(arch, layer, self.allowed, slot_order, fill_limit)
 
     # ---- basic facts -------------------------------------------------------------------------
+    @property
+    def imperfect(self) -> bool:
+        """Factors may over-cover a dim (``factorization == "imperfect"``)."""
+        return self.factorization == "imperfect"
+
     @property
     def num_levels(self) -> int:
         """``L``, the number of storage levels."""
@@ -210,14 +231,19 @@ class MapSpace:
         return effective_keep(self.arch, keep)
 
     def violations(self, m: Mappings) -> dict[str, np.ndarray]:
-        """Per-constraint failure masks ``[B]`` bool: ``factorization``, ``fanout`` (placement or mesh),
-        and ``capacity:<level>`` for each bounded level. A fast check mirroring the cost model's."""
+        """Per-constraint failure masks ``[B]`` bool: ``factorization`` (factors that do not multiply to
+        the dims; under imperfect factorization, that under-cover them), ``fanout`` (placement or mesh),
+        ``capacity:<level>`` for each bounded level (largest tiles), and the map space's constraints
+        (:meth:`constraint_violations`, with ``padding`` under imperfect factorization). A fast check
+        mirroring the cost model's."""
         f = self.fanout_level
         spatial = m.spatial_x * m.spatial_y
         factors = m.temporal * spatial
         out: dict[str, np.ndarray] = {}
+        product = factors.prod(axis=1)  # [B, D]
+        cover = (product < self.dims[None]) if self.imperfect else (product != self.dims[None])
         out["factorization"] = (
-            (factors.prod(axis=1) != self.dims[None]).any(axis=1)
+            cover.any(axis=1)
             | (m.temporal < 1).any(axis=(1, 2))
             | (spatial < 1).any(axis=(1, 2))
         )
@@ -233,6 +259,8 @@ class MapSpace:
         )
         keep = self.effective_keep(m.keep)
         ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
+        if self.imperfect:
+            ext = np.minimum(ext, self.dims)  # the largest tiles
         for li, lvl in enumerate(self.arch.levels):
             if lvl.size_words is None:
                 continue

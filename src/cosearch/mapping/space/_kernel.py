@@ -117,3 +117,132 @@ def step_rows(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
             tiles[unit_m[i], unit_di[i], r] += unit_v[i] * v1
         for bi in range(nb):
             used[bounded[bi], r] += grow_v[bi] * v1
+
+
+DIM_N, DIM_G, DIM_K, DIM_C = (DIM_INDEX[d] for d in "NGKC")
+
+
+@njit(cache=True, nogil=True)
+def _tile(di: int, e: np.ndarray, strides: np.ndarray) -> int:
+    """Words of data space ``di`` (0 Weights, 1 Inputs, 2 Outputs) for dim extents ``e [D]``."""
+    if di == 0:
+        return e[DIM_G] * e[DIM_K] * e[DIM_C] * e[DIM_S] * e[DIM_R]
+    if di == 2:
+        return e[DIM_N] * e[DIM_G] * e[DIM_K] * e[DIM_Q] * e[DIM_P]
+    h = (e[DIM_Q] - 1) * strides[2] + (e[DIM_S] - 1) * strides[3] + 1
+    w = (e[DIM_P] - 1) * strides[0] + (e[DIM_R] - 1) * strides[1] + 1
+    return e[DIM_N] * e[DIM_G] * e[DIM_C] * h * w
+
+
+@njit(cache=True, nogil=True)
+def _used_words(m: int, r: int, dd: int, v: int, ext: np.ndarray, keep: np.ndarray, dims: np.ndarray,
+                strides: np.ndarray, e: np.ndarray) -> int:
+    """Words level ``m`` of row ``r`` holds (its largest tiles: extents clamped to the dims) if dim
+    ``dd``'s extent there were multiplied by ``v``; ``e [D]`` is scratch."""
+    for j in range(dims.shape[0]):
+        x = ext[m, j, r] * v if j == dd else ext[m, j, r]
+        e[j] = min(x, dims[j])
+    total = 0
+    for di in range(3):
+        if keep[m, di, r]:
+            total += _tile(di, e, strides)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _next_factor(rest: int, v: int) -> int:
+    """The next efficient factor of ``rest`` after ``v`` (:func:`cosearch.mapping.factors.efficient_factors`),
+    or 0 after the last."""
+    q = (rest + v - 1) // v - 1
+    if q < 1:
+        return 0
+    return (rest + q - 1) // q
+
+
+@njit(cache=True, nogil=True)
+def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
+                        temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray, ext: np.ndarray,
+                        used: np.ndarray, bounded: np.ndarray, sizes: np.ndarray, dims: np.ndarray,
+                        pad_limit: np.ndarray, fanout: int, mesh_x: int, mesh_y: int, mesh_instances: int,
+                        strides: np.ndarray) -> None:
+    """:func:`step_rows` under imperfect factorization. ``temporal[0, d, r]`` holds the parked rest of
+    dim ``d`` (its outer iterations so far, ``ceil(size / inner product)``). The factor ``v`` is drawn
+    uniformly among the rest's efficient factors (``_next_factor``) that keep the mesh, every bounded
+    level at or below ``level[r]`` (largest tiles: extents clamped to the dims) and the padding cap
+    (inner product × ``ceil(rest / v)`` ``<= pad_limit[d]``); the rest becomes ``ceil(rest / v)``.
+    Tiles only grow with ``v``, so capacity and mesh bound ``v`` from above, and ``v = 1`` always fits."""
+    R = d.shape[0]
+    D = temporal.shape[1]
+    L = temporal.shape[0]
+    nb = bounded.shape[0]
+    e = np.zeros(D, dtype=np.int64)
+    for r in range(R):
+        dd = d[r]
+        lv = level[r]
+        k = kind[r]
+        rest = temporal[0, dd, r]
+        cap = rest
+        if k == KIND_X or k == KIND_Y:
+            px = 1
+            py = 1
+            for j in range(D):
+                px *= sx[fanout, j, r]
+                py *= sy[fanout, j, r]
+            both = mesh_instances // (px * py)
+            if k == KIND_X:
+                cap = min(cap, min(mesh_x // px, both))
+            else:
+                cap = min(cap, min(mesh_y // py, both))
+        inner = 1  # product of the dim's factors outside the parked rest
+        for m in range(L):
+            inner *= sx[m, dd, r] * sy[m, dd, r]
+            if m > 0:
+                inner *= temporal[m, dd, r]
+        # capacity: the largest efficient factor <= cap that fits every bounded level at or above
+        # the slot (tiles grow with v, so the fitting factors are a prefix of the ascending list)
+        top = 1
+        v = 1
+        while v != 0 and v <= cap:
+            fits = True
+            for bi in range(nb):
+                m = bounded[bi]
+                if m > lv:
+                    continue
+                if _used_words(m, r, dd, v, ext, keep, dims, strides, e) > sizes[m]:
+                    fits = False
+                    break
+            if not fits:
+                break
+            top = v
+            v = _next_factor(rest, v)
+        # count the efficient factors <= top within the padding cap, then pick the u-th
+        cnt = 0
+        v = 1
+        while v != 0 and v <= top:
+            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd]:
+                cnt += 1
+            v = _next_factor(rest, v)
+        pick = np.int64(u[r] * max(cnt, 1))
+        v = 1
+        chosen = 1
+        seen = 0
+        while v != 0 and v <= top:
+            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd]:
+                if seen == pick:
+                    chosen = v
+                    break
+                seen += 1
+            v = _next_factor(rest, v)
+        v = chosen
+        temporal[0, dd, r] = (rest + v - 1) // v
+        if lv > 0 and k != KIND_X and k != KIND_Y:
+            temporal[lv, dd, r] *= v
+        if mesh_x > 1 and k == KIND_X:
+            sx[fanout, dd, r] *= v
+        if mesh_y > 1 and k == KIND_Y:
+            sy[fanout, dd, r] *= v
+        for m in range(1, lv + 1):
+            ext[m, dd, r] *= v
+        for bi in range(nb):
+            m = bounded[bi]
+            used[m, r] = _used_words(m, r, dd, 1, ext, keep, dims, strides, e)

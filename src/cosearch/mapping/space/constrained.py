@@ -290,14 +290,18 @@ def draw_spatial_floor(space: MapSpace, T: np.ndarray, X: np.ndarray, Y: np.ndar
 
 def constraint_violations(space: MapSpace, m: Mappings) -> dict[str, np.ndarray]:
     """Failure masks ``[B]`` bool of the map space's constraints (empty without constraints):
-    ``constraint:factors`` (fixed temporal factors), ``constraint:spatial`` (spatial dims and fixed
+    ``padding`` (under imperfect factorization: a dim's factors multiply to more than the padding cap
+    allows), ``constraint:factors`` (fixed temporal factors), ``constraint:spatial`` (spatial dims and fixed
     spatial factors), ``constraint:permutation``, ``constraint:bypass``, ``constraint:utilization``."""
     plan = space.plan
     con = plan.resolved
-    if con is None:
-        return {}
-    B = len(m)
     out: dict[str, np.ndarray] = {}
+    if space.imperfect:
+        product = (m.temporal * m.spatial_x * m.spatial_y).prod(axis=1)  # [B, D]
+        out["padding"] = (product > space.pad_limit[None]).any(axis=1)
+    if con is None:
+        return out
+    B = len(m)
     req = con.req
     fixed_t = req[KIND_T] > 0
     out["constraint:factors"] = ((m.temporal != req[KIND_T][None]) & fixed_t[None]).any(axis=(1, 2))
