@@ -11,13 +11,16 @@ from rich.text import Text
 from ..errors import CosearchError
 from ._common import (
     _console,
+    _factorization_option,
     _handle_errors,
     _input_shape_option,
     _input_shapes,
     _load_cli_workload,
     _map_report_sources,
+    _max_padding_option,
     _print_json,
     _select_layer,
+    _space_options,
     _stopped,
     _write_report,
     app,
@@ -103,6 +106,8 @@ def map_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every layer's loop nest (always shown for a single layer)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
     no_report: bool = typer.Option(False, "--no-report", help="Do not write the HTML report (--out/report/)."),
+    factorization: str = _factorization_option(),
+    max_padding: Optional[float] = _max_padding_option(),
 ) -> None:
     """Search the best mapping of one layer, or of every unique layer of a network, on an architecture.
 
@@ -120,6 +125,7 @@ def map_cmd(
 
     check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
                    seed=seed, cli=True)
+    opts = _space_options(factorization, max_padding)
 
     the_arch = load_arch(arch)
     layers, indices, name = _select_layers(workload, layer, shape, _input_shapes(input_shape))
@@ -136,7 +142,7 @@ def map_cmd(
         try:
             run = map_network(
                 the_arch, layers, optimizer=optimizer, budget=budget, time_limit=time_limit, objective=objective,
-                constraints=cons, seed=seed, jobs=jobs, out_dir=out_dir, indices=indices, workload_name=name,
+                constraints=cons, seed=seed, jobs=jobs, out_dir=out_dir, indices=indices, workload_name=name, **opts,
                 on_layer_done=progress.layer_done, on_progress=progress.within_layer,
                 on_start=lambda: progress.note(f"mapping {header}; writing to {out_dir}"),
             )

@@ -50,8 +50,8 @@ from ...dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS
 from ...errors import CosearchError
 from ...limits import check_float
 from ...workload.geometry import tile_words
-from ..factors import DEFAULT_MAX_PADDING, FACTORIZATIONS, padding_limits
 from ...workload.layer import Layer
+from ..factors import DEFAULT_MAX_PADDING, FACTORIZATIONS, padding_limits
 from ..keep import effective_keep, keep_tables
 from ..mapping import Mappings, row_indices
 from ._kernel import KIND_T, KIND_X, KIND_Y
@@ -161,6 +161,12 @@ class MapSpace:
                     f"{where}: the outermost level {self.arch.levels[0].name} holds {size0} words "
                     f"but the layer's data needs {need}"
                 )
+
+    def with_constraints(self, constraints: Any) -> MapSpace:
+        """A map space of the same arch, layer, factorization and padding cap under ``constraints``
+        (sampling settings at their defaults)."""
+        return MapSpace(self.arch, self.layer, constraints=constraints, factorization=self.factorization,
+                        max_padding=self.max_padding)
 
     # ---- random pieces -----------------------------------------------------------------------
     def random_orders(self, n: int, rng: SeedLike = None) -> np.ndarray:
@@ -315,21 +321,30 @@ class MapSpace:
         return out
 
     # ---- mapspace constraints ------------------------------------------------------------------
-    def max_utilized_pes(self) -> int:
+    def max_utilized_pes(self, *, padded: bool = False) -> int:
         """The most PEs (instances below the fan-out) a mapping of this layer can keep busy: the largest
         product of spatial factors that divide the dims and fit the mesh (capacity and the other
-        constraints aside; fixed spatial factors count as given)."""
+        constraints aside; fixed spatial factors count as given). With ``padded`` (an upper bound
+        under imperfect factorization) spatial factors need not divide the dims: any ``x·y`` up to a
+        dim's size rounded up to a multiple of ``x`` counts."""
         from ..constraints import max_spatial_product
 
         f = self.fanout_level
         x0, y0 = self.plan.x_init[f], self.plan.y_init[f]
         px0, py0 = int(x0.prod()), int(y0.prod())
         cx0, cy0 = self.mesh_x // px0, self.mesh_y // py0
-        rem = self.dims // (x0 * y0)
+        rem = -(-self.dims // (x0 * y0))
         sd = [d for d in self.active_dims if rem[d] > 1]
-        options = [spatial_pairs(self, self.plan.free, d, int(rem[d]), cx0, cy0) for d in sd]
+        options = [spatial_pairs(self, self.plan.free, d, int(rem[d]), cx0, cy0, padded=padded) for d in sd]
         best, _, _, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
         return int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
+
+    def max_busy_pes(self) -> int:
+        """An upper bound on the PEs a mapping of this space keeps busy: :meth:`max_utilized_pes`, with
+        non-dividing spatial factors under imperfect factorization (a mesh keeps more PEs busy)."""
+        if not self.imperfect:
+            return self.max_utilized_pes()
+        return min(self.max_utilized_pes(padded=True), self.mesh_instances)
 
     def _needs_rejection(self) -> bool:
         return self.plan.reject_outer or self.plan.min_pes > 0
