@@ -69,4 +69,4 @@ def eval_cmd(
     console.print(summary_table(costs))
     console.print(level_breakdown_table(the_arch, costs))
     console.print(Text("Loop nest (outer -> inner)", style="bold"))
-    console.print(Text(loop_nest(the_arch, batch, tile_words=costs.tile_words)))
+    console.print(Text(loop_nest(the_arch, batch, tile_words=costs.tile_words, dims=the_layer.dims)))
