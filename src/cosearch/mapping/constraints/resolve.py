@@ -168,22 +168,22 @@ def _resolve_residuals(out: ResolvedConstraints, arch: Arch, layer: Any, pad_lim
 def _resolve_padded(out: ResolvedConstraints, d: int, prod: int, res: np.ndarray, size: int, limit: int,
                     where: str) -> None:
     """One dim under imperfect factorization: a residual slot gets ``ceil(size / prod)`` (the other
-    slots of the dim 1); the fixed factors (with the residual) must stay within the padding cap
-    ``limit``."""
+    slots of the dim 1); the fixed factors with the outer iterations they leave, ``prod · ceil(size /
+    prod)`` (the least any mapping under them reaches), must stay within the padding cap ``limit``."""
     name = DIMS[d]
     fixed = out.req[:, :, d]
+    total = prod * -(-size // prod)
     if len(res):
         key = (int(res[0][0]), int(res[0][1]), d)
         fixed[fixed == -1] = 1
         fixed[key[0], key[1]] = -(-size // prod)
-        total = prod * int(fixed[key[0], key[1]])
         labels = [out.slot_label[key]]
     else:
-        total, labels = prod, out.dim_labels(d)
+        labels = out.dim_labels(d)
     if total > limit:
         raise CosearchError(
-            f"{where}: {' and '.join(labels)}: fixed factors of {name} multiply to {total}, more than the "
-            f"padding cap allows for the layer's {name}={size} (at most {limit})"
+            f"{where}: {' and '.join(labels)}: fixed factors of {name} ({prod}) leave at least {total} points, more "
+            f"than the padding cap allows for the layer's {name}={size} (at most {limit})"
         )
 
 
