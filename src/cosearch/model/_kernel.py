@@ -17,6 +17,7 @@ from .reasons import REASON_FACTORIZATION as R_FACT
 from .reasons import REASON_FANOUT_TOTAL as R_FAN_T
 from .reasons import REASON_FANOUT_X as R_FAN_X
 from .reasons import REASON_FANOUT_Y as R_FAN_Y
+from ._remainders import NCLS, NENT, remainder_counts
 
 NDS = 3  # data spaces: Weights, Inputs, Outputs
 NAX = 5  # axes of a data space's box (see _box)
@@ -54,7 +55,7 @@ def evaluate_batch(
     temporal, spatial_x, spatial_y, order, keep,  # [B,L,D] x4 int64, [B,L,3] bool
     dims, strides, fanout, child_mesh,  # [D], [4], int, [3] = (mesh_x, mesh_y, instances)
     sizes, tmat, energies, mac_energy, bandwidth,  # [L] (-1 = unbounded), [3,D,5], [L,3], float, [L,3]
-    want_breakdown, check_only,
+    want_breakdown, check_only, imperfect, r_windows,
     energy_out, cycles_out, reason_out, cc_out, util_out,  # [B]
     reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out,  # [B|0, L, 3], [B|0, L]
 ):
@@ -71,7 +72,10 @@ def evaluate_batch(
             translation; energies ``[L, 3]`` pJ per read / fill / update; mac_energy pJ per MAC;
             bandwidth ``[L, 3]`` words/cycle per instance (read, write, shared; 0 = unlimited).
         want_breakdown: also fill the ``[B, L, 3]``/``[B, L]`` breakdown outputs (else they are
-            ``[0, ...]``); check_only: stop after the validity section.
+            ``[0, ...]``); check_only: stop after the validity section; imperfect: factors may
+            over-cover a dim (their product >= its size; mappings that do are counted by
+            :func:`cosearch.model._remainders.remainder_counts`), else they must multiply to it;
+            r_windows: the reason code for a sliding-window pair spread together with a remainder.
 
     Outputs: energy_out ``[B]`` pJ and cycles_out ``[B]`` (``inf`` where invalid); reason_out
     ``[B]`` (:mod:`cosearch.model.reasons`); cc_out ``[B]`` compute cycles; util_out ``[B]``
@@ -123,6 +127,41 @@ def evaluate_batch(
     vm = np.empty(NAX, np.int64)
     distinct = np.empty(NDS, np.int64)
     util_inst = np.empty(L, np.int64)
+    # imperfect factorization: which dims move which data-space axis, and the counting's workspace
+    axd = np.zeros((NDS, NAX, 2), np.int64)
+    axc = np.zeros((NDS, NAX, 2), np.int64)
+    axn = np.zeros((NDS, NAX), np.int64)
+    irr = np.ones((NDS, D), np.bool_)
+    for ds in range(NDS):
+        for d in range(D):
+            for a in range(NAX):
+                if tmat[ds, d, a] != 0:
+                    axd[ds, a, axn[ds, a]] = d
+                    axc[ds, a, axn[ds, a]] = tmat[ds, d, a]
+                    axn[ds, a] += 1
+                    irr[ds, d] = False
+    wk_kn = np.empty(LD, np.int64)
+    wk_kw = np.empty(LD, np.int64)
+    wk_kd = np.empty(LD, np.int64)
+    wk_nab = np.empty(L + 1, np.int64)
+    wk_zk = np.zeros((NCLS, LD), np.int64)
+    wk_mult = np.zeros((D, NCLS), np.int64)
+    wk_zlen = np.zeros((D, NCLS), np.int64)
+    wk_len0 = np.zeros((D, NCLS), np.int64)
+    wk_pv = np.zeros((D, NCLS), np.int64)
+    wk_zrest = np.zeros((D, NCLS), np.int64)
+    wk_nzrest = np.zeros((D, NCLS), np.int64)
+    wk_frest = np.zeros(D, np.int64)
+    wk_ecnt = np.zeros((D, NENT), np.int64)
+    wk_estep = np.zeros((D, NENT), np.int64)
+    wk_eold = np.zeros((D, NENT), np.int64)
+    wk_enew = np.zeros((D, NENT), np.int64)
+    wk_nent = np.zeros(D, np.int64)
+    wk_tdim = np.zeros(D, np.int64)
+    wk_nact = np.zeros(D, np.int64)
+    wk_exact = np.zeros(D, np.bool_)
+    wk_dall = np.zeros(L, np.int64)
+    wk_drep = np.zeros(L, np.int64)
 
     for b in range(B):
         # ---- (1) validity ------------------------------------------------------------------
@@ -142,13 +181,16 @@ def evaluate_batch(
                     py *= spatial_y[b, l, d]
                 elif s > 1:
                     misplaced = True
+        exact = True
         if reason == 0:
             for d in range(D):
                 p = 1
                 for l in range(L):
                     p *= fac[l, d]
                 if p != dims[d]:
-                    reason = R_FACT
+                    exact = False
+                    if p < dims[d] or not imperfect:
+                        reason = R_FACT
         if reason == 0:
             if px * py > child_mesh[2] or misplaced:
                 reason = R_FAN_T
@@ -164,8 +206,10 @@ def evaluate_batch(
                     ext[l, d] = ext[l + 1, d] * fac[l, d]
             for l in range(L - 1, -1, -1):
                 used = 0
+                for d in range(D):  # the largest tile: extents clipped to the dims (equal if perfect)
+                    per_pe[d] = ext[l, d] if ext[l, d] < dims[d] else dims[d]
                 for ds in range(NDS):
-                    _box(ds, ext[l], strides, E[l, ds])
+                    _box(ds, per_pe, strides, E[l, ds])
                     p = 1
                     for a in range(NAX):
                         p *= E[l, ds, a]
@@ -174,10 +218,29 @@ def evaluate_batch(
                         used += p
                 if sizes[l] >= 0 and used > sizes[l] and reason == 0:
                     reason = R_CAP + l
+            if reason == 0 and not exact:  # identical windows under a remainder: not counted exactly
+                for d0, d1 in ((4, 6), (5, 7)):
+                    if (spatial_x[b, fanout, d0] * spatial_y[b, fanout, d0] > 1
+                            and spatial_x[b, fanout, d1] * spatial_y[b, fanout, d1] > 1
+                            and (ext[0, d0] != dims[d0] or ext[0, d1] != dims[d1])):
+                        reason = r_windows
         reason_out[b] = reason
         if reason != 0 or check_only:
             energy_out[b] = np.inf
             cycles_out[b] = np.inf
+            continue
+
+        if not exact:  # ---- (2-4) under remainders ---------------------------------------------
+            cc, util = remainder_counts(
+                temporal[b], spatial_x[b], spatial_y[b], order[b], keep[b], dims, strides, fanout, tmat, ext,
+                axd, axc, axn, irr, macs, part_whole, reads, fills, updates, tile, part, util_inst,
+                wk_kn, wk_kw, wk_kd, wk_nab, wk_zk, wk_mult, wk_zlen, wk_len0, wk_pv, wk_zrest, wk_nzrest,
+                wk_frest, wk_ecnt, wk_estep, wk_eold, wk_enew, wk_nent, wk_tdim, wk_nact, per_pe, wk_exact,
+                wk_dall, wk_drep,
+            )
+            _finish(b, L, cc, util, macs, mac_energy, energies, bandwidth, reads, fills, updates, tile, part,
+                    util_inst, want_breakdown, energy_out, cycles_out, cc_out, util_out,
+                    reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out)
             continue
 
         # ---- (2) spatial fan-out -----------------------------------------------------------------
@@ -283,46 +346,57 @@ def evaluate_batch(
                 inner = l
 
         # ---- (5) energy and cycles ---------------------------------------------------------------
-        energy = macs * mac_energy
-        for l in range(L):
+        _finish(b, L, cc, util, macs, mac_energy, energies, bandwidth, reads, fills, updates, tile, part,
+                util_inst, want_breakdown, energy_out, cycles_out, cc_out, util_out,
+                reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out)
+
+
+@njit(cache=True, nogil=True)
+def _finish(b, L, cc, util, macs, mac_energy, energies, bandwidth, reads, fills, updates, tile, part,
+            util_inst, want_breakdown, energy_out, cycles_out, cc_out, util_out,
+            reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out):
+    """Section (5) for mapping ``b``: energy from the counts, cycles as compute cycles slowed by each
+    level's bandwidth (per busy instance), and the outputs written."""
+    energy = macs * mac_energy
+    for l in range(L):
+        for ds in range(NDS):
+            energy += reads[l, ds] * energies[l, 0] + fills[l, ds] * energies[l, 1] + updates[l, ds] * energies[l, 2]
+    cycles = float(cc)
+    ccf = float(max(cc, 1))
+    for l in range(L):
+        lc = float(cc)
+        rbw = bandwidth[l, 0]
+        wbw = bandwidth[l, 1]
+        sbw = bandwidth[l, 2]
+        if rbw > 0 or wbw > 0 or sbw > 0:
+            inst = float(util_inst[l])
+            nr = 0.0
+            nw = 0.0
             for ds in range(NDS):
-                energy += reads[l, ds] * energies[l, 0] + fills[l, ds] * energies[l, 1] + updates[l, ds] * energies[l, 2]
-        cycles = float(cc)
-        ccf = float(max(cc, 1))
-        for l in range(L):
-            lc = float(cc)
-            rbw = bandwidth[l, 0]
-            wbw = bandwidth[l, 1]
-            sbw = bandwidth[l, 2]
-            if rbw > 0 or wbw > 0 or sbw > 0:
-                inst = float(util_inst[l])
-                nr = 0.0
-                nw = 0.0
-                for ds in range(NDS):
-                    nr += reads[l, ds] / inst / ccf
-                    nw += (fills[l, ds] + updates[l, ds]) / inst / ccf
-                slow = 1.0
-                if rbw > 0 and nr > 0:
-                    slow = min(slow, rbw / nr)
-                if wbw > 0 and nw > 0:
-                    slow = min(slow, wbw / nw)
-                if sbw > 0 and nr + nw > 0:
-                    slow = min(slow, sbw / (nr + nw))
-                lc = np.ceil(cc / slow)
-                if lc > cycles:
-                    cycles = lc
-            if want_breakdown:
-                lcyc_out[b, l] = lc
-        energy_out[b] = energy
-        cycles_out[b] = cycles
-        cc_out[b] = cc
-        util_out[b] = util
+                nr += reads[l, ds] / inst / ccf
+                nw += (fills[l, ds] + updates[l, ds]) / inst / ccf
+            slow = 1.0
+            if rbw > 0 and nr > 0:
+                slow = min(slow, rbw / nr)
+            if wbw > 0 and nw > 0:
+                slow = min(slow, wbw / nw)
+            if sbw > 0 and nr + nw > 0:
+                slow = min(slow, sbw / (nr + nw))
+            lc = np.ceil(cc / slow)
+            if lc > cycles:
+                cycles = lc
         if want_breakdown:
-            for l in range(L):
-                inst_out[b, l] = util_inst[l]
-                for ds in range(NDS):
-                    reads_out[b, l, ds] = reads[l, ds]
-                    fills_out[b, l, ds] = fills[l, ds]
-                    updates_out[b, l, ds] = updates[l, ds]
-                    tiles_out[b, l, ds] = tile[l, ds]
-                    part_out[b, l, ds] = part[l, ds]
+            lcyc_out[b, l] = lc
+    energy_out[b] = energy
+    cycles_out[b] = cycles
+    cc_out[b] = cc
+    util_out[b] = util
+    if want_breakdown:
+        for l in range(L):
+            inst_out[b, l] = util_inst[l]
+            for ds in range(NDS):
+                reads_out[b, l, ds] = reads[l, ds]
+                fills_out[b, l, ds] = fills[l, ds]
+                updates_out[b, l, ds] = updates[l, ds]
+                tiles_out[b, l, ds] = tile[l, ds]
+                part_out[b, l, ds] = part[l, ds]

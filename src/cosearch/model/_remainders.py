@@ -1,0 +1,467 @@
+"""Counting one imperfectly factorized mapping exactly (numba, ``nopython``): remainder tiles in closed form.
+
+Called by :func:`cosearch.model._kernel.evaluate_batch` for the mappings whose factors over-cover a
+dimension (``factorization="imperfect"``); perfect mappings never come here. The semantics are in
+``docs/model.md`` ("Imperfect factorization"); the counting, in brief:
+
+* Per dimension, the digits of its index above a keeper (its walked temporal loops and, below the
+  fan-out, the instance's spatial digit) form a mixed-radix number; the in-range ones are exactly the
+  tuples lexicographically up to ``z``, the largest tuple whose tile starts below the dimension's size.
+  The walk skips empty iterations, so every move advances one loop by one and sends the inner loops
+  back to 0 from where they were: from their maxima unless the prefix equals ``z``'s (then from ``z``'s
+  digits). Only the tile at ``z`` can be a remainder tile.
+* Instances of the fan-out fall, per dimension, into at most three classes by their spatial digit
+  (below, at and above ``z``'s), each with its own ``z``.
+* A move's charge is a product over the data space's axes (and the count of contexts a product over
+  dimensions), so the sum over all moves of one loop is a product over axes of sums over at most
+  six (count, step, old length, new length) cases per dimension — no walk over the nest.
+
+Shapes: ``L`` levels, ``D`` = 8 dims, 3 data spaces, 5 data-space axes; ``LD = L·D`` loop slots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NDS = 3
+NAX = 5
+NCLS = 3  # instance classes per dimension: spatial digit below, at, above z's
+NENT = 2 * NCLS  # (count, step, old, new) cases per dimension and move
+
+
+@njit(cache=True, nogil=True)
+def _axis_len(n: int, c0: int, l0: int, c1: int, l1: int) -> int:
+    """Length of an axis interval spanned by 1 or 2 dims of lengths ``l0``, ``l1`` (coefficients c)."""
+    if n == 1:
+        return c0 * (l0 - 1) + 1
+    return c0 * (l0 - 1) + c1 * (l1 - 1) + 1
+
+
+@njit(cache=True, nogil=True)
+def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
+    """Indices ``< dim`` whose spatial digit (radix ``n_s``, weight ``w_s``) is ``s``."""
+    q = dim // (n_s * w_s)
+    r = dim - q * n_s * w_s
+    rest = r - s * w_s
+    return q * w_s + min(max(rest, 0), w_s)
+
+
+@njit(cache=True, nogil=True)
+def remainder_counts(
+    temporal, spatial_x, spatial_y, order, keep,  # [L, D] x4, [L, 3]: one mapping
+    dims, strides, fanout, tmat, ext,  # [D], [4], int, [3, D, 5], [L + 1, D]
+    axd, axc, axn, irr, macs, part_whole,  # [3, 5, 2], [3, 5, 2], [3, 5], [3, D] bool, int, [3]
+    reads, fills, updates, tile, part, util_inst,  # [L, 3] x5 int64 (written), [L] (written)
+    kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace
+    ecnt, estep, eold, enew, nent, tdim, nact, per_pe, exact, delta_all, delta_rep,
+):
+    """Counts of one mapping under imperfect factorization, written into ``reads``/``fills``/
+    ``updates`` (words, totals over instances), ``tile`` (largest tile per instance), ``part`` (largest
+    partition per instance) and ``util_inst`` (busy instances per level). Returns ``(compute_cycles,
+    busy_pes)``. ``tile`` must already hold the largest tiles (clipped extents).
+
+    ``axd``/``axc``/``axn``: per data space and axis, the dims moving it, their coefficients and how
+    many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``.
+    """
+    L = temporal.shape[0]
+    D = temporal.shape[1]
+    f = fanout
+    # ---- loop slots (bound > 1), outer -> inner -----------------------------------------------
+    na = 0
+    for l in range(L):
+        nab[l] = na
+        for pos in range(D):
+            for d in range(D):
+                if order[l, d] == pos and temporal[l, d] > 1:
+                    kn[na] = temporal[l, d]
+                    kw[na] = ext[l + 1, d] * spatial_x[l, d] * spatial_y[l, d]
+                    kd[na] = d
+                    na += 1
+    nab[L] = na
+    ps = nab[f + 1]  # slot where the spatial digits sit in significance
+    # ---- busy PEs, compute cycles (temporal tuples with in-range work) ---------------------------
+    util = 1
+    cc = 1
+    for d in range(D):
+        n_s = spatial_x[f, d] * spatial_y[f, d]
+        w_s = ext[f + 1, d]
+        exact[d] = ext[0, d] == dims[d]
+        a = (dims[d] + w_s - 1) // w_s
+        nact[d] = n_s if n_s < a else a
+        util *= nact[d]
+        per_pe[d] = _span_count(dims[d], n_s, w_s, 0)
+        # temporal tuples of d (all levels, spatial digit 0) whose index is <= dims - 1
+        rem = dims[d] - 1
+        count = 0
+        tight = True
+        lower = 1
+        for k in range(na):
+            if kd[k] == d:
+                lower *= kn[k]
+        for k in range(na + 1):
+            if k == ps and n_s > 1:
+                dg = rem // w_s
+                if dg > 0:  # spatial digit 0 is below dims - 1's: every completion is in range
+                    count += lower
+                    tight = False
+                    break
+            if k == na:
+                break
+            if kd[k] != d:
+                continue
+            lower //= kn[k]
+            dg = rem // kw[k]
+            if dg > kn[k] - 1:
+                dg = kn[k] - 1
+            count += dg * lower
+            rem -= dg * kw[k]
+        if tight:
+            count += 1
+        tdim[d] = count
+        cc *= count
+    for l in range(L):
+        util_inst[l] = 1 if l <= f else util
+
+    # ---- per keeper: fills of all instances and of the multicast representatives ----------------
+    for ds in range(NDS):
+        # partitions: per instance (largest: spatial digit 0) and summed over instances
+        e0 = per_pe
+        p_one = 1
+        for a in range(NAX):
+            n = axn[ds, a]
+            if n == 0:
+                continue
+            d0 = axd[ds, a, 0]
+            d1 = axd[ds, a, 1]
+            p_one *= _axis_len(n, axc[ds, a, 0], e0[d0], axc[ds, a, 1], e0[d1] if n == 2 else 1)
+        part_all_below = 1
+        for d in range(D):
+            part_all_below *= nact[d] if irr[ds, d] else dims[d]
+        for l in range(L):
+            part[l, ds] = part_whole[ds] if l <= f else p_one
+        for l in range(1, L):
+            delta_all[l] = 0
+            delta_rep[l] = 0
+            if not keep[l, ds]:
+                continue
+            K = nab[l]
+            below = f < l
+            # -- per dim: instance classes and their last in-range tuple z ------------------------
+            for d in range(D):
+                E = ext[l, d]
+                n_s = spatial_x[f, d] * spatial_y[f, d] if below else 1
+                w_s = ext[f + 1, d]
+                for c in range(NCLS):
+                    mult[d, c] = 0
+                # z for the class at the spatial digit: the digits of dims - 1, clamped to the radices
+                rem = dims[d] - 1
+                base = 0
+                d_s = 0
+                for k in range(K + 1):
+                    if k == ps and n_s > 1:
+                        d_s = rem // w_s
+                        if d_s > n_s - 1:
+                            d_s = n_s - 1
+                        rem -= d_s * w_s
+                        base += d_s * w_s
+                    if k == K:
+                        break
+                    if kd[k] != d:
+                        continue
+                    dg = rem // kw[k]
+                    if dg > kn[k] - 1:
+                        dg = kn[k] - 1
+                    zk[1, k] = dg
+                    rem -= dg * kw[k]
+                    base += dg * kw[k]
+                zl = dims[d] - base
+                if zl > E:
+                    zl = E
+                if n_s == 1:
+                    mult[d, 1] = 1
+                    zlen[d, 1] = zl
+                    len0[d, 1] = E if E < dims[d] else dims[d]
+                    continue
+                if exact[d]:  # every instance alike: one class with all the instances
+                    mult[d, 1] = n_s
+                    zlen[d, 1] = E
+                    len0[d, 1] = E
+                    continue
+                # class 1: spatial digit equal to z's
+                mult[d, 1] = 1
+                zlen[d, 1] = zl
+                l0 = dims[d] - d_s * w_s
+                len0[d, 1] = E if E < l0 else l0
+                # class 0: spatial digit below: z's digits before it, then maxima; full tiles
+                if d_s > 0:
+                    mult[d, 0] = d_s
+                    zlen[d, 0] = E
+                    len0[d, 0] = E
+                    for k in range(K):
+                        if kd[k] == d:
+                            zk[0, k] = zk[1, k] if k < ps else kn[k] - 1
+                # class 2: spatial digit above: the prefix before it one less, then maxima
+                if d_s < n_s - 1:
+                    borrow = True
+                    for k in range(min(ps, K) - 1, -1, -1):
+                        if kd[k] != d:
+                            continue
+                        if borrow:
+                            if zk[1, k] > 0:
+                                zk[2, k] = zk[1, k] - 1
+                                borrow = False
+                            else:
+                                zk[2, k] = kn[k] - 1
+                        else:
+                            zk[2, k] = zk[1, k]
+                    if not borrow:
+                        mult[d, 2] = n_s - 1 - d_s
+                        zlen[d, 2] = E
+                        len0[d, 2] = E
+                        for k in range(ps, K):
+                            if kd[k] == d:
+                                zk[2, k] = kn[k] - 1
+            # -- running prefix values and the rests after each slot -------------------------------
+            for d in range(D):
+                frest[d] = 0
+                for c in range(NCLS):
+                    pv[d, c] = 0
+                    zrest[d, c] = 0
+                    nzrest[d, c] = 0
+            for k in range(K):
+                d = kd[k]
+                frest[d] += (kn[k] - 1) * kw[k]
+                for c in range(NCLS):
+                    if mult[d, c] > 0:
+                        zrest[d, c] += zk[c, k] * kw[k]
+                        if zk[c, k] != 0:
+                            nzrest[d, c] += 1
+            # the innermost loop above the keeper whose second iteration is in range
+            m = -1
+            for k in range(K - 1, -1, -1):
+                if kw[k] < dims[kd[k]]:
+                    m = k
+                    break
+            # -- the first tile of every instance ----------------------------------------------------
+            tot_all = 1
+            tot_rep = 1
+            for d in range(D):
+                if irr[ds, d]:
+                    s_all = 0
+                    s_rep = 0
+                    for c in range(NCLS):
+                        s_all += mult[d, c]
+                    s_rep = 1 if s_all > 0 else 0
+                    tot_all *= s_all
+                    tot_rep *= s_rep
+            ax_all = 1
+            for a in range(NAX):
+                n = axn[ds, a]
+                if n == 0:
+                    continue
+                d0 = axd[ds, a, 0]
+                d1 = axd[ds, a, 1] if n == 2 else d0
+                s = 0
+                for c0 in range(NCLS):
+                    if mult[d0, c0] == 0:
+                        continue
+                    if n == 1:
+                        s += mult[d0, c0] * _axis_len(1, axc[ds, a, 0], len0[d0, c0], 0, 1)
+                        continue
+                    for c1 in range(NCLS):
+                        if mult[d1, c1] == 0:
+                            continue
+                        s += mult[d0, c0] * mult[d1, c1] * _axis_len(
+                            2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
+                ax_all *= s
+            total_all = ax_all * tot_all
+            total_rep = _rep_scale(ax_all, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * tot_rep
+            # -- every move of every loop ---------------------------------------------------------
+            for j in range(K):
+                e = kd[j]
+                frest[e] -= (kn[j] - 1) * kw[j]
+                for c in range(NCLS):
+                    if mult[e, c] > 0:
+                        zrest[e, c] -= zk[c, j] * kw[j]
+                        if zk[c, j] != 0:
+                            nzrest[e, c] -= 1
+                for d in range(D):
+                    q = 0
+                    Ed = ext[l, d]
+                    for c in range(NCLS):
+                        mc = mult[d, c]
+                        if mc == 0:
+                            continue
+                        newz = zlen[d, c] if nzrest[d, c] == 0 else Ed
+                        if d != e:
+                            ecnt[d, q] = mc * pv[d, c]
+                            estep[d, q] = -frest[d]
+                            eold[d, q] = Ed
+                            enew[d, q] = Ed
+                            q += 1
+                            ecnt[d, q] = mc
+                            estep[d, q] = -zrest[d, c]
+                            eold[d, q] = zlen[d, c]
+                            enew[d, q] = newz
+                            q += 1
+                        else:
+                            zj = zk[c, j]
+                            ecnt[d, q] = mc * (pv[d, c] * (kn[j] - 1) + (zj - 1 if zj > 1 else 0))
+                            estep[d, q] = kw[j] - frest[d]
+                            eold[d, q] = Ed
+                            enew[d, q] = Ed
+                            q += 1
+                            if zj >= 1:
+                                ecnt[d, q] = mc
+                                estep[d, q] = kw[j] - frest[d]
+                                eold[d, q] = Ed
+                                enew[d, q] = newz
+                                q += 1
+                    nent[d] = q
+                # irrelevant dims: counts only (the representatives: the class holding spatial digit 0)
+                c_all = 1
+                c_rep = 1
+                for d in range(D):
+                    if not irr[ds, d]:
+                        continue
+                    s_all = 0
+                    for q in range(nent[d]):
+                        s_all += ecnt[d, q]
+                    c_all *= s_all
+                    c_rep *= _rep_count(d, e, j, mult, pv, zk, kn)
+                new_ax = 1
+                ov_ax = 1
+                for a in range(NAX):
+                    n = axn[ds, a]
+                    if n == 0:
+                        continue
+                    d0 = axd[ds, a, 0]
+                    d1 = axd[ds, a, 1] if n == 2 else d0
+                    cf0 = axc[ds, a, 0]
+                    cf1 = axc[ds, a, 1]
+                    vm = 0
+                    if m >= 0:
+                        vm = kw[m] * tmat[ds, kd[m], a]
+                    s_new = 0
+                    s_ov = 0
+                    for q0 in range(nent[d0]):
+                        c0 = ecnt[d0, q0]
+                        if c0 == 0:
+                            continue
+                        if n == 1:
+                            ln_ = cf0 * (enew[d0, q0] - 1) + 1
+                            lo_ = cf0 * (eold[d0, q0] - 1) + 1
+                            st = cf0 * estep[d0, q0]
+                            s_new += c0 * ln_
+                            if m >= 0 and st == vm:
+                                o = min(ln_, lo_ - st) - max(0, -st)
+                                if o > 0:
+                                    s_ov += c0 * o
+                            continue
+                        for q1 in range(nent[d1]):
+                            c1 = ecnt[d1, q1]
+                            if c1 == 0:
+                                continue
+                            ln_ = cf0 * (enew[d0, q0] - 1) + cf1 * (enew[d1, q1] - 1) + 1
+                            lo_ = cf0 * (eold[d0, q0] - 1) + cf1 * (eold[d1, q1] - 1) + 1
+                            st = cf0 * estep[d0, q0] + cf1 * estep[d1, q1]
+                            s_new += c0 * c1 * ln_
+                            if m >= 0 and st == vm:
+                                o = min(ln_, lo_ - st) - max(0, -st)
+                                if o > 0:
+                                    s_ov += c0 * c1 * o
+                    new_ax *= s_new
+                    ov_ax *= s_ov
+                charge = new_ax - ov_ax
+                total_all += charge * c_all
+                total_rep += _rep_scale(charge, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * c_rep
+                # the slot joins the prefix
+                for c in range(NCLS):
+                    if mult[e, c] > 0:
+                        pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
+            delta_all[l] = total_all
+            delta_rep[l] = total_rep if below else total_all
+
+        # ---- traffic along the chain of keepers ---------------------------------------------------
+        served_above = 1
+        for d in range(D):
+            served_above *= tdim[d] if irr[ds, d] else dims[d]
+        if ds == 1:  # identical sliding windows of perfectly factorized P and R (Q and S) spread together
+            for a in (3, 4):
+                d0 = axd[ds, a, 0]
+                d1 = axd[ds, a, 1]
+                s0 = spatial_x[f, d0] * spatial_y[f, d0]
+                s1 = spatial_x[f, d1] * spatial_y[f, d1]
+                if s0 > 1 and s1 > 1:
+                    served_above = served_above // (dims[d0] * dims[d1]) * tdim[d0] * tdim[d1] * _windows(
+                        s0, s1, ext[f + 1, d0] * axc[ds, a, 0], ext[f + 1, d1] * axc[ds, a, 1])
+        inner = -1
+        for l in range(L - 1, -1, -1):
+            reads[l, ds] = 0
+            fills[l, ds] = 0
+            updates[l, ds] = 0
+            if not keep[l, ds]:
+                continue
+            if inner < 0:
+                served = served_above if l <= f else macs
+                if ds == 2:
+                    updates[l, ds] = served
+                    reads[l, ds] = served - (part_whole[ds] if l <= f else part_all_below)
+                else:
+                    reads[l, ds] = served
+            else:
+                crossing = l <= f and inner > f
+                cf = delta_rep[inner] if crossing else delta_all[inner]
+                if ds == 2:
+                    pp = part_whole[ds] if (crossing or inner <= f) else part_all_below
+                    updates[l, ds] = cf
+                    reads[l, ds] = cf - pp
+                else:
+                    reads[l, ds] = cf
+            if l > 0:
+                own = delta_all[l]
+                if ds == 2:
+                    own -= part_whole[ds] if l <= f else part_all_below
+                fills[l, ds] = own
+            inner = l
+    return cc, util
+
+
+@njit(cache=True, nogil=True)
+def _windows(na: int, nb: int, a: int, b: int) -> int:
+    """Distinct values of x·a + y·b, 0 <= x < na, 0 <= y < nb."""
+    x, y = a, b
+    while y:
+        x, y = y, x % y
+    return na * nb - max(0, na - b // x) * max(0, nb - a // x)
+
+
+@njit(cache=True, nogil=True)
+def _rep_scale(value, ds, axd, axc, spatial_x, spatial_y, ext, f, below):
+    """``value``, a sum over all instances, as the sum over distinct Inputs tiles when a perfectly
+    factorized sliding-window pair (P and R, or Q and S) is spread together below the fan-out: every
+    instance of such a pair holds the same count, so the sum divides exactly."""
+    if ds != 1 or not below:
+        return value
+    for a in (3, 4):
+        d0 = axd[ds, a, 0]
+        d1 = axd[ds, a, 1]
+        s0 = spatial_x[f, d0] * spatial_y[f, d0]
+        s1 = spatial_x[f, d1] * spatial_y[f, d1]
+        if s0 > 1 and s1 > 1:
+            value = value // (s0 * s1) * _windows(s0, s1, ext[f + 1, d0] * axc[ds, a, 0], ext[f + 1, d1] * axc[ds, a, 1])
+    return value
+
+
+@njit(cache=True, nogil=True)
+def _rep_count(d, e, j, mult, pv, zk, kn):
+    """Contexts of the move of slot ``j`` for irrelevant dim ``d``, counted for its representative
+    instance only (the class holding spatial digit 0)."""
+    c = 0 if mult[d, 0] > 0 else 1
+    if mult[d, c] == 0:
+        return 0
+    if d != e:
+        return pv[d, c] + 1
+    zj = zk[c, j]
+    return pv[d, c] * (kn[j] - 1) + zj
