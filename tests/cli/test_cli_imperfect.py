@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_user_error, last_json, run
 
+from conftest import assert_user_error, last_json, run
 from cosearch.arch.io import load_arch
 from cosearch.dims import DIM_INDEX
 from cosearch.mapping.space import MapSpace

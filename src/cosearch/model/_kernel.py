@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._remainders import NCLS, NENT, remainder_counts
 from .reasons import REASON_CAPACITY as R_CAP
 from .reasons import REASON_FACTORIZATION as R_FACT
 from .reasons import REASON_FANOUT_TOTAL as R_FAN_T
 from .reasons import REASON_FANOUT_X as R_FAN_X
 from .reasons import REASON_FANOUT_Y as R_FAN_Y
-from ._remainders import NCLS, NENT, remainder_counts
 
 NDS = 3  # data spaces: Weights, Inputs, Outputs
 NAX = 5  # axes of a data space's box (see _box)

@@ -21,7 +21,6 @@ Shapes: ``L`` levels, ``D`` = 8 dims, 3 data spaces, 5 data-space axes; ``LD = L
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 NDS = 3

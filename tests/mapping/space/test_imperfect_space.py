@@ -3,6 +3,7 @@ largest tiles within capacity, the padding cap, constraints, counting and unifor
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 
@@ -18,8 +19,10 @@ from cosearch.mapping.factors import (
     efficient_factors,
     padding_limits,
 )
+from cosearch.mapping.moves import MoveSet
 from cosearch.mapping.space import MapSpace
 from cosearch.mapping.space.counting import covering_factorizations
+from cosearch.model.evaluate import evaluate
 from cosearch.workload.geometry import tile_words
 from cosearch.workload.layer import Layer
 
@@ -274,3 +277,28 @@ def test_uniform_space_of_a_huge_dim_is_refused() -> None:
     with pytest.raises(CosearchError, match="max-padding"):
         space.size()
     assert space.is_valid(space.sample(50, seed=0)).all()  # the sampler needs no such table
+
+
+# ---- agreement with the cost model ----------------------------------------------------------------
+needs_imperfect_model = pytest.mark.skipif(
+    "factorization" not in inspect.signature(evaluate).parameters,
+    reason="needs the cost model's imperfect factorization (evaluate(..., factorization=))")
+
+
+@needs_imperfect_model
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("layer", [ODD, STRIDED, DQN_LIKE], ids=lambda x: x.name)
+def test_samples_are_valid_for_the_model(preset: str, layer: Layer) -> None:
+    arch = load_arch(preset)
+    space = MapSpace(arch, layer, factorization="imperfect", max_padding=0.5)
+    m = space.sample(3000, seed=7)
+    costs = evaluate(arch, layer, m, factorization="imperfect")
+    assert costs.valid.all(), {costs.reason_text(i) for i in np.flatnonzero(~costs.valid)}
+    # and the space's own check says what the model says on mappings that break things
+    moves = MoveSet(space)
+    near, _ = moves.all_neighbors(m.subset(slice(0, 40)))
+    model_ok = evaluate(arch, layer, near, factorization="imperfect").valid
+    space_v = space.violations(near)
+    space_ok = ~np.any([v for k, v in space_v.items() if k != "padding"], axis=0)
+    assert np.array_equal(model_ok, space_ok)
+    assert (~model_ok).any() and model_ok.any()

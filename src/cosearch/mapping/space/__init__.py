@@ -239,7 +239,9 @@ class MapSpace:
     def violations(self, m: Mappings) -> dict[str, np.ndarray]:
         """Per-constraint failure masks ``[B]`` bool: ``factorization`` (factors that do not multiply to
         the dims; under imperfect factorization, that under-cover them), ``fanout`` (placement or mesh),
-        ``capacity:<level>`` for each bounded level (largest tiles), and the map space's constraints
+        ``capacity:<level>`` for each bounded level (largest tiles), ``imperfect_windows`` (imperfect
+        factorization: P and R, or Q and S, spread together over the mesh while one over-covers; the
+        cost model refuses these), and the map space's constraints
         (:meth:`constraint_violations`, with ``padding`` under imperfect factorization). A fast check
         mirroring the cost model's."""
         f = self.fanout_level
@@ -274,6 +276,14 @@ class MapSpace:
             for di, ds in enumerate(DATASPACES):
                 used += np.where(keep[:, li, di], tile_words(ds, ext[:, li], self.layer), 0)
             out[f"capacity:{lvl.name}"] = used > lvl.size_words
+        if self.imperfect:  # a window pair spread together must be perfectly factorized (the model's rule)
+            spread = spatial[:, f] > 1  # [B, D]
+            exact = product == self.dims[None]
+            bad = np.zeros(len(m), dtype=bool)
+            for a, b in (("P", "R"), ("Q", "S")):
+                i, j = DIM_INDEX[a], DIM_INDEX[b]
+                bad |= spread[:, i] & spread[:, j] & ~(exact[:, i] & exact[:, j])
+            out["imperfect_windows"] = bad
         out.update(self.constraint_violations(m))
         return out
 

@@ -160,6 +160,29 @@ def _next_factor(rest: int, v: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _window_partner(d: int) -> int:
+    """The dim sharing an Inputs axis with ``d`` (P and R, Q and S), or -1."""
+    if d == DIM_P:
+        return DIM_R
+    if d == DIM_R:
+        return DIM_P
+    if d == DIM_Q:
+        return DIM_S
+    if d == DIM_S:
+        return DIM_Q
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _perfect(d: int, r: int, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, dims: np.ndarray, L: int) -> bool:
+    """Row ``r``'s factors of dim ``d`` (the parked rest included) multiply to the dim exactly."""
+    p = 1
+    for m in range(L):
+        p *= temporal[m, d, r] * sx[m, d, r] * sy[m, d, r]
+    return p == dims[d]
+
+
+@njit(cache=True, nogil=True)
 def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
                         temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray, ext: np.ndarray,
                         used: np.ndarray, bounded: np.ndarray, sizes: np.ndarray, dims: np.ndarray,
@@ -170,7 +193,12 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
     uniformly among the rest's efficient factors (``_next_factor``) that keep the mesh, every bounded
     level at or below ``level[r]`` (largest tiles: extents clamped to the dims) and the padding cap
     (inner product × ``ceil(rest / v)`` ``<= pad_limit[d]``); the rest becomes ``ceil(rest / v)``.
-    Tiles only grow with ``v``, so capacity and mesh bound ``v`` from above, and ``v = 1`` always fits."""
+    Tiles only grow with ``v``, so capacity and mesh bound ``v`` from above, and ``v = 1`` always fits.
+
+    A sliding-window pair (P and R, or Q and S) spread together over the mesh must stay perfectly
+    factorized (the cost model refuses it otherwise, reason ``imperfect_windows``): once both have
+    spatial factors > 1, their factors are drawn among divisors of the rest, and a spatial factor > 1
+    that would spread both is drawn only while both are still perfect."""
     R = d.shape[0]
     D = temporal.shape[1]
     L = temporal.shape[0]
@@ -198,6 +226,15 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
             inner *= sx[m, dd, r] * sy[m, dd, r]
             if m > 0:
                 inner *= temporal[m, dd, r]
+        divisors_only = False  # keep a window pair spread together perfectly factorized
+        partner = _window_partner(dd)
+        if partner >= 0:
+            spread = sx[fanout, dd, r] * sy[fanout, dd, r] > 1
+            partner_spread = sx[fanout, partner, r] * sy[fanout, partner, r] > 1
+            if partner_spread and (spread or k == KIND_X or k == KIND_Y):
+                divisors_only = True
+                if inner * rest != dims[dd] or not _perfect(partner, r, temporal, sx, sy, dims, L):
+                    cap = 1
         # capacity: the largest efficient factor <= cap that fits every bounded level at or above
         # the slot (tiles grow with v, so the fitting factors are a prefix of the ascending list)
         top = 1
@@ -219,7 +256,7 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
         cnt = 0
         v = 1
         while v != 0 and v <= top:
-            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd]:
+            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd] and (not divisors_only or rest % v == 0):
                 cnt += 1
             v = _next_factor(rest, v)
         pick = np.int64(u[r] * max(cnt, 1))
@@ -227,7 +264,7 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
         chosen = 1
         seen = 0
         while v != 0 and v <= top:
-            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd]:
+            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd] and (not divisors_only or rest % v == 0):
                 if seen == pick:
                     chosen = v
                     break
