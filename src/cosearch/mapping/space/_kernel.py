@@ -187,7 +187,7 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
                         temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray, ext: np.ndarray,
                         used: np.ndarray, bounded: np.ndarray, sizes: np.ndarray, dims: np.ndarray,
                         pad_limit: np.ndarray, fanout: int, mesh_x: int, mesh_y: int, mesh_instances: int,
-                        strides: np.ndarray) -> None:
+                        strides: np.ndarray, perfect_rows: np.ndarray) -> None:
     """:func:`step_rows` under imperfect factorization. ``temporal[0, d, r]`` holds the parked rest of
     dim ``d`` (its outer iterations so far, ``ceil(size / inner product)``). The factor ``v`` is drawn
     uniformly among the rest's efficient factors (``_next_factor``) that keep the mesh, every bounded
@@ -198,7 +198,8 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
     A sliding-window pair (P and R, or Q and S) spread together over the mesh must stay perfectly
     factorized (the cost model refuses it otherwise, reason ``imperfect_windows``): once both have
     spatial factors > 1, their factors are drawn among divisors of the rest, and a spatial factor > 1
-    that would spread both is drawn only while both are still perfect."""
+    that would spread both is drawn only while both are still perfect. Rows with ``perfect_rows[r]``
+    draw divisors of the rest only (the perfect map space's share of the samples)."""
     R = d.shape[0]
     D = temporal.shape[1]
     L = temporal.shape[0]
@@ -226,7 +227,7 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
             inner *= sx[m, dd, r] * sy[m, dd, r]
             if m > 0:
                 inner *= temporal[m, dd, r]
-        divisors_only = False  # keep a window pair spread together perfectly factorized
+        divisors_only = perfect_rows[r]  # a perfect row; or keep a window pair spread together perfect
         partner = _window_partner(dd)
         if partner >= 0:
             spread = sx[fanout, dd, r] * sy[fanout, dd, r] > 1

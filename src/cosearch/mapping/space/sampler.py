@@ -42,6 +42,13 @@ CHUNK = 8192
 pass over 100k rows). Samples for a seed depend on this constant, so changing it changes them."""
 
 
+PERFECT_SHARE = 0.5
+"""Under imperfect factorization, the share of rows the sampler draws with divisors only (perfect
+factorizations, a subset of the imperfect space): the awkward sizes gain remainder tiles while layers
+whose best mappings divide their dims keep half the sampling density there (measured: without it the
+searches at equal budget lost up to 5 % EDP on such layers, ``benchmarks/imperfect.py``)."""
+
+
 @dataclass
 class _State:
     """Working arrays of ``R`` partial mappings, row index last so per-level slices are contiguous.
@@ -59,6 +66,7 @@ class _State:
     tiles: np.ndarray  # [L, 3, R] int64
     used: np.ndarray  # [L, R] int64
     rem_idx: np.ndarray  # [D, R] int64: index of the parked remainder among the dim's divisors
+    perfect_rows: np.ndarray | None = None  # [R] bool (imperfect factorization): rows drawn with divisors only
 
     @property
     def rows(self) -> int:
@@ -209,7 +217,7 @@ class FactorFiller:
             step_rows_imperfect(levels, np.asarray(kind, dtype=np.int64), np.asarray(d, dtype=np.int64), u,
                                 st.temporal, st.sx, st.sy, st.keep, st.ext, st.used, self._k_bounded,
                                 self._k_sizes, self.dims, self.pad_limit, self.fanout_level, self.mesh_x,
-                                self.mesh_y, self.mesh_instances, self._k_strides)
+                                self.mesh_y, self.mesh_instances, self._k_strides, st.perfect_rows)
             return
         step_rows(levels, np.asarray(kind, dtype=np.int64), np.asarray(d, dtype=np.int64), u,
                   st.temporal, st.sx, st.sy, st.keep, st.ext, st.tiles, st.used, st.rem_idx,
@@ -261,6 +269,8 @@ class FactorFiller:
                 st = self.empty_state(keep[a:b])
             else:
                 st = self.make_state(temporal[a:b], sx[a:b], sy[a:b], keep[a:b])  # type: ignore[index]
+            if self.pad_limit is not None:
+                st.perfect_rows = rng.random(b - a) < PERFECT_SHARE
             self.fill(st, dim_list, rng, free)
             for out, arr in zip(outs, (st.temporal, st.sx, st.sy)):
                 out[a:b] = arr.transpose(2, 0, 1)
