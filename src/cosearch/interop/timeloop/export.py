@@ -176,10 +176,17 @@ def constraints_yaml(arch: Arch) -> str:
 
 
 def refuse_imperfect(arch: Arch, layer: Layer, mapping: Mapping | Mappings, source: str) -> None:
-    """Raise :class:`CosearchError` (one line, naming ``source`` and the dim) if the factors of a dim
-    multiply to more than the layer's size: Timeloop's model rejects imperfect factorizations."""
+    """Raise :class:`CosearchError` (one line, naming ``source`` and the dim) if the mapping is an
+    imperfect factorization of the layer (every dim covered, within the largest padding cap, some
+    over-covered): Timeloop's model rejects those. Other factor mismatches (a mapping of another
+    layer) are left to :func:`~cosearch.model.validity.require_valid`'s message."""
+    from ...mapping.factors import padding_limits
+
     arrays = Mappings.from_list([mapping], arch, source=source) if isinstance(mapping, Mapping) else mapping
     product = (arrays.temporal[0] * arrays.spatial_x[0] * arrays.spatial_y[0]).prod(axis=0)  # [D]
+    dims = np.array(layer.dims, dtype=np.int64)
+    if (product < dims).any() or (product > padding_limits(dims, 1.0)).any():
+        return
     for d, dim in enumerate(DIM_INDEX):
         if int(product[d]) > int(layer.dims[d]):
             raise CosearchError(

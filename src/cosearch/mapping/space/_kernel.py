@@ -236,23 +236,22 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
                 divisors_only = True
                 if inner * rest != dims[dd] or not _perfect(partner, r, temporal, sx, sy, dims, L):
                     cap = 1
-        # capacity: the largest efficient factor <= cap that fits every bounded level at or above
-        # the slot (tiles grow with v, so the fitting factors are a prefix of the ascending list)
+        # capacity: the largest v <= cap that fits every bounded level at or above the slot (tiles
+        # grow with v, so the fitting values are a prefix: bisect it)
         top = 1
-        v = 1
-        while v != 0 and v <= cap:
+        hi = cap
+        while top < hi:
+            mid = (top + hi + 1) // 2
             fits = True
             for bi in range(nb):
                 m = bounded[bi]
-                if m > lv:
-                    continue
-                if _used_words(m, r, dd, v, ext, keep, dims, strides, e) > sizes[m]:
+                if m <= lv and _used_words(m, r, dd, mid, ext, keep, dims, strides, e) > sizes[m]:
                     fits = False
                     break
-            if not fits:
-                break
-            top = v
-            v = _next_factor(rest, v)
+            if fits:
+                top = mid
+            else:
+                hi = mid - 1
         # count the efficient factors <= top within the padding cap, then pick the u-th
         cnt = 0
         v = 1
