@@ -143,16 +143,27 @@ def simulate(arch: Arch, layer: Layer, m: Mappings, i: int = 0) -> dict:
             per_time: dict[tuple, list] = {}
             total_charge = 0
             total_first = 0
+            ext = [1] * NUM_DIMS
+            for k, (lk, d, n, _) in enumerate(loops):
+                if lk >= li:
+                    ext[d] *= n
+            t_all = np.indices([loops[k][2] for k in above]).reshape(len(above), -1) if above else \
+                np.zeros((0, 1), dtype=np.int64)
             for inst in (instances if fixed else [instances[0]]):
                 held = None
                 origin = None
                 ever = np.zeros(shapes[ds], dtype=bool)
-                for t in itertools.product(*[range(loops[k][2]) for k in above]):
-                    idx = dict(zip(above, t))
-                    idx.update(zip(spatial, inst))
-                    r = ranges(idx, li)
-                    if r is None:
-                        continue
+                lo_all = np.zeros((NUM_DIMS, t_all.shape[1]), dtype=np.int64)
+                for row, k in enumerate(above):
+                    lo_all[loops[k][1]] += t_all[row] * w[k]
+                for k, v in zip(spatial, inst):
+                    if loops[k][0] < li:
+                        lo_all[loops[k][1]] += v * w[k]
+                in_range = (lo_all < np.array(dims)[:, None]).all(axis=0)
+                for col in np.flatnonzero(in_range):
+                    t = tuple(int(v) for v in t_all[:, col])
+                    lo = [int(v) for v in lo_all[:, col]]
+                    r = (lo, [min(lo[d] + ext[d], dims[d]) for d in range(NUM_DIMS)])
                     box = _box(ds, r[0], r[1], layer)
                     new = _mask(shapes[ds], box)
                     size = int(new.sum())
@@ -188,46 +199,30 @@ def simulate(arch: Arch, layer: Layer, m: Mappings, i: int = 0) -> dict:
             n_inst = len(instances) if fixed else 1
             walks[(li, ds)] = {"all": (total_charge, total_first), "shared": (shared_charge, shared_first),
                                "instances": n_inst}
-    # ---- the MACs: every iteration and PE ---------------------------------------------------------
+    # ---- the MACs: every iteration and PE (all of them, as arrays [iterations, instances]) -----------
     temporal = [k for k, lp in enumerate(loops) if not lp[3]]
-    served_pe = [0, 0, 0]
+    t_idx = np.indices([loops[k][2] for k in temporal]).reshape(len(temporal), -1)
+    s_idx = np.array(instances, dtype=np.int64).T.reshape(len(spatial), -1)
+    index = np.zeros((NUM_DIMS, t_idx.shape[1], s_idx.shape[1]), dtype=np.int64)
+    for row, k in enumerate(temporal):
+        index[loops[k][1]] += t_idx[row][:, None] * w[k]
+    for row, k in enumerate(spatial):
+        index[loops[k][1]] += s_idx[row][None, :] * w[k]
+    busy_at = (index < np.array(dims)[:, None, None]).all(axis=0)  # [iterations, instances]
+    cycles = int(busy_at.any(axis=1).sum())
+    busy = int(busy_at.any(axis=0).sum())
+    it, pe = np.nonzero(busy_at)
+    idx = index[:, it, pe]  # [D, in-range MACs]
+    served_pe = [idx.shape[1]] * 3
     served_shared = [0, 0, 0]
-    first_shared = 0
-    first_pe = 0
-    seen_global: set = set()
-    seen_pe: dict = {}
-    cycles = 0
-    busy: set = set()
-    for t in itertools.product(*[range(loops[k][2]) for k in temporal]):
-        points: list[set] = [set(), set(), set()]
-        any_busy = False
-        for inst in instances:
-            idx_val = [0] * NUM_DIMS
-            for k, v in zip(temporal, t):
-                idx_val[loops[k][1]] += v * w[k]
-            for k, v in zip(spatial, inst):
-                idx_val[loops[k][1]] += v * w[k]
-            if any(idx_val[d] >= dims[d] for d in range(NUM_DIMS)):
-                continue
-            any_busy = True
-            busy.add(inst)
-            for ds in range(3):
-                p = _point(ds, idx_val, layer)
-                points[ds].add(p)
-                served_pe[ds] += 1
-                if ds == 2:
-                    key = (inst, p)
-                    if key not in seen_pe:
-                        seen_pe[key] = True
-                        first_pe += 1
-        if any_busy:
-            cycles += 1
-        for ds in range(3):
-            served_shared[ds] += len(points[ds])
-        for p in points[2]:
-            if p not in seen_global:
-                seen_global.add(p)
-                first_shared += 1
+    first_shared = first_pe = 0
+    for ds in range(3):
+        box = _box(ds, list(idx), [v + 1 for v in idx], layer)
+        word = np.ravel_multi_index(tuple(a for a, _ in box), shapes[ds])
+        served_shared[ds] = len(np.unique(np.stack([it, word]), axis=1).T)
+        if ds == 2:
+            first_shared = len(np.unique(word))
+            first_pe = len(np.unique(np.stack([pe, word]), axis=1).T)
     # ---- the chain of keepers -------------------------------------------------------------------
     reads = np.zeros((L, 3), dtype=np.int64)
     fills = np.zeros((L, 3), dtype=np.int64)
@@ -261,4 +256,4 @@ def simulate(arch: Arch, layer: Layer, m: Mappings, i: int = 0) -> dict:
         assert r is not None
         tiles[0, ds] = int(_mask(shapes[ds], _box(ds, r[0], r[1], layer)).sum())
     return {"reads": reads, "fills": fills, "updates": updates, "tile_words": tiles,
-            "compute_cycles": cycles, "busy_pes": len(busy)}
+            "compute_cycles": cycles, "busy_pes": busy}
