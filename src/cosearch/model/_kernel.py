@@ -17,7 +17,7 @@ from .reasons import REASON_FACTORIZATION as R_FACT
 from .reasons import REASON_FANOUT_TOTAL as R_FAN_T
 from .reasons import REASON_FANOUT_X as R_FAN_X
 from .reasons import REASON_FANOUT_Y as R_FAN_Y
-from ._remainders import NCLS, NENT, remainder_counts
+from ._remainders import remainder_counts, workspace
 
 NDS = 3  # data spaces: Weights, Inputs, Outputs
 NAX = 5  # axes of a data space's box (see _box)
@@ -140,28 +140,7 @@ def evaluate_batch(
                     axc[ds, a, axn[ds, a]] = tmat[ds, d, a]
                     axn[ds, a] += 1
                     irr[ds, d] = False
-    wk_kn = np.empty(LD, np.int64)
-    wk_kw = np.empty(LD, np.int64)
-    wk_kd = np.empty(LD, np.int64)
-    wk_nab = np.empty(L + 1, np.int64)
-    wk_zk = np.zeros((NCLS, LD), np.int64)
-    wk_mult = np.zeros((D, NCLS), np.int64)
-    wk_zlen = np.zeros((D, NCLS), np.int64)
-    wk_len0 = np.zeros((D, NCLS), np.int64)
-    wk_pv = np.zeros((D, NCLS), np.int64)
-    wk_zrest = np.zeros((D, NCLS), np.int64)
-    wk_nzrest = np.zeros((D, NCLS), np.int64)
-    wk_frest = np.zeros(D, np.int64)
-    wk_ecnt = np.zeros((D, NENT), np.int64)
-    wk_estep = np.zeros((D, NENT), np.int64)
-    wk_eold = np.zeros((D, NENT), np.int64)
-    wk_enew = np.zeros((D, NENT), np.int64)
-    wk_nent = np.zeros(D, np.int64)
-    wk_tdim = np.zeros(D, np.int64)
-    wk_nact = np.zeros(D, np.int64)
-    wk_exact = np.zeros(D, np.bool_)
-    wk_dall = np.zeros(L, np.int64)
-    wk_drep = np.zeros(L, np.int64)
+    ws = workspace(L, D)
 
     for b in range(B):
         # ---- (1) validity ------------------------------------------------------------------
@@ -233,10 +212,7 @@ def evaluate_batch(
         if not exact:  # ---- (2-4) under remainders ---------------------------------------------
             cc, util = remainder_counts(
                 temporal[b], spatial_x[b], spatial_y[b], order[b], keep[b], dims, strides, fanout, tmat, ext,
-                axd, axc, axn, irr, macs, part_whole, reads, fills, updates, tile, part, util_inst,
-                wk_kn, wk_kw, wk_kd, wk_nab, wk_zk, wk_mult, wk_zlen, wk_len0, wk_pv, wk_zrest, wk_nzrest,
-                wk_frest, wk_ecnt, wk_estep, wk_eold, wk_enew, wk_nent, wk_tdim, wk_nact, per_pe, wk_exact,
-                wk_dall, wk_drep,
+                axd, axc, axn, irr, macs, part_whole, reads, fills, updates, tile, part, util_inst, per_pe, ws,
             )
             _finish(b, L, cc, util, macs, mac_energy, energies, bandwidth, reads, fills, updates, tile, part,
                     util_inst, want_breakdown, energy_out, cycles_out, cc_out, util_out,
