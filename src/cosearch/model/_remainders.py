@@ -49,7 +49,8 @@ def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
 
 @njit(cache=True, nogil=True)
 def workspace(L: int, D: int) -> tuple:
-    """Scratch arrays for :func:`remainder_counts`, allocated once per batch."""
+    """Scratch arrays for :func:`remainder_counts` (its arguments after ``per_pe``, in order),
+    allocated once per batch."""
     LD = L * D
     i64 = np.int64
     return (np.empty(LD, i64), np.empty(LD, i64), np.empty(LD, i64), np.empty(L + 1, i64),  # slots
@@ -62,7 +63,8 @@ def workspace(L: int, D: int) -> tuple:
             np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, np.bool_),  # per dim
             np.zeros((L, NDS), i64), np.zeros((L, NDS), i64),  # deltas
             np.zeros((NDS, NAX), i64), np.zeros((NDS, NAX), i64), np.zeros(D, i64),  # axis sums off a move
-            np.zeros(NDS, i64), np.zeros(NDS, i64))  # partitions
+            np.zeros(NDS, i64), np.zeros(NDS, i64),  # partitions
+            np.zeros((D, LD), i64), np.zeros(D, i64))  # each dim's slots
 
 
 @njit(cache=True, nogil=True)
@@ -142,7 +144,10 @@ def remainder_counts(
     temporal, spatial_x, spatial_y, order, keep,  # [L, D] x4, [L, 3]: one mapping
     dims, strides, fanout, tmat, ext,  # [D], [4], int, [3, D, 5], [L + 1, D]
     axd, axc, axn, irr, macs, part_whole,  # [3, 5, 2], [3, 5, 2], [3, 5], [3, D] bool, int, [3]
-    reads, fills, updates, tile, part, util_inst, per_pe, ws,  # [L, 3] x5 int64, [L], [D], workspace()
+    reads, fills, updates, tile, part, util_inst, per_pe,  # [L, 3] x5 int64, [L], [D]
+    kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace(): slots, z, classes
+    ne_cnt, ne_step, ne_old, ne_new, ne_n, er_cnt, er_step, er_old, er_new,  # cases off and on a move
+    tdim, nact, ne_tot, exact, delta_all, delta_rep, s_new_c, s_ov_c, ne_rep, part_below, p_one, dsl, dn,
 ):
     """Counts of one mapping under imperfect factorization, written into ``reads``/``fills``/
     ``updates`` (words, totals over instances), ``part`` (largest partition per instance) and
@@ -150,11 +155,9 @@ def remainder_counts(
     already hold the largest tiles (clipped extents); ``per_pe`` is scratch.
 
     ``axd``/``axc``/``axn``: per data space and axis, the dims moving it, their coefficients and how
-    many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``.
+    many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``. The rest is scratch from
+    :func:`workspace`, passed array by array (unpacking a tuple of arrays costs more than the counting).
     """
-    (kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-     er_cnt, er_step, er_old, er_new, tdim, nact, ne_tot, exact, delta_all, delta_rep,
-     s_new_c, s_ov_c, ne_rep, part_below, p_one) = ws
     L = temporal.shape[0]
     D = temporal.shape[1]
     f = fanout
@@ -162,14 +165,22 @@ def remainder_counts(
     na = 0
     for l in range(L):
         nab[l] = na
+        for d in range(D):
+            dsl[0, order[l, d]] = d
         for pos in range(D):
-            for d in range(D):
-                if order[l, d] == pos and temporal[l, d] > 1:
-                    kn[na] = temporal[l, d]
-                    kw[na] = ext[l + 1, d] * spatial_x[l, d] * spatial_y[l, d]
-                    kd[na] = d
-                    na += 1
+            d = dsl[0, pos]
+            if temporal[l, d] > 1:
+                kn[na] = temporal[l, d]
+                kw[na] = ext[l + 1, d] * spatial_x[l, d] * spatial_y[l, d]
+                kd[na] = d
+                na += 1
     nab[L] = na
+    for d in range(D):
+        dn[d] = 0
+    for k in range(na):
+        d = kd[k]
+        dsl[d, dn[d]] = k
+        dn[d] += 1
     ps = nab[f + 1]  # slot where the spatial digits sit in significance
     # ---- busy PEs, compute cycles (temporal tuples with in-range work) ---------------------------
     util = 1
@@ -247,21 +258,34 @@ def remainder_counts(
             w_s = ext[f + 1, d]
             for c in range(NCLS):
                 mult[d, c] = 0
+            if exact[d]:  # z is every digit at its maximum, every tile full, every instance alike
+                for i in range(dn[d]):
+                    k = dsl[d, i]
+                    if k >= K:
+                        break
+                    zk[1, k] = kn[k] - 1
+                mult[d, 1] = n_s
+                zlen[d, 1] = E
+                len0[d, 1] = E
+                continue
             # z for the class at the spatial digit: the digits of dims - 1, clamped to the radices
             rem = dims[d] - 1
             base = 0
             d_s = 0
-            for k in range(K + 1):
-                if k == ps and n_s > 1:
+            spatial_done = n_s == 1
+            for i in range(dn[d] + 1):
+                k = dsl[d, i] if i < dn[d] else K
+                if k > K:
+                    k = K
+                if not spatial_done and k >= ps:
                     d_s = rem // w_s
                     if d_s > n_s - 1:
                         d_s = n_s - 1
                     rem -= d_s * w_s
                     base += d_s * w_s
-                if k == K:
+                    spatial_done = True
+                if k >= K:
                     break
-                if kd[k] != d:
-                    continue
                 dg = rem // kw[k]
                 if dg > kn[k] - 1:
                     dg = kn[k] - 1
@@ -275,11 +299,6 @@ def remainder_counts(
                 mult[d, 1] = 1
                 zlen[d, 1] = zl
                 len0[d, 1] = E if E < dims[d] else dims[d]
-                continue
-            if exact[d]:  # every instance alike: one class with all the instances
-                mult[d, 1] = n_s
-                zlen[d, 1] = E
-                len0[d, 1] = E
                 continue
             # class 1: spatial digit equal to z's
             mult[d, 1] = 1
