@@ -179,3 +179,13 @@ def test_sliding_windows_spread_together_with_a_remainder_are_refused(archs) -> 
     from cosearch.model.evaluate import check_valid
     assert check_valid(arch, layer, m, factorization="imperfect")[0] == evaluate(
         arch, layer, m, factorization="imperfect").reason[0]
+
+
+def test_refused_windows_are_explained_in_one_line(archs) -> None:
+    from cosearch.mapping.checks import explain_invalid
+
+    arch = archs[0]
+    layer = Layer(name="p7r3", P=7, R=3)
+    m = _one(arch, layer, {(0, "P"): 4, (0, "R"): 2}, {"P": 2, "R": 2})
+    text = explain_invalid(arch, layer, m, evaluate(arch, layer, m, factorization="imperfect"), "m.json")
+    assert text.startswith("m.json: invalid mapping: an output dimension and its filter dimension") and "\n" not in text
