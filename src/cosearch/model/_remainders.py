@@ -193,25 +193,27 @@ def remainder_counts(
         nact[d] = n_s if n_s < a else a
         util *= nact[d]
         per_pe[d] = _span_count(dims[d], n_s, w_s, 0)
+        if exact[d]:
+            tdim[d] = dims[d] // n_s
+            cc *= tdim[d]
+            continue
         # temporal tuples of d (all levels, spatial digit 0) whose index is <= dims - 1
         rem = dims[d] - 1
         count = 0
         tight = True
         lower = 1
-        for k in range(na):
-            if kd[k] == d:
-                lower *= kn[k]
-        for k in range(na + 1):
-            if k == ps and n_s > 1:
-                dg = rem // w_s
-                if dg > 0:  # spatial digit 0 is below dims - 1's: every completion is in range
+        for i in range(dn[d]):
+            lower *= kn[dsl[d, i]]
+        for i in range(dn[d] + 1):
+            k = dsl[d, i] if i < dn[d] else na
+            if k >= ps and n_s > 1 and tight:
+                if rem // w_s > 0:  # spatial digit 0 is below dims - 1's: every completion is in range
                     count += lower
                     tight = False
                     break
+                n_s = 1  # the spatial digit is passed
             if k == na:
                 break
-            if kd[k] != d:
-                continue
             lower //= kn[k]
             dg = rem // kw[k]
             if dg > kn[k] - 1:
