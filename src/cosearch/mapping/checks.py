@@ -74,4 +74,8 @@ def explain_invalid(arch: Any, layer: Any, mappings: Any, costs: Any, source: st
                     f"{arch.levels[f].name} (the fan-out level) may have them")
         return (f"{source}: invalid mapping: spatial factors X×Y = {sx}×{sy} = {sx * sy} exceed the "
                 f"{child.instances} instances below {arch.levels[f].name}")
+    if reason == "imperfect_windows":
+        return (f"{source}: invalid mapping: an output dimension and its filter dimension (P and R, or Q and "
+                f"S) are spread together over the PE array with a remainder, which the cost model does not "
+                f"count exactly; make their factors divide them or spread only one of the pair")
     return f"{source}: invalid mapping ({reason or 'unknown reason'})"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._remainders import NCLS, NENT, remainder_counts
+from ._remainders import remainder_counts, workspace
 from .reasons import REASON_CAPACITY as R_CAP
 from .reasons import REASON_FACTORIZATION as R_FACT
 from .reasons import REASON_FANOUT_TOTAL as R_FAN_T
@@ -140,28 +140,8 @@ def evaluate_batch(
                     axc[ds, a, axn[ds, a]] = tmat[ds, d, a]
                     axn[ds, a] += 1
                     irr[ds, d] = False
-    wk_kn = np.empty(LD, np.int64)
-    wk_kw = np.empty(LD, np.int64)
-    wk_kd = np.empty(LD, np.int64)
-    wk_nab = np.empty(L + 1, np.int64)
-    wk_zk = np.zeros((NCLS, LD), np.int64)
-    wk_mult = np.zeros((D, NCLS), np.int64)
-    wk_zlen = np.zeros((D, NCLS), np.int64)
-    wk_len0 = np.zeros((D, NCLS), np.int64)
-    wk_pv = np.zeros((D, NCLS), np.int64)
-    wk_zrest = np.zeros((D, NCLS), np.int64)
-    wk_nzrest = np.zeros((D, NCLS), np.int64)
-    wk_frest = np.zeros(D, np.int64)
-    wk_ecnt = np.zeros((D, NENT), np.int64)
-    wk_estep = np.zeros((D, NENT), np.int64)
-    wk_eold = np.zeros((D, NENT), np.int64)
-    wk_enew = np.zeros((D, NENT), np.int64)
-    wk_nent = np.zeros(D, np.int64)
-    wk_tdim = np.zeros(D, np.int64)
-    wk_nact = np.zeros(D, np.int64)
-    wk_exact = np.zeros(D, np.bool_)
-    wk_dall = np.zeros(L, np.int64)
-    wk_drep = np.zeros(L, np.int64)
+    (w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20,
+     w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33) = workspace(L, D)
 
     for b in range(B):
         # ---- (1) validity ------------------------------------------------------------------
@@ -230,173 +210,157 @@ def evaluate_batch(
             cycles_out[b] = np.inf
             continue
 
-        if not exact:  # ---- (2-4) under remainders ---------------------------------------------
+        if not exact:  # ---- (2-4) under remainders: closed form with remainder cases -------------
             cc, util = remainder_counts(
                 temporal[b], spatial_x[b], spatial_y[b], order[b], keep[b], dims, strides, fanout, tmat, ext,
-                axd, axc, axn, irr, macs, part_whole, reads, fills, updates, tile, part, util_inst,
-                wk_kn, wk_kw, wk_kd, wk_nab, wk_zk, wk_mult, wk_zlen, wk_len0, wk_pv, wk_zrest, wk_nzrest,
-                wk_frest, wk_ecnt, wk_estep, wk_eold, wk_enew, wk_nent, wk_tdim, wk_nact, per_pe, wk_exact,
-                wk_dall, wk_drep,
+                axd, axc, axn, irr, macs, part_whole, reads, fills, updates, tile, part, util_inst, per_pe,
+                w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20,
+                w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33,
             )
-            _finish(b, L, cc, util, macs, mac_energy, energies, bandwidth, reads, fills, updates, tile, part,
-                    util_inst, want_breakdown, energy_out, cycles_out, cc_out, util_out,
-                    reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out)
-            continue
-
-        # ---- (2) spatial fan-out -----------------------------------------------------------------
-        util = 1
-        for d in range(D):
-            sp[d] = spatial_x[b, fanout, d] * spatial_y[b, fanout, d]
-            util *= sp[d]
-            per_pe[d] = dims[d] // sp[d]
-        for l in range(L):
-            util_inst[l] = 1 if l <= fanout else util
-        cc = macs // util
-        # distinct tiles among PEs (multicast groups); child extents = ext[fanout + 1]
-        distinct[0] = sp[1] * sp[2] * sp[3] * sp[6] * sp[7]
-        distinct[2] = sp[0] * sp[1] * sp[2] * sp[4] * sp[5]
-        ce = ext[fanout + 1]
-        distinct[1] = (sp[0] * sp[1] * sp[3]
-                       * _distinct(sp[4], sp[6], ce[4] * strides[0], ce[6] * strides[1])
-                       * _distinct(sp[5], sp[7], ce[5] * strides[2], ce[7] * strides[3]))
-        for ds in range(NDS):
-            _box(ds, per_pe, strides, box)
-            p = 1
-            for a in range(NAX):
-                p *= box[a]
-            for l in range(L):
-                part[l, ds] = part_whole[ds] if l <= fanout else p
-
-        # ---- (3) temporal loops outer -> inner, keeping the active ones ------------------------
-        for l in range(L):
+        else:
+            # ---- (2) spatial fan-out -----------------------------------------------------------------
+            util = 1
             for d in range(D):
-                k = l * D + order[b, l, d]
-                ln[k] = temporal[b, l, d]
-                lstride[k] = ext[l + 1, d] * (fac[l, d] // temporal[b, l, d])
-                ldim[k] = d
-        na = 0
-        pre[0] = 1
-        for l in range(L):
-            nact_before[l] = na
-            for k in range(l * D, (l + 1) * D):
-                if ln[k] > 1:
-                    an[na] = ln[k]
-                    astride[na] = lstride[k]
-                    adim[na] = ldim[k]
-                    pre[na + 1] = pre[na] * ln[k]
-                    na += 1
-        nact_before[L] = na
-
-        # ---- (4) per data space: fills of every keeper, then traffic along the keeper chain -------
-        for ds in range(NDS):
-            for k in range(na):
+                sp[d] = spatial_x[b, fanout, d] * spatial_y[b, fanout, d]
+                util *= sp[d]
+                per_pe[d] = dims[d] // sp[d]
+            for l in range(L):
+                util_inst[l] = 1 if l <= fanout else util
+            cc = macs // util
+            # distinct tiles among PEs (multicast groups); child extents = ext[fanout + 1]
+            distinct[0] = sp[1] * sp[2] * sp[3] * sp[6] * sp[7]
+            distinct[2] = sp[0] * sp[1] * sp[2] * sp[4] * sp[5]
+            ce = ext[fanout + 1]
+            distinct[1] = (sp[0] * sp[1] * sp[3]
+                           * _distinct(sp[4], sp[6], ce[4] * strides[0], ce[6] * strides[1])
+                           * _distinct(sp[5], sp[7], ce[5] * strides[2], ce[7] * strides[3]))
+            for ds in range(NDS):
+                _box(ds, per_pe, strides, box)
+                p = 1
                 for a in range(NAX):
-                    v[k, a] = astride[k] * tmat[ds, adim[k], a]
-            for l in range(1, L):
-                if not keep[b, l, ds]:
-                    continue
-                K = nact_before[l]
-                t = tile[l, ds]
-                total = t
-                if K > 0:
+                    p *= box[a]
+                for l in range(L):
+                    part[l, ds] = part_whole[ds] if l <= fanout else p
+
+            # ---- (3) temporal loops outer -> inner, keeping the active ones ------------------------
+            for l in range(L):
+                for d in range(D):
+                    k = l * D + order[b, l, d]
+                    ln[k] = temporal[b, l, d]
+                    lstride[k] = ext[l + 1, d] * (fac[l, d] // temporal[b, l, d])
+                    ldim[k] = d
+            na = 0
+            pre[0] = 1
+            for l in range(L):
+                nact_before[l] = na
+                for k in range(l * D, (l + 1) * D):
+                    if ln[k] > 1:
+                        an[na] = ln[k]
+                        astride[na] = lstride[k]
+                        adim[na] = ldim[k]
+                        pre[na + 1] = pre[na] * ln[k]
+                        na += 1
+            nact_before[L] = na
+
+            # ---- (4) per data space: fills of every keeper, then traffic along the keeper chain -------
+            for ds in range(NDS):
+                for k in range(na):
                     for a in range(NAX):
-                        suf[a] = 0
-                        vm[a] = v[K - 1, a]
-                    for j in range(K - 1, -1, -1):
-                        match = True
-                        ov = 1
+                        v[k, a] = astride[k] * tmat[ds, adim[k], a]
+                for l in range(1, L):
+                    if not keep[b, l, ds]:
+                        continue
+                    K = nact_before[l]
+                    t = tile[l, ds]
+                    total = t
+                    if K > 0:
                         for a in range(NAX):
-                            st = v[j, a] - suf[a]
-                            if st != vm[a]:
-                                match = False
-                            o = E[l, ds, a] - abs(st)
-                            ov *= o if o > 0 else 0
-                        w = pre[j + 1] - pre[j]
-                        total += w * ((t - ov) if match else t)
-                        for a in range(NAX):
-                            suf[a] += v[j, a]
-                delta[l, ds] = total
-            inner = -1
-            for l in range(L - 1, -1, -1):
-                reads[l, ds] = 0
-                fills[l, ds] = 0
-                updates[l, ds] = 0
-                if not keep[b, l, ds]:
-                    continue
-                if inner < 0:  # innermost keeper: serves the MACs
-                    mult = distinct[ds] if l <= fanout else util
-                    served = cc * mult
-                    if ds == 2:
-                        updates[l, ds] = served
-                        reads[l, ds] = served - part[l, ds] * util_inst[l]
+                            suf[a] = 0
+                            vm[a] = v[K - 1, a]
+                        for j in range(K - 1, -1, -1):
+                            match = True
+                            ov = 1
+                            for a in range(NAX):
+                                st = v[j, a] - suf[a]
+                                if st != vm[a]:
+                                    match = False
+                                o = E[l, ds, a] - abs(st)
+                                ov *= o if o > 0 else 0
+                            w = pre[j + 1] - pre[j]
+                            total += w * ((t - ov) if match else t)
+                            for a in range(NAX):
+                                suf[a] += v[j, a]
+                    delta[l, ds] = total
+                inner = -1
+                for l in range(L - 1, -1, -1):
+                    reads[l, ds] = 0
+                    fills[l, ds] = 0
+                    updates[l, ds] = 0
+                    if not keep[b, l, ds]:
+                        continue
+                    if inner < 0:  # innermost keeper: serves the MACs
+                        mult = distinct[ds] if l <= fanout else util
+                        served = cc * mult
+                        if ds == 2:
+                            updates[l, ds] = served
+                            reads[l, ds] = served - part[l, ds] * util_inst[l]
+                        else:
+                            reads[l, ds] = served
                     else:
-                        reads[l, ds] = served
-                else:
-                    mult = distinct[ds] if (l <= fanout and inner > fanout) else util_inst[inner]
-                    cf = delta[inner, ds]
-                    if ds == 2:
-                        cf -= part[inner, ds]
-                        updates[l, ds] = (cf + part[inner, ds]) * mult
-                    reads[l, ds] = cf * mult
-                if l > 0:
-                    own = delta[l, ds]
-                    if ds == 2:
-                        own -= part[l, ds]
-                    fills[l, ds] = own * util_inst[l]
-                inner = l
+                        mult = distinct[ds] if (l <= fanout and inner > fanout) else util_inst[inner]
+                        cf = delta[inner, ds]
+                        if ds == 2:
+                            cf -= part[inner, ds]
+                            updates[l, ds] = (cf + part[inner, ds]) * mult
+                        reads[l, ds] = cf * mult
+                    if l > 0:
+                        own = delta[l, ds]
+                        if ds == 2:
+                            own -= part[l, ds]
+                        fills[l, ds] = own * util_inst[l]
+                    inner = l
 
         # ---- (5) energy and cycles ---------------------------------------------------------------
-        _finish(b, L, cc, util, macs, mac_energy, energies, bandwidth, reads, fills, updates, tile, part,
-                util_inst, want_breakdown, energy_out, cycles_out, cc_out, util_out,
-                reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out)
-
-
-@njit(cache=True, nogil=True)
-def _finish(b, L, cc, util, macs, mac_energy, energies, bandwidth, reads, fills, updates, tile, part,
-            util_inst, want_breakdown, energy_out, cycles_out, cc_out, util_out,
-            reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out):
-    """Section (5) for mapping ``b``: energy from the counts, cycles as compute cycles slowed by each
-    level's bandwidth (per busy instance), and the outputs written."""
-    energy = macs * mac_energy
-    for l in range(L):
-        for ds in range(NDS):
-            energy += reads[l, ds] * energies[l, 0] + fills[l, ds] * energies[l, 1] + updates[l, ds] * energies[l, 2]
-    cycles = float(cc)
-    ccf = float(max(cc, 1))
-    for l in range(L):
-        lc = float(cc)
-        rbw = bandwidth[l, 0]
-        wbw = bandwidth[l, 1]
-        sbw = bandwidth[l, 2]
-        if rbw > 0 or wbw > 0 or sbw > 0:
-            inst = float(util_inst[l])
-            nr = 0.0
-            nw = 0.0
-            for ds in range(NDS):
-                nr += reads[l, ds] / inst / ccf
-                nw += (fills[l, ds] + updates[l, ds]) / inst / ccf
-            slow = 1.0
-            if rbw > 0 and nr > 0:
-                slow = min(slow, rbw / nr)
-            if wbw > 0 and nw > 0:
-                slow = min(slow, wbw / nw)
-            if sbw > 0 and nr + nw > 0:
-                slow = min(slow, sbw / (nr + nw))
-            lc = np.ceil(cc / slow)
-            if lc > cycles:
-                cycles = lc
-        if want_breakdown:
-            lcyc_out[b, l] = lc
-    energy_out[b] = energy
-    cycles_out[b] = cycles
-    cc_out[b] = cc
-    util_out[b] = util
-    if want_breakdown:
+        energy = macs * mac_energy
         for l in range(L):
-            inst_out[b, l] = util_inst[l]
             for ds in range(NDS):
-                reads_out[b, l, ds] = reads[l, ds]
-                fills_out[b, l, ds] = fills[l, ds]
-                updates_out[b, l, ds] = updates[l, ds]
-                tiles_out[b, l, ds] = tile[l, ds]
-                part_out[b, l, ds] = part[l, ds]
+                energy += reads[l, ds] * energies[l, 0] + fills[l, ds] * energies[l, 1] + updates[l, ds] * energies[l, 2]
+        cycles = float(cc)
+        ccf = float(max(cc, 1))
+        for l in range(L):
+            lc = float(cc)
+            rbw = bandwidth[l, 0]
+            wbw = bandwidth[l, 1]
+            sbw = bandwidth[l, 2]
+            if rbw > 0 or wbw > 0 or sbw > 0:
+                inst = float(util_inst[l])
+                nr = 0.0
+                nw = 0.0
+                for ds in range(NDS):
+                    nr += reads[l, ds] / inst / ccf
+                    nw += (fills[l, ds] + updates[l, ds]) / inst / ccf
+                slow = 1.0
+                if rbw > 0 and nr > 0:
+                    slow = min(slow, rbw / nr)
+                if wbw > 0 and nw > 0:
+                    slow = min(slow, wbw / nw)
+                if sbw > 0 and nr + nw > 0:
+                    slow = min(slow, sbw / (nr + nw))
+                lc = np.ceil(cc / slow)
+                if lc > cycles:
+                    cycles = lc
+            if want_breakdown:
+                lcyc_out[b, l] = lc
+        energy_out[b] = energy
+        cycles_out[b] = cycles
+        cc_out[b] = cc
+        util_out[b] = util
+        if want_breakdown:
+            for l in range(L):
+                inst_out[b, l] = util_inst[l]
+                for ds in range(NDS):
+                    reads_out[b, l, ds] = reads[l, ds]
+                    fills_out[b, l, ds] = fills[l, ds]
+                    updates_out[b, l, ds] = updates[l, ds]
+                    tiles_out[b, l, ds] = tile[l, ds]
+                    part_out[b, l, ds] = part[l, ds]

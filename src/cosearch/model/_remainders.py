@@ -21,6 +21,7 @@ Shapes: ``L`` levels, ``D`` = 8 dims, 3 data spaces, 5 data-space axes; ``LD = L
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 NDS = 3
@@ -47,21 +48,115 @@ def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def workspace(L: int, D: int) -> tuple:
+    """Scratch arrays for :func:`remainder_counts` (its arguments after ``per_pe``, in order),
+    allocated once per batch."""
+    LD = L * D
+    i64 = np.int64
+    return (np.empty(LD, i64), np.empty(LD, i64), np.empty(LD, i64), np.empty(L + 1, i64),  # slots
+            np.zeros((NCLS, LD), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),  # z, classes
+            np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),
+            np.zeros((D, NCLS), i64), np.zeros(D, i64),  # prefix values and rests
+            np.zeros((D, NENT), i64), np.zeros((D, NENT), i64), np.zeros((D, NENT), i64),
+            np.zeros((D, NENT), i64), np.zeros(D, i64),  # cases of every dim off the move
+            np.zeros(NENT, i64), np.zeros(NENT, i64), np.zeros(NENT, i64), np.zeros(NENT, i64),  # of the move's dim
+            np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, np.bool_),  # per dim
+            np.zeros((L, NDS), i64), np.zeros((L, NDS), i64),  # deltas
+            np.zeros((NDS, NAX), i64), np.zeros((NDS, NAX), i64), np.zeros(D, i64),  # axis sums off a move
+            np.zeros(NDS, i64), np.zeros(NDS, i64),  # partitions
+            np.zeros((D, LD), i64), np.zeros(D, i64))  # each dim's slots
+
+
+@njit(cache=True, nogil=True)
+def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n):
+    """Cases (count, step, old length, new length) of dim ``d`` for a move of a loop over another dim:
+    its prefix below z's (inner loops back from their maxima, full tiles) or equal to it (back from z's
+    digits; the old tile is z's)."""
+    q = 0
+    for c in range(NCLS):
+        mc = mult[d, c]
+        if mc == 0:
+            continue
+        if exact[d]:
+            ne_cnt[d, q] = mc * (pv[d, c] + 1)
+            ne_step[d, q] = -frest[d]
+            ne_old[d, q] = E
+            ne_new[d, q] = E
+            q += 1
+            continue
+        ne_cnt[d, q] = mc * pv[d, c]
+        ne_step[d, q] = -frest[d]
+        ne_old[d, q] = E
+        ne_new[d, q] = E
+        q += 1
+        ne_cnt[d, q] = mc
+        ne_step[d, q] = -zrest[d, c]
+        ne_old[d, q] = zlen[d, c]
+        ne_new[d, q] = zlen[d, c] if nzrest[d, c] == 0 else E
+        q += 1
+    ne_n[d] = q
+
+
+@njit(cache=True, nogil=True)
+def _axis_sums(ds, a, e, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+               er_cnt, er_step, er_old, er_new, er_n, vm, has_m):
+    """``(Σ count·new length, Σ count·overlap where the step is v_m's)`` over the cases of axis ``a``'s
+    dims (dim ``e`` in its moving cases ``er_*``, the others in ``ne_*``); lengths along the axis."""
+    n = axn[ds, a]
+    d0 = axd[ds, a, 0]
+    d1 = axd[ds, a, 1] if n == 2 else d0
+    cf0 = axc[ds, a, 0]
+    cf1 = axc[ds, a, 1] if n == 2 else 0
+    n0 = er_n if d0 == e else ne_n[d0]
+    n1 = 1 if n == 1 else (er_n if d1 == e else ne_n[d1])
+    s_new = 0
+    s_ov = 0
+    for q0 in range(n0):
+        if d0 == e:
+            c0, st0, o0, w0 = er_cnt[q0], er_step[q0], er_old[q0], er_new[q0]
+        else:
+            c0, st0, o0, w0 = ne_cnt[d0, q0], ne_step[d0, q0], ne_old[d0, q0], ne_new[d0, q0]
+        if c0 == 0:
+            continue
+        for q1 in range(n1):
+            if n == 1:
+                c1, st1, o1, w1 = 1, 0, 1, 1
+            elif d1 == e:
+                c1, st1, o1, w1 = er_cnt[q1], er_step[q1], er_old[q1], er_new[q1]
+            else:
+                c1, st1, o1, w1 = ne_cnt[d1, q1], ne_step[d1, q1], ne_old[d1, q1], ne_new[d1, q1]
+            if c1 == 0:
+                continue
+            ln = cf0 * (w0 - 1) + cf1 * (w1 - 1) + 1
+            lo = cf0 * (o0 - 1) + cf1 * (o1 - 1) + 1
+            st = cf0 * st0 + cf1 * st1
+            cnt = c0 * c1
+            s_new += cnt * ln
+            if has_m and st == vm:
+                o = min(ln, lo - st) - max(0, -st)
+                if o > 0:
+                    s_ov += cnt * o
+    return s_new, s_ov
+
+
+@njit(cache=True, nogil=True)
 def remainder_counts(
     temporal, spatial_x, spatial_y, order, keep,  # [L, D] x4, [L, 3]: one mapping
     dims, strides, fanout, tmat, ext,  # [D], [4], int, [3, D, 5], [L + 1, D]
     axd, axc, axn, irr, macs, part_whole,  # [3, 5, 2], [3, 5, 2], [3, 5], [3, D] bool, int, [3]
-    reads, fills, updates, tile, part, util_inst,  # [L, 3] x5 int64 (written), [L] (written)
-    kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace
-    ecnt, estep, eold, enew, nent, tdim, nact, per_pe, exact, delta_all, delta_rep,
+    reads, fills, updates, tile, part, util_inst, per_pe,  # [L, 3] x5 int64, [L], [D]
+    kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace(): slots, z, classes
+    ne_cnt, ne_step, ne_old, ne_new, ne_n, er_cnt, er_step, er_old, er_new,  # cases off and on a move
+    tdim, nact, ne_tot, exact, delta_all, delta_rep, s_new_c, s_ov_c, ne_rep, part_below, p_one, dsl, dn,
 ):
     """Counts of one mapping under imperfect factorization, written into ``reads``/``fills``/
-    ``updates`` (words, totals over instances), ``tile`` (largest tile per instance), ``part`` (largest
-    partition per instance) and ``util_inst`` (busy instances per level). Returns ``(compute_cycles,
-    busy_pes)``. ``tile`` must already hold the largest tiles (clipped extents).
+    ``updates`` (words, totals over instances), ``part`` (largest partition per instance) and
+    ``util_inst`` (busy instances per level). Returns ``(compute_cycles, busy_pes)``. ``tile`` must
+    already hold the largest tiles (clipped extents); ``per_pe`` is scratch.
 
     ``axd``/``axc``/``axn``: per data space and axis, the dims moving it, their coefficients and how
-    many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``.
+    many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``. The rest is scratch from
+    :func:`workspace`, passed array by array (unpacking a tuple of arrays costs more than the counting).
     """
     L = temporal.shape[0]
     D = temporal.shape[1]
@@ -70,14 +165,22 @@ def remainder_counts(
     na = 0
     for l in range(L):
         nab[l] = na
+        for d in range(D):
+            dsl[0, order[l, d]] = d
         for pos in range(D):
-            for d in range(D):
-                if order[l, d] == pos and temporal[l, d] > 1:
-                    kn[na] = temporal[l, d]
-                    kw[na] = ext[l + 1, d] * spatial_x[l, d] * spatial_y[l, d]
-                    kd[na] = d
-                    na += 1
+            d = dsl[0, pos]
+            if temporal[l, d] > 1:
+                kn[na] = temporal[l, d]
+                kw[na] = ext[l + 1, d] * spatial_x[l, d] * spatial_y[l, d]
+                kd[na] = d
+                na += 1
     nab[L] = na
+    for d in range(D):
+        dn[d] = 0
+    for k in range(na):
+        d = kd[k]
+        dsl[d, dn[d]] = k
+        dn[d] += 1
     ps = nab[f + 1]  # slot where the spatial digits sit in significance
     # ---- busy PEs, compute cycles (temporal tuples with in-range work) ---------------------------
     util = 1
@@ -90,25 +193,27 @@ def remainder_counts(
         nact[d] = n_s if n_s < a else a
         util *= nact[d]
         per_pe[d] = _span_count(dims[d], n_s, w_s, 0)
+        if exact[d]:
+            tdim[d] = dims[d] // n_s
+            cc *= tdim[d]
+            continue
         # temporal tuples of d (all levels, spatial digit 0) whose index is <= dims - 1
         rem = dims[d] - 1
         count = 0
         tight = True
         lower = 1
-        for k in range(na):
-            if kd[k] == d:
-                lower *= kn[k]
-        for k in range(na + 1):
-            if k == ps and n_s > 1:
-                dg = rem // w_s
-                if dg > 0:  # spatial digit 0 is below dims - 1's: every completion is in range
+        for i in range(dn[d]):
+            lower *= kn[dsl[d, i]]
+        for i in range(dn[d] + 1):
+            k = dsl[d, i] if i < dn[d] else na
+            if k >= ps and n_s > 1 and tight:
+                if rem // w_s > 0:  # spatial digit 0 is below dims - 1's: every completion is in range
                     count += lower
                     tight = False
                     break
+                n_s = 1  # the spatial digit is passed
             if k == na:
                 break
-            if kd[k] != d:
-                continue
             lower //= kn[k]
             dg = rem // kw[k]
             if dg > kn[k] - 1:
@@ -122,266 +227,274 @@ def remainder_counts(
     for l in range(L):
         util_inst[l] = 1 if l <= f else util
 
-    # ---- per keeper: fills of all instances and of the multicast representatives ----------------
-    for ds in range(NDS):
-        # partitions: per instance (largest: spatial digit 0) and summed over instances
-        e0 = per_pe
-        p_one = 1
+
+    for ds in range(NDS):  # partitions: per instance (the largest: spatial digit 0) and over all instances
+        p = 1
         for a in range(NAX):
             n = axn[ds, a]
             if n == 0:
                 continue
             d0 = axd[ds, a, 0]
-            d1 = axd[ds, a, 1]
-            p_one *= _axis_len(n, axc[ds, a, 0], e0[d0], axc[ds, a, 1], e0[d1] if n == 2 else 1)
-        part_all_below = 1
+            d1 = axd[ds, a, 1] if n == 2 else d0
+            p *= _axis_len(n, axc[ds, a, 0], per_pe[d0], axc[ds, a, 1], per_pe[d1])
+        p_one[ds] = p
+        q = 1
         for d in range(D):
-            part_all_below *= nact[d] if irr[ds, d] else dims[d]
+            q *= nact[d] if irr[ds, d] else dims[d]
+        part_below[ds] = q
         for l in range(L):
-            part[l, ds] = part_whole[ds] if l <= f else p_one
-        for l in range(1, L):
-            delta_all[l] = 0
-            delta_rep[l] = 0
-            if not keep[l, ds]:
-                continue
-            K = nab[l]
-            below = f < l
-            # -- per dim: instance classes and their last in-range tuple z ------------------------
-            for d in range(D):
-                E = ext[l, d]
-                n_s = spatial_x[f, d] * spatial_y[f, d] if below else 1
-                w_s = ext[f + 1, d]
-                for c in range(NCLS):
-                    mult[d, c] = 0
-                # z for the class at the spatial digit: the digits of dims - 1, clamped to the radices
-                rem = dims[d] - 1
-                base = 0
-                d_s = 0
-                for k in range(K + 1):
-                    if k == ps and n_s > 1:
-                        d_s = rem // w_s
-                        if d_s > n_s - 1:
-                            d_s = n_s - 1
-                        rem -= d_s * w_s
-                        base += d_s * w_s
-                    if k == K:
+            part[l, ds] = part_whole[ds] if l <= f else p
+            delta_all[l, ds] = 0
+            delta_rep[l, ds] = 0
+
+    # ---- per keeper: fills of all instances and of the multicast representatives ----------------
+    for l in range(1, L):
+        if not (keep[l, 0] or keep[l, 1] or keep[l, 2]):
+            continue
+        K = nab[l]
+        below = f < l
+        # -- per dim: instance classes and their last in-range tuple z ------------------------
+        for d in range(D):
+            E = ext[l, d]
+            n_s = spatial_x[f, d] * spatial_y[f, d] if below else 1
+            w_s = ext[f + 1, d]
+            for c in range(NCLS):
+                mult[d, c] = 0
+            if exact[d]:  # z is every digit at its maximum, every tile full, every instance alike
+                for i in range(dn[d]):
+                    k = dsl[d, i]
+                    if k >= K:
                         break
-                    if kd[k] != d:
-                        continue
-                    dg = rem // kw[k]
-                    if dg > kn[k] - 1:
-                        dg = kn[k] - 1
-                    zk[1, k] = dg
-                    rem -= dg * kw[k]
-                    base += dg * kw[k]
-                zl = dims[d] - base
-                if zl > E:
-                    zl = E
-                if n_s == 1:
-                    mult[d, 1] = 1
-                    zlen[d, 1] = zl
-                    len0[d, 1] = E if E < dims[d] else dims[d]
-                    continue
-                if exact[d]:  # every instance alike: one class with all the instances
-                    mult[d, 1] = n_s
-                    zlen[d, 1] = E
-                    len0[d, 1] = E
-                    continue
-                # class 1: spatial digit equal to z's
+                    zk[1, k] = kn[k] - 1
+                mult[d, 1] = n_s
+                zlen[d, 1] = E
+                len0[d, 1] = E
+                continue
+            # z for the class at the spatial digit: the digits of dims - 1, clamped to the radices
+            rem = dims[d] - 1
+            base = 0
+            d_s = 0
+            spatial_done = n_s == 1
+            for i in range(dn[d] + 1):
+                k = dsl[d, i] if i < dn[d] else K
+                if k > K:
+                    k = K
+                if not spatial_done and k >= ps:
+                    d_s = rem // w_s
+                    if d_s > n_s - 1:
+                        d_s = n_s - 1
+                    rem -= d_s * w_s
+                    base += d_s * w_s
+                    spatial_done = True
+                if k >= K:
+                    break
+                dg = rem // kw[k]
+                if dg > kn[k] - 1:
+                    dg = kn[k] - 1
+                zk[1, k] = dg
+                rem -= dg * kw[k]
+                base += dg * kw[k]
+            zl = dims[d] - base
+            if zl > E:
+                zl = E
+            if n_s == 1:
                 mult[d, 1] = 1
                 zlen[d, 1] = zl
-                l0 = dims[d] - d_s * w_s
-                len0[d, 1] = E if E < l0 else l0
-                # class 0: spatial digit below: z's digits before it, then maxima; full tiles
-                if d_s > 0:
-                    mult[d, 0] = d_s
-                    zlen[d, 0] = E
-                    len0[d, 0] = E
-                    for k in range(K):
-                        if kd[k] == d:
-                            zk[0, k] = zk[1, k] if k < ps else kn[k] - 1
-                # class 2: spatial digit above: the prefix before it one less, then maxima
-                if d_s < n_s - 1:
-                    borrow = True
-                    for k in range(min(ps, K) - 1, -1, -1):
-                        if kd[k] != d:
-                            continue
-                        if borrow:
-                            if zk[1, k] > 0:
-                                zk[2, k] = zk[1, k] - 1
-                                borrow = False
-                            else:
-                                zk[2, k] = kn[k] - 1
+                len0[d, 1] = E if E < dims[d] else dims[d]
+                continue
+            # class 1: spatial digit equal to z's
+            mult[d, 1] = 1
+            zlen[d, 1] = zl
+            l0 = dims[d] - d_s * w_s
+            len0[d, 1] = E if E < l0 else l0
+            # class 0: spatial digit below: z's digits before it, then maxima; full tiles
+            if d_s > 0:
+                mult[d, 0] = d_s
+                zlen[d, 0] = E
+                len0[d, 0] = E
+                for k in range(K):
+                    if kd[k] == d:
+                        zk[0, k] = zk[1, k] if k < ps else kn[k] - 1
+            # class 2: spatial digit above: the prefix before it one less, then maxima
+            if d_s < n_s - 1:
+                borrow = True
+                for k in range(min(ps, K) - 1, -1, -1):
+                    if kd[k] != d:
+                        continue
+                    if borrow:
+                        if zk[1, k] > 0:
+                            zk[2, k] = zk[1, k] - 1
+                            borrow = False
                         else:
-                            zk[2, k] = zk[1, k]
-                    if not borrow:
-                        mult[d, 2] = n_s - 1 - d_s
-                        zlen[d, 2] = E
-                        len0[d, 2] = E
-                        for k in range(ps, K):
-                            if kd[k] == d:
-                                zk[2, k] = kn[k] - 1
-            # -- running prefix values and the rests after each slot -------------------------------
-            for d in range(D):
-                frest[d] = 0
-                for c in range(NCLS):
-                    pv[d, c] = 0
-                    zrest[d, c] = 0
-                    nzrest[d, c] = 0
-            for k in range(K):
-                d = kd[k]
-                frest[d] += (kn[k] - 1) * kw[k]
-                for c in range(NCLS):
-                    if mult[d, c] > 0:
-                        zrest[d, c] += zk[c, k] * kw[k]
-                        if zk[c, k] != 0:
-                            nzrest[d, c] += 1
-            # the innermost loop above the keeper whose second iteration is in range
-            m = -1
-            for k in range(K - 1, -1, -1):
-                if kw[k] < dims[kd[k]]:
-                    m = k
-                    break
-            # -- the first tile of every instance ----------------------------------------------------
-            tot_all = 1
-            tot_rep = 1
+                            zk[2, k] = kn[k] - 1
+                    else:
+                        zk[2, k] = zk[1, k]
+                if not borrow:
+                    mult[d, 2] = n_s - 1 - d_s
+                    zlen[d, 2] = E
+                    len0[d, 2] = E
+                    for k in range(ps, K):
+                        if kd[k] == d:
+                            zk[2, k] = kn[k] - 1
+        # -- running prefix values, the rests after each slot, v_m -----------------------------------
+        for d in range(D):
+            frest[d] = 0
+            for c in range(NCLS):
+                pv[d, c] = 0
+                zrest[d, c] = 0
+                nzrest[d, c] = 0
+        for k in range(K):
+            d = kd[k]
+            frest[d] += (kn[k] - 1) * kw[k]
+            for c in range(NCLS):
+                if mult[d, c] > 0:
+                    zrest[d, c] += zk[c, k] * kw[k]
+                    if zk[c, k] != 0:
+                        nzrest[d, c] += 1
+        m = -1  # the innermost loop above the keeper whose second iteration is in range
+        for k in range(K - 1, -1, -1):
+            if kw[k] < dims[kd[k]]:
+                m = k
+                break
+        for d in range(D):
+            _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new, ne_n)
+            t = 0
+            for q in range(ne_n[d]):
+                t += ne_cnt[d, q]
+            ne_tot[d] = t
+            c = 0 if mult[d, 0] > 0 else 1
+            ne_rep[d] = pv[d, c] + 1 if mult[d, c] > 0 else 0
+        # -- the first tile of every instance, and the per-axis sums with no dim moving -----------------
+        for ds in range(NDS):
+            if not keep[l, ds]:
+                continue
+            t_all = 1
+            t_rep = 1
             for d in range(D):
                 if irr[ds, d]:
-                    s_all = 0
-                    s_rep = 0
+                    sa = 0
                     for c in range(NCLS):
-                        s_all += mult[d, c]
-                    s_rep = 1 if s_all > 0 else 0
-                    tot_all *= s_all
-                    tot_rep *= s_rep
-            ax_all = 1
+                        sa += mult[d, c]
+                    t_all *= sa
+                    t_rep *= 1 if sa > 0 else 0
+            ax = 1
             for a in range(NAX):
                 n = axn[ds, a]
                 if n == 0:
                     continue
                 d0 = axd[ds, a, 0]
                 d1 = axd[ds, a, 1] if n == 2 else d0
-                s = 0
+                sm = 0
                 for c0 in range(NCLS):
                     if mult[d0, c0] == 0:
                         continue
                     if n == 1:
-                        s += mult[d0, c0] * _axis_len(1, axc[ds, a, 0], len0[d0, c0], 0, 1)
+                        sm += mult[d0, c0] * _axis_len(1, axc[ds, a, 0], len0[d0, c0], 0, 1)
                         continue
                     for c1 in range(NCLS):
                         if mult[d1, c1] == 0:
                             continue
-                        s += mult[d0, c0] * mult[d1, c1] * _axis_len(
+                        sm += mult[d0, c0] * mult[d1, c1] * _axis_len(
                             2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
-                ax_all *= s
-            total_all = ax_all * tot_all
-            total_rep = _rep_scale(ax_all, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * tot_rep
-            # -- every move of every loop ---------------------------------------------------------
-            for j in range(K):
-                e = kd[j]
-                frest[e] -= (kn[j] - 1) * kw[j]
-                for c in range(NCLS):
-                    if mult[e, c] > 0:
-                        zrest[e, c] -= zk[c, j] * kw[j]
-                        if zk[c, j] != 0:
-                            nzrest[e, c] -= 1
-                for d in range(D):
-                    q = 0
-                    Ed = ext[l, d]
-                    for c in range(NCLS):
-                        mc = mult[d, c]
-                        if mc == 0:
-                            continue
-                        newz = zlen[d, c] if nzrest[d, c] == 0 else Ed
-                        if d != e:
-                            ecnt[d, q] = mc * pv[d, c]
-                            estep[d, q] = -frest[d]
-                            eold[d, q] = Ed
-                            enew[d, q] = Ed
-                            q += 1
-                            ecnt[d, q] = mc
-                            estep[d, q] = -zrest[d, c]
-                            eold[d, q] = zlen[d, c]
-                            enew[d, q] = newz
-                            q += 1
-                        else:
-                            zj = zk[c, j]
-                            ecnt[d, q] = mc * (pv[d, c] * (kn[j] - 1) + (zj - 1 if zj > 1 else 0))
-                            estep[d, q] = kw[j] - frest[d]
-                            eold[d, q] = Ed
-                            enew[d, q] = Ed
-                            q += 1
-                            if zj >= 1:
-                                ecnt[d, q] = mc
-                                estep[d, q] = kw[j] - frest[d]
-                                eold[d, q] = Ed
-                                enew[d, q] = newz
-                                q += 1
-                    nent[d] = q
-                # irrelevant dims: counts only (the representatives: the class holding spatial digit 0)
+                ax *= sm
+                if m >= 0:
+                    vm = kw[m] * tmat[ds, kd[m], a]
+                else:
+                    vm = 0
+                s_new_c[ds, a], s_ov_c[ds, a] = _axis_sums(
+                    ds, a, -1, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+                    er_cnt, er_step, er_old, er_new, 0, vm, m >= 0)
+            delta_all[l, ds] = ax * t_all
+            delta_rep[l, ds] = _rep_scale(ax, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * t_rep
+        # -- every move of every loop -------------------------------------------------------------
+        for j in range(K):
+            e = kd[j]
+            frest[e] -= (kn[j] - 1) * kw[j]
+            for c in range(NCLS):
+                if mult[e, c] > 0:
+                    zrest[e, c] -= zk[c, j] * kw[j]
+                    if zk[c, j] != 0:
+                        nzrest[e, c] -= 1
+            # the moving dim's cases: its prefix below z's, or equal with the slot's digit up to z's
+            Ee = ext[l, e]
+            q = 0
+            e_tot = 0
+            for c in range(NCLS):
+                mc = mult[e, c]
+                if mc == 0:
+                    continue
+                zj = zk[c, j]
+                er_cnt[q] = mc * (pv[e, c] * (kn[j] - 1) + (zj - 1 if zj > 1 else 0))
+                er_step[q] = kw[j] - frest[e]
+                er_old[q] = Ee
+                er_new[q] = Ee
+                e_tot += er_cnt[q]
+                q += 1
+                if zj >= 1:
+                    er_cnt[q] = mc
+                    er_step[q] = kw[j] - frest[e]
+                    er_old[q] = Ee
+                    er_new[q] = zlen[e, c] if nzrest[e, c] == 0 else Ee
+                    e_tot += mc
+                    q += 1
+            er_n = q
+            c = 0 if mult[e, 0] > 0 else 1
+            e_rep = pv[e, c] * (kn[j] - 1) + zk[c, j] if mult[e, c] > 0 else 0
+            for ds in range(NDS):
+                if not keep[l, ds]:
+                    continue
                 c_all = 1
                 c_rep = 1
                 for d in range(D):
-                    if not irr[ds, d]:
-                        continue
-                    s_all = 0
-                    for q in range(nent[d]):
-                        s_all += ecnt[d, q]
-                    c_all *= s_all
-                    c_rep *= _rep_count(d, e, j, mult, pv, zk, kn)
+                    if irr[ds, d]:
+                        c_all *= e_tot if d == e else ne_tot[d]
+                        c_rep *= e_rep if d == e else ne_rep[d]
+                if c_all == 0 and c_rep == 0:
+                    continue
                 new_ax = 1
                 ov_ax = 1
                 for a in range(NAX):
                     n = axn[ds, a]
                     if n == 0:
                         continue
-                    d0 = axd[ds, a, 0]
-                    d1 = axd[ds, a, 1] if n == 2 else d0
-                    cf0 = axc[ds, a, 0]
-                    cf1 = axc[ds, a, 1]
-                    vm = 0
-                    if m >= 0:
-                        vm = kw[m] * tmat[ds, kd[m], a]
-                    s_new = 0
-                    s_ov = 0
-                    for q0 in range(nent[d0]):
-                        c0 = ecnt[d0, q0]
-                        if c0 == 0:
-                            continue
-                        if n == 1:
-                            ln_ = cf0 * (enew[d0, q0] - 1) + 1
-                            lo_ = cf0 * (eold[d0, q0] - 1) + 1
-                            st = cf0 * estep[d0, q0]
-                            s_new += c0 * ln_
-                            if m >= 0 and st == vm:
-                                o = min(ln_, lo_ - st) - max(0, -st)
-                                if o > 0:
-                                    s_ov += c0 * o
-                            continue
-                        for q1 in range(nent[d1]):
-                            c1 = ecnt[d1, q1]
-                            if c1 == 0:
-                                continue
-                            ln_ = cf0 * (enew[d0, q0] - 1) + cf1 * (enew[d1, q1] - 1) + 1
-                            lo_ = cf0 * (eold[d0, q0] - 1) + cf1 * (eold[d1, q1] - 1) + 1
-                            st = cf0 * estep[d0, q0] + cf1 * estep[d1, q1]
-                            s_new += c0 * c1 * ln_
-                            if m >= 0 and st == vm:
-                                o = min(ln_, lo_ - st) - max(0, -st)
-                                if o > 0:
-                                    s_ov += c0 * c1 * o
-                    new_ax *= s_new
-                    ov_ax *= s_ov
+                    if axd[ds, a, 0] == e or (n == 2 and axd[ds, a, 1] == e):
+                        vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
+                        sn, so = _axis_sums(ds, a, e, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+                                            er_cnt, er_step, er_old, er_new, er_n, vm, m >= 0)
+                    else:
+                        sn = s_new_c[ds, a]
+                        so = s_ov_c[ds, a]
+                    new_ax *= sn
+                    ov_ax *= so
                 charge = new_ax - ov_ax
-                total_all += charge * c_all
-                total_rep += _rep_scale(charge, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * c_rep
-                # the slot joins the prefix
-                for c in range(NCLS):
-                    if mult[e, c] > 0:
-                        pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
-            delta_all[l] = total_all
-            delta_rep[l] = total_rep if below else total_all
+                delta_all[l, ds] += charge * c_all
+                delta_rep[l, ds] += _rep_scale(charge, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * c_rep
+            # the slot joins the prefix: the moving dim's cases off a move, and its axis sums, anew
+            for c in range(NCLS):
+                if mult[e, c] > 0:
+                    pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
+            _off_move(e, mult, pv, zlen, zrest, nzrest, frest, Ee, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n)
+            t = 0
+            for q in range(ne_n[e]):
+                t += ne_cnt[e, q]
+            ne_tot[e] = t
+            c = 0 if mult[e, 0] > 0 else 1
+            ne_rep[e] = pv[e, c] + 1 if mult[e, c] > 0 else 0
+            for ds in range(NDS):
+                if not keep[l, ds] or irr[ds, e]:
+                    continue
+                for a in range(NAX):
+                    n = axn[ds, a]
+                    if axd[ds, a, 0] == e or (n == 2 and axd[ds, a, 1] == e):
+                        vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
+                        s_new_c[ds, a], s_ov_c[ds, a] = _axis_sums(
+                            ds, a, -1, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+                            er_cnt, er_step, er_old, er_new, 0, vm, m >= 0)
+        for ds in range(NDS):
+            if not below:
+                delta_rep[l, ds] = delta_all[l, ds]
 
+    for ds in range(NDS):
         # ---- traffic along the chain of keepers ---------------------------------------------------
         served_above = 1
         for d in range(D):
@@ -406,22 +519,22 @@ def remainder_counts(
                 served = served_above if l <= f else macs
                 if ds == 2:
                     updates[l, ds] = served
-                    reads[l, ds] = served - (part_whole[ds] if l <= f else part_all_below)
+                    reads[l, ds] = served - (part_whole[ds] if l <= f else part_below[ds])
                 else:
                     reads[l, ds] = served
             else:
                 crossing = l <= f and inner > f
-                cf = delta_rep[inner] if crossing else delta_all[inner]
+                cf = delta_rep[inner, ds] if crossing else delta_all[inner, ds]
                 if ds == 2:
-                    pp = part_whole[ds] if (crossing or inner <= f) else part_all_below
+                    pp = part_whole[ds] if (crossing or inner <= f) else part_below[ds]
                     updates[l, ds] = cf
                     reads[l, ds] = cf - pp
                 else:
                     reads[l, ds] = cf
             if l > 0:
-                own = delta_all[l]
+                own = delta_all[l, ds]
                 if ds == 2:
-                    own -= part_whole[ds] if l <= f else part_all_below
+                    own -= part_whole[ds] if l <= f else part_below[ds]
                 fills[l, ds] = own
             inner = l
     return cc, util
@@ -453,14 +566,3 @@ def _rep_scale(value, ds, axd, axc, spatial_x, spatial_y, ext, f, below):
     return value
 
 
-@njit(cache=True, nogil=True)
-def _rep_count(d, e, j, mult, pv, zk, kn):
-    """Contexts of the move of slot ``j`` for irrelevant dim ``d``, counted for its representative
-    instance only (the class holding spatial digit 0)."""
-    c = 0 if mult[d, 0] > 0 else 1
-    if mult[d, c] == 0:
-        return 0
-    if d != e:
-        return pv[d, c] + 1
-    zj = zk[c, j]
-    return pv[d, c] * (kn[j] - 1) + zj

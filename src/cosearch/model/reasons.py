@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..arch.spec import Arch
+from ..mapping.factors import FACTORIZATIONS  # noqa: F401  (the modes, defined once with the map space)
 
 REASON_VALID = 0
 REASON_FACTORIZATION = 1
@@ -15,9 +16,6 @@ When several apply, the first in this order is reported (as Timeloop does): fact
 fan-out, X, Y, then capacity from the innermost level out, then (imperfect factorization only)
 :func:`reason_windows`."""
 
-FACTORIZATIONS = ("perfect", "imperfect")
-"""How a mapping's factors may cover a dimension: multiply to it exactly, or over-cover it (remainder
-tiles, ``docs/model.md``)."""
 
 
 def reason_windows(num_levels: int) -> int:
