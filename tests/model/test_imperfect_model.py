@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import reference_records, requires_reference
 from cosearch import Layer, Mappings, MapSpace, load_arch
 from cosearch.dims import DIM_INDEX, NUM_DIMS
 from cosearch.errors import CosearchError
@@ -189,3 +190,32 @@ def test_refused_windows_are_explained_in_one_line(archs) -> None:
     m = _one(arch, layer, {(0, "P"): 4, (0, "R"): 2}, {"P": 2, "R": 2})
     text = explain_invalid(arch, layer, m, evaluate(arch, layer, m, factorization="imperfect"), "m.json")
     assert text.startswith("m.json: invalid mapping: an output dimension and its filter dimension") and "\n" not in text
+
+
+SMALL_REFERENCE_MACS = 20_000  # the brute-force walk is for small layers only
+
+
+@requires_reference
+def test_simulator_matches_timeloop_on_the_small_reference_cases() -> None:
+    """The simulator's semantics on perfect factorizations are Timeloop's: its counts equal Timeloop's
+    own on every valid reference case small enough to walk (no link transfers)."""
+    from cosearch.arch.io import arch_from_reference
+    from cosearch.dims import DATASPACES
+    from cosearch.mapping.mapping import mapping_from_data
+
+    records = [r for r in reference_records("probes") + reference_records("cases")
+               if r["expected"]["valid"] and not r["expected"].get("link_transfers_total", 0)
+               and r["expected"]["macs"] <= SMALL_REFERENCE_MACS]
+    assert len(records) >= 10
+    for rec in records:
+        arch = arch_from_reference(rec["arch"])
+        layer = Layer(**rec["layer"])
+        m = Mappings.from_list([mapping_from_data(rec["mapping"], rec["id"])], arch)
+        sim = simulate(arch, layer, m, 0)
+        assert sim["compute_cycles"] == rec["expected"]["mac"]["compute_cycles"], rec["id"]
+        for li, lvl in enumerate(arch.levels):
+            per_ds = rec["expected"]["per_level"].get(lvl.name, {}).get("dataspaces", {})
+            for di, ds in enumerate(DATASPACES):
+                if ds in per_ds:
+                    for name in ("reads", "fills", "updates"):
+                        assert sim[name][li, di] == per_ds[ds][name], (rec["id"], lvl.name, ds, name)
