@@ -198,6 +198,28 @@ def _input_shape_option() -> Any:
     return typer.Option(None, "--input-shape", help=_INPUT_SHAPE_HELP)
 
 
+def _factorization_option() -> Any:
+    """The ``--factorization perfect|imperfect`` option of the commands that map or cost mappings."""
+    return typer.Option("perfect", "--factorization",
+                        help="perfect: every dim's factors multiply to its size (Timeloop's rule); imperfect: they "
+                             "may over-cover it (remainder tiles), up to --max-padding.")
+
+
+def _max_padding_option() -> Any:
+    """The ``--max-padding CAP`` option: a dim's factors multiply to at most (1 + CAP) × its size."""
+    return typer.Option(None, "--max-padding", help="With --factorization imperfect: a dim's factors multiply to "
+                                                    "at most (1 + CAP) x its size, CAP in [0, 1] (default 0.25).")
+
+
+def _space_options(factorization: str, max_padding: Optional[float]) -> dict[str, Any]:
+    """``{"factorization", "max_padding"}`` checked (one-line errors); ``--max-padding`` needs imperfect."""
+    from ..mappers.network import space_options
+
+    if max_padding is not None and factorization != "imperfect":
+        raise CosearchError("--max-padding needs --factorization imperfect")
+    return space_options(factorization, max_padding)
+
+
 def _input_shapes(specs: Optional[list[str]]) -> dict[str, tuple[int, ...]]:
     """Parsed ``--input-shape`` values: ``{input name: dims}`` (empty if none given)."""
     from ..workload.importers.onnx import parse_input_shapes

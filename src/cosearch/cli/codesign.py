@@ -18,11 +18,14 @@ from ._common import (
     _console,
     _executor_options,
     _executor_text,
+    _factorization_option,
     _handle_errors,
     _input_shape_option,
     _input_shapes,
     _load_cli_workload,
+    _max_padding_option,
     _print_json,
+    _space_options,
     _stopped,
     _study_report_sources,
     _write_report,
@@ -182,6 +185,7 @@ def _run_codesign(
     hw_batch: int, mapper: str, mapper_budget: int, seed: int, storage: str, study: Optional[str], resume: bool,
     jobs: Optional[int], out: Optional[Path], as_json: bool, default_out: Callable[[str], Path], title: str,
     executor_name: str = "local", address: Optional[str] = None, report: bool = True,
+    space_options: Optional[dict[str, Any]] = None,
 ) -> None:
     """Build the study, run it with a progress bar and live output files, print the summary or JSON;
     with ``report``, write the HTML report into ``out/report/``."""
@@ -194,7 +198,7 @@ def _run_codesign(
         cd = Codesign(workloads, hw_space=space, area_budget_mm2=area_budget, optimizer=optimizer,
                       objective=objective, hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper,
                       mapper_budget=mapper_budget, seed=seed, storage=storage, study=study, resume=resume,
-                      executor=executor)
+                      executor=executor, **(space_options or {}))
         out_dir = out if out is not None else default_out(cd.study_name)
         output = cd.open_output(out_dir)
         names = "+".join(w.name for w in workloads)
@@ -282,6 +286,8 @@ def codesign_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default ./cosearch-out/<study>, with a codesign- prefix)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
     no_report: bool = typer.Option(False, "--no-report", help="Do not write the HTML report (--out/report/)."),
+    factorization: str = _factorization_option(),
+    max_padding: Optional[float] = _max_padding_option(),
 ) -> None:
     """Co-design: search hardware within an area budget, mapping every layer on each point; best design vs eyeriss-168.
 
@@ -310,6 +316,7 @@ def codesign_cmd(
     except CosearchError as err:
         raise CosearchError(f"--mapper: {err}") from None
 
+    opts = _space_options(factorization, max_padding)
     nets = _load_workloads(workload, _input_shapes(input_shape))
     space = load_hw_space(hw_space)
     budget = parse_area_budget(area_budget, space)
@@ -319,7 +326,7 @@ def codesign_cmd(
                   hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper, mapper_budget=mapper_budget, seed=seed,
                   storage=url, study=study, resume=resume, jobs=jobs, out=out, as_json=as_json,
                   default_out=default_run_dir, title="co-design", executor_name=executor, address=address,
-                  report=not no_report)
+                  report=not no_report, space_options=opts)
 
 
 DEMO_HW_BUDGET = 24

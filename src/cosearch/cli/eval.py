@@ -10,11 +10,14 @@ from rich.text import Text
 
 from ._common import (
     _console,
+    _factorization_option,
     _handle_errors,
     _input_shape_option,
     _input_shapes,
+    _max_padding_option,
     _print_json,
     _select_layer,
+    _space_options,
     app,
 )
 
@@ -29,6 +32,8 @@ def eval_cmd(
     shape: Optional[str] = typer.Option(None, "--shape", help='Inline layer instead of --workload, e.g. "K=64 C=64 P=56 Q=56 R=3 S=3".'),
     input_shape: Optional[list[str]] = _input_shape_option(),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
+    factorization: str = _factorization_option(),
+    max_padding: Optional[float] = _max_padding_option(),
 ) -> None:
     """Evaluate one mapping of one layer on an architecture: costs, per-level breakdown, loop nest."""
     from ..arch.io import load_arch
@@ -36,10 +41,11 @@ def eval_cmd(
     from ..model.validity import require_valid
     from ..report.tables import breakdown_dict, layer_shape_fields, level_breakdown_table, loop_nest, summary_table
 
+    opts = _space_options(factorization, max_padding)
     the_arch = load_arch(arch)
     the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
     source = str(mapping)
-    batch, costs = require_valid(the_arch, the_layer, load_mapping(mapping), source, breakdown=True)
+    batch, costs = require_valid(the_arch, the_layer, load_mapping(mapping), source, breakdown=True, **opts)
     if as_json:
         _print_json({
             "arch": the_arch.name,
@@ -63,4 +69,4 @@ def eval_cmd(
     console.print(summary_table(costs))
     console.print(level_breakdown_table(the_arch, costs))
     console.print(Text("Loop nest (outer -> inner)", style="bold"))
-    console.print(Text(loop_nest(the_arch, batch, tile_words=costs.tile_words)))
+    console.print(Text(loop_nest(the_arch, batch, tile_words=costs.tile_words, dims=the_layer.dims)))

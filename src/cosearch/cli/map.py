@@ -11,13 +11,16 @@ from rich.text import Text
 from ..errors import CosearchError
 from ._common import (
     _console,
+    _factorization_option,
     _handle_errors,
     _input_shape_option,
     _input_shapes,
     _load_cli_workload,
     _map_report_sources,
+    _max_padding_option,
     _print_json,
     _select_layer,
+    _space_options,
     _stopped,
     _write_report,
     app,
@@ -104,6 +107,8 @@ def map_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every layer's loop nest (always shown for a single layer)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
     no_report: bool = typer.Option(False, "--no-report", help="Do not write the HTML report (--out/report/)."),
+    factorization: str = _factorization_option(),
+    max_padding: Optional[float] = _max_padding_option(),
 ) -> None:
     """Search the best mapping of one layer, or of every unique layer of a network, on an architecture.
 
@@ -121,6 +126,7 @@ def map_cmd(
 
     check_settings(optimizer=optimizer, objective=objective, budget=budget, time_limit=time_limit, jobs=jobs,
                    seed=seed, cli=True)
+    opts = _space_options(factorization, max_padding)
 
     the_arch = load_arch(arch)
     layers, indices, name, phases = _select_layers(workload, layer, shape, _input_shapes(input_shape))
@@ -138,7 +144,7 @@ def map_cmd(
             run = map_network(
                 the_arch, layers, optimizer=optimizer, budget=budget, time_limit=time_limit, objective=objective,
                 constraints=cons, seed=seed, jobs=jobs, out_dir=out_dir, indices=indices, workload_name=name,
-                phases=phases,
+                phases=phases, **opts,
                 on_layer_done=progress.layer_done, on_progress=progress.within_layer,
                 on_start=lambda: progress.note(f"mapping {header}; writing to {out_dir}"),
             )

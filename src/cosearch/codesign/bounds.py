@@ -12,7 +12,9 @@ every design's network cost is bounded below by costs no mapping can avoid:
   grid (the estimator is monotone in size, but banking trades size against energy, so the minimum is
   taken over the whole grid of the level's parameters, not assumed at one corner).
 - **Cycles** of one layer on a mesh ≥ max(MACs / the most PEs a mapping of the layer can keep busy on
-  that mesh, compulsory DRAM words / DRAM bandwidth). The network's cycles are minimised over the PE
+  that mesh, compulsory DRAM words / DRAM bandwidth). Under perfect factorization the spatial factors
+  divide the dims; under imperfect factorization any spatial factor fits (a 7-wide dim on 4×2 PEs
+  keeps up to 8 busy, counted as 8: the bound stays a bound), so a mesh keeps more PEs busy. The network's cycles are minimised over the PE
   meshes that fit the area budget with every other parameter at its smallest (area grows with every
   parameter), so one mesh serves every layer, as in a real design.
 
@@ -106,11 +108,13 @@ def layer_energy_floor(layer: Layer, floors: EnergyFloors) -> float:
     return layer.macs * (floors.mac + floors.per_mac) + (w + i) * floors.dram_read + o * floors.dram_update
 
 
-def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None) -> float:
-    """Lower bound on one instance of ``layer``'s cycles on ``arch``'s PE mesh (any buffer sizes)."""
+def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None,
+                       factorization: str = "perfect") -> float:
+    """Lower bound on one instance of ``layer``'s cycles on ``arch``'s PE mesh (any buffer sizes); under
+    imperfect ``factorization`` spatial factors need not divide the dims, so more PEs may be busy."""
     from ..mapping.space import MapSpace
 
-    compute = layer.macs / MapSpace(arch, layer).max_utilized_pes()
+    compute = layer.macs / MapSpace(arch, layer, factorization=factorization).max_busy_pes()
     dram = sum(compulsory_dram_words(layer)) / dram_bandwidth if dram_bandwidth else 0.0
     return max(compute, dram)
 
@@ -136,9 +140,10 @@ def feasible_meshes(space: HWSpace, area_budget_mm2: float, area: AreaModel | No
 
 
 def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
-                      area: AreaModel | None = None) -> EDPBound:
+                      area: AreaModel | None = None, factorization: str = "perfect") -> EDPBound:
     """:class:`EDPBound` of ``network`` (repeat counts included) over the designs of ``space`` whose
-    area is within ``area_budget_mm2``. Raises ``ValueError`` if no mesh fits the budget."""
+    area is within ``area_budget_mm2`` (mappings of that ``factorization``). Raises ``ValueError`` if
+    no mesh fits the budget."""
     floors = _floors(space)
     energy = sum(layer.count * layer_energy_floor(layer, floors) for layer in network.layers)
     smallest = space.values(np.zeros(len(space.names), dtype=np.int64))
@@ -146,7 +151,8 @@ def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
     best: tuple[float, tuple[int, int]] | None = None
     for x, y in feasible_meshes(space, area_budget_mm2, area):
         arch = space.arch({**smallest, mesh_x: x, mesh_y: y})
-        cycles = sum(layer.count * layer_cycles_floor(arch, layer, space.dram_bandwidth) for layer in network.layers)
+        cycles = sum(layer.count * layer_cycles_floor(arch, layer, space.dram_bandwidth, factorization)
+                     for layer in network.layers)
         if best is None or cycles < best[0]:
             best = (cycles, (x, y))
     if best is None:

@@ -85,14 +85,15 @@ def map_unit(unit: WorkUnit) -> WorkResult:
     layer = Layer(**unit.layer)
     settings = dict(unit.settings)
     dataflow = settings.pop("dataflow", None)
+    space_options = {k: settings.pop(k) for k in ("factorization", "max_padding") if k in settings}
     t = time.perf_counter()
     try:
         space = None
         if dataflow:
             from ..mapping.constraints import load_constraints
 
-            space = MapSpace(arch, layer, constraints=load_constraints(dataflow, arch))
-        res = map_layer(arch, layer, optimizer=unit.mapper, seed=unit.seed, space=space, **settings)
+            space = MapSpace(arch, layer, constraints=load_constraints(dataflow, arch), **space_options)
+        res = map_layer(arch, layer, optimizer=unit.mapper, seed=unit.seed, space=space, **space_options, **settings)
     except CosearchError as err:  # no valid mapping: a result (the point is infeasible), not a failure
         return WorkResult(layer=layer.name, count=layer.count, optimizer=unit.mapper, seed=unit.seed,
                           seconds=time.perf_counter() - t, error=str(err))
@@ -163,11 +164,16 @@ class Codesign:
         stale_after_s: float = STALE_AFTER_S,
         heartbeat_s: float = HEARTBEAT_S,
         poll_s: float = POLL_S,
+        factorization: str = "perfect",
+        max_padding: float | None = None,
     ) -> None:
         """``join``: work on an existing study (it must exist; its settings are taken as given, nothing is
         requeued at start); :meth:`from_study` builds one from the stored configuration. ``worker_id``
         names this process as the holder of the trials it claims (default
-        :func:`~cosearch.study.worker.new_worker_id`)."""
+        :func:`~cosearch.study.worker.new_worker_id`). ``factorization`` and ``max_padding`` shape the
+        inner mapper's map spaces (baselines included; :class:`~cosearch.mapping.space.MapSpace`); an
+        imperfect study stores both in its configuration and its EDP lower bound lets non-dividing
+        spatial factors keep more PEs busy."""
         if not workloads:
             raise CosearchError("no workload given")
         check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, seed=seed)
@@ -177,6 +183,11 @@ class Codesign:
         self.optimizer_name = optimizer
         self.hw_budget, self.hw_batch = int(hw_budget), int(hw_batch)
         self.mapper, self.mapper_budget, self.seed = mapper, int(mapper_budget), int(seed)
+        from ..mappers.network import space_options
+
+        opts = space_options(factorization, max_padding)
+        # what every work unit's settings carry (nothing under perfect: its units are as they were)
+        self.space_settings: dict[str, Any] = opts if opts["factorization"] != "perfect" else {}
         self.area = AreaModel(hw_space)
         self.baseline = baseline_of(hw_space.template)
         base_area = self._hw_payload(self.baseline.values)
@@ -213,6 +224,7 @@ class Codesign:
             "hw_budget": self.hw_budget, "hw_batch": self.hw_batch, "mapper": self.mapper,
             "mapper_budget": self.mapper_budget, "seed": self.seed,
             "workload_data": [network_to_data(w) for w in self.workloads],  # lets workers rebuild the study
+            **self.space_settings,
         }
 
     def _open_study(self, *, resume: bool, join: bool) -> None:
@@ -258,6 +270,7 @@ class Codesign:
             return cls(nets, hw_space=space, area_budget_mm2=cfg["area_budget_mm2"], optimizer=cfg["optimizer"],
                        objective=cfg["objective"], hw_budget=cfg["hw_budget"], hw_batch=cfg["hw_batch"],
                        mapper=cfg["mapper"], mapper_budget=cfg["mapper_budget"], seed=cfg["seed"], storage=store,
+                       factorization=cfg.get("factorization", "perfect"), max_padding=cfg.get("max_padding"),
                        study=study, join=True, executor=executor, **kw)
         except KeyError as err:
             raise CosearchError(f"study {study!r} in {store.url} is not a co-design study (no {err} in its "
@@ -284,7 +297,8 @@ class Codesign:
         hw = self._hw_payload(values)
         return [
             WorkUnit(study=self.study_name, trial=trial, hw=hw,
-                     layer={**layer.model_dump(), "name": key}, mapper=mapper, settings=settings,
+                     layer={**layer.model_dump(), "name": key}, mapper=mapper,
+                     settings={**settings, **self.space_settings},
                      seed=unit_seed(self.seed, values, layer), trial_id=trial_id)
             for key, layer in self.layers
         ]
@@ -582,7 +596,9 @@ class Codesign:
 
         if not baseline.valid or any(baseline.edp[w.name] <= 0 for w in self.workloads):
             return None, None
-        bounds = {w.name: network_edp_bound(w, self.space, self.area_budget, self.area) for w in self.workloads}
+        fz = self.space_settings.get("factorization", "perfect")
+        bounds = {w.name: network_edp_bound(w, self.space, self.area_budget, self.area, factorization=fz)
+                  for w in self.workloads}
         ratio = geomean_ratio({w: b.edp for w, b in bounds.items()}, baseline.edp)
         energy = sum(b.energy_pj for b in bounds.values())
         cycles = sum(b.cycles for b in bounds.values())

@@ -93,8 +93,7 @@ class AutoMapper(Optimizer):
         spaces = []
         for name in DATAFLOWS:
             try:
-                spaces.append(MapSpace(self.space.arch, self.space.layer,
-                                       constraints=load_constraints(name, self.space.arch)))
+                spaces.append(self.space.with_constraints(load_constraints(name, self.space.arch)))
             except (CosearchError, ValueError):
                 continue  # this dataflow does not fit the arch or layer
         return spaces
@@ -113,7 +112,7 @@ class AutoMapper(Optimizer):
         util = need / self.space.mesh_instances
         spec = {"constraints": [{"type": "utilization", "min": float(util)}]}
         try:
-            busy = MapSpace(self.space.arch, self.space.layer, constraints=load_constraints(spec, self.space.arch))
+            busy = self.space.with_constraints(load_constraints(spec, self.space.arch))
             busy.sample(1, seed=0)  # may find the floor unreachable under the buffer capacities
         except (CosearchError, ValueError):
             return None

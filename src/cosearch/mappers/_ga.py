@@ -57,8 +57,8 @@ from ..dims import NUM_DATASPACES, NUM_DIMS
 from ..mapping.identity import row_hashes
 from ..mapping.mapping import Mappings
 from ..mapping.space import MapSpace
-from ..model.evaluate import REASON_CAPACITY, REASON_FACTORIZATION, REASON_FANOUT_TOTAL, Costs, check_valid
-from .base import Optimizer, known_valid
+from ..model.evaluate import REASON_CAPACITY, REASON_FACTORIZATION, REASON_FANOUT_TOTAL, Costs
+from .base import Optimizer, known_valid, reasons_in
 
 
 def _take(a: np.ndarray | None, b: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
@@ -107,7 +107,7 @@ class GeneticSearch(Optimizer):
     # ---- helpers -----------------------------------------------------------------------------
     def _fits(self, m: Mappings) -> np.ndarray:
         """``[B]`` bool: factorization, fan-out and capacity hold (the map space's constraints aside)."""
-        return check_valid(self.space.arch, self.space.layer, m) == 0
+        return reasons_in(self.space, m) == 0
 
     def _need(self) -> int:
         """Evaluations still missing from the current generation (or the initial population)."""
@@ -158,7 +158,7 @@ class GeneticSearch(Optimizer):
         done = np.zeros((len(m), NUM_DIMS), dtype=bool)  # dims already re-split per row
         done[:, self.dims <= 1] = True
         for _ in range(len(self.gene_dims) + 1):
-            reason = check_valid(self.space.arch, self.space.layer, m)
+            reason = reasons_in(self.space, m)
             bad = np.flatnonzero(reason != 0)
             if not bad.size:
                 break

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import CosearchError
 from ..mapping.mapping import Mappings
 from ..mapping.space import MapSpace
-from ..model.evaluate import Costs, check_valid
+from ..model.evaluate import Costs, check_valid, evaluate
 
 OBJECTIVES: tuple[str, ...] = ("edp", "energy", "cycles")
 
@@ -38,12 +38,30 @@ def objective_values(costs: Costs, objective: str) -> np.ndarray:
     raise CosearchError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
 
 
+def _model_options(space: MapSpace) -> dict:
+    """The cost model's keyword for the space's factorization (none under perfect factorization, so
+    the perfect path calls the model exactly as before)."""
+    return {"factorization": space.factorization} if space.imperfect else {}
+
+
+def evaluate_in(space: MapSpace, m: Mappings, *, breakdown: bool = False) -> Costs:
+    """:func:`~cosearch.model.evaluate.evaluate` of ``m`` on the space's arch and layer under its
+    factorization (imperfect: factors may over-cover a dim)."""
+    return evaluate(space.arch, space.layer, m, breakdown=breakdown, **_model_options(space))
+
+
+def reasons_in(space: MapSpace, m: Mappings) -> np.ndarray:
+    """:func:`~cosearch.model.evaluate.check_valid` reason codes ``[B]`` under the space's factorization."""
+    return check_valid(space.arch, space.layer, m, **_model_options(space))
+
+
 def known_valid(space: MapSpace, m: Mappings) -> np.ndarray:
     """``[B]`` bool: the constraints known without evaluation hold: factorization, fan-out and capacity
     (:func:`~cosearch.model.evaluate.check_valid`, a construction-time check, not an evaluation) and
-    the map space's own constraints (:meth:`MapSpace.allows`). Every optimizer drops the other
+    the map space's own constraints (:meth:`MapSpace.allows`, with the padding cap under imperfect
+    factorization). Every optimizer drops the other
     candidates with this one filter before asking for evaluations."""
-    ok = check_valid(space.arch, space.layer, m) == 0
+    ok = reasons_in(space, m) == 0
     if len(m) and ok.any():
         ok &= space.allows(m)
     return ok

@@ -14,9 +14,9 @@ from ..arch.spec import Arch
 from ..errors import CosearchError
 from ..limits import check_float, check_int
 from ..mapping.mapping import Mapping, Mappings
-from ..model.evaluate import Costs, evaluate
+from ..model.evaluate import Costs
 from ..workload.layer import Layer
-from .base import OBJECTIVES, Optimizer
+from .base import OBJECTIVES, Optimizer, evaluate_in
 
 OPTIMIZERS: dict[str, str] = {
     "auto": "cosearch.mappers._auto:AutoMapper",
@@ -88,6 +88,8 @@ def map_layer(
     space: Any = None,
     batch: int | None = None,
     on_progress: Callable[[int, float], None] | None = None,
+    factorization: str = "perfect",
+    max_padding: float | None = None,
     **settings: Any,
 ) -> MapResult:
     """Search mappings of ``layer`` on ``arch`` and return the best one found.
@@ -95,8 +97,10 @@ def map_layer(
     ``budget`` counts evaluations (candidates scored by the cost model); ``time_limit`` is in
     seconds of search. With neither, :data:`DEFAULT_BUDGET` evaluations. With a budget and no time
     limit the result is deterministic for a seed. ``space`` defaults to ``MapSpace(arch, layer)``
-    (pass a constrained one to restrict the search). ``on_progress(evaluations, best)`` is called
-    after every batch.
+    (pass a constrained one to restrict the search) with ``factorization`` (``"perfect"`` or
+    ``"imperfect"``) and ``max_padding`` (the padding cap, default
+    :data:`~cosearch.mapping.factors.DEFAULT_MAX_PADDING`); a given ``space`` brings its own.
+    ``on_progress(evaluations, best)`` is called after every batch.
     """
     if objective not in OBJECTIVES:
         raise CosearchError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
@@ -112,9 +116,11 @@ def map_layer(
     if budget is None and time_limit is None:
         budget = DEFAULT_BUDGET
     if space is None:
+        from ..mapping.factors import DEFAULT_MAX_PADDING
         from ..mapping.space import MapSpace
 
-        space = MapSpace(arch, layer)
+        space = MapSpace(arch, layer, factorization=factorization,
+                         max_padding=DEFAULT_MAX_PADDING if max_padding is None else max_padding)
     cls = optimizer_class(optimizer)
     if budget is not None and "budget_hint" in inspect.signature(cls.__init__).parameters:
         settings.setdefault("budget_hint", budget)  # e.g. SA sets its cooling schedule from it
@@ -133,7 +139,7 @@ def map_layer(
         cands = opt.ask(n)
         if left is not None and len(cands) > left:
             cands = cands.subset(slice(0, left))
-        costs = evaluate(arch, layer, cands)
+        costs = evaluate_in(space, cands)
         opt.tell(cands, costs)
         done += len(cands)
         trace.append((done, opt.best_value))
@@ -142,7 +148,7 @@ def map_layer(
     seconds = time.perf_counter() - start
     if opt.best is None or not np.isfinite(opt.best_value):
         raise CosearchError(f"no valid mapping found for layer {layer.name} on {arch.name} in {done} evaluations")
-    best_costs = evaluate(arch, layer, opt.best, breakdown=True)
+    best_costs = evaluate_in(space, opt.best, breakdown=True)
     if not best_costs.valid[0]:  # never report an invalid mapping as best
         raise RuntimeError(f"internal error: best mapping of {layer.name} re-validates as {best_costs.reason_text(0)}")
     return MapResult(layer, arch, optimizer, objective, seed, opt.best, best_costs, done, seconds, trace)

@@ -131,6 +131,7 @@ class NetworkMapResult:
     out_dir: Path | None = None
     status: str = "complete"  # "running", "complete", "interrupted", "failed"
     phases: list[Phase] | None = None  # the workload's phases (LLMs), else None
+    space_options: dict = field(default_factory=dict)  # factorization, max_padding (empty: perfect)
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -149,8 +150,16 @@ class NetworkMapResult:
     def failed(self) -> list[LayerResult]:
         return [r for r in self.layers if not r.ok]
 
+    def _factorization_json(self) -> dict[str, Any]:
+        """``{"factorization": "imperfect", "max_padding": cap}`` for an imperfect run, else ``{}``
+        (perfect runs write the JSON they always did)."""
+        if self.space_options.get("factorization", "perfect") == "perfect":
+            return {}
+        return {"factorization": "imperfect", "max_padding": self.space_options["max_padding"]}
+
     def to_json(self) -> dict[str, Any]:
-        """``{"arch", ..., "layers": [...], "total": {"energy_pj", "cycles", "edp", ...}, "seconds"}``."""
+        """``{"arch", ..., "layers": [...], "total": {"energy_pj", "cycles", "edp", ...}, "seconds"}``
+        (with ``factorization`` and ``max_padding`` after ``constraints`` for an imperfect run)."""
         return {
             "arch": self.arch.name,
             "workload": self.workload,
@@ -160,6 +169,7 @@ class NetworkMapResult:
             "budget": self.budget,
             "time_limit": self.time_limit,
             "constraints": self.constraints,
+            **self._factorization_json(),
             "layers": [r.to_json() for r in self.layers],
             "total": {k: to_plain(v) for k, v in self.totals.items()},
             **({"phases": to_plain(self.phase_totals)} if self.phases is not None else {}),
@@ -217,13 +227,15 @@ class _Task:
     objective: str
     seed: int
     constraints: Any
+    space_options: dict = field(default_factory=dict)  # MapSpace's factorization and max_padding
 
 
-def _space(arch: Arch, layer: Layer, constraints: Any) -> Any:
-    """The layer's map space on ``arch`` under ``constraints`` (``None``: unconstrained)."""
+def _space(arch: Arch, layer: Layer, constraints: Any, space_options: dict) -> Any:
+    """The layer's map space on ``arch`` under ``constraints`` (``None``: unconstrained) with
+    ``space_options`` (``factorization``, ``max_padding``)."""
     from ..mapping.space import MapSpace
 
-    return MapSpace(arch, layer, constraints=constraints)
+    return MapSpace(arch, layer, constraints=constraints, **space_options)
 
 
 def _run_task(task: _Task, space: Any = None,
@@ -237,7 +249,7 @@ def _run_task(task: _Task, space: Any = None,
     start = time.perf_counter()
     try:
         if space is None:
-            space = _space(task.arch, layer, task.constraints)
+            space = _space(task.arch, layer, task.constraints, task.space_options)
         res = map_layer(task.arch, layer, optimizer=task.optimizer, budget=task.budget, time_limit=task.time_limit,
                         objective=task.objective, seed=task.seed, space=space, on_progress=on_progress)
     except CosearchError as err:
@@ -251,7 +263,7 @@ def _run_task(task: _Task, space: Any = None,
     result.evaluations = int(res.evaluations)
     result.seconds = float(res.seconds)
     result.mapping = res.mapping()
-    result.loop_nest = loop_nest_data(task.arch, res.best, 0, tile_words=res.costs.tile_words)
+    result.loop_nest = loop_nest_data(task.arch, res.best, 0, tile_words=res.costs.tile_words, dims=layer.dims)
     result.dram_energy_pj = float(res.costs.level_energy_pj[0, 0].sum())
     return result
 
@@ -295,6 +307,8 @@ def map_network(
     indices: Sequence[int] | None = None,
     workload_name: str | None = None,
     phases: Sequence[Phase] | None = None,
+    factorization: str = "perfect",
+    max_padding: float | None = None,
 ) -> NetworkMapResult:
     """Map every layer of ``network_or_layers`` on ``arch`` and return the best mapping of each.
 
@@ -310,6 +324,9 @@ def map_network(
     completion order); ``on_progress(i, fraction)`` reports progress within layer ``i`` (``jobs=1`` only);
     ``on_start()`` is called once the input is checked, just before the search starts. ``phases``
     (default: the network's) makes the results carry per-phase totals (``NetworkMapResult.phase_totals``).
+    ``factorization`` (``"perfect"`` or ``"imperfect"``) and ``max_padding`` (the padding cap, default
+    :data:`~cosearch.mapping.factors.DEFAULT_MAX_PADDING`) shape every layer's map space; an imperfect
+    run's JSON records both (a perfect run's JSON is unchanged).
 
     Worker processes are started with ``spawn``: a script that calls this with ``jobs > 1`` needs the
     usual ``if __name__ == "__main__":`` guard.
@@ -335,13 +352,14 @@ def map_network(
 
         budget = DEFAULT_BUDGET
     cons, cons_label = _load_constraints(constraints, the_arch)
-    spaces = _checked_spaces(the_arch, layers, cons, cons_label)
+    opts = space_options(factorization, max_padding)
+    spaces = _checked_spaces(the_arch, layers, cons, cons_label, opts)
     tasks = [_Task(the_arch, layer, i, optimizer, None if budget is None else int(budget),
-                   None if time_limit is None else float(time_limit), objective, layer_seed(seed, i), cons)
+                   None if time_limit is None else float(time_limit), objective, layer_seed(seed, i), cons, opts)
              for layer, i in zip(layers, idx)]
     out = Path(out_dir) if out_dir is not None else None
     run = NetworkMapResult(the_arch, name, optimizer, objective, int(seed), budget, time_limit, cons_label,
-                           int(jobs), [], 0.0, out, status="running", phases=phases)
+                           int(jobs), [], 0.0, out, status="running", phases=phases, space_options=opts)
     recorder = _RunRecorder(run, layers, start, on_layer_done)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -388,13 +406,26 @@ def _layers_of(network_or_layers: Network | Layer | Sequence[Layer] | str,
     return layers, name, phases
 
 
-def _checked_spaces(arch: Arch, layers: list[Layer], cons: Any, cons_label: str | None) -> list[Any]:
+def space_options(factorization: str = "perfect", max_padding: float | None = None) -> dict[str, Any]:
+    """MapSpace keywords for a factorization mode and padding cap, checked (one-line
+    :class:`CosearchError`); ``max_padding`` ``None`` = the default cap."""
+    from ..limits import check_float
+    from ..mapping.factors import DEFAULT_MAX_PADDING, FACTORIZATIONS
+
+    if factorization not in FACTORIZATIONS:
+        raise CosearchError(f"factorization must be one of {', '.join(FACTORIZATIONS)}, got {factorization!r}")
+    cap = DEFAULT_MAX_PADDING if max_padding is None else check_float(max_padding, "max padding", high=1.0)
+    return {"factorization": factorization, "max_padding": cap}
+
+
+def _checked_spaces(arch: Arch, layers: list[Layer], cons: Any, cons_label: str | None,
+                    opts: dict[str, Any]) -> list[Any]:
     """The map space of every layer under the constraints, so that a layer without a valid mapping
     fails before any search starts (the message names the layer and the constraints)."""
     spaces = []
     for layer in layers:
         try:
-            spaces.append(_space(arch, layer, cons))
+            spaces.append(_space(arch, layer, cons, opts))
         except CosearchError as err:
             msg = str(err)
             if f"layer {layer.name}" not in msg:

@@ -9,10 +9,26 @@ from ..errors import CosearchError
 from ..workload.geometry import tile_words
 
 
-def check_factors(mappings: Any, layer: Any, source: str) -> None:
+def check_factors(mappings: Any, layer: Any, source: str, *, factorization: str = "perfect",
+                  max_padding: float | None = None) -> None:
     """Raise :class:`CosearchError` naming ``source`` and the first dimension whose factors (temporal
-    × spatial over all levels) don't multiply to the layer's size; checks mapping 0 of the batch."""
+    × spatial over all levels) don't multiply to the layer's size; checks mapping 0 of the batch.
+    Under ``"imperfect"`` factorization they may multiply to more, up to the padding cap
+    (``max_padding``, default :data:`~cosearch.mapping.factors.DEFAULT_MAX_PADDING`), not to less."""
+    from .factors import DEFAULT_MAX_PADDING, padding_limits
+
     product = (mappings.temporal * mappings.spatial_x * mappings.spatial_y).prod(axis=1)[0]
+    if factorization == "imperfect":
+        cap = DEFAULT_MAX_PADDING if max_padding is None else float(max_padding)
+        limit = padding_limits(layer.dims, cap)
+        for d, dim in enumerate(DIMS):
+            if int(product[d]) < int(layer.dims[d]):
+                raise CosearchError(f"{source}: factors of {dim} multiply to {int(product[d])}, less than the "
+                                    f"layer's {layer.dims[d]} (they must cover it)")
+            if int(product[d]) > int(limit[d]):
+                raise CosearchError(f"{source}: factors of {dim} multiply to {int(product[d])}, more than the padding "
+                                    f"cap {cap:g} allows for the layer's {layer.dims[d]} (at most {int(limit[d])})")
+        return
     for d, dim in enumerate(DIMS):
         if int(product[d]) != int(layer.dims[d]):
             raise CosearchError(f"{source}: factors of {dim} multiply to {int(product[d])}, layer has {layer.dims[d]}")
@@ -58,4 +74,8 @@ def explain_invalid(arch: Any, layer: Any, mappings: Any, costs: Any, source: st
                     f"{arch.levels[f].name} (the fan-out level) may have them")
         return (f"{source}: invalid mapping: spatial factors X×Y = {sx}×{sy} = {sx * sy} exceed the "
                 f"{child.instances} instances below {arch.levels[f].name}")
+    if reason == "imperfect_windows":
+        return (f"{source}: invalid mapping: an output dimension and its filter dimension (P and R, or Q and "
+                f"S) are spread together over the PE array with a remainder, which the cost model does not "
+                f"count exactly; make their factors divide them or spread only one of the pair")
     return f"{source}: invalid mapping ({reason or 'unknown reason'})"

@@ -80,3 +80,40 @@ def choose_uniform(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     k = (rng.random(ok.shape[0]) * cnt).astype(np.int64)  # 0 <= k < cnt
     return np.argmax(cs > k[:, None], axis=1)
 
+
+
+FACTORIZATIONS: tuple[str, ...] = ("perfect", "imperfect")
+"""The map space's factorization modes: ``perfect`` (every dim's factors multiply to its size) or
+``imperfect`` (they may multiply to more; the last tile along a dim is then a remainder tile)."""
+
+DEFAULT_MAX_PADDING = 0.25
+"""Default cap on padding under imperfect factorization: a dim's factors multiply to at most
+``(1 + 0.25) × size``."""
+
+
+def padding_limits(dims: Sequence[int] | np.ndarray, max_padding: float) -> np.ndarray:
+    """``[D]`` int64: the largest product of a dim's factors the padding cap allows,
+    ``floor((1 + max_padding) · size)`` (never below the size; exact for sizes up to 2**52)."""
+    sizes = np.asarray(dims, dtype=np.int64)
+    raw = np.floor((1.0 + float(max_padding)) * sizes.astype(np.float64) * (1.0 + 1e-12))
+    return np.maximum(raw.astype(np.int64), sizes)
+
+
+def ceil_div(a: int | np.ndarray, b: int | np.ndarray) -> int | np.ndarray:
+    """``ceil(a / b)`` in integers (``b >= 1``)."""
+    return -(-a // b)
+
+
+def efficient_factors(rest: int) -> np.ndarray:
+    """int64 ``[n]`` ascending: the factors ``v`` of a remainder ``rest`` under imperfect factorization
+    that are the smallest giving their number of outer iterations ``ceil(rest / v)`` (every divisor of
+    ``rest`` is one; a larger ``v`` with the same count only pads more). About ``2·sqrt(rest)`` values."""
+    out = [1]
+    v = 1
+    while True:
+        q = ceil_div(rest, v) - 1
+        if q < 1:
+            break
+        v = int(ceil_div(rest, q))
+        out.append(v)
+    return np.array(out, dtype=np.int64)

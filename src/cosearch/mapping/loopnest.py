@@ -4,7 +4,7 @@ the report renders (:func:`cosearch.report.tables.loop_nest_text`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -18,8 +18,24 @@ def _ordered_dims(ranks: np.ndarray) -> list[int]:
     return [int(d) for d in np.argsort(ranks, kind="stable")]
 
 
+def remainder_tiles(factors: np.ndarray, dims: Sequence[int]) -> list[dict[str, dict[str, int]]]:
+    """Per level (outermost first), the dims whose tiles there do not divide the dim under an
+    imperfect factorization: ``{"P": {"tile": 14, "last": 6}}`` (tiles of 14 points along P, the last
+    one 6; ``factors [L, D]`` = temporal × spatial per level). Empty dicts for a perfect factorization."""
+    ext = np.cumprod(factors[::-1], axis=0)[::-1]  # [L, D] points a tile of each level spans
+    out: list[dict[str, dict[str, int]]] = []
+    for li in range(ext.shape[0]):
+        entry = {}
+        for d, size in enumerate(dims):
+            e = int(ext[li, d])
+            if e < int(size) and int(size) % e:
+                entry[DIMS[d]] = {"tile": e, "last": int(size) % e}
+        out.append(entry)
+    return out
+
+
 def loop_nest_data(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
-                   tile_words: np.ndarray | None = None) -> list[dict[str, Any]]:
+                   tile_words: np.ndarray | None = None, dims: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """The loop nest of a mapping as plain data (JSON-able), outermost level first.
 
     One entry per storage level::
@@ -32,6 +48,10 @@ def loop_nest_data(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
     ``loops`` run outer -> inner within the level: temporal loops in the level's order, then (at the
     fan-out level) all ``spatial_y`` loops, then all ``spatial_x`` loops. Loops with bound 1 are
     omitted, as Timeloop does. :func:`cosearch.report.tables.loop_nest` renders this as text.
+
+    With the layer's ``dims`` given, a level whose tiles do not divide a dim (an imperfect
+    factorization) also lists them: ``"remainder_tiles": {"P": {"tile": 14, "last": 6}}``
+    (:func:`remainder_tiles`; absent where every tile is whole, so perfect mappings read as before).
     """
     batch = mapping.to_arrays(arch) if isinstance(mapping, Mapping) else mapping
     i = 0 if isinstance(mapping, Mapping) else index
@@ -39,6 +59,8 @@ def loop_nest_data(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
     ox = batch.order_x if batch.order_x is not None else default
     oy = batch.order_y if batch.order_y is not None else default
     out: list[dict[str, Any]] = []
+    factors = batch.temporal[i] * batch.spatial_x[i] * batch.spatial_y[i]
+    remainders = remainder_tiles(factors, dims) if dims is not None else [{} for _ in arch.levels]
     for li, lvl in enumerate(arch.levels):
         kept = [ds for di, ds in enumerate(DATASPACES) if batch.keep[i, li, di] and ds in lvl.keeps]
         entry: dict[str, Any] = {"level": lvl.name, "keeps": kept}
@@ -53,5 +75,7 @@ def loop_nest_data(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
                 if n > 1:
                     loops.append({"dim": DIMS[d], "bound": n, "kind": kind})
         entry["loops"] = loops
+        if remainders[li]:
+            entry["remainder_tiles"] = remainders[li]
         out.append(entry)
     return out

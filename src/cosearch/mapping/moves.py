@@ -9,7 +9,10 @@ has that axis. Move kinds:
 * **exchange**: a prime of one dim and a prime of another swap slots (tile sizes change little);
 * **order**: two dims with factors > 1 swap places in one level's loop order;
 * **keep**: one data space is toggled at one level whose kept set the mapping may choose
-  (the bypassable pairs of :func:`~cosearch.mapping.keep.keep_tables`).
+  (the bypassable pairs of :func:`~cosearch.mapping.keep.keep_tables`);
+* **resize** (imperfect factorization only): one factor of one dim below the outermost level grows or
+  shrinks by 1 and the outermost temporal factor becomes the outer iterations left,
+  ``ceil(size / inner product)`` (this reaches the non-dividing factors no prime move can).
 
 :class:`MoveSet` draws them in the ways the mappers need, each a named method (the distributions
 differ on purpose and each fixes a mapper's random stream):
@@ -19,7 +22,8 @@ differ on purpose and each fixes a mapper's random stream):
 * one random move per selected row that keeps the row valid and within the map space's constraints
   (``swap_orders``, ``toggle_keep``; ``sa``).
 
-Every move keeps the factorization exact. Re-splitting one dim afresh over all slots is a draw of the
+Every move but resize keeps the product of a dim's factors; resize keeps it covering the dim (the
+padding cap is the map space's check, :meth:`MapSpace.allows`). Re-splitting one dim afresh over all slots is a draw of the
 sampler (it runs the sampler's constrained fill): :meth:`MapSpace.sample_dim_split`.
 """
 
@@ -130,10 +134,24 @@ class MoveSet:
         dims = np.array(layer.dims, dtype=np.int64)
         self.active_dims = np.flatnonzero(dims > 1)  # [A] dims of size > 1
         self.primes = np.array(sorted({p for _, p in dim_primes}), dtype=np.int64)  # [P] primes of any dim
+        self.dims = dims
+        self.imperfect = bool(space.imperfect)
+        # resize moves (imperfect only): (dim, slot, +1 or -1) for every active dim and non-outermost slot
+        resize = [(d, s, step) for d in self.active_dims for s in slots if s != 0 for step in (1, -1)]
+        self.resize_moves = np.array(resize if self.imperfect else [], dtype=np.int64).reshape(-1, 3)
 
     # ---- every neighbor: each returns (candidates, index of the start each came from) ------------
     def factor_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
-        """Every applicable factor move of every row."""
+        """Every applicable factor move of every row (then, under imperfect factorization, every
+        resize: :meth:`resize_neighbors`)."""
+        if self.imperfect:
+            parts = [self._prime_neighbors(m), self.resize_neighbors(m)]
+            parts = [p for p in parts if len(p[0])] or parts[:1]
+            return Mappings.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return self._prime_neighbors(m)
+
+    def _prime_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        """Every applicable move of one prime of one dim from one slot to another, of every row."""
         F = to_slots(m, self.fanout)
         mv = self.factor_moves
         if not len(mv):
@@ -195,6 +213,29 @@ class MoveSet:
         keep[r, mv[k_idx, 0], mv[k_idx, 1]] ^= True
         return Mappings(sub.temporal, sub.spatial_x, sub.spatial_y, sub.order, keep, sub.order_x, sub.order_y), s_idx
 
+    def _resized(self, F: np.ndarray, rows: np.ndarray, slot: np.ndarray, d: np.ndarray,
+                 value: np.ndarray) -> np.ndarray:
+        """Copy of slots ``F[rows]`` with factor ``(slot, d)`` set to ``value`` and the outermost temporal
+        factor of ``d`` set to the outer iterations left, ``ceil(size / inner product)`` (all ``[R]``)."""
+        G = F[rows].copy()
+        r = np.arange(len(rows))
+        G[r, slot, d] = value
+        inner = G[r, 1:, d].prod(axis=1)  # [R] every slot but the outermost temporal one
+        G[r, 0, d] = np.maximum(-(-self.dims[d] // inner), 1)
+        return G
+
+    def resize_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        """Every applicable resize move of every row (none under perfect factorization)."""
+        mv = self.resize_moves
+        if not len(mv) or not len(m):
+            return m.subset(slice(0, 0)), np.zeros(0, dtype=np.int64)
+        F = to_slots(m, self.fanout)
+        d, slot, step = mv.T
+        new = F[:, slot, d] + step[None, :]  # [S, M]
+        s_idx, m_idx = np.nonzero(new >= 1)
+        G = self._resized(F, s_idx, slot[m_idx], d[m_idx], new[s_idx, m_idx])
+        return from_slots(G, m.subset(s_idx), self.fanout), s_idx
+
     def all_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
         """Factor, order and keep neighbors (and exchanges when enabled) of every row, concatenated."""
         parts = [self.factor_neighbors(m), self.order_neighbors(m), self.keep_neighbors(m)]
@@ -242,6 +283,13 @@ class MoveSet:
         p = np.where(ok.reshape(B, -1).any(axis=1), p, 1)
         F[ar, self.slots[src], d] //= p
         F[ar, self.slots[dst], d] *= p
+        if self.imperfect and len(self.resize_moves):
+            # half the rows (and those with no prime to move) resize a random factor instead
+            mv = self.resize_moves[rng.integers(0, len(self.resize_moves), size=B)]
+            rows = np.flatnonzero((rng.random(B) < 0.5) | (p == 1))
+            if rows.size:
+                value = np.maximum(F[rows, mv[rows, 1], mv[rows, 0]] + mv[rows, 2], 1)
+                F[rows] = self._resized(F, rows, mv[rows, 1], mv[rows, 0], value)
         return from_slots(F, m, self.fanout)
 
     def swap_order(self, m: Mappings, rng: np.random.Generator) -> Mappings:

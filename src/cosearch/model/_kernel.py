@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._remainders import remainder_counts, workspace
 from .reasons import REASON_CAPACITY as R_CAP
 from .reasons import REASON_FACTORIZATION as R_FACT
 from .reasons import REASON_FANOUT_TOTAL as R_FAN_T
@@ -54,7 +55,7 @@ def evaluate_batch(
     temporal, spatial_x, spatial_y, order, keep,  # [B,L,D] x4 int64, [B,L,3] bool
     dims, strides, fanout, child_mesh,  # [D], [4], int, [3] = (mesh_x, mesh_y, instances)
     sizes, tmat, energies, mac_energy, bandwidth,  # [L] (-1 = unbounded), [3,D,5], [L,3], float, [L,3]
-    want_breakdown, check_only,
+    want_breakdown, check_only, imperfect, r_windows,
     energy_out, cycles_out, reason_out, cc_out, util_out,  # [B]
     reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out,  # [B|0, L, 3], [B|0, L]
 ):
@@ -71,7 +72,10 @@ def evaluate_batch(
             translation; energies ``[L, 3]`` pJ per read / fill / update; mac_energy pJ per MAC;
             bandwidth ``[L, 3]`` words/cycle per instance (read, write, shared; 0 = unlimited).
         want_breakdown: also fill the ``[B, L, 3]``/``[B, L]`` breakdown outputs (else they are
-            ``[0, ...]``); check_only: stop after the validity section.
+            ``[0, ...]``); check_only: stop after the validity section; imperfect: factors may
+            over-cover a dim (their product >= its size; mappings that do are counted by
+            :func:`cosearch.model._remainders.remainder_counts`), else they must multiply to it;
+            r_windows: the reason code for a sliding-window pair spread together with a remainder.
 
     Outputs: energy_out ``[B]`` pJ and cycles_out ``[B]`` (``inf`` where invalid); reason_out
     ``[B]`` (:mod:`cosearch.model.reasons`); cc_out ``[B]`` compute cycles; util_out ``[B]``
@@ -123,6 +127,21 @@ def evaluate_batch(
     vm = np.empty(NAX, np.int64)
     distinct = np.empty(NDS, np.int64)
     util_inst = np.empty(L, np.int64)
+    # imperfect factorization: which dims move which data-space axis, and the counting's workspace
+    axd = np.zeros((NDS, NAX, 2), np.int64)
+    axc = np.zeros((NDS, NAX, 2), np.int64)
+    axn = np.zeros((NDS, NAX), np.int64)
+    irr = np.ones((NDS, D), np.bool_)
+    for ds in range(NDS):
+        for d in range(D):
+            for a in range(NAX):
+                if tmat[ds, d, a] != 0:
+                    axd[ds, a, axn[ds, a]] = d
+                    axc[ds, a, axn[ds, a]] = tmat[ds, d, a]
+                    axn[ds, a] += 1
+                    irr[ds, d] = False
+    (w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20,
+     w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33) = workspace(L, D)
 
     for b in range(B):
         # ---- (1) validity ------------------------------------------------------------------
@@ -142,13 +161,16 @@ def evaluate_batch(
                     py *= spatial_y[b, l, d]
                 elif s > 1:
                     misplaced = True
+        exact = True
         if reason == 0:
             for d in range(D):
                 p = 1
                 for l in range(L):
                     p *= fac[l, d]
                 if p != dims[d]:
-                    reason = R_FACT
+                    exact = False
+                    if p < dims[d] or not imperfect:
+                        reason = R_FACT
         if reason == 0:
             if px * py > child_mesh[2] or misplaced:
                 reason = R_FAN_T
@@ -164,8 +186,10 @@ def evaluate_batch(
                     ext[l, d] = ext[l + 1, d] * fac[l, d]
             for l in range(L - 1, -1, -1):
                 used = 0
+                for d in range(D):  # the largest tile: extents clipped to the dims (equal if perfect)
+                    per_pe[d] = ext[l, d] if ext[l, d] < dims[d] else dims[d]
                 for ds in range(NDS):
-                    _box(ds, ext[l], strides, E[l, ds])
+                    _box(ds, per_pe, strides, E[l, ds])
                     p = 1
                     for a in range(NAX):
                         p *= E[l, ds, a]
@@ -174,113 +198,127 @@ def evaluate_batch(
                         used += p
                 if sizes[l] >= 0 and used > sizes[l] and reason == 0:
                     reason = R_CAP + l
+            if reason == 0 and not exact:  # identical windows under a remainder: not counted exactly
+                for d0, d1 in ((4, 6), (5, 7)):
+                    if (spatial_x[b, fanout, d0] * spatial_y[b, fanout, d0] > 1
+                            and spatial_x[b, fanout, d1] * spatial_y[b, fanout, d1] > 1
+                            and (ext[0, d0] != dims[d0] or ext[0, d1] != dims[d1])):
+                        reason = r_windows
         reason_out[b] = reason
         if reason != 0 or check_only:
             energy_out[b] = np.inf
             cycles_out[b] = np.inf
             continue
 
-        # ---- (2) spatial fan-out -----------------------------------------------------------------
-        util = 1
-        for d in range(D):
-            sp[d] = spatial_x[b, fanout, d] * spatial_y[b, fanout, d]
-            util *= sp[d]
-            per_pe[d] = dims[d] // sp[d]
-        for l in range(L):
-            util_inst[l] = 1 if l <= fanout else util
-        cc = macs // util
-        # distinct tiles among PEs (multicast groups); child extents = ext[fanout + 1]
-        distinct[0] = sp[1] * sp[2] * sp[3] * sp[6] * sp[7]
-        distinct[2] = sp[0] * sp[1] * sp[2] * sp[4] * sp[5]
-        ce = ext[fanout + 1]
-        distinct[1] = (sp[0] * sp[1] * sp[3]
-                       * _distinct(sp[4], sp[6], ce[4] * strides[0], ce[6] * strides[1])
-                       * _distinct(sp[5], sp[7], ce[5] * strides[2], ce[7] * strides[3]))
-        for ds in range(NDS):
-            _box(ds, per_pe, strides, box)
-            p = 1
-            for a in range(NAX):
-                p *= box[a]
-            for l in range(L):
-                part[l, ds] = part_whole[ds] if l <= fanout else p
-
-        # ---- (3) temporal loops outer -> inner, keeping the active ones ------------------------
-        for l in range(L):
+        if not exact:  # ---- (2-4) under remainders: closed form with remainder cases -------------
+            cc, util = remainder_counts(
+                temporal[b], spatial_x[b], spatial_y[b], order[b], keep[b], dims, strides, fanout, tmat, ext,
+                axd, axc, axn, irr, macs, part_whole, reads, fills, updates, tile, part, util_inst, per_pe,
+                w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20,
+                w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33,
+            )
+        else:
+            # ---- (2) spatial fan-out -----------------------------------------------------------------
+            util = 1
             for d in range(D):
-                k = l * D + order[b, l, d]
-                ln[k] = temporal[b, l, d]
-                lstride[k] = ext[l + 1, d] * (fac[l, d] // temporal[b, l, d])
-                ldim[k] = d
-        na = 0
-        pre[0] = 1
-        for l in range(L):
-            nact_before[l] = na
-            for k in range(l * D, (l + 1) * D):
-                if ln[k] > 1:
-                    an[na] = ln[k]
-                    astride[na] = lstride[k]
-                    adim[na] = ldim[k]
-                    pre[na + 1] = pre[na] * ln[k]
-                    na += 1
-        nact_before[L] = na
-
-        # ---- (4) per data space: fills of every keeper, then traffic along the keeper chain -------
-        for ds in range(NDS):
-            for k in range(na):
+                sp[d] = spatial_x[b, fanout, d] * spatial_y[b, fanout, d]
+                util *= sp[d]
+                per_pe[d] = dims[d] // sp[d]
+            for l in range(L):
+                util_inst[l] = 1 if l <= fanout else util
+            cc = macs // util
+            # distinct tiles among PEs (multicast groups); child extents = ext[fanout + 1]
+            distinct[0] = sp[1] * sp[2] * sp[3] * sp[6] * sp[7]
+            distinct[2] = sp[0] * sp[1] * sp[2] * sp[4] * sp[5]
+            ce = ext[fanout + 1]
+            distinct[1] = (sp[0] * sp[1] * sp[3]
+                           * _distinct(sp[4], sp[6], ce[4] * strides[0], ce[6] * strides[1])
+                           * _distinct(sp[5], sp[7], ce[5] * strides[2], ce[7] * strides[3]))
+            for ds in range(NDS):
+                _box(ds, per_pe, strides, box)
+                p = 1
                 for a in range(NAX):
-                    v[k, a] = astride[k] * tmat[ds, adim[k], a]
-            for l in range(1, L):
-                if not keep[b, l, ds]:
-                    continue
-                K = nact_before[l]
-                t = tile[l, ds]
-                total = t
-                if K > 0:
+                    p *= box[a]
+                for l in range(L):
+                    part[l, ds] = part_whole[ds] if l <= fanout else p
+
+            # ---- (3) temporal loops outer -> inner, keeping the active ones ------------------------
+            for l in range(L):
+                for d in range(D):
+                    k = l * D + order[b, l, d]
+                    ln[k] = temporal[b, l, d]
+                    lstride[k] = ext[l + 1, d] * (fac[l, d] // temporal[b, l, d])
+                    ldim[k] = d
+            na = 0
+            pre[0] = 1
+            for l in range(L):
+                nact_before[l] = na
+                for k in range(l * D, (l + 1) * D):
+                    if ln[k] > 1:
+                        an[na] = ln[k]
+                        astride[na] = lstride[k]
+                        adim[na] = ldim[k]
+                        pre[na + 1] = pre[na] * ln[k]
+                        na += 1
+            nact_before[L] = na
+
+            # ---- (4) per data space: fills of every keeper, then traffic along the keeper chain -------
+            for ds in range(NDS):
+                for k in range(na):
                     for a in range(NAX):
-                        suf[a] = 0
-                        vm[a] = v[K - 1, a]
-                    for j in range(K - 1, -1, -1):
-                        match = True
-                        ov = 1
+                        v[k, a] = astride[k] * tmat[ds, adim[k], a]
+                for l in range(1, L):
+                    if not keep[b, l, ds]:
+                        continue
+                    K = nact_before[l]
+                    t = tile[l, ds]
+                    total = t
+                    if K > 0:
                         for a in range(NAX):
-                            st = v[j, a] - suf[a]
-                            if st != vm[a]:
-                                match = False
-                            o = E[l, ds, a] - abs(st)
-                            ov *= o if o > 0 else 0
-                        w = pre[j + 1] - pre[j]
-                        total += w * ((t - ov) if match else t)
-                        for a in range(NAX):
-                            suf[a] += v[j, a]
-                delta[l, ds] = total
-            inner = -1
-            for l in range(L - 1, -1, -1):
-                reads[l, ds] = 0
-                fills[l, ds] = 0
-                updates[l, ds] = 0
-                if not keep[b, l, ds]:
-                    continue
-                if inner < 0:  # innermost keeper: serves the MACs
-                    mult = distinct[ds] if l <= fanout else util
-                    served = cc * mult
-                    if ds == 2:
-                        updates[l, ds] = served
-                        reads[l, ds] = served - part[l, ds] * util_inst[l]
+                            suf[a] = 0
+                            vm[a] = v[K - 1, a]
+                        for j in range(K - 1, -1, -1):
+                            match = True
+                            ov = 1
+                            for a in range(NAX):
+                                st = v[j, a] - suf[a]
+                                if st != vm[a]:
+                                    match = False
+                                o = E[l, ds, a] - abs(st)
+                                ov *= o if o > 0 else 0
+                            w = pre[j + 1] - pre[j]
+                            total += w * ((t - ov) if match else t)
+                            for a in range(NAX):
+                                suf[a] += v[j, a]
+                    delta[l, ds] = total
+                inner = -1
+                for l in range(L - 1, -1, -1):
+                    reads[l, ds] = 0
+                    fills[l, ds] = 0
+                    updates[l, ds] = 0
+                    if not keep[b, l, ds]:
+                        continue
+                    if inner < 0:  # innermost keeper: serves the MACs
+                        mult = distinct[ds] if l <= fanout else util
+                        served = cc * mult
+                        if ds == 2:
+                            updates[l, ds] = served
+                            reads[l, ds] = served - part[l, ds] * util_inst[l]
+                        else:
+                            reads[l, ds] = served
                     else:
-                        reads[l, ds] = served
-                else:
-                    mult = distinct[ds] if (l <= fanout and inner > fanout) else util_inst[inner]
-                    cf = delta[inner, ds]
-                    if ds == 2:
-                        cf -= part[inner, ds]
-                        updates[l, ds] = (cf + part[inner, ds]) * mult
-                    reads[l, ds] = cf * mult
-                if l > 0:
-                    own = delta[l, ds]
-                    if ds == 2:
-                        own -= part[l, ds]
-                    fills[l, ds] = own * util_inst[l]
-                inner = l
+                        mult = distinct[ds] if (l <= fanout and inner > fanout) else util_inst[inner]
+                        cf = delta[inner, ds]
+                        if ds == 2:
+                            cf -= part[inner, ds]
+                            updates[l, ds] = (cf + part[inner, ds]) * mult
+                        reads[l, ds] = cf * mult
+                    if l > 0:
+                        own = delta[l, ds]
+                        if ds == 2:
+                            own -= part[l, ds]
+                        fills[l, ds] = own * util_inst[l]
+                    inner = l
 
         # ---- (5) energy and cycles ---------------------------------------------------------------
         energy = macs * mac_energy

@@ -19,11 +19,13 @@ import numpy as np
 from ..arch._cache import per_arch_cache
 from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DATASPACES
+from ..errors import CosearchError
 from ..mapping.keep import effective_keep
 from ..mapping.mapping import Mappings
 from ..workload.geometry import translation_matrix
 from ..workload.layer import Layer
 from .reasons import (
+    FACTORIZATIONS,
     REASON_CAPACITY,
     REASON_FACTORIZATION,
     REASON_FANOUT_TOTAL,
@@ -31,6 +33,7 @@ from .reasons import (
     REASON_FANOUT_Y,
     REASON_VALID,
     reason_names,
+    reason_windows,
 )
 
 __all__ = [
@@ -44,6 +47,8 @@ __all__ = [
     "REASON_FANOUT_Y",
     "REASON_FANOUT_TOTAL",
     "REASON_CAPACITY",
+    "FACTORIZATIONS",
+    "reason_windows",
 ]
 
 @dataclass
@@ -113,12 +118,25 @@ def _int64(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
-def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = False) -> Costs:
+def _imperfect(factorization: str) -> bool:
+    if factorization not in FACTORIZATIONS:
+        raise CosearchError(f"factorization must be one of {', '.join(FACTORIZATIONS)}, got {factorization!r}")
+    return factorization == "imperfect"
+
+
+def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = False,
+             factorization: str = "perfect") -> Costs:
     """Cost every mapping of the batch on ``arch`` for ``layer``.
+
+    ``factorization="perfect"`` (the default) requires every dimension's factors to multiply to its
+    size; ``"imperfect"`` also accepts factors that over-cover it and counts the remainder tiles exactly
+    (``docs/model.md``); under-covering factors are invalid (``factorization``) either way.
 
     Returns :class:`Costs` with arrays of shape ``[B]`` (and ``[B, L, 3]`` breakdowns on request).
     """
     from ._kernel import evaluate_batch
+
+    imperfect = _imperfect(factorization)
 
     B, L, _ = mappings.temporal.shape
     if L != arch.num_levels:
@@ -143,7 +161,7 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
     evaluate_batch(
         _int64(mappings.temporal), _int64(mappings.spatial_x), _int64(mappings.spatial_y), _int64(mappings.order),
         keep, dims, strides, f, child_mesh, sizes, tmat, energies, mac_energy, bandwidth, breakdown, False,
-        energy, cycles, reason, cc, util, reads, fills, updates, tiles, part, inst, lcyc,
+        imperfect, reason_windows(L), energy, cycles, reason, cc, util, reads, fills, updates, tiles, part, inst, lcyc,
     )
     valid = reason == REASON_VALID
     macs = layer.macs
@@ -173,11 +191,14 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
     return costs
 
 
-def check_valid(arch: Arch, layer: Layer, mappings: Mappings) -> np.ndarray:
+def check_valid(arch: Arch, layer: Layer, mappings: Mappings, *, factorization: str = "perfect") -> np.ndarray:
     """Reason codes ``[B]`` int8 (0 = valid) of the *known* constraints only: factorization, fan-out
-    and capacity. This is a construction-time check, not an evaluation: no access counts, energy or
-    cycles are computed (it runs several times faster than :func:`evaluate`)."""
+    and capacity (and, under ``factorization="imperfect"``, ``imperfect_windows``). This is a
+    construction-time check, not an evaluation: no access counts, energy or cycles are computed (it
+    runs several times faster than :func:`evaluate`)."""
     from ._kernel import evaluate_batch
+
+    imperfect = _imperfect(factorization)
 
     B, L, _ = mappings.temporal.shape
     f, child_mesh, sizes, energies, bandwidth, mac_energy = _arch_tables(arch)
@@ -190,7 +211,7 @@ def check_valid(arch: Arch, layer: Layer, mappings: Mappings) -> np.ndarray:
     evaluate_batch(
         _int64(mappings.temporal), _int64(mappings.spatial_x), _int64(mappings.spatial_y), _int64(mappings.order),
         keep, dims, strides, f, child_mesh, sizes, tmat, energies, mac_energy, bandwidth, False, True,
-        z1, z1.copy(), reason, np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64),
+        imperfect, reason_windows(L), z1, z1.copy(), reason, np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64),
         zb, zb, zb, zb, zb, zl, zl.astype(np.float64),
     )
     return reason

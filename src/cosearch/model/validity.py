@@ -14,16 +14,19 @@ from .evaluate import Costs, evaluate
 
 
 def require_valid(arch: Arch, layer: Layer, mapping: Mapping | Mappings, source: str, *,
-                  breakdown: bool = False) -> tuple[Mappings, Costs]:
+                  breakdown: bool = False, factorization: str = "perfect",
+                  max_padding: float | None = None) -> tuple[Mappings, Costs]:
     """``mapping`` (readable, or a one-row batch) as a one-row batch for ``arch`` with its costs
     (per-level breakdown on request). Raises :class:`CosearchError` naming ``source``: level names the
-    arch does not have, factors that do not multiply to the layer's dimensions, spatial factors beyond
-    the mesh, or tiles that overflow a level (with the words needed and held)."""
+    arch does not have, factors that do not multiply to the layer's dimensions (under ``"imperfect"``
+    ``factorization``: that under-cover them or pass the padding cap ``max_padding``), spatial factors
+    beyond the mesh, or tiles that overflow a level (with the words needed and held)."""
     batch = mapping if isinstance(mapping, Mappings) else Mappings.from_list([mapping], arch, source=source)
     if len(batch) != 1:
         raise CosearchError(f"{source}: expected one mapping, got a batch of {len(batch)}")
-    check_factors(batch, layer, source)
-    costs = evaluate(arch, layer, batch, breakdown=breakdown)
+    check_factors(batch, layer, source, factorization=factorization, max_padding=max_padding)
+    options = {"factorization": factorization} if factorization != "perfect" else {}
+    costs = evaluate(arch, layer, batch, breakdown=breakdown, **options)
     if not bool(costs.valid[0]):
         raise CosearchError(explain_invalid(arch, layer, batch, costs, source))
     return batch, costs

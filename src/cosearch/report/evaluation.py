@@ -3,11 +3,14 @@
 Studies and map runs store each layer's mapping and costs but no per-level breakdown:
 :func:`evaluate_row` evaluates the mapping again (:func:`~cosearch.model.evaluate.evaluate` with
 ``breakdown=True``) to get the energy per level and data space (pJ), the utilisation and the loop nest.
+A stored mapping whose factors over-cover a dim came from an imperfect run and is evaluated as one.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+import numpy as np
 
 from ..dims import DATASPACES
 from ..errors import CosearchError
@@ -26,7 +29,9 @@ def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: Lay
     try:
         readable = mapping_from_data(mapping, f"layer {row.key}")
         batch = Mappings.from_list([readable], arch)
-        costs = evaluate(arch, layer, batch, breakdown=True)
+        product = (batch.temporal[0] * batch.spatial_x[0] * batch.spatial_y[0]).prod(axis=0)
+        over = bool((product > np.asarray(layer.dims)).any())
+        costs = evaluate(arch, layer, batch, breakdown=True, **({"factorization": "imperfect"} if over else {}))
     except (CosearchError, ValueError) as err:
         row.error = row.error or f"cannot re-evaluate the stored mapping: {err}"
         return
@@ -47,7 +52,7 @@ def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: Lay
     row.mac_energy_pj = float(costs.macs * arch.mac.energy_pj)
     row.dram_energy_pj = float(costs.level_energy_pj[0, 0].sum())
     row.utilization = float(costs.utilization[0]) if row.utilization is None else row.utilization
-    row.loop_nest = loop_nest_data(arch, batch, 0, tile_words=costs.tile_words)
+    row.loop_nest = loop_nest_data(arch, batch, 0, tile_words=costs.tile_words, dims=layer.dims)
     if row.energy_pj is None:
         row.energy_pj, row.cycles, row.edp = float(costs.energy_pj[0]), float(costs.cycles[0]), float(costs.edp[0])
 

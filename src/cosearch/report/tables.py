@@ -207,6 +207,9 @@ def loop_nest_text(levels: Sequence[dict[str, Any]]) -> str:
         sizes = entry.get("tile_words")
         kept = [f"{ds}:{sizes[ds]}" for ds in entry["keeps"]] if sizes is not None else list(entry["keeps"])
         header = f"{entry['level']} [ {' '.join(kept)} ]" if kept else f"{entry['level']} [ ]"
+        rem = entry.get("remainder_tiles")
+        if rem:  # an imperfect factorization: tiles of this level along these dims end in a remainder
+            header += "  remainder tiles: " + ", ".join(f"{d} {t['tile']} (last {t['last']})" for d, t in rem.items())
         lines.append(header)
         lines.append("-" * len(header))
         for lp in entry["loops"]:
@@ -217,7 +220,7 @@ def loop_nest_text(levels: Sequence[dict[str, Any]]) -> str:
 
 
 def loop_nest(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
-              tile_words: np.ndarray | None = None) -> str:
+              tile_words: np.ndarray | None = None, dims: Any = None) -> str:
     """Timeloop-style text view of a mapping, outermost level first.
 
     Each level prints a header with the data spaces it keeps (and their tile sizes in words if
@@ -230,9 +233,12 @@ def loop_nest(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
         |       for P in [0:4)
         |         for R in [0:3) (Spatial-Y)
 
+    With the layer's ``dims``, a level whose tiles end in a remainder tile along a dim (an imperfect
+    factorization) says so in its header: ``remainder tiles: P 14 (last 6)``.
+
     The same nest as plain data: :func:`loop_nest_data`.
     """
-    return loop_nest_text(loop_nest_data(arch, mapping, index, tile_words=tile_words))
+    return loop_nest_text(loop_nest_data(arch, mapping, index, tile_words=tile_words, dims=dims))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -175,6 +175,26 @@ def constraints_yaml(arch: Arch) -> str:
     return "\n".join(lines) + "\n"
 
 
+def refuse_imperfect(arch: Arch, layer: Layer, mapping: Mapping | Mappings, source: str) -> None:
+    """Raise :class:`CosearchError` (one line, naming ``source`` and the dim) if the mapping is an
+    imperfect factorization of the layer (every dim covered, within the largest padding cap, some
+    over-covered): Timeloop's model rejects those. Other factor mismatches (a mapping of another
+    layer) are left to :func:`~cosearch.model.validity.require_valid`'s message."""
+    from ...mapping.factors import padding_limits
+
+    arrays = Mappings.from_list([mapping], arch, source=source) if isinstance(mapping, Mapping) else mapping
+    product = (arrays.temporal[0] * arrays.spatial_x[0] * arrays.spatial_y[0]).prod(axis=0)  # [D]
+    dims = np.array(layer.dims, dtype=np.int64)
+    if (product < dims).any() or (product > padding_limits(dims, 1.0)).any():
+        return
+    for d, dim in enumerate(DIM_INDEX):
+        if int(product[d]) > int(layer.dims[d]):
+            raise CosearchError(
+                f"{source}: cannot export to Timeloop: factors of {dim} multiply to {int(product[d])}, more than "
+                f"the layer's {layer.dims[d]} (an imperfect factorization; Timeloop's model rejects these, its "
+                "issue #300)")
+
+
 def to_timeloop(arch: Arch, layer: Layer, mapping: Mapping | Mappings, *,
                 no_link_transfer: Iterable[str] | bool | None = None, source: str = "mapping",
                 check: bool = True) -> dict[str, str]:
@@ -185,8 +205,11 @@ def to_timeloop(arch: Arch, layer: Layer, mapping: Mapping | Mappings, *,
     fit the layer or the arch is refused with the reasons ``cosearch eval`` gives
     (:func:`~cosearch.model.validity.require_valid`; ``source`` names it); ``check=False`` writes it
     anyway (Timeloop's own probes of invalid mappings). See :func:`mapping_yaml` for ``no_link_transfer``.
+    An imperfect factorization (factors over-covering a dim) is refused too: Timeloop's model rejects
+    it (Timeloop issue #300).
     """
     if check:
+        refuse_imperfect(arch, layer, mapping, source)
         require_valid(arch, layer, mapping, source)
     return {"arch": arch_yaml(arch), "problem": problem_yaml(layer),
             "mapping": mapping_yaml(arch, mapping, no_link_transfer=no_link_transfer), "ERT": ert_yaml(arch)}

@@ -44,11 +44,15 @@ class ResolvedConstraints:
         return sorted({lab for (k, l, dd), lab in self.slot_label.items() if dd == d})
 
 
-def resolve_constraints(constraints: Constraints, arch: Arch, layer: Any) -> ResolvedConstraints:
+def resolve_constraints(constraints: Constraints, arch: Arch, layer: Any, *,
+                        pad_limit: Any = None) -> ResolvedConstraints:
     """Per-slot requirements of ``constraints`` (already :meth:`~Constraints.expand`-ed) for ``layer``.
 
     Raises :class:`CosearchError` naming the item when the layer cannot satisfy a fixed factor (it does
-    not divide the dim, or the fixed factors of a dim multiply to more than its size)."""
+    not divide the dim, or the fixed factors of a dim multiply to more than its size). Under imperfect
+    factorization (``pad_limit [D]``: the largest product of each dim's factors) fixed factors need not
+    divide the dim, a residual (``0``) slot gets ``ceil(size / product)``, and the error is a product
+    beyond the padding cap."""
     out = _unconstrained(arch)
     for i, item in enumerate(constraints.constraints):
         lab = constraints.item_label(i)
@@ -62,7 +66,7 @@ def resolve_constraints(constraints: Constraints, arch: Arch, layer: Any) -> Res
             _apply_temporal(out, arch, item, lab)
         else:
             _apply_spatial(out, arch, item, lab)
-    _resolve_residuals(out, arch, layer)
+    _resolve_residuals(out, arch, layer, pad_limit)
     return out
 
 
@@ -130,9 +134,10 @@ def _apply_spatial(out: ResolvedConstraints, arch: Arch, item: SpatialConstraint
                     _fix(out, arch, (kind, f, d), 1, f"{lab} ({axis}_dims)")
 
 
-def _resolve_residuals(out: ResolvedConstraints, arch: Arch, layer: Any) -> None:
+def _resolve_residuals(out: ResolvedConstraints, arch: Arch, layer: Any, pad_limit: Any = None) -> None:
     """Per dim: the fixed factors must divide the layer's size; a residual (``0``) slot gets what they
-    leave and every free slot of that dim gets 1."""
+    leave and every free slot of that dim gets 1. Under imperfect factorization (``pad_limit``) see
+    :func:`_resolve_padded`."""
     dims = [int(x) for x in layer.dims]
     where = f"layer {layer.name} ({layer.shape_text()}) on {arch.name}"
     for d in range(NUM_DIMS):
@@ -140,6 +145,9 @@ def _resolve_residuals(out: ResolvedConstraints, arch: Arch, layer: Any) -> None
         fixed = out.req[:, :, d]
         prod = int(np.prod(fixed[fixed > 0]))
         res = np.argwhere(fixed == 0)
+        if pad_limit is not None:
+            _resolve_padded(out, d, prod, res, dims[d], int(pad_limit[d]), where)
+            continue
         if len(res):
             key = (int(res[0][0]), int(res[0][1]), d)
             if dims[d] % prod:
@@ -155,6 +163,28 @@ def _resolve_residuals(out: ResolvedConstraints, arch: Arch, layer: Any) -> None
                 f"{where}: {' and '.join(out.dim_labels(d))}: fixed factors of {name} multiply to {prod}, which "
                 f"does not divide the layer's {name}={dims[d]}"
             )
+
+
+def _resolve_padded(out: ResolvedConstraints, d: int, prod: int, res: np.ndarray, size: int, limit: int,
+                    where: str) -> None:
+    """One dim under imperfect factorization: a residual slot gets ``ceil(size / prod)`` (the other
+    slots of the dim 1); the fixed factors with the outer iterations they leave, ``prod · ceil(size /
+    prod)`` (the least any mapping under them reaches), must stay within the padding cap ``limit``."""
+    name = DIMS[d]
+    fixed = out.req[:, :, d]
+    total = prod * -(-size // prod)
+    if len(res):
+        key = (int(res[0][0]), int(res[0][1]), d)
+        fixed[fixed == -1] = 1
+        fixed[key[0], key[1]] = -(-size // prod)
+        labels = [out.slot_label[key]]
+    else:
+        labels = out.dim_labels(d)
+    if total > limit:
+        raise CosearchError(
+            f"{where}: {' and '.join(labels)}: fixed factors of {name} ({prod}) leave at least {total} points, more "
+            f"than the padding cap allows for the layer's {name}={size} (at most {limit})"
+        )
 
 
 def _others(out: ResolvedConstraints, d: int, key: tuple[int, int, int]) -> list[str]:

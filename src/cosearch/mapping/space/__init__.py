@@ -48,8 +48,10 @@ import numpy as np
 from ...arch.spec import Arch
 from ...dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS
 from ...errors import CosearchError
+from ...limits import check_float
 from ...workload.geometry import tile_words
 from ...workload.layer import Layer
+from ..factors import DEFAULT_MAX_PADDING, FACTORIZATIONS, padding_limits
 from ..keep import effective_keep, keep_tables
 from ..mapping import Mappings, row_indices
 from ._kernel import KIND_T, KIND_X, KIND_Y
@@ -71,6 +73,11 @@ class MapSpace:
     dataflow name / file for :func:`~cosearch.mapping.constraints.load_constraints`); ``None`` = none.
     The constrained space's samples and mutations satisfy them; ``allows`` checks them.
 
+    ``factorization``: ``"perfect"`` (every dim's factors multiply to its size, Timeloop's rule) or
+    ``"imperfect"`` (they may multiply to more, up to ``(1 + max_padding) × size``; iterations past the
+    size do nothing and the last tile along the dim is a remainder tile, ``docs/model.md``). Capacity
+    then uses each level's largest tile. ``max_padding`` (in ``[0, 1]``) matters only under imperfect.
+
     Raises :class:`~cosearch.errors.CosearchError` if no valid mapping exists (a fixed-keep level
     too small for even 1-word tiles, or a bounded outermost level too small for the whole layer), or
     if the layer cannot satisfy the constraints (the message names the item).
@@ -84,7 +91,13 @@ class MapSpace:
         keep_prob: float = 0.5,
         slot_order: str = "inner_first",
         constraints: Any = None,
+        factorization: str = "perfect",
+        max_padding: float = DEFAULT_MAX_PADDING,
     ) -> None:
+        if factorization not in FACTORIZATIONS:
+            raise CosearchError(f"factorization must be one of {', '.join(FACTORIZATIONS)}, got {factorization!r}")
+        self.factorization = factorization
+        self.max_padding = check_float(max_padding, "max_padding", high=1.0)
         if not 0.0 <= keep_prob <= 1.0:
             raise ValueError(f"keep_prob must be in [0, 1], got {keep_prob}")
         if slot_order not in ("inner_first", "random"):
@@ -107,8 +120,9 @@ class MapSpace:
         self.fixed = tables.fixed  # [L]
         self.bypassable = tables.bypassable  # [L, 3]
         self.sizes: list[int | None] = [lvl.size_words for lvl in arch.levels]
-        self._filler = FactorFiller(arch, layer, self.allowed, slot_order)
         self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
+        # [D] the largest product of each dim's factors (== dims under perfect factorization)
+        self.pad_limit = padding_limits(self.dims, self.max_padding) if self.imperfect else self.dims.copy()
 
         # what the constraints fix (unconstrained: every slot free, nothing forced)
         self.plan = ConstraintPlan.unconstrained(L, self.dims, self.active_dims)
@@ -116,8 +130,15 @@ class MapSpace:
         if constraints is not None:
             self.plan = plan_constraints(self, constraints)
         self.constraints = self.plan.constraints
+        fill_limit = self.pad_limit // self.plan.outer_mult if self.imperfect else None
+        self._filler = FactorFiller(arch, layer, self.allowed, slot_order, fill_limit)
 
     # ---- basic facts -------------------------------------------------------------------------
+    @property
+    def imperfect(self) -> bool:
+        """Factors may over-cover a dim (``factorization == "imperfect"``)."""
+        return self.factorization == "imperfect"
+
     @property
     def num_levels(self) -> int:
         """``L``, the number of storage levels."""
@@ -140,6 +161,12 @@ class MapSpace:
                     f"{where}: the outermost level {self.arch.levels[0].name} holds {size0} words "
                     f"but the layer's data needs {need}"
                 )
+
+    def with_constraints(self, constraints: Any) -> MapSpace:
+        """A map space of the same arch, layer, factorization and padding cap under ``constraints``
+        (sampling settings at their defaults)."""
+        return MapSpace(self.arch, self.layer, constraints=constraints, factorization=self.factorization,
+                        max_padding=self.max_padding)
 
     # ---- random pieces -----------------------------------------------------------------------
     def random_orders(self, n: int, rng: SeedLike = None) -> np.ndarray:
@@ -210,14 +237,21 @@ class MapSpace:
         return effective_keep(self.arch, keep)
 
     def violations(self, m: Mappings) -> dict[str, np.ndarray]:
-        """Per-constraint failure masks ``[B]`` bool: ``factorization``, ``fanout`` (placement or mesh),
-        and ``capacity:<level>`` for each bounded level. A fast check mirroring the cost model's."""
+        """Per-constraint failure masks ``[B]`` bool: ``factorization`` (factors that do not multiply to
+        the dims; under imperfect factorization, that under-cover them), ``fanout`` (placement or mesh),
+        ``capacity:<level>`` for each bounded level (largest tiles), ``imperfect_windows`` (imperfect
+        factorization: P and R, or Q and S, spread together over the mesh while one over-covers; the
+        cost model refuses these), and the map space's constraints
+        (:meth:`constraint_violations`, with ``padding`` under imperfect factorization). A fast check
+        mirroring the cost model's."""
         f = self.fanout_level
         spatial = m.spatial_x * m.spatial_y
         factors = m.temporal * spatial
         out: dict[str, np.ndarray] = {}
+        product = factors.prod(axis=1)  # [B, D]
+        cover = (product < self.dims[None]) if self.imperfect else (product != self.dims[None])
         out["factorization"] = (
-            (factors.prod(axis=1) != self.dims[None]).any(axis=1)
+            cover.any(axis=1)
             | (m.temporal < 1).any(axis=(1, 2))
             | (spatial < 1).any(axis=(1, 2))
         )
@@ -233,6 +267,8 @@ class MapSpace:
         )
         keep = self.effective_keep(m.keep)
         ext = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]
+        if self.imperfect:
+            ext = np.minimum(ext, self.dims)  # the largest tiles
         for li, lvl in enumerate(self.arch.levels):
             if lvl.size_words is None:
                 continue
@@ -240,6 +276,14 @@ class MapSpace:
             for di, ds in enumerate(DATASPACES):
                 used += np.where(keep[:, li, di], tile_words(ds, ext[:, li], self.layer), 0)
             out[f"capacity:{lvl.name}"] = used > lvl.size_words
+        if self.imperfect:  # a window pair spread together must be perfectly factorized (the model's rule)
+            spread = spatial[:, f] > 1  # [B, D]
+            exact = product == self.dims[None]
+            bad = np.zeros(len(m), dtype=bool)
+            for a, b in (("P", "R"), ("Q", "S")):
+                i, j = DIM_INDEX[a], DIM_INDEX[b]
+                bad |= spread[:, i] & spread[:, j] & ~(exact[:, i] & exact[:, j])
+            out["imperfect_windows"] = bad
         out.update(self.constraint_violations(m))
         return out
 
@@ -287,21 +331,30 @@ class MapSpace:
         return out
 
     # ---- mapspace constraints ------------------------------------------------------------------
-    def max_utilized_pes(self) -> int:
+    def max_utilized_pes(self, *, padded: bool = False) -> int:
         """The most PEs (instances below the fan-out) a mapping of this layer can keep busy: the largest
         product of spatial factors that divide the dims and fit the mesh (capacity and the other
-        constraints aside; fixed spatial factors count as given)."""
+        constraints aside; fixed spatial factors count as given). With ``padded`` (an upper bound
+        under imperfect factorization) spatial factors need not divide the dims: any ``x·y`` up to a
+        dim's size rounded up to a multiple of ``x`` counts."""
         from ..constraints import max_spatial_product
 
         f = self.fanout_level
         x0, y0 = self.plan.x_init[f], self.plan.y_init[f]
         px0, py0 = int(x0.prod()), int(y0.prod())
         cx0, cy0 = self.mesh_x // px0, self.mesh_y // py0
-        rem = self.dims // (x0 * y0)
+        rem = -(-self.dims // (x0 * y0))
         sd = [d for d in self.active_dims if rem[d] > 1]
-        options = [spatial_pairs(self, self.plan.free, d, int(rem[d]), cx0, cy0) for d in sd]
+        options = [spatial_pairs(self, self.plan.free, d, int(rem[d]), cx0, cy0, padded=padded) for d in sd]
         best, _, _, ix_of, iy_of = max_spatial_product(options, cx0, cy0)
         return int(best[-1, ix_of[cx0], iy_of[cy0]]) * px0 * py0
+
+    def max_busy_pes(self) -> int:
+        """An upper bound on the PEs a mapping of this space keeps busy: :meth:`max_utilized_pes`, with
+        non-dividing spatial factors under imperfect factorization (a mesh keeps more PEs busy)."""
+        if not self.imperfect:
+            return self.max_utilized_pes()
+        return min(self.max_utilized_pes(padded=True), self.mesh_instances)
 
     def _needs_rejection(self) -> bool:
         return self.plan.reject_outer or self.plan.min_pes > 0

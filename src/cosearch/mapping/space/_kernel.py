@@ -117,3 +117,169 @@ def step_rows(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
             tiles[unit_m[i], unit_di[i], r] += unit_v[i] * v1
         for bi in range(nb):
             used[bounded[bi], r] += grow_v[bi] * v1
+
+
+DIM_N, DIM_G, DIM_K, DIM_C = (DIM_INDEX[d] for d in "NGKC")
+
+
+@njit(cache=True, nogil=True)
+def _tile(di: int, e: np.ndarray, strides: np.ndarray) -> int:
+    """Words of data space ``di`` (0 Weights, 1 Inputs, 2 Outputs) for dim extents ``e [D]``."""
+    if di == 0:
+        return e[DIM_G] * e[DIM_K] * e[DIM_C] * e[DIM_S] * e[DIM_R]
+    if di == 2:
+        return e[DIM_N] * e[DIM_G] * e[DIM_K] * e[DIM_Q] * e[DIM_P]
+    h = (e[DIM_Q] - 1) * strides[2] + (e[DIM_S] - 1) * strides[3] + 1
+    w = (e[DIM_P] - 1) * strides[0] + (e[DIM_R] - 1) * strides[1] + 1
+    return e[DIM_N] * e[DIM_G] * e[DIM_C] * h * w
+
+
+@njit(cache=True, nogil=True)
+def _used_words(m: int, r: int, dd: int, v: int, ext: np.ndarray, keep: np.ndarray, dims: np.ndarray,
+                strides: np.ndarray, e: np.ndarray) -> int:
+    """Words level ``m`` of row ``r`` holds (its largest tiles: extents clamped to the dims) if dim
+    ``dd``'s extent there were multiplied by ``v``; ``e [D]`` is scratch."""
+    for j in range(dims.shape[0]):
+        x = ext[m, j, r] * v if j == dd else ext[m, j, r]
+        e[j] = min(x, dims[j])
+    total = 0
+    for di in range(3):
+        if keep[m, di, r]:
+            total += _tile(di, e, strides)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _next_factor(rest: int, v: int) -> int:
+    """The next efficient factor of ``rest`` after ``v`` (:func:`cosearch.mapping.factors.efficient_factors`),
+    or 0 after the last."""
+    q = (rest + v - 1) // v - 1
+    if q < 1:
+        return 0
+    return (rest + q - 1) // q
+
+
+@njit(cache=True, nogil=True)
+def _window_partner(d: int) -> int:
+    """The dim sharing an Inputs axis with ``d`` (P and R, Q and S), or -1."""
+    if d == DIM_P:
+        return DIM_R
+    if d == DIM_R:
+        return DIM_P
+    if d == DIM_Q:
+        return DIM_S
+    if d == DIM_S:
+        return DIM_Q
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _perfect(d: int, r: int, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, dims: np.ndarray, L: int) -> bool:
+    """Row ``r``'s factors of dim ``d`` (the parked rest included) multiply to the dim exactly."""
+    p = 1
+    for m in range(L):
+        p *= temporal[m, d, r] * sx[m, d, r] * sy[m, d, r]
+    return p == dims[d]
+
+
+@njit(cache=True, nogil=True)
+def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
+                        temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray, ext: np.ndarray,
+                        used: np.ndarray, bounded: np.ndarray, sizes: np.ndarray, dims: np.ndarray,
+                        pad_limit: np.ndarray, fanout: int, mesh_x: int, mesh_y: int, mesh_instances: int,
+                        strides: np.ndarray, perfect_rows: np.ndarray) -> None:
+    """:func:`step_rows` under imperfect factorization. ``temporal[0, d, r]`` holds the parked rest of
+    dim ``d`` (its outer iterations so far, ``ceil(size / inner product)``). The factor ``v`` is drawn
+    uniformly among the rest's efficient factors (``_next_factor``) that keep the mesh, every bounded
+    level at or below ``level[r]`` (largest tiles: extents clamped to the dims) and the padding cap
+    (inner product × ``ceil(rest / v)`` ``<= pad_limit[d]``); the rest becomes ``ceil(rest / v)``.
+    Tiles only grow with ``v``, so capacity and mesh bound ``v`` from above, and ``v = 1`` always fits.
+
+    A sliding-window pair (P and R, or Q and S) spread together over the mesh must stay perfectly
+    factorized (the cost model refuses it otherwise, reason ``imperfect_windows``): once both have
+    spatial factors > 1, their factors are drawn among divisors of the rest, and a spatial factor > 1
+    that would spread both is drawn only while both are still perfect. Rows with ``perfect_rows[r]``
+    draw divisors of the rest only (the perfect map space's share of the samples)."""
+    R = d.shape[0]
+    D = temporal.shape[1]
+    L = temporal.shape[0]
+    nb = bounded.shape[0]
+    e = np.zeros(D, dtype=np.int64)
+    for r in range(R):
+        dd = d[r]
+        lv = level[r]
+        k = kind[r]
+        rest = temporal[0, dd, r]
+        cap = rest
+        if k == KIND_X or k == KIND_Y:
+            px = 1
+            py = 1
+            for j in range(D):
+                px *= sx[fanout, j, r]
+                py *= sy[fanout, j, r]
+            both = mesh_instances // (px * py)
+            if k == KIND_X:
+                cap = min(cap, min(mesh_x // px, both))
+            else:
+                cap = min(cap, min(mesh_y // py, both))
+        inner = 1  # product of the dim's factors outside the parked rest
+        for m in range(L):
+            inner *= sx[m, dd, r] * sy[m, dd, r]
+            if m > 0:
+                inner *= temporal[m, dd, r]
+        divisors_only = perfect_rows[r]  # a perfect row; or keep a window pair spread together perfect
+        partner = _window_partner(dd)
+        if partner >= 0:
+            spread = sx[fanout, dd, r] * sy[fanout, dd, r] > 1
+            partner_spread = sx[fanout, partner, r] * sy[fanout, partner, r] > 1
+            if partner_spread and (spread or k == KIND_X or k == KIND_Y):
+                divisors_only = True
+                if inner * rest != dims[dd] or not _perfect(partner, r, temporal, sx, sy, dims, L):
+                    cap = 1
+        # capacity: the largest v <= cap that fits every bounded level at or above the slot (tiles
+        # grow with v, so the fitting values are a prefix: bisect it)
+        top = 1
+        hi = cap
+        while top < hi:
+            mid = (top + hi + 1) // 2
+            fits = True
+            for bi in range(nb):
+                m = bounded[bi]
+                if m <= lv and _used_words(m, r, dd, mid, ext, keep, dims, strides, e) > sizes[m]:
+                    fits = False
+                    break
+            if fits:
+                top = mid
+            else:
+                hi = mid - 1
+        # count the efficient factors <= top within the padding cap, then pick the u-th
+        cnt = 0
+        v = 1
+        while v != 0 and v <= top:
+            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd] and (not divisors_only or rest % v == 0):
+                cnt += 1
+            v = _next_factor(rest, v)
+        pick = np.int64(u[r] * max(cnt, 1))
+        v = 1
+        chosen = 1
+        seen = 0
+        while v != 0 and v <= top:
+            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd] and (not divisors_only or rest % v == 0):
+                if seen == pick:
+                    chosen = v
+                    break
+                seen += 1
+            v = _next_factor(rest, v)
+        v = chosen
+        temporal[0, dd, r] = (rest + v - 1) // v
+        if lv > 0 and k != KIND_X and k != KIND_Y:
+            temporal[lv, dd, r] *= v
+        if mesh_x > 1 and k == KIND_X:
+            sx[fanout, dd, r] *= v
+        if mesh_y > 1 and k == KIND_Y:
+            sy[fanout, dd, r] *= v
+        for m in range(1, lv + 1):
+            ext[m, dd, r] *= v
+        for bi in range(nb):
+            m = bounded[bi]
+            used[m, r] = _used_words(m, r, dd, 1, ext, keep, dims, strides, e)

@@ -94,7 +94,7 @@ def plan_constraints(space: MapSpace, constraints: Any) -> ConstraintPlan:
 
     arch, layer = space.arch, space.layer
     cons = constraints.expand(arch) if isinstance(constraints, Constraints) else load_constraints(constraints, arch)
-    con = resolve_constraints(cons, arch, layer)
+    con = resolve_constraints(cons, arch, layer, pad_limit=space.pad_limit if space.imperfect else None)
     where = f"layer {layer.name} ({layer.shape_text()}) on {arch.name}"
     free = con.req == -1  # [3, L, D]
     pinned = np.zeros((space.num_levels, NUM_DIMS), dtype=bool)
@@ -141,7 +141,8 @@ def _initial_factors(space: MapSpace, con: ResolvedConstraints, free: np.ndarray
     x0 = np.where(req[KIND_X] > 0, req[KIND_X], 1)
     y0 = np.where(req[KIND_Y] > 0, req[KIND_Y], 1)
     fixed_prod = t0.prod(axis=0) * x0.prod(axis=0) * y0.prod(axis=0)
-    rem = space.dims // fixed_prod  # exact: resolve_constraints checked divisibility
+    # perfect: exact (resolve_constraints checked divisibility); imperfect: the outer iterations left
+    rem = -(-space.dims // fixed_prod) if space.imperfect else space.dims // fixed_prod
     outer_mult = t0[0].copy()  # a fixed outermost factor; the parked remainder must end at 1
     t_init = t0.copy()
     t_init[0] = rem
@@ -238,13 +239,18 @@ def _utilisation_floor(space: MapSpace, con: ResolvedConstraints, free: np.ndarr
     return need, (np.array(sd, dtype=np.int64), ox, oy, ok, best, ix_of, iy_of, cx0, cy0, need_free)
 
 
-def spatial_pairs(space: MapSpace, free: np.ndarray, d: int, rest: int, cap_x: int, cap_y: int) -> list[tuple[int, int]]:
+def spatial_pairs(space: MapSpace, free: np.ndarray, d: int, rest: int, cap_x: int, cap_y: int, *,
+                  padded: bool = False) -> list[tuple[int, int]]:
     """The ``(x, y)`` spatial factors dim ``d`` may take at the fan-out when ``rest`` of it is free
     and ``cap_x`` × ``cap_y`` of the mesh is left (a factor of 1 where that axis is not free in
-    ``free [3, L, D]``)."""
+    ``free [3, L, D]``): divisors of ``rest``, or with ``padded`` (imperfect factorization, padding
+    cap aside) any ``x <= rest`` and ``y <= ceil(rest / x)``."""
     f = space.fanout_level
     on_x = bool(free[KIND_X, f, d]) and space.mesh_x > 1
     on_y = bool(free[KIND_Y, f, d]) and space.mesh_y > 1
+    if padded:
+        xs = range(1, min(rest, cap_x) + 1) if on_x else [1]
+        return [(x, y) for x in xs for y in (range(1, min(-(-rest // x), cap_y) + 1) if on_y else [1])]
     pairs = []
     for x in ([int(v) for v in _divisors_of(rest)] if on_x else [1]):
         if x > cap_x:
@@ -290,14 +296,18 @@ def draw_spatial_floor(space: MapSpace, T: np.ndarray, X: np.ndarray, Y: np.ndar
 
 def constraint_violations(space: MapSpace, m: Mappings) -> dict[str, np.ndarray]:
     """Failure masks ``[B]`` bool of the map space's constraints (empty without constraints):
-    ``constraint:factors`` (fixed temporal factors), ``constraint:spatial`` (spatial dims and fixed
+    ``padding`` (under imperfect factorization: a dim's factors multiply to more than the padding cap
+    allows), ``constraint:factors`` (fixed temporal factors), ``constraint:spatial`` (spatial dims and fixed
     spatial factors), ``constraint:permutation``, ``constraint:bypass``, ``constraint:utilization``."""
     plan = space.plan
     con = plan.resolved
-    if con is None:
-        return {}
-    B = len(m)
     out: dict[str, np.ndarray] = {}
+    if space.imperfect:
+        product = (m.temporal * m.spatial_x * m.spatial_y).prod(axis=1)  # [B, D]
+        out["padding"] = (product > space.pad_limit[None]).any(axis=1)
+    if con is None:
+        return out
+    B = len(m)
     req = con.req
     fixed_t = req[KIND_T] > 0
     out["constraint:factors"] = ((m.temporal != req[KIND_T][None]) & fixed_t[None]).any(axis=(1, 2))

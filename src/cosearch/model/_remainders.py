@@ -1,0 +1,568 @@
+"""Counting one imperfectly factorized mapping exactly (numba, ``nopython``): remainder tiles in closed form.
+
+Called by :func:`cosearch.model._kernel.evaluate_batch` for the mappings whose factors over-cover a
+dimension (``factorization="imperfect"``); perfect mappings never come here. The semantics are in
+``docs/model.md`` ("Imperfect factorization"); the counting, in brief:
+
+* Per dimension, the digits of its index above a keeper (its walked temporal loops and, below the
+  fan-out, the instance's spatial digit) form a mixed-radix number; the in-range ones are exactly the
+  tuples lexicographically up to ``z``, the largest tuple whose tile starts below the dimension's size.
+  The walk skips empty iterations, so every move advances one loop by one and sends the inner loops
+  back to 0 from where they were: from their maxima unless the prefix equals ``z``'s (then from ``z``'s
+  digits). Only the tile at ``z`` can be a remainder tile.
+* Instances of the fan-out fall, per dimension, into at most three classes by their spatial digit
+  (below, at and above ``z``'s), each with its own ``z``.
+* A move's charge is a product over the data space's axes (and the count of contexts a product over
+  dimensions), so the sum over all moves of one loop is a product over axes of sums over at most
+  six (count, step, old length, new length) cases per dimension — no walk over the nest.
+
+Shapes: ``L`` levels, ``D`` = 8 dims, 3 data spaces, 5 data-space axes; ``LD = L·D`` loop slots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NDS = 3
+NAX = 5
+NCLS = 3  # instance classes per dimension: spatial digit below, at, above z's
+NENT = 2 * NCLS  # (count, step, old, new) cases per dimension and move
+
+
+@njit(cache=True, nogil=True)
+def _axis_len(n: int, c0: int, l0: int, c1: int, l1: int) -> int:
+    """Length of an axis interval spanned by 1 or 2 dims of lengths ``l0``, ``l1`` (coefficients c)."""
+    if n == 1:
+        return c0 * (l0 - 1) + 1
+    return c0 * (l0 - 1) + c1 * (l1 - 1) + 1
+
+
+@njit(cache=True, nogil=True)
+def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
+    """Indices ``< dim`` whose spatial digit (radix ``n_s``, weight ``w_s``) is ``s``."""
+    q = dim // (n_s * w_s)
+    r = dim - q * n_s * w_s
+    rest = r - s * w_s
+    return q * w_s + min(max(rest, 0), w_s)
+
+
+@njit(cache=True, nogil=True)
+def workspace(L: int, D: int) -> tuple:
+    """Scratch arrays for :func:`remainder_counts` (its arguments after ``per_pe``, in order),
+    allocated once per batch."""
+    LD = L * D
+    i64 = np.int64
+    return (np.empty(LD, i64), np.empty(LD, i64), np.empty(LD, i64), np.empty(L + 1, i64),  # slots
+            np.zeros((NCLS, LD), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),  # z, classes
+            np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),
+            np.zeros((D, NCLS), i64), np.zeros(D, i64),  # prefix values and rests
+            np.zeros((D, NENT), i64), np.zeros((D, NENT), i64), np.zeros((D, NENT), i64),
+            np.zeros((D, NENT), i64), np.zeros(D, i64),  # cases of every dim off the move
+            np.zeros(NENT, i64), np.zeros(NENT, i64), np.zeros(NENT, i64), np.zeros(NENT, i64),  # of the move's dim
+            np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, np.bool_),  # per dim
+            np.zeros((L, NDS), i64), np.zeros((L, NDS), i64),  # deltas
+            np.zeros((NDS, NAX), i64), np.zeros((NDS, NAX), i64), np.zeros(D, i64),  # axis sums off a move
+            np.zeros(NDS, i64), np.zeros(NDS, i64),  # partitions
+            np.zeros((D, LD), i64), np.zeros(D, i64))  # each dim's slots
+
+
+@njit(cache=True, nogil=True)
+def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n):
+    """Cases (count, step, old length, new length) of dim ``d`` for a move of a loop over another dim:
+    its prefix below z's (inner loops back from their maxima, full tiles) or equal to it (back from z's
+    digits; the old tile is z's)."""
+    q = 0
+    for c in range(NCLS):
+        mc = mult[d, c]
+        if mc == 0:
+            continue
+        if exact[d]:
+            ne_cnt[d, q] = mc * (pv[d, c] + 1)
+            ne_step[d, q] = -frest[d]
+            ne_old[d, q] = E
+            ne_new[d, q] = E
+            q += 1
+            continue
+        ne_cnt[d, q] = mc * pv[d, c]
+        ne_step[d, q] = -frest[d]
+        ne_old[d, q] = E
+        ne_new[d, q] = E
+        q += 1
+        ne_cnt[d, q] = mc
+        ne_step[d, q] = -zrest[d, c]
+        ne_old[d, q] = zlen[d, c]
+        ne_new[d, q] = zlen[d, c] if nzrest[d, c] == 0 else E
+        q += 1
+    ne_n[d] = q
+
+
+@njit(cache=True, nogil=True)
+def _axis_sums(ds, a, e, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+               er_cnt, er_step, er_old, er_new, er_n, vm, has_m):
+    """``(Σ count·new length, Σ count·overlap where the step is v_m's)`` over the cases of axis ``a``'s
+    dims (dim ``e`` in its moving cases ``er_*``, the others in ``ne_*``); lengths along the axis."""
+    n = axn[ds, a]
+    d0 = axd[ds, a, 0]
+    d1 = axd[ds, a, 1] if n == 2 else d0
+    cf0 = axc[ds, a, 0]
+    cf1 = axc[ds, a, 1] if n == 2 else 0
+    n0 = er_n if d0 == e else ne_n[d0]
+    n1 = 1 if n == 1 else (er_n if d1 == e else ne_n[d1])
+    s_new = 0
+    s_ov = 0
+    for q0 in range(n0):
+        if d0 == e:
+            c0, st0, o0, w0 = er_cnt[q0], er_step[q0], er_old[q0], er_new[q0]
+        else:
+            c0, st0, o0, w0 = ne_cnt[d0, q0], ne_step[d0, q0], ne_old[d0, q0], ne_new[d0, q0]
+        if c0 == 0:
+            continue
+        for q1 in range(n1):
+            if n == 1:
+                c1, st1, o1, w1 = 1, 0, 1, 1
+            elif d1 == e:
+                c1, st1, o1, w1 = er_cnt[q1], er_step[q1], er_old[q1], er_new[q1]
+            else:
+                c1, st1, o1, w1 = ne_cnt[d1, q1], ne_step[d1, q1], ne_old[d1, q1], ne_new[d1, q1]
+            if c1 == 0:
+                continue
+            ln = cf0 * (w0 - 1) + cf1 * (w1 - 1) + 1
+            lo = cf0 * (o0 - 1) + cf1 * (o1 - 1) + 1
+            st = cf0 * st0 + cf1 * st1
+            cnt = c0 * c1
+            s_new += cnt * ln
+            if has_m and st == vm:
+                o = min(ln, lo - st) - max(0, -st)
+                if o > 0:
+                    s_ov += cnt * o
+    return s_new, s_ov
+
+
+@njit(cache=True, nogil=True)
+def remainder_counts(
+    temporal, spatial_x, spatial_y, order, keep,  # [L, D] x4, [L, 3]: one mapping
+    dims, strides, fanout, tmat, ext,  # [D], [4], int, [3, D, 5], [L + 1, D]
+    axd, axc, axn, irr, macs, part_whole,  # [3, 5, 2], [3, 5, 2], [3, 5], [3, D] bool, int, [3]
+    reads, fills, updates, tile, part, util_inst, per_pe,  # [L, 3] x5 int64, [L], [D]
+    kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace(): slots, z, classes
+    ne_cnt, ne_step, ne_old, ne_new, ne_n, er_cnt, er_step, er_old, er_new,  # cases off and on a move
+    tdim, nact, ne_tot, exact, delta_all, delta_rep, s_new_c, s_ov_c, ne_rep, part_below, p_one, dsl, dn,
+):
+    """Counts of one mapping under imperfect factorization, written into ``reads``/``fills``/
+    ``updates`` (words, totals over instances), ``part`` (largest partition per instance) and
+    ``util_inst`` (busy instances per level). Returns ``(compute_cycles, busy_pes)``. ``tile`` must
+    already hold the largest tiles (clipped extents); ``per_pe`` is scratch.
+
+    ``axd``/``axc``/``axn``: per data space and axis, the dims moving it, their coefficients and how
+    many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``. The rest is scratch from
+    :func:`workspace`, passed array by array (unpacking a tuple of arrays costs more than the counting).
+    """
+    L = temporal.shape[0]
+    D = temporal.shape[1]
+    f = fanout
+    # ---- loop slots (bound > 1), outer -> inner -----------------------------------------------
+    na = 0
+    for l in range(L):
+        nab[l] = na
+        for d in range(D):
+            dsl[0, order[l, d]] = d
+        for pos in range(D):
+            d = dsl[0, pos]
+            if temporal[l, d] > 1:
+                kn[na] = temporal[l, d]
+                kw[na] = ext[l + 1, d] * spatial_x[l, d] * spatial_y[l, d]
+                kd[na] = d
+                na += 1
+    nab[L] = na
+    for d in range(D):
+        dn[d] = 0
+    for k in range(na):
+        d = kd[k]
+        dsl[d, dn[d]] = k
+        dn[d] += 1
+    ps = nab[f + 1]  # slot where the spatial digits sit in significance
+    # ---- busy PEs, compute cycles (temporal tuples with in-range work) ---------------------------
+    util = 1
+    cc = 1
+    for d in range(D):
+        n_s = spatial_x[f, d] * spatial_y[f, d]
+        w_s = ext[f + 1, d]
+        exact[d] = ext[0, d] == dims[d]
+        a = (dims[d] + w_s - 1) // w_s
+        nact[d] = n_s if n_s < a else a
+        util *= nact[d]
+        per_pe[d] = _span_count(dims[d], n_s, w_s, 0)
+        if exact[d]:
+            tdim[d] = dims[d] // n_s
+            cc *= tdim[d]
+            continue
+        # temporal tuples of d (all levels, spatial digit 0) whose index is <= dims - 1
+        rem = dims[d] - 1
+        count = 0
+        tight = True
+        lower = 1
+        for i in range(dn[d]):
+            lower *= kn[dsl[d, i]]
+        for i in range(dn[d] + 1):
+            k = dsl[d, i] if i < dn[d] else na
+            if k >= ps and n_s > 1 and tight:
+                if rem // w_s > 0:  # spatial digit 0 is below dims - 1's: every completion is in range
+                    count += lower
+                    tight = False
+                    break
+                n_s = 1  # the spatial digit is passed
+            if k == na:
+                break
+            lower //= kn[k]
+            dg = rem // kw[k]
+            if dg > kn[k] - 1:
+                dg = kn[k] - 1
+            count += dg * lower
+            rem -= dg * kw[k]
+        if tight:
+            count += 1
+        tdim[d] = count
+        cc *= count
+    for l in range(L):
+        util_inst[l] = 1 if l <= f else util
+
+
+    for ds in range(NDS):  # partitions: per instance (the largest: spatial digit 0) and over all instances
+        p = 1
+        for a in range(NAX):
+            n = axn[ds, a]
+            if n == 0:
+                continue
+            d0 = axd[ds, a, 0]
+            d1 = axd[ds, a, 1] if n == 2 else d0
+            p *= _axis_len(n, axc[ds, a, 0], per_pe[d0], axc[ds, a, 1], per_pe[d1])
+        p_one[ds] = p
+        q = 1
+        for d in range(D):
+            q *= nact[d] if irr[ds, d] else dims[d]
+        part_below[ds] = q
+        for l in range(L):
+            part[l, ds] = part_whole[ds] if l <= f else p
+            delta_all[l, ds] = 0
+            delta_rep[l, ds] = 0
+
+    # ---- per keeper: fills of all instances and of the multicast representatives ----------------
+    for l in range(1, L):
+        if not (keep[l, 0] or keep[l, 1] or keep[l, 2]):
+            continue
+        K = nab[l]
+        below = f < l
+        # -- per dim: instance classes and their last in-range tuple z ------------------------
+        for d in range(D):
+            E = ext[l, d]
+            n_s = spatial_x[f, d] * spatial_y[f, d] if below else 1
+            w_s = ext[f + 1, d]
+            for c in range(NCLS):
+                mult[d, c] = 0
+            if exact[d]:  # z is every digit at its maximum, every tile full, every instance alike
+                for i in range(dn[d]):
+                    k = dsl[d, i]
+                    if k >= K:
+                        break
+                    zk[1, k] = kn[k] - 1
+                mult[d, 1] = n_s
+                zlen[d, 1] = E
+                len0[d, 1] = E
+                continue
+            # z for the class at the spatial digit: the digits of dims - 1, clamped to the radices
+            rem = dims[d] - 1
+            base = 0
+            d_s = 0
+            spatial_done = n_s == 1
+            for i in range(dn[d] + 1):
+                k = dsl[d, i] if i < dn[d] else K
+                if k > K:
+                    k = K
+                if not spatial_done and k >= ps:
+                    d_s = rem // w_s
+                    if d_s > n_s - 1:
+                        d_s = n_s - 1
+                    rem -= d_s * w_s
+                    base += d_s * w_s
+                    spatial_done = True
+                if k >= K:
+                    break
+                dg = rem // kw[k]
+                if dg > kn[k] - 1:
+                    dg = kn[k] - 1
+                zk[1, k] = dg
+                rem -= dg * kw[k]
+                base += dg * kw[k]
+            zl = dims[d] - base
+            if zl > E:
+                zl = E
+            if n_s == 1:
+                mult[d, 1] = 1
+                zlen[d, 1] = zl
+                len0[d, 1] = E if E < dims[d] else dims[d]
+                continue
+            # class 1: spatial digit equal to z's
+            mult[d, 1] = 1
+            zlen[d, 1] = zl
+            l0 = dims[d] - d_s * w_s
+            len0[d, 1] = E if E < l0 else l0
+            # class 0: spatial digit below: z's digits before it, then maxima; full tiles
+            if d_s > 0:
+                mult[d, 0] = d_s
+                zlen[d, 0] = E
+                len0[d, 0] = E
+                for k in range(K):
+                    if kd[k] == d:
+                        zk[0, k] = zk[1, k] if k < ps else kn[k] - 1
+            # class 2: spatial digit above: the prefix before it one less, then maxima
+            if d_s < n_s - 1:
+                borrow = True
+                for k in range(min(ps, K) - 1, -1, -1):
+                    if kd[k] != d:
+                        continue
+                    if borrow:
+                        if zk[1, k] > 0:
+                            zk[2, k] = zk[1, k] - 1
+                            borrow = False
+                        else:
+                            zk[2, k] = kn[k] - 1
+                    else:
+                        zk[2, k] = zk[1, k]
+                if not borrow:
+                    mult[d, 2] = n_s - 1 - d_s
+                    zlen[d, 2] = E
+                    len0[d, 2] = E
+                    for k in range(ps, K):
+                        if kd[k] == d:
+                            zk[2, k] = kn[k] - 1
+        # -- running prefix values, the rests after each slot, v_m -----------------------------------
+        for d in range(D):
+            frest[d] = 0
+            for c in range(NCLS):
+                pv[d, c] = 0
+                zrest[d, c] = 0
+                nzrest[d, c] = 0
+        for k in range(K):
+            d = kd[k]
+            frest[d] += (kn[k] - 1) * kw[k]
+            for c in range(NCLS):
+                if mult[d, c] > 0:
+                    zrest[d, c] += zk[c, k] * kw[k]
+                    if zk[c, k] != 0:
+                        nzrest[d, c] += 1
+        m = -1  # the innermost loop above the keeper whose second iteration is in range
+        for k in range(K - 1, -1, -1):
+            if kw[k] < dims[kd[k]]:
+                m = k
+                break
+        for d in range(D):
+            _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new, ne_n)
+            t = 0
+            for q in range(ne_n[d]):
+                t += ne_cnt[d, q]
+            ne_tot[d] = t
+            c = 0 if mult[d, 0] > 0 else 1
+            ne_rep[d] = pv[d, c] + 1 if mult[d, c] > 0 else 0
+        # -- the first tile of every instance, and the per-axis sums with no dim moving -----------------
+        for ds in range(NDS):
+            if not keep[l, ds]:
+                continue
+            t_all = 1
+            t_rep = 1
+            for d in range(D):
+                if irr[ds, d]:
+                    sa = 0
+                    for c in range(NCLS):
+                        sa += mult[d, c]
+                    t_all *= sa
+                    t_rep *= 1 if sa > 0 else 0
+            ax = 1
+            for a in range(NAX):
+                n = axn[ds, a]
+                if n == 0:
+                    continue
+                d0 = axd[ds, a, 0]
+                d1 = axd[ds, a, 1] if n == 2 else d0
+                sm = 0
+                for c0 in range(NCLS):
+                    if mult[d0, c0] == 0:
+                        continue
+                    if n == 1:
+                        sm += mult[d0, c0] * _axis_len(1, axc[ds, a, 0], len0[d0, c0], 0, 1)
+                        continue
+                    for c1 in range(NCLS):
+                        if mult[d1, c1] == 0:
+                            continue
+                        sm += mult[d0, c0] * mult[d1, c1] * _axis_len(
+                            2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
+                ax *= sm
+                if m >= 0:
+                    vm = kw[m] * tmat[ds, kd[m], a]
+                else:
+                    vm = 0
+                s_new_c[ds, a], s_ov_c[ds, a] = _axis_sums(
+                    ds, a, -1, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+                    er_cnt, er_step, er_old, er_new, 0, vm, m >= 0)
+            delta_all[l, ds] = ax * t_all
+            delta_rep[l, ds] = _rep_scale(ax, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * t_rep
+        # -- every move of every loop -------------------------------------------------------------
+        for j in range(K):
+            e = kd[j]
+            frest[e] -= (kn[j] - 1) * kw[j]
+            for c in range(NCLS):
+                if mult[e, c] > 0:
+                    zrest[e, c] -= zk[c, j] * kw[j]
+                    if zk[c, j] != 0:
+                        nzrest[e, c] -= 1
+            # the moving dim's cases: its prefix below z's, or equal with the slot's digit up to z's
+            Ee = ext[l, e]
+            q = 0
+            e_tot = 0
+            for c in range(NCLS):
+                mc = mult[e, c]
+                if mc == 0:
+                    continue
+                zj = zk[c, j]
+                er_cnt[q] = mc * (pv[e, c] * (kn[j] - 1) + (zj - 1 if zj > 1 else 0))
+                er_step[q] = kw[j] - frest[e]
+                er_old[q] = Ee
+                er_new[q] = Ee
+                e_tot += er_cnt[q]
+                q += 1
+                if zj >= 1:
+                    er_cnt[q] = mc
+                    er_step[q] = kw[j] - frest[e]
+                    er_old[q] = Ee
+                    er_new[q] = zlen[e, c] if nzrest[e, c] == 0 else Ee
+                    e_tot += mc
+                    q += 1
+            er_n = q
+            c = 0 if mult[e, 0] > 0 else 1
+            e_rep = pv[e, c] * (kn[j] - 1) + zk[c, j] if mult[e, c] > 0 else 0
+            for ds in range(NDS):
+                if not keep[l, ds]:
+                    continue
+                c_all = 1
+                c_rep = 1
+                for d in range(D):
+                    if irr[ds, d]:
+                        c_all *= e_tot if d == e else ne_tot[d]
+                        c_rep *= e_rep if d == e else ne_rep[d]
+                if c_all == 0 and c_rep == 0:
+                    continue
+                new_ax = 1
+                ov_ax = 1
+                for a in range(NAX):
+                    n = axn[ds, a]
+                    if n == 0:
+                        continue
+                    if axd[ds, a, 0] == e or (n == 2 and axd[ds, a, 1] == e):
+                        vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
+                        sn, so = _axis_sums(ds, a, e, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+                                            er_cnt, er_step, er_old, er_new, er_n, vm, m >= 0)
+                    else:
+                        sn = s_new_c[ds, a]
+                        so = s_ov_c[ds, a]
+                    new_ax *= sn
+                    ov_ax *= so
+                charge = new_ax - ov_ax
+                delta_all[l, ds] += charge * c_all
+                delta_rep[l, ds] += _rep_scale(charge, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * c_rep
+            # the slot joins the prefix: the moving dim's cases off a move, and its axis sums, anew
+            for c in range(NCLS):
+                if mult[e, c] > 0:
+                    pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
+            _off_move(e, mult, pv, zlen, zrest, nzrest, frest, Ee, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n)
+            t = 0
+            for q in range(ne_n[e]):
+                t += ne_cnt[e, q]
+            ne_tot[e] = t
+            c = 0 if mult[e, 0] > 0 else 1
+            ne_rep[e] = pv[e, c] + 1 if mult[e, c] > 0 else 0
+            for ds in range(NDS):
+                if not keep[l, ds] or irr[ds, e]:
+                    continue
+                for a in range(NAX):
+                    n = axn[ds, a]
+                    if axd[ds, a, 0] == e or (n == 2 and axd[ds, a, 1] == e):
+                        vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
+                        s_new_c[ds, a], s_ov_c[ds, a] = _axis_sums(
+                            ds, a, -1, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+                            er_cnt, er_step, er_old, er_new, 0, vm, m >= 0)
+        for ds in range(NDS):
+            if not below:
+                delta_rep[l, ds] = delta_all[l, ds]
+
+    for ds in range(NDS):
+        # ---- traffic along the chain of keepers ---------------------------------------------------
+        served_above = 1
+        for d in range(D):
+            served_above *= tdim[d] if irr[ds, d] else dims[d]
+        if ds == 1:  # identical sliding windows of perfectly factorized P and R (Q and S) spread together
+            for a in (3, 4):
+                d0 = axd[ds, a, 0]
+                d1 = axd[ds, a, 1]
+                s0 = spatial_x[f, d0] * spatial_y[f, d0]
+                s1 = spatial_x[f, d1] * spatial_y[f, d1]
+                if s0 > 1 and s1 > 1:
+                    served_above = served_above // (dims[d0] * dims[d1]) * tdim[d0] * tdim[d1] * _windows(
+                        s0, s1, ext[f + 1, d0] * axc[ds, a, 0], ext[f + 1, d1] * axc[ds, a, 1])
+        inner = -1
+        for l in range(L - 1, -1, -1):
+            reads[l, ds] = 0
+            fills[l, ds] = 0
+            updates[l, ds] = 0
+            if not keep[l, ds]:
+                continue
+            if inner < 0:
+                served = served_above if l <= f else macs
+                if ds == 2:
+                    updates[l, ds] = served
+                    reads[l, ds] = served - (part_whole[ds] if l <= f else part_below[ds])
+                else:
+                    reads[l, ds] = served
+            else:
+                crossing = l <= f and inner > f
+                cf = delta_rep[inner, ds] if crossing else delta_all[inner, ds]
+                if ds == 2:
+                    pp = part_whole[ds] if (crossing or inner <= f) else part_below[ds]
+                    updates[l, ds] = cf
+                    reads[l, ds] = cf - pp
+                else:
+                    reads[l, ds] = cf
+            if l > 0:
+                own = delta_all[l, ds]
+                if ds == 2:
+                    own -= part_whole[ds] if l <= f else part_below[ds]
+                fills[l, ds] = own
+            inner = l
+    return cc, util
+
+
+@njit(cache=True, nogil=True)
+def _windows(na: int, nb: int, a: int, b: int) -> int:
+    """Distinct values of x·a + y·b, 0 <= x < na, 0 <= y < nb."""
+    x, y = a, b
+    while y:
+        x, y = y, x % y
+    return na * nb - max(0, na - b // x) * max(0, nb - a // x)
+
+
+@njit(cache=True, nogil=True)
+def _rep_scale(value, ds, axd, axc, spatial_x, spatial_y, ext, f, below):
+    """``value``, a sum over all instances, as the sum over distinct Inputs tiles when a perfectly
+    factorized sliding-window pair (P and R, or Q and S) is spread together below the fan-out: every
+    instance of such a pair holds the same count, so the sum divides exactly."""
+    if ds != 1 or not below:
+        return value
+    for a in (3, 4):
+        d0 = axd[ds, a, 0]
+        d1 = axd[ds, a, 1]
+        s0 = spatial_x[f, d0] * spatial_y[f, d0]
+        s1 = spatial_x[f, d1] * spatial_y[f, d1]
+        if s0 > 1 and s1 > 1:
+            value = value // (s0 * s1) * _windows(s0, s1, ext[f + 1, d0] * axc[ds, a, 0], ext[f + 1, d1] * axc[ds, a, 1])
+    return value
+
+
