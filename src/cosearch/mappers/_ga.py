@@ -53,12 +53,16 @@ import hashlib
 
 import numpy as np
 
-from ..dims import NUM_DATASPACES, NUM_DIMS
+from ..dims import DIMS, NUM_DATASPACES, NUM_DIMS
 from ..mapping.identity import row_hashes
 from ..mapping.mapping import Mappings
 from ..mapping.space import MapSpace
 from ..model.evaluate import REASON_CAPACITY, REASON_FACTORIZATION, REASON_FANOUT_TOTAL, Costs
+from ..model.reasons import reason_windows
 from .base import Optimizer, known_valid, reasons_in
+
+_WINDOW_DIMS = np.array([d in "PQRS" for d in DIMS])
+"""The sliding-window dims (output and filter extents): the culprits of an ``imperfect_windows`` row."""
 
 
 def _take(a: np.ndarray | None, b: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
@@ -169,9 +173,13 @@ class GeneticSearch(Optimizer):
             inner = np.cumprod(factors[:, ::-1], axis=1)[:, ::-1]  # product at and inside each level
             ext_at = np.take_along_axis(inner, cap_level[:, None, None], axis=1)[:, 0]  # [R, D]
             spatial = (sub.spatial_x * sub.spatial_y).prod(axis=1)  # [R, D]
+            windows = (r == reason_windows(self.n_levels))[:, None]  # a window pair spread with a remainder
             culprit = np.where(
-                (r >= REASON_CAPACITY)[:, None], ext_at > 1,
-                np.where(((r > REASON_FACTORIZATION) & (r <= REASON_FANOUT_TOTAL))[:, None], spatial > 1, True),
+                windows, (spatial > 1) & _WINDOW_DIMS[None, :],
+                np.where(
+                    (r >= REASON_CAPACITY)[:, None], ext_at > 1,
+                    np.where(((r > REASON_FACTORIZATION) & (r <= REASON_FANOUT_TOTAL))[:, None], spatial > 1, True),
+                ),
             )
             culprit &= ~done[bad]
             none = ~culprit.any(axis=1)
