@@ -22,7 +22,7 @@ Default = the full protocol (4 workloads × 4 optimizers × 10 seeds × 50 point
 
     python benchmarks/paper_setting.py [--workloads resnet18,dqn] [--optimizers bo,random] [--seeds 3] \\
         [--hw-budget 50] [--mapper-budget 5000] [--nested] [--jobs 2] [--out paper_setting.json]
-    python benchmarks/paper_setting.py --summary-of paper_setting.json     # re-summarise a run
+    python benchmarks/paper_setting.py --summary-of a.json b.json     # summarise earlier runs together
 """
 
 from __future__ import annotations
@@ -182,10 +182,10 @@ def main() -> None:
     ap.add_argument("--hw-space", default="paper")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default="paper_setting.json")
-    ap.add_argument("--summary-of", metavar="FILE", help="only summarise the studies of an earlier --out file")
+    ap.add_argument("--summary-of", metavar="FILE", nargs="+", help="only summarise the studies of earlier --out files")
     args = ap.parse_args()
     if args.summary_of:
-        studies = json.loads(Path(args.summary_of).read_text())["studies"]
+        studies = [s for f in args.summary_of for s in json.loads(Path(f).read_text())["studies"]]
         out = {"summary": summarize(studies)}
     else:
         out = run(args)
