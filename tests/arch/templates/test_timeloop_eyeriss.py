@@ -57,3 +57,17 @@ def test_row_stationary_maps_the_reference_and_weights_never_stay_in_the_glb() -
     glb = arch.level_index("GLB")
     assert len(maps) and not maps.keep[:, glb, 0].any()  # Weights (data space 0) bypass the GLB
     assert maps.keep[:, glb, 1:].all()
+
+
+def test_a_codesign_study_in_the_paper_space_compares_with_eyeriss_256() -> None:
+    from cosearch.codesign.driver import Codesign
+    from cosearch.workload.layer import Layer, Network
+
+    net = Network(name="tiny", layers=[Layer(name="c", K=32, C=16, P=8, Q=8, R=3, S=3)])
+    cd = Codesign([net], hw_space=PAPER, optimizer="bo", hw_budget=3, hw_batch=3, mapper_budget=200, seed=2,
+                  storage="sqlite://", study="paper")
+    assert cd.area_budget == pytest.approx(parse_area_budget(None, PAPER))
+    res = cd.run()
+    assert res.baseline.arch == EYERISS_256 == res.baseline_rs.arch
+    assert res.best is not None and res.best.area_mm2 <= cd.area_budget
+    assert res.edp_ratio_bound is not None and res.edp_ratio_bound <= res.edp_ratio
