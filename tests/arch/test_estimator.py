@@ -289,3 +289,36 @@ def test_load_arch_honours_estimator(tmp_path):
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(CosearchError, match="unknown estimator"):
         load_arch(path)
+
+
+# ---- pat-normalised -----------------------------------------------------------------------------------
+def test_pat_sram_energy_is_the_line_through_the_two_published_points():
+    from cosearch.arch.estimator import pat_sram_energy
+
+    assert pat_sram_energy(512) == pytest.approx(1.0)  # 0.5 KB
+    assert pat_sram_energy(100 * 1024) == pytest.approx(6.0)  # 100 KB
+    mid = (512 + 100 * 1024) / 2
+    assert pat_sram_energy(mid) == pytest.approx(3.5)  # linear in between
+    assert pat_sram_energy(200 * 1024) == pytest.approx(6.0 + 5.0 * 100 / 99.5)  # extrapolated above
+    assert pat_sram_energy(24) == pytest.approx(1.0 - 5.0 * (0.5 - 24 / 1024) / 99.5)  # and below
+    assert pat_sram_energy(512, word_bits=32) == pytest.approx(2.0)
+
+
+def test_pat_normalised_energies_with_cacti_areas():
+    base = load_arch("eyeriss-256")
+    pat = apply_estimator(base, "pat-normalised")
+    cacti = apply_estimator(base, "cacti-65nm")
+    by_name = {lvl.name: lvl for lvl in pat.levels}
+    assert by_name["DRAM"].energy_pj.read == by_name["DRAM"].energy_pj.update == 200.0
+    glb_kb = 65536 * 2 / 1024  # 128 KB
+    assert by_name["GLB"].energy_pj.read == pytest.approx(1 + 5 * (glb_kb - 0.5) / 99.5)
+    for lvl in pat.levels:
+        e = lvl.energy_pj
+        assert e.read == e.fill == e.update > 0
+    assert pat.mac.energy_pj == 1.0
+    assert [lvl.area_mm2 for lvl in pat.levels] == [lvl.area_mm2 for lvl in cacti.levels]
+    assert pat.area_mm2 == pytest.approx(cacti.area_mm2)
+    assert pat.estimator == "pat-normalised"
+    # bigger buffers cost more per access under PAT too
+    spads = sorted((lvl.size_words, lvl.energy_pj.read) for lvl in pat.levels if lvl.name != "DRAM")
+    assert [e for _, e in spads] == sorted(e for _, e in spads)

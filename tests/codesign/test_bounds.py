@@ -23,7 +23,8 @@ from cosearch.model.evaluate import evaluate
 from cosearch.workload.layer import Layer
 
 BUDGET = 12.32  # just above eyeriss-168's area under cacti-65nm (12.3135 mm²)
-SPACES = {name: load_hw_space(name) for name in ("eyeriss-like", "simple")}
+SPACES = {name: load_hw_space(name) for name in ("eyeriss-like", "simple", "paper")}
+BUDGETS = {"eyeriss-like": BUDGET, "simple": BUDGET, "paper": 18.35}  # paper: just above eyeriss-256's 18.343 mm²
 LAYERS = [
     Layer(name="conv3x3", K=32, C=16, P=14, Q=14, R=3, S=3),
     Layer(name="strided1x1", K=32, C=16, P=7, Q=7, R=1, S=1, Wstride=2, Hstride=2),
@@ -47,25 +48,63 @@ def test_eyeriss_floors_charge_each_mac_its_three_scratchpads() -> None:
     assert f.per_mac == pytest.approx(spad["weights_spad"].read + spad["ifmap_spad"].read
                                       + spad["psum_spad"].update)
     assert f.mac == smallest.mac.energy_pj and f.dram_read == smallest.levels[0].energy_pj.read
-    # the simple template's register file may be bypassed: no per-MAC storage floor
+    # every weight and used input is filled into some PE's scratchpad at least once; outputs only
+    # update psum scratchpads, which the per-MAC term counts; the GLB may be bypassed
+    assert f.per_word == pytest.approx((spad["weights_spad"].fill, spad["ifmap_spad"].fill, 0.0))
+    # the simple template's register file may be bypassed: no per-MAC storage floor, no per-word one
     assert energy_floors(SPACES["simple"]).per_mac == 0.0
+    assert energy_floors(SPACES["simple"]).per_word == (0.0, 0.0, 0.0)
+
+
+def test_paper_floors_add_the_glb_traffic_of_inputs_and_outputs() -> None:
+    """The timeloop-eyeriss GLB always keeps inputs and outputs: each used input is filled and read there,
+    each output updated there, at the cheapest GLB of the grid (the smallest, under PAT)."""
+    space = SPACES["paper"]
+    f = energy_floors(space)
+    smallest = {lvl.name: lvl.energy_pj for lvl in space.arch(np.zeros(len(space.names), dtype=np.int64)).levels}
+    glb = smallest["GLB"]
+    assert f.per_word == pytest.approx((smallest["weights_spad"].fill, glb.fill + glb.read + smallest["ifmap_spad"].fill,
+                                        glb.update))
+    assert f.mac == 1.0 and f.dram_read == f.dram_update == 200.0
+
+
+@pytest.mark.parametrize("name", ["eyeriss-like", "paper"])
+def test_the_on_chip_word_traffic_is_reached_by_some_sampled_mapping(name: str) -> None:
+    """The per-word counts are tight: among sampled mappings, the fewest fills / reads / updates of each
+    always-keeping level equal the compulsory words exactly (the bound assumes no fewer, and no more)."""
+    from cosearch.codesign.bounds import compulsory_dram_words
+
+    space = SPACES[name]
+    arch = space.arch(space.random_points(1, np.random.default_rng(2))[0])
+    layer = LAYERS[1]  # strided: the used inputs are fewer than the input tensor
+    costs = evaluate(arch, layer, MapSpace(arch, layer).sample(2000, seed=4), breakdown=True)
+    ok = costs.valid
+    words = np.array(compulsory_dram_words(layer))
+    names = [lvl.name for lvl in arch.levels]
+    w_spad, i_spad = names.index("weights_spad"), names.index("ifmap_spad")
+    assert costs.fills[ok][:, w_spad, 0].min() == words[0]
+    assert costs.fills[ok][:, i_spad, 1].min() == words[1]
+    if name == "paper":
+        g = names.index("GLB")
+        assert costs.fills[ok][:, g, 1].min() == costs.reads[ok][:, g, 1].min() == words[1]
+        assert costs.updates[ok][:, g, 2].min() == words[2]
 
 
 @pytest.mark.parametrize("name", list(SPACES))
 def test_feasible_meshes_are_the_largest_that_fit(name: str) -> None:
-    space = SPACES[name]
+    space, budget = SPACES[name], BUDGETS[name]
     area = AreaModel(space)
     grids = space.grids()
-    meshes = feasible_meshes(space, BUDGET)
+    meshes = feasible_meshes(space, budget)
     assert meshes
     for x, y in meshes:
         pt = np.zeros((1, len(space.names)), dtype=np.int64)
         pt[0, 0] = list(grids[0]).index(x)
         pt[0, 1] = list(grids[1]).index(y)
-        assert area(pt)[0] <= BUDGET
+        assert area(pt)[0] <= budget
         if pt[0, 1] + 1 < len(grids[1]):
             pt[0, 1] += 1
-            assert area(pt)[0] > BUDGET
+            assert area(pt)[0] > budget
 
 
 @pytest.mark.parametrize("name", list(SPACES))
@@ -75,7 +114,7 @@ def test_no_sampled_or_searched_mapping_beats_the_layer_floors(name: str) -> Non
     area = AreaModel(space)
     rng = np.random.default_rng(3)
     pts = space.random_points(200, rng)
-    pts = pts[area(pts) <= BUDGET][:4]
+    pts = pts[area(pts) <= BUDGETS[name]][:4]
     assert len(pts) == 4
     for p in pts:
         arch = space.arch(p)

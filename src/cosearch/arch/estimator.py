@@ -8,6 +8,9 @@
   tables shipped as package data (``cosearch/arch/data``); the MAC's energy and area come from the
   16-bit integer MAC of the same tables, DRAM from LPDDR4 (8 pJ/bit, no on-chip area), and every PE
   carries a fixed control/network overhead area calibrated on Eyeriss v1 (12.25 mm² core at 65 nm).
+* ``pat-normalised``: the normalised energies of Timeloop's PAT model as its authors describe it (per
+  16-bit access: SRAM linear in capacity from 1.0 at 0.5 KB to 6.0 at 100 KB, DRAM 200, MAC 1), with
+  the areas of ``cacti-65nm`` (:class:`PatNormalisedEstimator`).
 
 The model, the fit and its error, and the calibration are described in ``docs/estimator.md``.
 """
@@ -356,6 +359,46 @@ class Estimator:
         return arch.model_copy(update={"levels": tuple(levels), "mac": mac, "estimator": self.name})
 
 
+PAT_SRAM_POINTS_KB: tuple[tuple[float, float], tuple[float, float]] = ((0.5, 1.0), (100.0, 6.0))
+"""PAT's normalised SRAM energy per 16-bit access at two capacities (KB, energy): the line through them."""
+PAT_DRAM_ENERGY = 200.0
+"""PAT's normalised DRAM energy per 16-bit access."""
+PAT_MAC_ENERGY = 1.0
+"""PAT's normalised energy of one 16-bit MAC (the unit)."""
+
+
+def pat_sram_energy(size_bytes: float, word_bits: int = 16) -> float:
+    """PAT's normalised energy of one access to an SRAM of ``size_bytes`` (one instance) with
+    ``word_bits``-bit words: linear in capacity through :data:`PAT_SRAM_POINTS_KB` (1 KB = 1024 B),
+    extrapolated along the same line on both sides (so about 0.975 for a buffer of a few words), and
+    scaled by ``word_bits / 16``."""
+    (k0, e0), (k1, e1) = PAT_SRAM_POINTS_KB
+    kb = float(size_bytes) / 1024
+    return (e0 + (e1 - e0) * (kb - k0) / (k1 - k0)) * word_bits / 16
+
+
+@dataclass(frozen=True)
+class PatNormalisedEstimator(Estimator):
+    """Energies from :func:`pat_sram_energy` (read, fill and update alike; DRAM :data:`PAT_DRAM_ENERGY`, MAC
+    :data:`PAT_MAC_ENERGY`, both scaled by word width / 16), areas from ``cacti-65nm`` (banks, MAC and
+    per-PE overhead as that estimator costs them). The energy depends on a level's capacity per instance,
+    not on its banking: PAT as described has no bandwidth term."""
+
+    def apply(self, arch: Arch) -> Arch:
+        costed = super().apply(arch)  # cacti-65nm areas (and energies, replaced below)
+        levels = []
+        for lvl in costed.levels:
+            bits = _max_bits(lvl.word_bits)
+            if lvl.technology == "DRAM" or lvl.size_words is None:
+                e = PAT_DRAM_ENERGY * bits / 16
+            else:
+                e = pat_sram_energy(lvl.size_words * bits / 8, bits)
+            _check_estimate(e, f"level {lvl.name}", "energy", self.name)
+            levels.append(lvl.model_copy(update={"energy_pj": AccessEnergy(read=e, fill=e, update=e)}))
+        mac = costed.mac.model_copy(update={"energy_pj": PAT_MAC_ENERGY * costed.mac.word_bits / 16})
+        return costed.model_copy(update={"levels": tuple(levels), "mac": mac})
+
+
 def _cacti(node: int) -> Estimator:
     return Estimator(
         name=f"cacti-{node}nm",
@@ -370,6 +413,11 @@ ESTIMATORS: dict[str, Estimator] = {
     "table": Estimator("table", "energies and areas as written in the architecture"),
     "cacti-65nm": _cacti(65),
     "cacti-45nm": _cacti(45),
+    "pat-normalised": PatNormalisedEstimator(
+        name="pat-normalised",
+        description=("Timeloop PAT normalised energies per 16-bit access (SRAM 1.0 at 0.5 KB to 6.0 at 100 KB, "
+                     "linear; DRAM 200; MAC 1), cacti-65nm areas"),
+        node=65, pe_overhead_mm2=pe_overhead_mm2(65)),
 }
 """Estimator name -> :class:`Estimator`."""
 

@@ -267,13 +267,13 @@ def _print_codesign_result(data: dict[str, Any], cd: Any, out_dir: Path, report_
 def codesign_cmd(
     workload: str = typer.Option(..., "--workload", "-w", help="Zoo network(s) or workload file(s), comma-separated (several: geometric mean of ratios to the baseline)."),
     input_shape: Optional[list[str]] = _input_shape_option(),
-    area_budget: Optional[str] = typer.Option(None, "--area-budget", help="Area budget: mm², or a preset whose area under the space's estimator is the budget (default eyeriss-168)."),
+    area_budget: Optional[str] = typer.Option(None, "--area-budget", help="Area budget: mm², or a preset whose area under the space's estimator is the budget (default: eyeriss-168's area; eyeriss-256's for the paper space)."),
     optimizer: str = typer.Option("bo", "--optimizer", "-o", help="Hardware optimizer: bo, random, ga, vanilla-bo."),
     objective: str = typer.Option("edp", "--objective", help="edp, energy, cycles, ednp:N (energy × cycles^N), or "
                                   "pareto (energy, cycles and area together: the result lists the Pareto front)."),
     hw_budget: int = typer.Option(50, "--hw-budget", "-n", help="Hardware points (trials) to evaluate."),
     hw_batch: int = typer.Option(5, "--hw-batch", help="Points proposed per batch (results are a function of it)."),
-    hw_space: str = typer.Option("eyeriss-like", "--hw-space", help="Hardware space: eyeriss-like, simple, or a YAML file (docs/codesign.md)."),
+    hw_space: str = typer.Option("eyeriss-like", "--hw-space", help="Hardware space: eyeriss-like, simple, paper, or a YAML file (docs/codesign.md)."),
     mapper: str = typer.Option("auto", "--mapper", help="Inner mapper: auto, random, ga, sa, bo, vanilla-bo."),
     mapper_budget: Optional[int] = typer.Option(None, "--mapper-budget", help="Mapper evaluations per (HW point, layer) (default 5,000)."),
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed (same seed and budgets: same trials)."),

@@ -11,6 +11,13 @@ every design's network cost is bounded below by costs no mapping can avoid:
   updates its partial sum there). Per-access energies are minimised over the level's own parameter
   grid (the estimator is monotone in size, but banking trades size against energy, so the minimum is
   taken over the whole grid of the level's parameters, not assumed at one corner).
+  + the on-chip traffic of the compulsory words that no mapping avoids: every level below DRAM that
+  always keeps a data space (``keeps_fixed``) is filled with each used weight and input word at least
+  once and passes it on (reads it) at least once, and is updated with each output word at least once;
+  for the innermost per-PE keeper the reads and updates are already counted per MAC above, so only its
+  fills are added (scratchpad fills: each weight and each used input enters some PE's scratchpad).
+  A GLB that may be bypassed (``eyeriss``, ``simple``) adds nothing; the ``timeloop-eyeriss`` GLB,
+  which always keeps inputs and outputs, adds their fills, reads and updates.
 - **Cycles** of one layer on a mesh ≥ max(MACs / the most PEs a mapping of the layer can keep busy on
   that mesh, compulsory DRAM words / DRAM bandwidth). Under perfect factorization the spatial factors
   divide the dims; under imperfect factorization any spatial factor fits (a 7-wide dim on 4×2 PEs
@@ -52,13 +59,15 @@ class EnergyFloors:
 
     ``mac``: one MAC. ``dram_read`` / ``dram_update``: the outermost level. ``per_mac``: pJ every MAC
     must spend in fixed per-PE scratchpads (Weights and Inputs read, Outputs updated), 0 if a data space
-    can bypass its innermost level.
+    can bypass its innermost level. ``per_word``: pJ each compulsory (Weights, Inputs, Outputs) word
+    must spend on chip besides that (fills, reads and updates of the levels that always keep it).
     """
 
     mac: float
     dram_read: float
     dram_update: float
     per_mac: float
+    per_word: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
     arch0 = space.arch(base)
     pes = arch0.mac.instances
     min_read = [lvl.energy_pj.read for lvl in arch0.levels]
+    min_fill = [lvl.energy_pj.fill for lvl in arch0.levels]
     min_update = [lvl.energy_pj.update for lvl in arch0.levels]
     for li, lvl in enumerate(arch0.levels):
         cols = [names.index(p) for p in level_params.get(lvl.name, ())]
@@ -90,22 +100,35 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
             pt[cols] = idx
             e = space.arch(pt).levels[li].energy_pj
             min_read[li] = min(min_read[li], e.read)
+            min_fill[li] = min(min_fill[li], e.fill)
             min_update[li] = min(min_update[li], e.update)
     per_mac = 0.0
-    for ds in DATASPACES:
+    per_word = [0.0, 0.0, 0.0]
+    for di, ds in enumerate(DATASPACES):
         inner = max((li for li, lvl in enumerate(arch0.levels) if ds in lvl.keeps), default=None)
         if inner is None:
             continue
         lvl = arch0.levels[inner]
-        if lvl.keeps_fixed and lvl.instances == pes:  # every MAC touches its own copy here
+        per_mac_keeper = lvl.keeps_fixed and lvl.instances == pes  # every MAC touches its own copy here
+        if per_mac_keeper:
             per_mac += min_update[inner] if ds == "Outputs" else min_read[inner]
-    return EnergyFloors(mac=arch0.mac.energy_pj, dram_read=min_read[0], dram_update=min_update[0], per_mac=per_mac)
+        for li in range(1, inner + 1):  # the levels below DRAM that always keep ds
+            if not (ds in arch0.levels[li].keeps and arch0.levels[li].keeps_fixed):
+                continue
+            counted = per_mac_keeper and li == inner  # its reads / updates are in per_mac
+            if ds == "Outputs":
+                per_word[di] += 0.0 if counted else min_update[li]
+            else:
+                per_word[di] += min_fill[li] + (0.0 if counted else min_read[li])
+    return EnergyFloors(mac=arch0.mac.energy_pj, dram_read=min_read[0], dram_update=min_update[0], per_mac=per_mac,
+                        per_word=(per_word[0], per_word[1], per_word[2]))
 
 
 def layer_energy_floor(layer: Layer, floors: EnergyFloors) -> float:
     """Lower bound (pJ) on one instance of ``layer``'s energy on any design with these floors."""
     w, i, o = compulsory_dram_words(layer)
-    return layer.macs * (floors.mac + floors.per_mac) + (w + i) * floors.dram_read + o * floors.dram_update
+    on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
+    return layer.macs * (floors.mac + floors.per_mac) + (w + i) * floors.dram_read + o * floors.dram_update + on_chip
 
 
 def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None,

@@ -18,11 +18,23 @@ def eyeriss168_area(space: Any) -> float:
                                                estimator=space.estimator).area_mm2)
 
 
+def reference_area(space: Any) -> float:
+    """Area (mm²) of the reference design of ``space``'s template, built on that template under the
+    space's estimator and DRAM bandwidth (what :attr:`Codesign.baseline_area` is)."""
+    template = space.template_spec
+    return float(template.build(dict(template.reference.values), dram_bandwidth=space.dram_bandwidth,
+                                estimator=space.estimator).area_mm2)
+
+
 def parse_area_budget(text: str | None, space: Any) -> float:
     """``--area-budget`` (mm²): a positive number of mm², or a preset whose area (under ``space``'s
-    estimator) is the budget; ``None`` means eyeriss-168's."""
+    estimator) is the budget; ``None`` means the area of the space's reference design if its template
+    says so (``Reference.sets_budget``: eyeriss-168 for ``eyeriss``, eyeriss-256 for
+    ``timeloop-eyeriss``), else eyeriss-168's."""
     from ..arch.io import PRESETS
 
+    if text is None and space.template_spec.reference.sets_budget:
+        return reference_area(space)
     value = "eyeriss-168" if text is None else text.strip()
     try:
         number: float | None = float(value)

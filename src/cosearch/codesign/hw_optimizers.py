@@ -9,7 +9,8 @@ and state changes only in ``tell``, so replaying the told trials rebuilds an opt
 
 Optimizers: ``random``; ``ga`` (crossover per parameter, mutation by grid steps); ``bo`` (the
 paper's constrained BO: a GP on the log objective of feasible points over normalised grid indices and
-derived features, a logistic feasibility model on all points, LCB or log-EI over a pool of
+derived features (log PE count, log area and, given the workloads, how well the mesh fits their dims:
+:mod:`.mesh_fit`), a logistic feasibility model on all points, LCB or log-EI over a pool of
 valid-by-construction candidates plus neighbours of the best); ``vanilla-bo`` (the same GP on raw
 parameters over unconstrained candidates, points over budget penalised instead of avoided).
 
@@ -29,6 +30,7 @@ shared with the mapping BO; :class:`BOHW` states how its feasibility model weigh
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Callable, ClassVar
 
 import numpy as np
@@ -41,6 +43,8 @@ from .._gp.pareto import pareto_front_mask
 from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..errors import CosearchError
+from ..workload.layer import Network
+from .mesh_fit import MeshFit
 
 
 class HWOptimizer(ABC):
@@ -50,10 +54,13 @@ class HWOptimizer(ABC):
     constrained: ClassVar[bool] = True  # proposals satisfy the area budget by construction
 
     def __init__(self, space: HWSpace, *, area_budget_mm2: float, seed: int = 0, area: AreaModel | None = None,
-                 objectives: int = 1) -> None:
+                 objectives: int = 1, workloads: Sequence[Network] = ()) -> None:
+        """``workloads``: the networks the study maps (optimizers that model the objective may use their
+        layer shapes; the others ignore them)."""
         if objectives < 1:
             raise CosearchError(f"objectives must be at least 1, got {objectives}")
         self.space = space
+        self.workloads = tuple(workloads)
         self.n_objectives = int(objectives)
         self.objective_values = np.zeros((0, self.n_objectives))  # [n, M] as told
         self.budget = float(area_budget_mm2)
@@ -218,12 +225,17 @@ class BOHW(HWOptimizer):
             raise CosearchError(f"unknown acquisition {acquisition!r} (choose lcb or logei)")
         self.n_init, self.pool, self.acquisition = int(n_init), int(pool), acquisition
         self.kappa, self.explore = float(kappa), float(explore)
+        self.mesh_fit = MeshFit(space, self.workloads) if self.workloads else None
 
     def features(self, pts: np.ndarray) -> np.ndarray:
-        """Normalised grid indices plus log2 PE count and log2 area, ``[n, P + 2]``."""
+        """Normalised grid indices plus log2 PE count and log2 area, ``[n, P + 2]``; given workloads, also
+        the log compute-bound cycles floor of each point's mesh (:class:`~.mesh_fit.MeshFit`), ``[n, P + 3]``."""
         idx = pts / np.maximum(self.space.sizes[None, :] - 1, 1)
         pes = self.space.pe_counts(pts)
-        return np.concatenate([idx, np.log2(pes)[:, None], np.log2(self.area(pts))[:, None]], axis=1)
+        cols = [idx, np.log2(pes)[:, None], np.log2(self.area(pts))[:, None]]
+        if self.mesh_fit is not None:
+            cols.append(self.mesh_fit(pts)[:, None])
+        return np.concatenate(cols, axis=1)
 
     def _candidates(self, rng: np.random.Generator) -> np.ndarray:
         pool = self._random_valid(self.pool, rng)

@@ -57,12 +57,15 @@ class Reference:
     the named dataflow (:mod:`cosearch.mapping.constraints`) of the second baseline, the same design
     mapped under that dataflow; ``None`` if the template has none, and the second baseline is the
     first. ``dataflow_tag`` names the second baseline in labels (``"eyeriss-168 (RS)"``).
+    ``sets_budget``: the default area budget of a space on the template is this design's area under the
+    space's estimator (otherwise it is eyeriss-168's, :func:`cosearch.codesign.budget.parse_area_budget`).
     """
 
     label: str
     values: Mapping[str, float]
     dataflow: str | None = None
     dataflow_tag: str = "same"
+    sets_budget: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", MappingProxyType(dict(self.values)))

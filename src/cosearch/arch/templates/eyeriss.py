@@ -42,5 +42,5 @@ TEMPLATE = Template(
     levels=_levels,
     level_params={"GLB": ("glb_kb", "glb_bandwidth"), "ifmap_spad": ("ifmap_spad_words",),
                   "weights_spad": ("weights_spad_words",), "psum_spad": ("psum_spad_words",)},
-    reference=Reference("eyeriss-168", EYERISS_168, dataflow="row-stationary", dataflow_tag="RS"),
+    reference=Reference("eyeriss-168", EYERISS_168, dataflow="row-stationary", dataflow_tag="RS", sets_budget=True),
 )
