@@ -28,6 +28,25 @@ DIM_P, DIM_Q, DIM_R, DIM_S = (DIM_INDEX[d] for d in "PQRS")
 
 
 @njit(cache=True, nogil=True)
+def _spatial_cap(cap: int, k: int, r: int, sx: np.ndarray, sy: np.ndarray, fanout: int,
+                 mesh_x: int, mesh_y: int, mesh_instances: int) -> int:
+    """``cap`` lowered, for a spatial slot (``k`` = X or Y) of row ``r``, to what the mesh has left:
+    its columns (X) or rows (Y) ÷ the factors already spread along that axis, and its instances ÷ all
+    spread factors (``sx``/``sy`` ``[L, D, R]``)."""
+    if k != KIND_X and k != KIND_Y:
+        return cap
+    px = 1
+    py = 1
+    for j in range(sx.shape[1]):
+        px *= sx[fanout, j, r]
+        py *= sy[fanout, j, r]
+    both = mesh_instances // (px * py)
+    if k == KIND_X:
+        return min(cap, min(mesh_x // px, both))
+    return min(cap, min(mesh_y // py, both))
+
+
+@njit(cache=True, nogil=True)
 def step_rows(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
               temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray, ext: np.ndarray,
               tiles: np.ndarray, used: np.ndarray, rem_idx: np.ndarray,
@@ -39,7 +58,6 @@ def step_rows(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
     level at or below ``level[r]`` within capacity (and, for spatial slots, within the mesh); update the
     state in place. ``strides``: (Wstride, Wdilation, Hstride, Hdilation)."""
     R = d.shape[0]
-    D = temporal.shape[1]
     nb = bounded.shape[0]
     unit_m = np.zeros(3 * nb, dtype=np.int64)
     unit_di = np.zeros(3 * nb, dtype=np.int64)
@@ -51,18 +69,7 @@ def step_rows(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
         k = kind[r]
         row = dd * n + rem_idx[dd, r]
         rem = divs_flat[row]
-        cap = rem
-        if k == KIND_X or k == KIND_Y:
-            px = 1
-            py = 1
-            for j in range(D):
-                px *= sx[fanout, j, r]
-                py *= sy[fanout, j, r]
-            both = mesh_instances // (px * py)
-            if k == KIND_X:
-                cap = min(cap, min(mesh_x // px, both))
-            else:
-                cap = min(cap, min(mesh_y // py, both))
+        cap = _spatial_cap(rem, k, r, sx, sy, fanout, mesh_x, mesh_y, mesh_instances)
         nu = 0
         for bi in range(nb):
             m = bounded[bi]
@@ -210,18 +217,7 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
         lv = level[r]
         k = kind[r]
         rest = temporal[0, dd, r]
-        cap = rest
-        if k == KIND_X or k == KIND_Y:
-            px = 1
-            py = 1
-            for j in range(D):
-                px *= sx[fanout, j, r]
-                py *= sy[fanout, j, r]
-            both = mesh_instances // (px * py)
-            if k == KIND_X:
-                cap = min(cap, min(mesh_x // px, both))
-            else:
-                cap = min(cap, min(mesh_y // py, both))
+        cap = _spatial_cap(rest, k, r, sx, sy, fanout, mesh_x, mesh_y, mesh_instances)
         inner = 1  # product of the dim's factors outside the parked rest
         for m in range(L):
             inner *= sx[m, dd, r] * sy[m, dd, r]
