@@ -28,6 +28,22 @@ DIM_P, DIM_Q, DIM_R, DIM_S = (DIM_INDEX[d] for d in "PQRS")
 
 
 @njit(cache=True, nogil=True)
+def _place(v: int, lv: int, k: int, dd: int, r: int, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray,
+           ext: np.ndarray, fanout: int, mesh_x: int, mesh_y: int) -> None:
+    """Put factor ``v`` of dim ``dd`` in row ``r``'s slot (level ``lv``, kind ``k``): multiply it into the
+    level's temporal factor or the fan-out's X/Y spatial factor, and into the tile extents ``ext`` of
+    levels 1..``lv`` (``[L, D, R]`` arrays, in place). Level 0 keeps the parked rest, set by the caller."""
+    if lv > 0 and k != KIND_X and k != KIND_Y:
+        temporal[lv, dd, r] *= v
+    if mesh_x > 1 and k == KIND_X:
+        sx[fanout, dd, r] *= v
+    if mesh_y > 1 and k == KIND_Y:
+        sy[fanout, dd, r] *= v
+    for m in range(1, lv + 1):
+        ext[m, dd, r] *= v
+
+
+@njit(cache=True, nogil=True)
 def _spatial_cap(cap: int, k: int, r: int, sx: np.ndarray, sy: np.ndarray, fanout: int,
                  mesh_x: int, mesh_y: int, mesh_instances: int) -> int:
     """``cap`` lowered, for a spatial slot (``k`` = X or Y) of row ``r``, to what the mesh has left:
@@ -111,14 +127,7 @@ def step_rows(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
         v = divlist_flat[pos]
         rem_idx[dd, r] = quot_flat[pos]
         temporal[0, dd, r] = rem // v
-        if lv > 0 and k != KIND_X and k != KIND_Y:
-            temporal[lv, dd, r] *= v
-        if mesh_x > 1 and k == KIND_X:
-            sx[fanout, dd, r] *= v
-        if mesh_y > 1 and k == KIND_Y:
-            sy[fanout, dd, r] *= v
-        for m in range(1, lv + 1):
-            ext[m, dd, r] *= v
+        _place(v, lv, k, dd, r, temporal, sx, sy, ext, fanout, mesh_x, mesh_y)
         v1 = v - 1
         for i in range(nu):
             tiles[unit_m[i], unit_di[i], r] += unit_v[i] * v1
@@ -268,14 +277,7 @@ def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: n
             v = _next_factor(rest, v)
         v = chosen
         temporal[0, dd, r] = (rest + v - 1) // v
-        if lv > 0 and k != KIND_X and k != KIND_Y:
-            temporal[lv, dd, r] *= v
-        if mesh_x > 1 and k == KIND_X:
-            sx[fanout, dd, r] *= v
-        if mesh_y > 1 and k == KIND_Y:
-            sy[fanout, dd, r] *= v
-        for m in range(1, lv + 1):
-            ext[m, dd, r] *= v
+        _place(v, lv, k, dd, r, temporal, sx, sy, ext, fanout, mesh_x, mesh_y)
         for bi in range(nb):
             m = bounded[bi]
             used[m, r] = _used_words(m, r, dd, 1, ext, keep, dims, strides, e)
