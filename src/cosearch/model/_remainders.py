@@ -68,10 +68,12 @@ def workspace(L: int, D: int) -> tuple:
 
 
 @njit(cache=True, nogil=True)
-def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n):
+def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+              ne_tot, ne_rep):
     """Cases (count, step, old length, new length) of dim ``d`` for a move of a loop over another dim:
     its prefix below z's (inner loops back from their maxima, full tiles) or equal to it (back from z's
-    digits; the old tile is z's)."""
+    digits; the old tile is z's). Also ``ne_tot[d]``, the cases' total count, and ``ne_rep[d]``, the
+    representative count of the first class present (its prefix value + 1, 0 if none)."""
     q = 0
     for c in range(NCLS):
         mc = mult[d, c]
@@ -95,6 +97,12 @@ def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step
         ne_new[d, q] = zlen[d, c] if nzrest[d, c] == 0 else E
         q += 1
     ne_n[d] = q
+    t = 0
+    for i in range(q):
+        t += ne_cnt[d, i]
+    ne_tot[d] = t
+    c = 0 if mult[d, 0] > 0 else 1
+    ne_rep[d] = pv[d, c] + 1 if mult[d, c] > 0 else 0
 
 
 @njit(cache=True, nogil=True)
@@ -357,13 +365,8 @@ def remainder_counts(
                 m = k
                 break
         for d in range(D):
-            _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new, ne_n)
-            t = 0
-            for q in range(ne_n[d]):
-                t += ne_cnt[d, q]
-            ne_tot[d] = t
-            c = 0 if mult[d, 0] > 0 else 1
-            ne_rep[d] = pv[d, c] + 1 if mult[d, c] > 0 else 0
+            _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+                      ne_tot, ne_rep)
         # -- the first tile of every instance, and the per-axis sums with no dim moving -----------------
         for ds in range(NDS):
             if not keep[l, ds]:
@@ -473,13 +476,8 @@ def remainder_counts(
             for c in range(NCLS):
                 if mult[e, c] > 0:
                     pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
-            _off_move(e, mult, pv, zlen, zrest, nzrest, frest, Ee, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n)
-            t = 0
-            for q in range(ne_n[e]):
-                t += ne_cnt[e, q]
-            ne_tot[e] = t
-            c = 0 if mult[e, 0] > 0 else 1
-            ne_rep[e] = pv[e, c] + 1 if mult[e, c] > 0 else 0
+            _off_move(e, mult, pv, zlen, zrest, nzrest, frest, Ee, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
+                      ne_tot, ne_rep)
             for ds in range(NDS):
                 if not keep[l, ds] or irr[ds, e]:
                     continue
