@@ -2,15 +2,18 @@
 
 Every mapper dedupes with :func:`row_hashes` (auto, BO, GA, SA): two mappings with equal
 :func:`canonical_rows` cost exactly the same, so evaluating both teaches a deterministic model nothing.
+:func:`row_hashes` hashes the canonical rows in one compiled pass (:func:`_hash_rows`) without
+building them; it equals hashing :func:`canonical_rows` (tests).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..arch.spec import Arch
-from ..dims import NUM_DIMS
-from .keep import effective_keep
+from ..dims import NUM_DATASPACES, NUM_DIMS
+from .keep import effective_keep, keep_tables
 from .mapping import Mappings
 from .moves import to_slots
 
@@ -20,9 +23,7 @@ def canonical_order(temporal: np.ndarray, order: np.ndarray) -> np.ndarray:
     dim order and the others keep their relative order (``temporal``, ``order``: ``[B, L, D]``)."""
     key = np.where(temporal > 1, NUM_DIMS + order, np.arange(NUM_DIMS))
     perm = np.argsort(key, axis=-1, kind="stable")
-    ranks = np.empty_like(perm)
-    np.put_along_axis(ranks, perm, np.arange(NUM_DIMS)[None, None, :].repeat(perm.shape[0], 0).repeat(perm.shape[1], 1), axis=-1)
-    return ranks
+    return np.argsort(perm, axis=-1, kind="stable")  # the rank of each dim: the inverse permutation
 
 
 def canonical_rows(m: Mappings, arch: Arch) -> np.ndarray:
@@ -39,18 +40,81 @@ def canonical_rows(m: Mappings, arch: Arch) -> np.ndarray:
 _HASH_MULT: dict[int, np.ndarray] = {}
 
 
-def row_hashes(m: Mappings, arch: Arch) -> np.ndarray:
-    """A 64-bit hash ``[B]`` uint64 of :func:`canonical_rows` (equal rows, equal hashes): a random
-    odd-multiplier sum of the row (multipliers seeded by the row width), then a 64-bit mix."""
-    flat = canonical_rows(m, arch).astype(np.uint64)
-    width = flat.shape[1]
+def hash_multipliers(width: int) -> np.ndarray:
+    """uint64 ``[width]``: the random odd multipliers of a canonical row of ``width`` entries (seeded
+    by the width, so every process hashes alike)."""
     mult = _HASH_MULT.get(width)
     if mult is None:
         mult = np.random.default_rng(width).integers(1, 2**63, width, dtype=np.uint64) | np.uint64(1)
         _HASH_MULT[width] = mult
-    with np.errstate(over="ignore"):
-        h = (flat * mult[None, :]).sum(axis=1, dtype=np.uint64)
-        h ^= h >> np.uint64(29)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(32)
+    return mult
+
+
+@njit(cache=True, nogil=True)
+def _mix(h: np.uint64) -> np.uint64:
+    h ^= h >> np.uint64(29)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
     return h
+
+
+@njit(cache=True, nogil=True)
+def hash_row(temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, order: np.ndarray, keep: np.ndarray,
+             fanout: int, allowed: np.ndarray, fixed: np.ndarray, mult: np.ndarray) -> np.uint64:
+    """The hash of one mapping (``temporal``, ``sx``, ``sy``, ``order``: ``[L, D]``; ``keep``: ``[L, 3]``)
+    from its canonical row, entry by entry in :func:`canonical_rows` order (``mult``: its multipliers)."""
+    L, D = temporal.shape
+    h = np.uint64(0)
+    k = 0
+    for lv in range(L):
+        for d in range(D):
+            h += np.uint64(temporal[lv, d]) * mult[k]
+            k += 1
+    for d in range(D):
+        h += np.uint64(sx[fanout, d]) * mult[k]
+        k += 1
+    for d in range(D):
+        h += np.uint64(sy[fanout, d]) * mult[k]
+        k += 1
+    key = np.empty(D, dtype=np.int64)  # factor-1 dims: d; the others: D + order (all distinct)
+    for lv in range(L):
+        for d in range(D):
+            key[d] = D + order[lv, d] if temporal[lv, d] > 1 else d
+        for d in range(D):  # the rank of d: how many keys are smaller
+            rank = 0
+            for e in range(D):
+                rank += key[e] < key[d]
+            h += np.uint64(rank) * mult[k]
+            k += 1
+    for lv in range(L):
+        for s in range(keep.shape[1]):
+            kept = allowed[lv, s] if fixed[lv] else (keep[lv, s] and allowed[lv, s])
+            if kept:
+                h += mult[k]
+            k += 1
+    return _mix(h)
+
+
+@njit(cache=True, nogil=True)
+def _hash_rows(temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, order: np.ndarray, keep: np.ndarray,
+               fanout: int, allowed: np.ndarray, fixed: np.ndarray, mult: np.ndarray, out: np.ndarray) -> None:
+    for b in range(temporal.shape[0]):
+        out[b] = hash_row(temporal[b], sx[b], sy[b], order[b], keep[b], fanout, allowed, fixed, mult)
+
+
+def row_width(num_levels: int) -> int:
+    """Entries of a canonical row on an arch of ``num_levels`` levels (slots, orders, keep)."""
+    return (num_levels + 2) * NUM_DIMS + num_levels * NUM_DIMS + num_levels * NUM_DATASPACES
+
+
+def row_hashes(m: Mappings, arch: Arch) -> np.ndarray:
+    """A 64-bit hash ``[B]`` uint64 of :func:`canonical_rows` (equal rows, equal hashes): a random
+    odd-multiplier sum of the row (multipliers seeded by the row width), then a 64-bit mix."""
+    t = keep_tables(arch)
+    out = np.empty(len(m), dtype=np.uint64)
+    if len(m):
+        _hash_rows(np.ascontiguousarray(m.temporal, dtype=np.int64), np.ascontiguousarray(m.spatial_x, dtype=np.int64),
+                   np.ascontiguousarray(m.spatial_y, dtype=np.int64), np.ascontiguousarray(m.order, dtype=np.int64),
+                   np.ascontiguousarray(m.keep, dtype=np.bool_), arch.fanout_level, t.allowed, t.fixed,
+                   hash_multipliers(row_width(arch.num_levels)), out)
+    return out

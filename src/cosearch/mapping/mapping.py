@@ -145,19 +145,28 @@ class Mappings:
 
     def subset(self, index: Any) -> "Mappings":
         """Rows selected by ``index`` (a slice, boolean mask or integer array)."""
-        kw = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            kw[f.name] = None if value is None else value[index]
-        return Mappings(**kw)
+        return Mappings._trusted({name: None if (v := getattr(self, name)) is None else v[index]
+                                  for name in _FIELDS})
 
     @staticmethod
     def concat(batches: list["Mappings"]) -> "Mappings":
+        """The rows of ``batches`` in order (an optional field is kept only if every batch has it)."""
+        if len(batches) == 1:  # a copy, as np.concatenate would make
+            return Mappings._trusted({name: None if (v := getattr(batches[0], name)) is None else v.copy()
+                                      for name in _FIELDS})
         kw = {}
-        for f in fields(Mappings):
-            parts = [getattr(b, f.name) for b in batches]
-            kw[f.name] = None if any(p is None for p in parts) else np.concatenate(parts)
-        return Mappings(**kw)
+        for name in _FIELDS:
+            parts = [getattr(b, name) for b in batches]
+            kw[name] = None if any(p is None for p in parts) else np.concatenate(parts)
+        return Mappings._trusted(kw)
+
+    @staticmethod
+    def _trusted(fields_: dict[str, Any]) -> "Mappings":
+        """A batch from arrays already shaped alike (rows of checked batches): skips the shape checks of
+        ``__post_init__``, which the hot paths of the mappers would pay thousands of times a search."""
+        m = object.__new__(Mappings)
+        m.__dict__.update(fields_)
+        return m
 
     @staticmethod
     def from_list(mappings: list[Mapping], arch: Arch, *, source: str = "mapping") -> "Mappings":
@@ -222,6 +231,7 @@ class Mappings:
                     for rank, dim in enumerate(parse_permutation(lm.spatial.permutation_Y)):
                         oy[b, li, DIM_INDEX[dim]] = rank
         return Mappings(temporal, sx, sy, order, keep, ox, oy)
+
 
     def to_mapping(self, i: int, arch: Arch, source: str = "") -> Mapping:
         """The ``i``-th mapping in readable form (loop orders list every dim, outer -> inner)."""
@@ -290,3 +300,7 @@ def row_indices(rows: Any, n: int) -> np.ndarray:
     if arr.size and (arr[0] < 0 or arr[-1] >= n):
         raise IndexError(f"row index out of range for a batch of {n}")
     return arr
+
+
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Mappings))
+"""The field names of :class:`Mappings`, in order."""
