@@ -37,6 +37,7 @@ import numpy as np
 from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DATASPACES, NUM_DIMS
 from ..workload.geometry import tile_words
+from . import _neighbors
 from .factors import choose_uniform, prime_factors
 from .keep import effective_keep, keep_tables
 from .mapping import Mappings, row_indices
@@ -237,12 +238,26 @@ class MoveSet:
         return from_slots(G, m.subset(s_idx), self.fanout), s_idx
 
     def all_neighbors(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
-        """Factor, order and keep neighbors (and exchanges when enabled) of every row, concatenated."""
+        """Factor, order and keep neighbors (and exchanges when enabled) of every row, concatenated
+        (under perfect factorization in one compiled pass, :func:`._neighbors.all_neighbors`)."""
+        if not self.imperfect:
+            return self._all_neighbors_compiled(m)
         parts = [self.factor_neighbors(m), self.order_neighbors(m), self.keep_neighbors(m)]
         if self.use_exchanges:
             parts.append(self.exchange_neighbors(m))
         parts = [p for p in parts if len(p[0])]
         return Mappings.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def _all_neighbors_compiled(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        temporal = np.ascontiguousarray(m.temporal, dtype=np.int64)
+        t, sx, sy, order, keep, owner = _neighbors.all_neighbors(
+            to_slots(m, self.fanout), temporal, np.ascontiguousarray(m.spatial_x, dtype=np.int64),
+            np.ascontiguousarray(m.spatial_y, dtype=np.int64), np.ascontiguousarray(m.order, dtype=np.int64),
+            np.ascontiguousarray(m.keep, dtype=np.bool_), self.fanout, self.factor_moves, self.order_moves,
+            self.keep_moves, self.exchange_moves, self.use_exchanges)
+        ox = None if m.order_x is None else m.order_x[owner]
+        oy = None if m.order_y is None else m.order_y[owner]
+        return Mappings(t, sx, sy, order, keep, ox, oy), owner
 
     # ---- a few random moves per row ---------------------------------------------------------------
     def kick(self, m: Mappings, rng: np.random.Generator, moves: int = 3) -> Mappings:
