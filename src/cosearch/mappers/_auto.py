@@ -77,7 +77,8 @@ class AutoMapper(Optimizer):
         self.active = np.zeros(self.n_starts, dtype=bool)  # slot holds a start still descending
         self.elites: Mappings | None = None
         self.elite_values = np.zeros(0)
-        self.seen: set[int] = set()  # hashes of every told mapping
+        self.seen = np.zeros(0, dtype=np.uint64)  # sorted hashes of every told mapping
+        self._proposed: tuple[Mappings, np.ndarray] | None = None  # the last proposal and its row hashes
         self.seed_spaces = self._dataflow_spaces() if dataflow_share > 0 else []
         self.dataflow_share = float(dataflow_share) if self.seed_spaces else 0.0
         self.busy_space = self._utilization_space(utilization_floor) if utilization_share > 0 else None
@@ -146,19 +147,22 @@ class AutoMapper(Optimizer):
         return Mappings.concat(parts)
 
     # ---- proposals ---------------------------------------------------------------------------
-    def _fresh(self, m: Mappings) -> Mappings:
-        """Keep rows that are valid, not seen before, and first of their kind in the batch."""
-        if not len(m):
-            return m
-        m = m.subset(known_valid(self.space, m))
-        if not len(m):
-            return m
-        h = row_hashes(m, self.space.arch)
+    def _fresh(self, m: Mappings) -> tuple[Mappings, np.ndarray]:
+        """Keep rows that are valid, not seen before, and first of their kind in the batch; returns
+        them with their row hashes ``[B']``."""
+        idx, h = self._fresh_rows(m)
+        return m.subset(idx), h
+
+    def _fresh_rows(self, m: Mappings) -> tuple[np.ndarray, np.ndarray]:
+        """Indices ``[B']`` of the rows :meth:`_fresh` keeps, and their row hashes."""
+        idx = np.flatnonzero(known_valid(self.space, m)) if len(m) else np.zeros(0, dtype=np.int64)
+        if not len(idx):
+            return idx, np.zeros(0, dtype=np.uint64)
+        h = row_hashes(m, self.space.arch)[idx]
         _, first = np.unique(h, return_index=True)
         first.sort()
-        seen = self.seen
-        first = first[np.fromiter((x not in seen for x in h[first].tolist()), dtype=bool, count=len(first))]
-        return m.subset(first)
+        first = first[~_is_in(h[first], self.seen)]
+        return idx[first], h[first]
 
     @staticmethod
     def _tagged(m: Mappings, tags: np.ndarray) -> Mappings:
@@ -193,19 +197,24 @@ class AutoMapper(Optimizer):
         act = np.flatnonzero(self.active)
         if len(act):
             nb, owner = self.moves.all_neighbors(self.starts.subset(act))
-            nb = self._fresh(self._tagged(nb, act[owner]))
-            parts.append(nb.subset(self._probe_rows(nb.tags, rng)))
+            idx, nh = self._fresh_rows(nb)
+            probe = self._probe_rows(act[owner[idx]], rng)
+            parts.append((self._tagged(nb.subset(idx[probe]), act[owner[idx[probe]]]), nh[probe]))
         empty = np.flatnonzero(~self.active)
         if len(empty):
             parts.append(self._fresh(Mappings.concat(self._refill(empty, rng))))
-        cands = Mappings.concat(parts) if parts else None
+        cands = Mappings.concat([p[0] for p in parts]) if parts else None
+        hashes = np.concatenate([p[1] for p in parts]) if parts else None
         if cands is None or not len(cands):
             m = self.space.sample(self.restart_pool, seed=rng)
-            cands = self._fresh(self._tagged(m, np.full(len(m), -1 - self.n_starts)))
+            cands, hashes = self._fresh(self._tagged(m, np.full(len(m), -1 - self.n_starts)))
             if not len(cands):
                 cands = self._tagged(m.subset(slice(0, 1)), np.array([-1 - self.n_starts]))
+                hashes = row_hashes(cands, self.space.arch)
         if len(cands) > n:
-            cands = cands.subset(np.sort(rng.choice(len(cands), n, replace=False)))
+            keep = np.sort(rng.choice(len(cands), n, replace=False))
+            cands, hashes = cands.subset(keep), hashes[keep]
+        self._proposed = (cands, hashes)
         return cands
 
     def _probe_rows(self, owner: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -220,7 +229,10 @@ class AutoMapper(Optimizer):
     # ---- state update ------------------------------------------------------------------------
     def _observe(self, candidates: Mappings, costs: Costs, values: np.ndarray) -> None:
         tags = candidates.tags if candidates.tags is not None else np.full(len(candidates), -1 - self.n_starts)
-        self.seen.update(row_hashes(candidates, self.space.arch).tolist())
+        known = self._proposed
+        hashes = known[1] if known is not None and known[0] is candidates else row_hashes(candidates, self.space.arch)
+        self._proposed = None
+        self.seen = _sorted_union(self.seen, hashes)
         self._update_elites(candidates, values)
         if self.starts is None:
             if self.n_told >= self.n_init and self.elites is not None:
@@ -288,6 +300,22 @@ class AutoMapper(Optimizer):
         h.update(self.start_values.tobytes())
         h.update(self.active.tobytes())
         h.update(self.elite_values.tobytes())
-        h.update(np.array(sorted(self.seen), dtype=np.uint64).tobytes())
+        h.update(self.seen.tobytes())
         if self.starts is not None:
             h.update(row_hashes(self.starts, self.space.arch).tobytes())
+
+
+def _is_in(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``[N]`` bool: which of ``values`` occur in the sorted unique array ``sorted_set``."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[pos] == values
+
+
+def _sorted_union(sorted_set: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The sorted unique union of the sorted unique ``sorted_set`` and ``values`` (as ``np.union1d``,
+    without re-sorting the set: new values are inserted where they belong)."""
+    new = np.unique(values)
+    new = new[~_is_in(new, sorted_set)]
+    return np.insert(sorted_set, np.searchsorted(sorted_set, new), new) if len(new) else sorted_set

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..arch._cache import per_arch_cache
+from ..arch._cache import identity_cache, identity_get, per_arch_cache
 from ..arch.spec import Arch
 from ..dims import DATASPACES, NUM_DATASPACES
 from ..errors import CosearchError
@@ -106,8 +106,16 @@ def _arch_tables(arch: Arch) -> tuple:
     return f, child_mesh, sizes, energies, bandwidth, float(arch.mac.energy_pj)
 
 
-@lru_cache(maxsize=256)
 def _layer_tables(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-layer constant arrays handed to the kernel (the last few layers found by identity)."""
+    return identity_get(_RECENT_LAYERS, layer, lambda: _layer_tables_of(layer))
+
+
+_RECENT_LAYERS = identity_cache()
+
+
+@lru_cache(maxsize=256)
+def _layer_tables_of(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dims = np.array(layer.dims, dtype=np.int64)
     strides = np.array([layer.Wstride, layer.Wdilation, layer.Hstride, layer.Hdilation], dtype=np.int64)
     tmat = np.stack([translation_matrix(ds, layer) for ds in DATASPACES])
