@@ -155,14 +155,16 @@ class AutoMapper(Optimizer):
 
     def _fresh_rows(self, m: Mappings) -> tuple[np.ndarray, np.ndarray]:
         """Indices ``[B']`` of the rows :meth:`_fresh` keeps, and their row hashes."""
-        idx = np.flatnonzero(known_valid(self.space, m)) if len(m) else np.zeros(0, dtype=np.int64)
-        if not len(idx):
-            return idx, np.zeros(0, dtype=np.uint64)
-        h = row_hashes(m, self.space.arch)[idx]
-        _, first = np.unique(h, return_index=True)
-        first.sort()
-        first = first[~_is_in(h[first], self.seen)]
-        return idx[first], h[first]
+        if not len(m):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+        # equal hashes mean equal canonical rows, which are valid alike: dedupe first, check the rest
+        h = row_hashes(m, self.space.arch)
+        _, idx = np.unique(h, return_index=True)
+        idx.sort()
+        idx = idx[~_is_in(h[idx], self.seen)]
+        if len(idx):
+            idx = idx[known_valid(self.space, m.subset(idx))]
+        return idx, h[idx]
 
     @staticmethod
     def _tagged(m: Mappings, tags: np.ndarray) -> Mappings:

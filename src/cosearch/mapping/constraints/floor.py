@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 
 def max_spatial_product(
@@ -35,20 +36,38 @@ def _max_spatial_product(
     ix_of[vx] = np.arange(vx.size)
     iy_of[vy] = np.arange(vy.size)
     J = len(options)
+    counts = np.array([len(o) for o in options], dtype=np.int64)
+    start = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    pairs = np.array([xy for o in options for xy in o], dtype=np.int64).reshape(-1, 2)
     best = np.zeros((1 << J, vx.size, vy.size), dtype=np.int64)
-    best[0] = 1
-    for mask in range(1, 1 << J):
-        j = (mask & -mask).bit_length() - 1
-        rest = best[mask ^ (1 << j)]
-        cur = np.zeros((vx.size, vy.size), dtype=np.int64)
-        for x, y in options[j]:
-            okx = vx >= x
-            oky = vy >= y
-            nxt = rest[ix_of[vx // x]][:, iy_of[vy // y]] * (x * y)
-            cur = np.maximum(cur, np.where(okx[:, None] & oky[None, :], nxt, 0))
-        best[mask] = cur
+    _fill_best(best, pairs, start, vx, vy, ix_of, iy_of)
     for arr in (best, vx, vy, ix_of, iy_of):
         arr.setflags(write=False)
     return best, vx, vy, ix_of, iy_of
+
+
+@njit(cache=True, nogil=True)
+def _fill_best(best: np.ndarray, pairs: np.ndarray, start: np.ndarray, vx: np.ndarray, vy: np.ndarray,
+               ix_of: np.ndarray, iy_of: np.ndarray) -> None:
+    """``best[mask, a, b]``: the largest product of spatial factors of the dims in ``mask`` within room
+    ``(vx[a], vy[b])``; a subset adds its lowest dim ``j`` (factor pairs ``pairs[start[j]:start[j+1]]``)
+    to the best of the rest within the room that factor leaves."""
+    best[0] = 1
+    for mask in range(1, best.shape[0]):
+        j = 0
+        while not (mask >> j) & 1:
+            j += 1
+        rest = mask ^ (1 << j)
+        for a in range(vx.size):
+            for b in range(vy.size):
+                top = 0
+                for k in range(start[j], start[j + 1]):
+                    x, y = pairs[k, 0], pairs[k, 1]
+                    if vx[a] >= x and vy[b] >= y:
+                        v = best[rest, ix_of[vx[a] // x], iy_of[vy[b] // y]] * (x * y)
+                        if v > top:
+                            top = v
+                best[mask, a, b] = top
+
 
 __all__ = ["max_spatial_product"]
