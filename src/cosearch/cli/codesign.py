@@ -11,7 +11,9 @@ import typer
 from rich.text import Text
 
 from ..codesign.outputs import STUDIES_FILE, default_run_dir
+from ..codesign.settings import WARM_START_POINTS
 from ..errors import CosearchError
+from ..limits import check_int
 from ._common import (
     _ADDRESS_HELP,
     _EXECUTOR_HELP,
@@ -288,6 +290,7 @@ def codesign_cmd(
     no_report: bool = typer.Option(False, "--no-report", help="Do not write the HTML report (--out/report/)."),
     factorization: str = _factorization_option(),
     max_padding: Optional[float] = _max_padding_option(),
+    warm_start: int = typer.Option(WARM_START_POINTS, "--warm-start", help="Seed each layer's search with its best mappings on this many nearest hardware points of earlier batches (0: cold searches)."),
 ) -> None:
     """Co-design: search hardware within an area budget, mapping every layer on each point; best design vs eyeriss-168.
 
@@ -316,7 +319,8 @@ def codesign_cmd(
     except CosearchError as err:
         raise CosearchError(f"--mapper: {err}") from None
 
-    opts = _space_options(factorization, max_padding)
+    opts = {**_space_options(factorization, max_padding),
+            "warm_start": check_int(warm_start, "--warm-start", low=0)}
     nets = _load_workloads(workload, _input_shapes(input_shape))
     space = load_hw_space(hw_space)
     budget = parse_area_budget(area_budget, space)

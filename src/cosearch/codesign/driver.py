@@ -39,7 +39,7 @@ from ..arch.area import AreaModel
 from ..arch.hwspace import HWSpace
 from ..arch.templates import get_template
 from ..errors import CosearchError
-from ..limits import check_float
+from ..limits import check_float, check_int
 from ..model.totals import phase_totals, repeat_totals
 from ..study.executor import Executor, LocalExecutor, UnitFailed, WorkResult, WorkUnit
 from ..study.records import Trial
@@ -58,7 +58,7 @@ from .objectives import (
     parse_objective,
 )
 from .records import DesignSummary, LayerSummary
-from .settings import check_budgets
+from .settings import WARM_START_POINTS, check_budgets
 
 if TYPE_CHECKING:
     from .outputs import RunDirectory
@@ -78,13 +78,14 @@ def unit_arch(hw: dict[str, Any]):
 
 def map_unit(unit: WorkUnit) -> WorkResult:
     """Map one layer on one hardware point (runs in a worker; plain data in and out)."""
-    from ..mappers.layer import map_layer
+    from ..mappers.layer import accepts_seeds, map_layer, map_space
     from ..mapping.space import MapSpace
 
     arch = unit_arch(unit.hw)
     layer = Layer(**unit.layer)
     settings = dict(unit.settings)
     dataflow = settings.pop("dataflow", None)
+    warm = settings.pop("warm_start", None)
     space_options = {k: settings.pop(k) for k in ("factorization", "max_padding") if k in settings}
     t = time.perf_counter()
     try:
@@ -93,6 +94,14 @@ def map_unit(unit: WorkUnit) -> WorkResult:
             from ..mapping.constraints import load_constraints
 
             space = MapSpace(arch, layer, constraints=load_constraints(dataflow, arch), **space_options)
+        if warm and accepts_seeds(unit.mapper):
+            from ..mappers.warm_start import seeds_from_data
+
+            if space is None:
+                space = map_space(arch, layer, **space_options)
+            seeds = seeds_from_data(space, warm)
+            if seeds is not None:
+                settings["seeds"] = seeds
         res = map_layer(arch, layer, optimizer=unit.mapper, seed=unit.seed, space=space, **space_options, **settings)
     except CosearchError as err:  # no valid mapping: a result (the point is infeasible), not a failure
         return WorkResult(layer=layer.name, count=layer.count, optimizer=unit.mapper, seed=unit.seed,
@@ -166,6 +175,7 @@ class Codesign:
         poll_s: float = POLL_S,
         factorization: str = "perfect",
         max_padding: float | None = None,
+        warm_start: int = WARM_START_POINTS,
     ) -> None:
         """``join``: work on an existing study (it must exist; its settings are taken as given, nothing is
         requeued at start); :meth:`from_study` builds one from the stored configuration. ``worker_id``
@@ -173,7 +183,9 @@ class Codesign:
         :func:`~cosearch.study.worker.new_worker_id`). ``factorization`` and ``max_padding`` shape the
         inner mapper's map spaces (baselines included; :class:`~cosearch.mapping.space.MapSpace`); an
         imperfect study stores both in its configuration and its EDP lower bound lets non-dividing
-        spatial factors keep more PEs busy."""
+        spatial factors keep more PEs busy. ``warm_start``: how many of the nearest hardware points of
+        earlier proposal batches seed each layer's search with their best mapping of it
+        (:data:`WARM_START_POINTS`; 0 = cold searches; :meth:`_warm_mappings`)."""
         if not workloads:
             raise CosearchError("no workload given")
         check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, seed=seed)
@@ -183,6 +195,7 @@ class Codesign:
         self.optimizer_name = optimizer
         self.hw_budget, self.hw_batch = int(hw_budget), int(hw_batch)
         self.mapper, self.mapper_budget, self.seed = mapper, int(mapper_budget), int(seed)
+        self.warm_start = check_int(warm_start, "warm start points", low=0)
         from ..mappers.network import space_options
 
         opts = space_options(factorization, max_padding)
@@ -226,6 +239,7 @@ class Codesign:
             "mapper_budget": self.mapper_budget, "seed": self.seed,
             "workload_data": [network_to_data(w) for w in self.workloads],  # lets workers rebuild the study
             **self.space_settings,
+            **({"warm_start": self.warm_start} if self.warm_start else {}),
         }
 
     def _open_study(self, *, resume: bool, join: bool) -> None:
@@ -251,6 +265,9 @@ class Codesign:
                 # another process started it just now: resume (join) it
         if not created:
             self.study = self.storage.load_study(self.study_name)
+            if "warm_start" not in (self.study.config or {}):  # cold searches (and older versions' studies)
+                self.warm_start = 0
+                self.config.pop("warm_start", None)
             if _config_hash(_extendable(self.study.config)) != _config_hash(_extendable(self.config)):
                 raise CosearchError(f"study {self.study_name!r} was created with different settings; "
                                     "resume it with the same options or start a new study")
@@ -272,6 +289,7 @@ class Codesign:
                        objective=cfg["objective"], hw_budget=cfg["hw_budget"], hw_batch=cfg["hw_batch"],
                        mapper=cfg["mapper"], mapper_budget=cfg["mapper_budget"], seed=cfg["seed"], storage=store,
                        factorization=cfg.get("factorization", "perfect"), max_padding=cfg.get("max_padding"),
+                       warm_start=cfg.get("warm_start", 0),
                        study=study, join=True, executor=executor, **kw)
         except KeyError as err:
             raise CosearchError(f"study {study!r} in {store.url} is not a co-design study (no {err} in its "
@@ -294,15 +312,44 @@ class Codesign:
 
     # ---- evaluation ----------------------------------------------------------------------------------
     def _units(self, trial: int, values: dict[str, Any], settings: dict[str, Any], mapper: str,
-               trial_id: int | None = None) -> list[WorkUnit]:
+               trial_id: int | None = None, warm: dict[str, list[Any]] | None = None) -> list[WorkUnit]:
+        """One unit per unique layer; ``warm``: warm-start mappings by layer shape key text."""
         hw = self._hw_payload(values)
+        warm = warm or {}
         return [
             WorkUnit(study=self.study_name, trial=trial, hw=hw,
                      layer={**layer.model_dump(), "name": key}, mapper=mapper,
-                     settings={**settings, **self.space_settings},
+                     settings={**settings, **self.space_settings,
+                               **({"warm_start": warm[k]} if (k := layer.shape_key_text()) in warm else {})},
                      seed=unit_seed(self.seed, values, layer), trial_id=trial_id)
             for key, layer in self.layers
         ]
+
+    def _warm_mappings(self, trial: Trial) -> dict[str, list[Any]]:
+        """Warm starts of a trial's units: for each layer (by shape key text), the best mappings found on
+        the :attr:`warm_start` hardware points nearest to the trial's (Euclidean distance of the grid
+        indices, each parameter scaled to [0, 1]; ties to the lower trial number) among the finished
+        trials of *earlier* proposal batches. Those batches are all finished and told before a batch is
+        proposed, whichever worker or executor ran them, so the seeds, like the results, depend only
+        on the study's seed and settings."""
+        batch = trial.proposal.get("batch") if isinstance(trial.proposal, dict) else None
+        if not self.warm_start or batch is None:
+            return {}
+        done = [t for t in self.storage.trials(self.study_name, "complete")
+                if isinstance(t.proposal, dict) and isinstance(t.proposal.get("batch"), int)
+                and t.proposal["batch"] < batch and t.result and t.result.get("valid")]
+        if not done:
+            return {}
+        scale = np.maximum(np.asarray(self.space.sizes, dtype=np.float64) - 1, 1)
+        here = np.asarray(trial.hw_params["point"], dtype=np.float64) / scale
+        dist = (((np.array([t.hw_params["point"] for t in done], dtype=np.float64) / scale - here) ** 2).sum(axis=1))
+        nearest = np.lexsort((np.array([t.number for t in done]), dist))[: self.warm_start]
+        warm: dict[str, list[Any]] = {}
+        for i in nearest:
+            for rec in self.storage.layer_results(done[i].id):
+                if rec.state == "complete" and rec.mapping and rec.shape_key:
+                    warm.setdefault(rec.shape_key, []).append(rec.mapping)
+        return warm
 
     def _run_units(self, units: list[WorkUnit], on_result: Callable[[WorkUnit, WorkResult], None]) -> None:
         for unit, out in self.executor.map(map_unit, units):
@@ -493,7 +540,7 @@ class Codesign:
         if area > self.area_budget:
             return []
         return self._units(trial.number, values, {"budget": self.mapper_budget, "objective": "edp"}, self.mapper,
-                           trial.id)
+                           trial.id, warm=self._warm_mappings(trial))
 
     def _value_baseline(self) -> NetworkCost | None:
         """The auto baseline, which values need with several workloads (a worker maps it on first use)."""

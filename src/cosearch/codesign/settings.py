@@ -25,3 +25,7 @@ def check_budgets(*, hw_budget: int, hw_batch: int, mapper_budget: int, seed: in
     for flag, value in (("hw-budget", hw_budget), ("hw-batch", hw_batch), ("mapper-budget", mapper_budget),
                         ("seed", seed)):
         check_int(value, name(flag))
+
+WARM_START_POINTS = 2
+"""Nearest earlier hardware points whose best mapping of a layer seeds that layer's search on a new point
+(:meth:`Codesign._warm_mappings`; 0 = every search starts cold)."""

@@ -1,6 +1,7 @@
 """``auto``: the default mapper, vectorised multi-start steepest descent with restarts.
 
-1. Warm-up: ``n_init`` valid-by-construction random samples; the best distinct ones become the
+1. Warm-up: the warm-start ``seeds`` if given (valid ones, within the warm-up's size), then
+   ``n_init`` valid-by-construction random samples in all; the best distinct ones become the
    ``starts`` (search points) of the descent. When the space is unconstrained, a share
    (``dataflow_share``) of the warm-up is drawn from the subspaces of the named dataflows
    (row-, weight-, output-, input-stationary) that apply to the arch, and a share
@@ -56,8 +57,11 @@ class AutoMapper(Optimizer):
                  elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int | None = None,
                  exchanges: bool = True, budget_hint: int | None = None, dataflow_share: float = 0.25,
                  utilization_share: float = 0.5, utilization_floor: float = 0.9,
-                 restart_utilization_share: float = 0.5) -> None:
+                 restart_utilization_share: float = 0.5, seeds: Mappings | None = None) -> None:
         super().__init__(space, objective=objective, seed=seed)
+        # warm-start mappings (e.g. this layer's best on nearby hardware points, mappers.warm_start),
+        # evaluated first, within the warm-up
+        self.seeds = None if seeds is None or not len(seeds) else self._plain(seeds)
         if budget_hint is not None:  # spend about a tenth of a known budget on the warm-up
             n_init = int(min(n_init, max(100, budget_hint // 10)))
         # small budgets (co-design's inner loop): more, smaller descent steps and cheaper fresh restarts
@@ -193,7 +197,12 @@ class AutoMapper(Optimizer):
 
     def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
         if self.n_told < self.n_init or self.starts is None:
-            m = self._warmup_sample(min(n, max(self.n_init - self.n_told, 1)), rng)
+            want = min(n, max(self.n_init - self.n_told, 1))
+            seeds = self._fresh(self.seeds)[0] if self.n_told == 0 and self.seeds is not None else None
+            seeds = seeds.subset(slice(0, want)) if seeds is not None and len(seeds) else None
+            k = 0 if seeds is None else len(seeds)
+            m = self._warmup_sample(want - k, rng) if want > k else None
+            m = Mappings.concat([p for p in (seeds, m) if p is not None])
             return self._tagged(m, np.full(len(m), -1 - self.n_starts))  # warm-up, no slot
         parts = []
         act = np.flatnonzero(self.active)

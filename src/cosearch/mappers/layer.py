@@ -76,6 +76,22 @@ class MapResult:
         return self.best.to_mapping(0, self.arch, source=f"cosearch:{self.optimizer}:{self.objective}:seed{self.seed}")
 
 
+def map_space(arch: Arch, layer: Layer, *, factorization: str = "perfect", max_padding: float | None = None) -> Any:
+    """The map space :func:`map_layer` searches when given none: every mapping of ``layer`` on ``arch``
+    under ``factorization``, with the padding cap ``max_padding`` (default
+    :data:`~cosearch.mapping.factors.DEFAULT_MAX_PADDING`)."""
+    from ..mapping.factors import DEFAULT_MAX_PADDING
+    from ..mapping.space import MapSpace
+
+    return MapSpace(arch, layer, factorization=factorization,
+                    max_padding=DEFAULT_MAX_PADDING if max_padding is None else max_padding)
+
+
+def accepts_seeds(optimizer: str) -> bool:
+    """Whether the mapper ``optimizer`` takes warm-start ``seeds`` (:mod:`.warm_start`)."""
+    return "seeds" in inspect.signature(optimizer_class(optimizer).__init__).parameters
+
+
 def map_layer(
     arch: Arch,
     layer: Layer,
@@ -116,11 +132,7 @@ def map_layer(
     if budget is None and time_limit is None:
         budget = DEFAULT_BUDGET
     if space is None:
-        from ..mapping.factors import DEFAULT_MAX_PADDING
-        from ..mapping.space import MapSpace
-
-        space = MapSpace(arch, layer, factorization=factorization,
-                         max_padding=DEFAULT_MAX_PADDING if max_padding is None else max_padding)
+        space = map_space(arch, layer, factorization=factorization, max_padding=max_padding)
     cls = optimizer_class(optimizer)
     if budget is not None and "budget_hint" in inspect.signature(cls.__init__).parameters:
         settings.setdefault("budget_hint", budget)  # e.g. SA sets its cooling schedule from it
