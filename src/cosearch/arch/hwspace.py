@@ -184,6 +184,20 @@ class HWSpace(BaseModel):
             opts["clock_mhz"] = self.clock_mhz
         return opts
 
+    def with_physical(self, *, technology: str | None = None, dram: str | None = None,
+                      dram_gbps: float | None = None, clock_mhz: float | None = None) -> HWSpace:
+        """This space with the given physical settings replacing its own (``None``: keep); checked as a
+        space file is (:class:`CosearchError`, one line, for an unknown node or DRAM type, a clock above
+        the SRAM limit, ...)."""
+        updates = {k: v for k, v in (("technology", technology), ("dram", dram), ("dram_gbps", dram_gbps),
+                                     ("clock_mhz", clock_mhz)) if v is not None}
+        if not updates:
+            return self
+        try:
+            return HWSpace.model_validate({**self.config(), **updates})
+        except ValidationError as err:
+            raise CosearchError(format_validation_error(err, f"hw space {self.name}")) from None
+
     def config(self) -> dict[str, Any]:
         """The space as plain JSON data, without the optional physical settings that are not set (so a
         space written before they existed keeps its stored form and hash)."""

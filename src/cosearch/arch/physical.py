@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .dram import get_dram
-from .estimator import ESTIMATORS, clock_limit_mhz, dram_type_pj_per_bit, leakage_mw
+from .dram import get_dram, words_per_cycle_to_gbps
+from .estimator import ESTIMATORS, clock_limit_mhz, dram_type_pj_per_bit, leakage_mw, level_bandwidth
 from .spec import Arch
 from .technology import SCALING_SOURCE, node_label, scale_factors
 
@@ -53,11 +53,16 @@ def run_units(energy_pj: float, cycles: float, clock_mhz: float, leak_mw: float)
 
 def technology_info(arch: Arch) -> dict[str, Any]:
     """Where ``arch``'s numbers come from: node (``None`` for ``table``), whether it is scaled (and how),
-    DRAM type and its pJ/bit, clock (given or default) and the SRAM clock limit."""
+    DRAM type, its pJ/bit and bandwidth in GB/s (``None``: unlimited), clock (given or default), the SRAM
+    clock limit and SRAM leakage."""
     est = ESTIMATORS.get(arch.estimator)
     node = est.node if est is not None else None
     dram = get_dram(arch.dram)
     limit, level = clock_limit_mhz(arch)
+    dram_level = next((lvl for lvl in arch.levels if lvl.technology == "DRAM" or lvl.size_words is None), None)
+    words = level_bandwidth(dram_level) if dram_level is not None else None
+    bits = dram_level.word_bits if dram_level is not None else 16
+    bits = max(bits.values()) if isinstance(bits, dict) else int(bits)
     info: dict[str, Any] = {
         "estimator": arch.estimator,
         "technology": node_label(node) if node is not None else None,
@@ -65,6 +70,7 @@ def technology_info(arch: Arch) -> dict[str, Any]:
         "dram": dram.name,
         "dram_pj_per_bit": dram_type_pj_per_bit(dram.name),
         "dram_derived": dram.derived,
+        "dram_gbps": words_per_cycle_to_gbps(words, clock_of(arch), bits) if words is not None else None,
         "clock_mhz": clock_of(arch),
         "clock_default": arch.clock_mhz is None,
         "clock_limit_mhz": limit,
