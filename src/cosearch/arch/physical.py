@@ -67,9 +67,10 @@ def technology_info(arch: Arch) -> dict[str, Any]:
         "estimator": arch.estimator,
         "technology": node_label(node) if node is not None else None,
         "scaled": bool(est is not None and est.scaled),
-        "dram": dram.name,
-        "dram_pj_per_bit": dram_type_pj_per_bit(dram.name),
-        "dram_derived": dram.derived,
+        # a table arch's DRAM energy is as written, not a DRAM type's
+        "dram": dram.name if node is not None else arch.dram,
+        "dram_pj_per_bit": dram_type_pj_per_bit(dram.name) if node is not None else None,
+        "dram_derived": dram.derived and node is not None,
         "dram_gbps": words_per_cycle_to_gbps(words, clock_of(arch), bits) if words is not None else None,
         "clock_mhz": clock_of(arch),
         "clock_default": arch.clock_mhz is None,

@@ -203,7 +203,7 @@ def _physical_text(phys: dict[str, Any]) -> str:
     node = phys.get("technology") or "table energies"
     scaled = " (scaled from 45 nm, Stillmaker & Baas 2017)" if phys.get("scaled") else ""
     clock = f"{phys['clock_mhz']:g} MHz" + (" (default)" if phys.get("clock_default") else "")
-    return f"{node}{scaled}, {phys['dram']} DRAM, {clock}"
+    return f"{node}{scaled}, {phys['dram'] or 'table'} DRAM, {clock}"
 
 
 def _space_physical_text(space: Any) -> str:
@@ -278,7 +278,9 @@ def _run_codesign(
         _print_codesign_result(data, cd, out_dir, report_path)
     if data["best"] is None:
         raise CosearchError(f"no valid hardware point found in {data['trials']} trials of study {data['study']} "
-                            "(every point had a layer without a valid mapping, or exceeded the area budget)")
+                            "(every point had a layer without a valid mapping, or exceeded the area budget"
+                            + (", the power budget" if (constraints or {}).get("power_budget_w") else "")
+                            + (", the latency target" if (constraints or {}).get("latency_target_s") else "") + ")")
 
 
 def _print_codesign_result(data: dict[str, Any], cd: Any, out_dir: Path, report_path: Optional[Path]) -> None:
