@@ -85,10 +85,16 @@ def technology_info(arch: Arch) -> dict[str, Any]:
     return info
 
 
+def arch_run_units(arch: Arch, energy_pj: float, cycles: float) -> dict[str, Any]:
+    """One run on ``arch`` (``energy_pj`` dynamic pJ, ``cycles``) in physical units, with
+    :func:`technology_info` and ``area_mm2``: the ``physical`` object of ``cosearch eval --json``."""
+    return {**technology_info(arch), "area_mm2": arch.area_mm2,
+            **run_units(energy_pj, cycles, clock_of(arch), leakage_mw(arch))}
+
+
 def design_units(arch: Arch, energy_pj: Mapping[str, float], cycles: Mapping[str, float]) -> dict[str, Any]:
-    """The ``physical`` object of a design in outputs: :func:`technology_info`, ``area_mm2``, the
-    :func:`run_units` of all workloads run once each (their sums), and ``per_workload`` units."""
+    """The ``physical`` object of a design in co-design outputs: :func:`arch_run_units` of all workloads
+    run once each (their sums), and ``per_workload`` :func:`run_units`."""
     clock, leak = clock_of(arch), leakage_mw(arch)
     per = {w: run_units(energy_pj[w], cycles[w], clock, leak) for w in energy_pj}
-    total = run_units(sum(energy_pj.values()), sum(cycles.values()), clock, leak)
-    return {**technology_info(arch), "area_mm2": arch.area_mm2, **total, "per_workload": per}
+    return {**arch_run_units(arch, sum(energy_pj.values()), sum(cycles.values())), "per_workload": per}
