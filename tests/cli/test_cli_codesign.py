@@ -198,7 +198,7 @@ BAD = [
     (["--storage", "sqlite:///AFILE/x.db"], ["cannot open storage URL"]),
     (["--storage", "nodb://x"], ["cannot open storage URL"]),
     (["--optimizer", "sa"], ["unknown hardware optimizer 'sa'"]),
-    (["--objective", "latency"], ["unknown objective 'latency'"]),
+    (["--objective", "throughput"], ["unknown objective 'throughput'"]),
     (["--objective", "ednp:x"], ["unknown objective 'ednp:x'"]),
     (["--hw-budget", "0"], ["--hw-budget must be at least 1"]),
     (["--hw-budget", "-2"], ["--hw-budget must be at least 1"]),
@@ -288,3 +288,15 @@ def test_codesign_power_budget_makes_designs_infeasible(tmp_path) -> None:
 ])
 def test_codesign_bad_physical_input(tmp_path, args, needle) -> None:
     assert_user_error(run("codesign", *SMALL, *args, "--out", tmp_path / "bad"), needle)
+
+
+def test_eval_json_has_physical_units(study_run, tmp_path) -> None:
+    _, out = study_run
+    arch = out / "best-arch.yaml"
+    mapping = next((out / "mappings" / "dqn").glob("*.json"))
+    data = last_json(ok(run("eval", "--arch", arch, "--workload", "dqn", "--layer", mapping.stem, "--mapping", mapping,
+                            "--json")).stdout)
+    phys = data["physical"]
+    assert phys["technology"] == "65nm" and phys["clock_mhz"] == 200.0
+    assert phys["latency_s"] == pytest.approx(data["cycles"] / 200e6) and phys["power_mw"] > 0
+    assert phys["area_mm2"] > 0
