@@ -285,7 +285,7 @@ def test_load_arch_honours_estimator(tmp_path):
     path.write_text(yaml.safe_dump(text))
     loaded = load_arch(path)
     assert loaded == eyeriss()
-    bad = dict(text, estimator="cacti-7nm")
+    bad = dict(text, estimator="cacti-5nm")
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(CosearchError, match="unknown estimator"):
         load_arch(path)

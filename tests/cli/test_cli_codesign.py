@@ -198,7 +198,7 @@ BAD = [
     (["--storage", "sqlite:///AFILE/x.db"], ["cannot open storage URL"]),
     (["--storage", "nodb://x"], ["cannot open storage URL"]),
     (["--optimizer", "sa"], ["unknown hardware optimizer 'sa'"]),
-    (["--objective", "latency"], ["unknown objective 'latency'"]),
+    (["--objective", "throughput"], ["unknown objective 'throughput'"]),
     (["--objective", "ednp:x"], ["unknown objective 'ednp:x'"]),
     (["--hw-budget", "0"], ["--hw-budget must be at least 1"]),
     (["--hw-budget", "-2"], ["--hw-budget must be at least 1"]),
@@ -241,3 +241,62 @@ def test_study_missing_store(tmp_path: Path) -> None:
     missing = tmp_path / "none.db"
     assert_user_error(run("study", "show", "x", "--storage", f"sqlite:///{missing}"), "no study store at")
     assert not missing.exists()
+
+
+# ---------------------------------------------------------------------------------------------------
+# technology, DRAM, clock, power and latency (issue #14)
+
+def test_codesign_physical_options_json(tmp_path) -> None:
+    out = tmp_path / "phys"
+    data = last_json(ok(run("codesign", *SMALL, "--technology", "22nm", "--dram", "HBM2", "--dram-gbps", "256",
+                            "--clock-mhz", "400", "--objective", "latency", "--out", out, "--json",
+                            "--no-report")).stdout)
+    for key in ("best", "baseline", "baseline_rs"):
+        phys = data[key]["physical"]
+        assert phys["technology"] == "22nm" and phys["scaled"] and phys["dram"] == "HBM2"
+        assert phys["clock_mhz"] == 400.0 and phys["dram_gbps"] == pytest.approx(256.0)
+        assert phys["latency_s"] == pytest.approx(data[key]["cycles"] / 400e6)
+        assert phys["energy_uj"] == pytest.approx(data[key]["energy_pj"] * 1e-6)
+        assert phys["power_mw"] > 0 and phys["area_mm2"] == pytest.approx(data[key]["area_mm2"])
+    cfg = json.loads((out / "results.json").read_text())["config"]
+    assert cfg["hw_space"]["estimator"] == "cacti-22nm" and cfg["objective"] == "latency"
+
+
+def test_codesign_default_has_physical_units_at_200_mhz(study_run) -> None:
+    data, _ = study_run
+    phys = data["best"]["physical"]
+    assert phys["technology"] == "65nm" and not phys["scaled"] and phys["dram"] == "LPDDR4"
+    assert phys["clock_default"] and phys["clock_mhz"] == 200.0
+    assert phys["latency_ms"] == pytest.approx(data["best"]["cycles"] / 200e3)
+
+
+def test_codesign_power_budget_makes_designs_infeasible(tmp_path) -> None:
+    result = run("codesign", *SMALL, "--power-budget", "1e-9", "--out", tmp_path / "p", "--no-report")
+    assert result.exit_code == 2 and "no valid hardware point" in result.stderr and "power budget" in result.stderr
+    trials = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert trials["best"] is None
+    ok(run("codesign", *SMALL, "--latency-target", "10", "--out", tmp_path / "l", "--json", "--no-report"))
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--technology", "5nm"], "unknown technology node"),
+    (["--dram", "GDDR6"], "unknown DRAM type"),
+    (["--clock-mhz", "5000"], "above the SRAM limit"),
+    (["--technology", "22nm", "--hw-space", "paper"], "needs a cacti"),
+    (["--power-budget", "-1"], "--power-budget"),
+    (["--latency-target", "0"], "--latency-target"),
+])
+def test_codesign_bad_physical_input(tmp_path, args, needle) -> None:
+    assert_user_error(run("codesign", *SMALL, *args, "--out", tmp_path / "bad"), needle)
+
+
+def test_eval_json_has_physical_units(study_run, tmp_path) -> None:
+    _, out = study_run
+    arch = out / "best-arch.yaml"
+    mapping = next((out / "mappings" / "dqn").glob("*.json"))
+    data = last_json(ok(run("eval", "--arch", arch, "--workload", "dqn", "--layer", mapping.stem, "--mapping", mapping,
+                            "--json")).stdout)
+    phys = data["physical"]
+    assert phys["technology"] == "65nm" and phys["clock_mhz"] == 200.0
+    assert phys["latency_s"] == pytest.approx(data["cycles"] / 200e6) and phys["power_mw"] > 0
+    assert phys["area_mm2"] > 0

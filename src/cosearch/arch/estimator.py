@@ -6,8 +6,13 @@
 * ``cacti-65nm`` / ``cacti-45nm``: every level's read/fill/update energy per word and area per
   instance follow its size, word width and bandwidth (banking), from power laws fitted to CACTI
   tables shipped as package data (``cosearch/arch/data``); the MAC's energy and area come from the
-  16-bit integer MAC of the same tables, DRAM from LPDDR4 (8 pJ/bit, no on-chip area), and every PE
-  carries a fixed control/network overhead area calibrated on Eyeriss v1 (12.25 mm² core at 65 nm).
+  16-bit integer MAC of the same tables, DRAM from the arch's DRAM type (default LPDDR4, 8 pJ/bit, no
+  on-chip area; :mod:`.dram`), and every PE carries a fixed control/network overhead area calibrated
+  on Eyeriss v1 (12.25 mm² core at 65 nm). The same tables give each SRAM bank's leakage (mW) and
+  access time (ns): :func:`level_estimates`, :func:`clock_limit_mhz`.
+* ``cacti-32nm`` ... ``cacti-7nm``: the 45 nm numbers scaled by Stillmaker & Baas 2017
+  (:mod:`.technology`: energy and leakage by its energy factor, areas by its area factor, access
+  times by its delay factor); their estimators are marked ``scaled``.
 * ``pat-normalised``: the normalised energies of Timeloop's PAT model as its authors describe it (per
   16-bit access: SRAM linear in capacity from 1.0 at 0.5 KB to 6.0 at 100 KB, DRAM 200, MAC 1), with
   the areas of ``cacti-65nm`` (:class:`PatNormalisedEstimator`).
@@ -27,10 +32,13 @@ import numpy as np
 
 from ..errors import CosearchError
 from ..limits import FLOAT_MAX
+from .dram import get_dram
 from .spec import AccessEnergy, Arch, Level
+from .technology import BASE_NODE, SCALED_NODES, SCALING_SOURCE, TABLE_NODES, is_scaled, scale_factors
+from .technology import NODES as ALL_NODES
 
-NODES: tuple[int, ...] = (45, 65)
-"""Technology nodes (nm) the tables cover."""
+NODES: tuple[int, ...] = TABLE_NODES
+"""Technology nodes (nm) the tables cover (:data:`~cosearch.arch.technology.NODES` adds the scaled ones)."""
 SRAM_WIDTHS: tuple[int, ...] = (16, 64, 128)
 """Port widths (bits) of ``sram.csv``."""
 QUANTITIES: tuple[str, ...] = ("read", "write", "area")
@@ -62,9 +70,12 @@ class SramPoint:
     write_pj: float
     area_mm2: float
     source: str
+    leak_mw: float | None = None  # sram.csv rows only
+    access_ns: float | None = None
 
     def value(self, quantity: str) -> float:
-        return {"read": self.read_pj, "write": self.write_pj, "area": self.area_mm2}[quantity]
+        return {"read": self.read_pj, "write": self.write_pj, "area": self.area_mm2, "leak": self.leak_mw,
+                "access": self.access_ns}[quantity]
 
 
 @lru_cache(maxsize=None)
@@ -83,7 +94,7 @@ def sram_points() -> tuple[SramPoint, ...]:
     rows of ``components.csv`` smaller than 64 B (12 and 24 words), which extend the fit downwards."""
     pts = [
         SramPoint(int(r["tech_nm"]), int(r["width_bits"]), float(r["size_bytes"]), float(r["read_pJ"]),
-                  float(r["write_pJ"]), float(r["area_mm2"]), "sram.csv")
+                  float(r["write_pJ"]), float(r["area_mm2"]), "sram.csv", float(r["leak_mW"]), float(r["access_ns"]))
         for r in _read_csv("sram.csv")
     ]
     rf: dict[tuple[int, int], dict[str, float]] = {}
@@ -136,9 +147,14 @@ class PowerLaw:
         return self.coef * max(float(size_bytes), self.min_bytes) ** self.exponent
 
 
+TIMING_QUANTITIES: tuple[str, ...] = ("leak", "access")
+"""Also fitted, on the ``sram.csv`` rows only (the register-file rows have neither): leakage mW and
+access time ns of one bank."""
+
+
 @dataclass(frozen=True)
 class SramFit:
-    """The three power laws of one (node, port width)."""
+    """The power laws of one (node, port width): :data:`QUANTITIES` and :data:`TIMING_QUANTITIES`."""
 
     node: int
     width_bits: int
@@ -146,9 +162,12 @@ class SramFit:
     write: PowerLaw
     area: PowerLaw
     points: tuple[SramPoint, ...]
+    leak: PowerLaw
+    access: PowerLaw
 
     def law(self, quantity: str) -> PowerLaw:
-        return {"read": self.read, "write": self.write, "area": self.area}[quantity]
+        return {"read": self.read, "write": self.write, "area": self.area, "leak": self.leak,
+                "access": self.access}[quantity]
 
 
 def _fit_power_law(sizes: np.ndarray, values: np.ndarray) -> PowerLaw:
@@ -163,12 +182,16 @@ def sram_fits() -> dict[tuple[int, int], SramFit]:
     """Power laws per (node, port width), fitted by least squares on log(size) -> log(value)."""
     fits = {}
     pts = sram_points()
-    for node in NODES:
+    for node in TABLE_NODES:
         for width in SRAM_WIDTHS:
             sel = tuple(p for p in pts if p.node == node and p.width_bits == width)
             sizes = np.array([p.size_bytes for p in sel])
             laws = {q: _fit_power_law(sizes, np.array([p.value(q) for p in sel])) for q in QUANTITIES}
-            fits[(node, width)] = SramFit(node, width, laws["read"], laws["write"], laws["area"], sel)
+            timed = [p for p in sel if p.leak_mw is not None]
+            tsizes = np.array([p.size_bytes for p in timed])
+            laws.update({q: _fit_power_law(tsizes, np.array([p.value(q) for p in timed])) for q in TIMING_QUANTITIES})
+            fits[(node, width)] = SramFit(node, width, laws["read"], laws["write"], laws["area"], sel, laws["leak"],
+                                          laws["access"])
     return fits
 
 
@@ -188,16 +211,25 @@ def fit_errors() -> list[dict[str, float | int | str]]:
 
 @dataclass(frozen=True)
 class SramCost:
-    """One bank: pJ per port-width read and write access, and its area in mm²."""
+    """One bank: pJ per port-width read and write access, its area in mm², leakage in mW and access
+    time in ns."""
 
     read_pj: float
     write_pj: float
     area_mm2: float
+    leak_mw: float
+    access_ns: float
+
+    def scaled(self, node: int) -> SramCost:
+        """This 45 nm bank at a scaled ``node`` (:func:`~cosearch.arch.technology.scale_factors`)."""
+        f = scale_factors(node)
+        return SramCost(self.read_pj * f.energy, self.write_pj * f.energy, self.area_mm2 * f.area,
+                        self.leak_mw * f.energy, self.access_ns * f.delay)
 
 
 def _check_node(node: int) -> None:
-    if node not in NODES:
-        raise CosearchError(f"no component data for {node} nm (available: {', '.join(map(str, NODES))} nm)")
+    if node not in ALL_NODES:
+        raise CosearchError(f"no component data for {node} nm (available: {', '.join(map(str, ALL_NODES))} nm)")
 
 
 def sram_cost(node: int, width_bits: float, size_bytes: float) -> SramCost:
@@ -206,29 +238,35 @@ def sram_cost(node: int, width_bits: float, size_bytes: float) -> SramCost:
     Port widths of the table (16, 64, 128) use their fit; widths in between interpolate the fits
     geometrically in log(width); narrower than 16 bits uses the 16-bit array with energy scaled by
     width/16; wider than 128 bits is ``ceil(width/128)`` side-by-side sub-arrays, each with its share
-    of the width and capacity.
+    of the width and capacity. Leakage follows area (the same array at a narrower port; ``k`` times
+    for ``k`` sub-arrays); access time is the array's (sub-arrays work in parallel). A scaled node
+    (:mod:`.technology`) is the 45 nm bank times its factors.
     """
     _check_node(node)
     if width_bits <= 0:
         raise CosearchError(f"port width must be positive, got {width_bits} bits")
+    if is_scaled(node):
+        return sram_cost(BASE_NODE, width_bits, size_bytes).scaled(node)
     fits = sram_fits()
     if width_bits in SRAM_WIDTHS:
         f = fits[(node, width_bits)]
-        return SramCost(f.read(size_bytes), f.write(size_bytes), f.area(size_bytes))
+        return SramCost(f.read(size_bytes), f.write(size_bytes), f.area(size_bytes), f.leak(size_bytes),
+                        f.access(size_bytes))
     if width_bits < SRAM_WIDTHS[0]:
         c = sram_cost(node, SRAM_WIDTHS[0], size_bytes)
         scale = width_bits / SRAM_WIDTHS[0]
-        return SramCost(c.read_pj * scale, c.write_pj * scale, c.area_mm2)
+        return SramCost(c.read_pj * scale, c.write_pj * scale, c.area_mm2, c.leak_mw, c.access_ns)
     if width_bits > SRAM_WIDTHS[-1]:
         k = math.ceil(width_bits / SRAM_WIDTHS[-1])
         c = sram_cost(node, width_bits / k, size_bytes / k)
-        return SramCost(c.read_pj * k, c.write_pj * k, c.area_mm2 * k)
+        return SramCost(c.read_pj * k, c.write_pj * k, c.area_mm2 * k, c.leak_mw * k, c.access_ns)
     lo = max(w for w in SRAM_WIDTHS if w < width_bits)
     hi = min(w for w in SRAM_WIDTHS if w > width_bits)
     t = math.log(width_bits / lo) / math.log(hi / lo)
     a, b = sram_cost(node, lo, size_bytes), sram_cost(node, hi, size_bytes)
     geo = lambda x, y: x ** (1 - t) * y**t  # noqa: E731
-    return SramCost(geo(a.read_pj, b.read_pj), geo(a.write_pj, b.write_pj), geo(a.area_mm2, b.area_mm2))
+    return SramCost(geo(a.read_pj, b.read_pj), geo(a.write_pj, b.write_pj), geo(a.area_mm2, b.area_mm2),
+                    geo(a.leak_mw, b.leak_mw), geo(a.access_ns, b.access_ns))
 
 
 # ---- components -----------------------------------------------------------------------------------
@@ -240,14 +278,24 @@ def dram_pj_per_bit(component: str = DRAM_COMPONENT) -> float:
     raise CosearchError(f"no DRAM component {component!r} in components.csv")
 
 
+def dram_type_pj_per_bit(name: str | None = None) -> float:
+    """Energy per bit of DRAM type ``name`` (:data:`cosearch.arch.dram.DRAM_TYPES`; default LPDDR4)."""
+    dram = get_dram(name)
+    return dram_pj_per_bit(dram.component) * dram.factor
+
+
 def mac_cost(node: int, mult_bits: int = 16, add_bits: int = 16) -> tuple[float, float]:
     """``(energy pJ, area mm²)`` of one integer MAC (Aladdin model of ``components.csv``).
 
     The multiplier width picks the table's 8- or 16-bit rows (other widths scale the 16-bit rows by
     ``(mult_bits/16)²``); the adder is the narrowest tabulated one at least ``add_bits`` wide (else the
-    widest).
+    widest). A scaled node is the 45 nm MAC times its energy and area factors.
     """
     _check_node(node)
+    if is_scaled(node):
+        energy, area = mac_cost(BASE_NODE, mult_bits, add_bits)
+        f = scale_factors(node)
+        return energy * f.energy, area * f.area
     rows = {}
     for r in components():
         if r["component"] == "mac" and r["tech_nm"] and int(r["tech_nm"]) == node:
@@ -262,8 +310,11 @@ def mac_cost(node: int, mult_bits: int = 16, add_bits: int = 16) -> tuple[float,
 
 
 def pe_overhead_mm2(node: int) -> float:
-    """Per-PE overhead area: the 65 nm calibration constant, scaled by (node/65)² for other nodes."""
+    """Per-PE overhead area: the 65 nm calibration constant, scaled by (node/65)² for 45 nm, and from
+    45 nm by the area factor of :mod:`.technology` for the scaled nodes."""
     _check_node(node)
+    if is_scaled(node):
+        return pe_overhead_mm2(BASE_NODE) * scale_factors(node).area
     return PE_OVERHEAD_MM2_65NM * (node / 65) ** 2
 
 
@@ -280,7 +331,8 @@ def level_bandwidth(level: Level) -> float | None:
 
 @dataclass(frozen=True)
 class LevelEstimate:
-    """How a level is costed: ``kind`` DRAM or SRAM, its banks, and per-word energies / per-instance area."""
+    """How a level is costed: ``kind`` DRAM or SRAM, its banks, per-word energies / per-instance area,
+    per-instance leakage (mW, all banks) and one bank's access time (ns; 0 for DRAM)."""
 
     name: str
     kind: str
@@ -290,26 +342,29 @@ class LevelEstimate:
     read_pj: float
     write_pj: float
     area_mm2: float
+    leak_mw: float = 0.0
+    access_ns: float = 0.0
 
 
-def estimate_level(level: Level, node: int) -> LevelEstimate:
+def estimate_level(level: Level, node: int, dram: str | None = None) -> LevelEstimate:
     """Cost of one level at ``node`` nm.
 
-    DRAM (``technology: DRAM`` or an unbounded ``size_words``): LPDDR4 energy per word for read, fill
-    and update, no on-chip area. Otherwise (SRAM and regfile alike) the level is ``n = ceil(B)`` banks
+    DRAM (``technology: DRAM`` or an unbounded ``size_words``): the energy per word of DRAM type
+    ``dram`` (default LPDDR4) for read, fill and update, no on-chip area. Otherwise (SRAM and regfile alike) the level is ``n = ceil(B)`` banks
     (``B`` = its largest bandwidth limit in words/cycle; 1 bank if unlimited; at most one bank per word),
     each with a one-word port (``word_bits`` wide) and ``size / n`` of the capacity: read energy = the
-    fitted read energy of one bank, fill and update = its write energy, area = ``n`` banks.
+    fitted read energy of one bank, fill and update = its write energy, area and leakage = ``n`` banks.
     """
     bits = _max_bits(level.word_bits)
     if level.technology == "DRAM" or level.size_words is None:
-        e = dram_pj_per_bit() * bits
+        e = dram_type_pj_per_bit(dram) * bits
         return LevelEstimate(level.name, "DRAM", bits, 0, 0.0, e, e, 0.0)
     bw = level_bandwidth(level)
     banks = max(1, min(level.size_words, math.ceil(bw - 1e-9) if bw is not None else 1))
     bank_bytes = level.size_words * bits / 8 / banks
     c = sram_cost(node, bits, bank_bytes)
-    return LevelEstimate(level.name, "SRAM", bits, banks, bank_bytes, c.read_pj, c.write_pj, c.area_mm2 * banks)
+    return LevelEstimate(level.name, "SRAM", bits, banks, bank_bytes, c.read_pj, c.write_pj, c.area_mm2 * banks,
+                         c.leak_mw * banks, c.access_ns)
 
 
 def _mac_widths(arch: Arch) -> tuple[int, int]:
@@ -333,19 +388,24 @@ def _check_estimate(value: float, component: str, what: str, estimator: str) -> 
 
 @dataclass(frozen=True)
 class Estimator:
-    """A named way of filling in an Arch's energies and areas. ``node`` None = the ``table`` identity."""
+    """A named way of filling in an Arch's energies and areas. ``node`` None = the ``table`` identity.
+    ``scaled``: its numbers are the 45 nm tables scaled to ``node`` (:mod:`.technology`)."""
 
     name: str
     description: str
     node: int | None = None
     pe_overhead_mm2: float = 0.0
+    scaled: bool = False
 
     def apply(self, arch: Arch) -> Arch:
+        """``arch`` with this estimator's energies and areas (DRAM of ``arch.dram``); a ``clock_mhz``
+        above the SRAM limit (:func:`clock_limit_mhz`) raises :class:`CosearchError`."""
         if self.node is None:
             return arch if arch.estimator == self.name else arch.model_copy(update={"estimator": self.name})
+        check_clock(arch, self.node)
         levels = []
         for lvl in arch.levels:
-            est = estimate_level(lvl, self.node)
+            est = estimate_level(lvl, self.node, arch.dram)
             for what, value in (("read energy", est.read_pj), ("write energy", est.write_pj), ("area", est.area_mm2)):
                 _check_estimate(value, f"level {lvl.name}", what, self.name)
             levels.append(lvl.model_copy(update={
@@ -400,6 +460,13 @@ class PatNormalisedEstimator(Estimator):
 
 
 def _cacti(node: int) -> Estimator:
+    if is_scaled(node):
+        return Estimator(
+            name=f"cacti-{node}nm",
+            description=(f"CACTI 45 nm SRAM power laws and 16-bit Aladdin MAC scaled to {node} nm (scaled: "
+                         f"{SCALING_SOURCE}), LPDDR4 DRAM 8 pJ/bit unless the arch names another, per-PE "
+                         f"overhead {pe_overhead_mm2(node):.4f} mm²"),
+            node=node, pe_overhead_mm2=pe_overhead_mm2(node), scaled=True)
     return Estimator(
         name=f"cacti-{node}nm",
         description=(f"CACTI {node} nm SRAM power laws (size, width, banks), 16-bit Aladdin MAC, LPDDR4 DRAM "
@@ -413,6 +480,7 @@ ESTIMATORS: dict[str, Estimator] = {
     "table": Estimator("table", "energies and areas as written in the architecture"),
     "cacti-65nm": _cacti(65),
     "cacti-45nm": _cacti(45),
+    **{f"cacti-{n}nm": _cacti(n) for n in SCALED_NODES},
     "pat-normalised": PatNormalisedEstimator(
         name="pat-normalised",
         description=("Timeloop PAT normalised energies per 16-bit access (SRAM 1.0 at 0.5 KB to 6.0 at 100 KB, "
@@ -439,6 +507,49 @@ def apply_estimator(arch: Arch, name: str | None = None, *, source: str | None =
         return estimator.apply(arch)
     except CosearchError as err:
         raise CosearchError(str(err), source=source) from None
+
+
+# ---- leakage and clock ----------------------------------------------------------------------------------
+def estimator_node(arch: Arch) -> int | None:
+    """The technology node (nm) of ``arch``'s estimator, ``None`` for ``table`` (or an unknown name)."""
+    est = ESTIMATORS.get(arch.estimator)
+    return est.node if est is not None else None
+
+
+def level_estimates(arch: Arch, node: int | None = None) -> list[LevelEstimate]:
+    """Every level of ``arch`` as costed at ``node`` (default: its estimator's node); empty for an arch
+    whose estimator has no node (``table``: no SRAM data, hence no leakage and no clock limit)."""
+    node = estimator_node(arch) if node is None else node
+    if node is None:
+        return []
+    return [estimate_level(lvl, node, arch.dram) for lvl in arch.levels]
+
+
+def leakage_mw(arch: Arch) -> float:
+    """Leakage power (mW) of all SRAM instances of ``arch`` (0 for a ``table`` arch): the tables' leakage
+    of each bank (scaled nodes: times the energy factor), summed over banks and instances."""
+    return float(sum(e.leak_mw * lvl.instances for e, lvl in zip(level_estimates(arch), arch.levels)))
+
+
+def clock_limit_mhz(arch: Arch, node: int | None = None) -> tuple[float | None, str | None]:
+    """The highest clock (MHz) at which every SRAM bank of ``arch`` completes one access per cycle,
+    ``1000 / slowest access time (ns)``, and the name of that slowest level; ``(None, None)`` without
+    SRAM data. Scaled nodes scale the 45 nm access times by the delay factor."""
+    slow = [(e.access_ns, e.name) for e in level_estimates(arch, node) if e.kind == "SRAM" and e.access_ns > 0]
+    if not slow:
+        return None, None
+    ns, name = max(slow)
+    return 1000.0 / ns, name
+
+
+def check_clock(arch: Arch, node: int) -> None:
+    """:class:`CosearchError` (one line) if ``arch.clock_mhz`` is above :func:`clock_limit_mhz` at ``node``."""
+    if arch.clock_mhz is None:
+        return
+    limit, level = clock_limit_mhz(arch, node)
+    if limit is not None and arch.clock_mhz > limit:
+        raise CosearchError(f"clock {arch.clock_mhz:g} MHz is above the SRAM limit of {arch.name}: level {level} "
+                            f"allows at most {limit:.1f} MHz at {node} nm (one access per cycle)")
 
 
 # ---- area ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .._io import format_validation_error, read_structured_file
 from ..errors import CosearchError
 from ..limits import GRID_MAX, INT_MAX
-from .spec import Arch, BandwidthValue, Count
+from .spec import Arch, BandwidthValue, ClockMHz, Count
 from .templates import Template, get_template, plain_number
 
 _SPACE_FILES = resources.files("cosearch.arch").joinpath("hwspaces")
@@ -65,7 +65,13 @@ class HWParam(BaseModel):
 
 
 class HWSpace(BaseModel):
-    """A template plus parameter grids, an estimator and a fixed DRAM bandwidth (words/cycle)."""
+    """A template plus parameter grids, an estimator and a fixed DRAM bandwidth (words/cycle).
+
+    Optional, fixed for every point (``None``: as before they existed): ``technology`` (a node such as
+    ``22nm``; sets ``estimator`` to ``cacti-<node>nm``, so it needs a ``cacti-*`` estimator), ``dram`` (a
+    DRAM type, :mod:`.dram`; default LPDDR4), ``dram_gbps`` (DRAM bandwidth in GB/s, which then replaces
+    ``dram_bandwidth``: converted to words/cycle at the clock) and ``clock_mhz`` (default 200 MHz; every
+    point's SRAMs must meet it, :meth:`_clock_met`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -75,6 +81,37 @@ class HWSpace(BaseModel):
     dram_bandwidth: BandwidthValue = 16.0
     word_bits: Count = 16
     params: dict[str, HWParam]
+    technology: str | None = None
+    dram: str | None = None
+    dram_gbps: float | None = Field(None, gt=0, le=1e6)
+    clock_mhz: ClockMHz | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _technology_sets_estimator(cls, data: Any) -> Any:
+        """``technology: 22nm`` -> ``estimator: cacti-22nm`` (normalised ``technology: 22nm``)."""
+        if not isinstance(data, dict) or data.get("technology") is None:
+            return data
+        from .technology import node_label, parse_node
+
+        try:
+            node = parse_node(data["technology"])
+        except CosearchError as err:
+            raise ValueError(str(err)) from None
+        estimator = str(data.get("estimator", "cacti-65nm"))
+        if not estimator.startswith("cacti-"):
+            raise ValueError(f"technology {data['technology']} needs a cacti-* estimator, not {estimator}")
+        return {**data, "technology": node_label(node), "estimator": f"cacti-{node}nm"}
+
+    @field_validator("dram")
+    @classmethod
+    def _known_dram(cls, value: str | None) -> str | None:
+        from .dram import get_dram
+
+        try:
+            return None if value is None else get_dram(value).name
+        except CosearchError as err:
+            raise ValueError(str(err)) from None
 
     @field_validator("template")
     @classmethod
@@ -95,7 +132,80 @@ class HWSpace(BaseModel):
             if not len(p.grid()):
                 raise ValueError(f"params.{name}: empty range {p.low}..{p.high}")
         self._largest_point_builds()
+        self._clock_met()
         return self
+
+    def _clock_met(self) -> None:
+        """With a ``clock_mhz``: raise ``ValueError`` unless every point's SRAM banks meet it. A level's
+        access time depends only on its own parameters (the template's ``level_params``), so each level's
+        grid is walked with the other parameters at their lowest values."""
+        if self.clock_mhz is None:
+            return
+        from .estimator import clock_limit_mhz
+
+        base = {n: plain_number(g[0]) for n, g in zip(self.names, self.grids())}
+        grids = dict(zip(self.names, self.grids()))
+        for level, params in self.template_spec.level_params.items():
+            for combo in np.ndindex(*(len(grids[p]) for p in params)):
+                vals = {**base, **{p: plain_number(grids[p][i]) for p, i in zip(params, combo)}}
+                arch = self.template_spec.build(vals, dram_bandwidth=None, estimator=self.estimator,
+                                                name=self.point_name(vals))
+                limit, _ = clock_limit_mhz(arch)
+                if limit is not None and self.clock_mhz > limit:
+                    raise ValueError(f"clock {self.clock_mhz:g} MHz is above the SRAM limit: level {level} of point "
+                                     f"{self.point_name(vals)} allows at most {limit:.1f} MHz under {self.estimator} "
+                                     "(lower the clock or narrow its parameter ranges)")
+
+    # ---- physical settings -------------------------------------------------------------------------
+    @property
+    def effective_clock_mhz(self) -> float:
+        """The clock (MHz) of every point: ``clock_mhz`` or the default."""
+        from .physical import DEFAULT_CLOCK_MHZ
+
+        return DEFAULT_CLOCK_MHZ if self.clock_mhz is None else float(self.clock_mhz)
+
+    @property
+    def dram_words_per_cycle(self) -> float:
+        """DRAM bandwidth in words/cycle: ``dram_gbps`` converted at the clock and word width, else
+        ``dram_bandwidth``."""
+        if self.dram_gbps is None:
+            return self.dram_bandwidth
+        from .dram import gbps_to_words_per_cycle
+
+        return gbps_to_words_per_cycle(self.dram_gbps, self.effective_clock_mhz, self.word_bits)
+
+    def build_options(self) -> dict[str, Any]:
+        """The keyword arguments of :meth:`Template.build <cosearch.arch.templates.Template.build>` for
+        this space's points: DRAM bandwidth (words/cycle), estimator, and DRAM type and clock if set."""
+        opts: dict[str, Any] = {"dram_bandwidth": self.dram_words_per_cycle, "estimator": self.estimator}
+        if self.dram is not None:
+            opts["dram"] = self.dram
+        if self.clock_mhz is not None:
+            opts["clock_mhz"] = self.clock_mhz
+        return opts
+
+    def with_physical(self, *, technology: str | None = None, dram: str | None = None,
+                      dram_gbps: float | None = None, clock_mhz: float | None = None) -> HWSpace:
+        """This space with the given physical settings replacing its own (``None``: keep); checked as a
+        space file is (:class:`CosearchError`, one line, for an unknown node or DRAM type, a clock above
+        the SRAM limit, ...)."""
+        updates = {k: v for k, v in (("technology", technology), ("dram", dram), ("dram_gbps", dram_gbps),
+                                     ("clock_mhz", clock_mhz)) if v is not None}
+        if not updates:
+            return self
+        try:
+            return HWSpace.model_validate({**self.config(), **updates})
+        except ValidationError as err:
+            raise CosearchError(format_validation_error(err, f"hw space {self.name}")) from None
+
+    def config(self) -> dict[str, Any]:
+        """The space as plain JSON data, without the optional physical settings that are not set (so a
+        space written before they existed keeps its stored form and hash)."""
+        data = self.model_dump(mode="json")
+        for key in ("technology", "dram", "dram_gbps", "clock_mhz"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     def _largest_point_builds(self) -> None:
         """Raise ``ValueError`` if the point of every parameter's highest value is not a valid
@@ -161,8 +271,7 @@ class HWSpace(BaseModel):
     def arch(self, point: np.ndarray | dict[str, float], name: str | None = None) -> Arch:
         """The architecture of a point (grid indices or a values dict), costed by the estimator."""
         vals = point if isinstance(point, dict) else self.values(point)
-        return self.template_spec.build(vals, dram_bandwidth=self.dram_bandwidth, estimator=self.estimator,
-                                        name=name or self.point_name(vals))
+        return self.template_spec.build(vals, name=name or self.point_name(vals), **self.build_options())
 
     def point_name(self, values: dict[str, float]) -> str:
         """A short readable name of a point's values, such as ``hw-14x12-glb108k-bw16-w224-i12-p24``."""

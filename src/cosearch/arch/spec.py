@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..dims import DATASPACES
+from ..errors import CosearchError
 from ..limits import BANDWIDTH_MIN, FLOAT_MAX, INT_MAX
 
 DataSpaceName = Literal["Weights", "Inputs", "Outputs"]
@@ -20,6 +21,8 @@ Amount = Annotated[float, Field(ge=0, le=FLOAT_MAX)]
 """A finite non-negative float within :data:`cosearch.limits.FLOAT_MAX` (energies, areas)."""
 BandwidthValue = Annotated[float, Field(ge=BANDWIDTH_MIN, le=FLOAT_MAX)]
 """Words per cycle within :data:`cosearch.limits.BANDWIDTH_MIN` .. :data:`~cosearch.limits.FLOAT_MAX`."""
+ClockMHz = Annotated[float, Field(gt=0, le=1e6)]
+"""A clock frequency in MHz (positive, at most 1 THz)."""
 _SPEC_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -114,6 +117,20 @@ class Arch(BaseModel):
     mac: Mac
     estimator: str = "table"
     description: str = ""
+    dram: str | None = Field(None, description="DRAM type (LPDDR4, DDR3, DDR4, HBM2); None = LPDDR4")
+    clock_mhz: ClockMHz | None = Field(None, description="clock frequency; None = the default 200 MHz")
+
+    @field_validator("dram")
+    @classmethod
+    def _known_dram(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from .dram import get_dram
+
+        try:
+            return get_dram(value).name
+        except CosearchError as err:
+            raise ValueError(str(err)) from None
 
     @model_validator(mode="after")
     def _check_structure(self) -> "Arch":

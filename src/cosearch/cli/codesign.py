@@ -142,19 +142,25 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
         params.add_row(param_label(name), fmt_param(best.arch.get(name)), fmt_param(base.arch.get(name)))
     out.append(params)
 
+    phys = best.physical or {}
     costs = Table(title="Costs of the whole network(s): EDP in pJ·cycles, ratio = best EDP ÷ this; "
-                        "auto: the study's mapper, RS: row-stationary dataflow")
+                        "auto: the study's mapper, RS: row-stationary dataflow; "
+                        f"{_physical_text(phys)}; energy mJ and power include SRAM leakage")
     for col, just in (("design", "left"), ("area mm²", "right"), ("energy pJ", "right"), ("cycles", "right"),
-                      ("EDP", "right"), ("ratio", "right")):
+                      ("EDP", "right"), ("ratio", "right"), ("latency ms", "right"), ("energy mJ", "right"),
+                      ("power mW", "right")):
         costs.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     rows = [("best design", best, 1.0), (label, base, data["edp_ratio"]), (label_rs, base_rs, data["edp_ratio_rs"])]
     for name, s, ratio in rows:
+        p = s.physical or {}
         costs.add_row(name, f"{s.area_mm2:.3f}", fmt_sci(s.energy_pj), fmt_int(s.cycles),
-                      fmt_sci(s.edp), "-" if ratio is None else f"{ratio:.3f}")
+                      fmt_sci(s.edp), "-" if ratio is None else f"{ratio:.3f}", _fmt_opt(p.get("latency_ms")),
+                      _fmt_opt(p.get("total_energy_mj")), _fmt_opt(p.get("power_mw")))
     bound = data.get("bound")
     if bound:  # what no design under the budget can beat (energy and cycles bounded separately)
         costs.add_row("lower bound, any design", f"≤ {cd.area_budget:.3f}", fmt_sci(bound["energy_pj"]),
-                      fmt_int(bound["cycles"]), fmt_sci(bound["edp"]), f"{best.edp / bound['edp']:.3f}")
+                      fmt_int(bound["cycles"]), fmt_sci(bound["edp"]), f"{best.edp / bound['edp']:.3f}",
+                      _fmt_opt(bound["cycles"] / phys["clock_mhz"] / 1e3 if phys else None), "-", "-")
     out.append(costs)
 
     front = data.get("pareto_front")
@@ -182,12 +188,47 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     return out
 
 
+def _constraints_text(constraints: Optional[dict[str, Any]]) -> str:
+    c = constraints or {}
+    return "".join([f", power <= {c['power_budget_w']:g} W" if c.get("power_budget_w") is not None else "",
+                    f", latency <= {c['latency_target_s']:g} s" if c.get("latency_target_s") is not None else ""])
+
+
+def _fmt_opt(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _physical_text(phys: dict[str, Any]) -> str:
+    """``22nm (scaled from 45 nm), HBM2, 200 MHz`` for a design's ``physical`` object."""
+    if not phys:
+        return "no physical units"
+    node = phys.get("technology") or "table energies"
+    scaled = " (scaled from 45 nm, Stillmaker & Baas 2017)" if phys.get("scaled") else ""
+    clock = f"{phys['clock_mhz']:g} MHz" + (" (default)" if phys.get("clock_default") else "")
+    return f"{node}{scaled}, {phys['dram'] or 'table'} DRAM, {clock}"
+
+
+def _space_physical_text(space: Any) -> str:
+    """The physical settings a space sets, for the run's first line ("" if none)."""
+    parts = [f"{space.technology} (scaled)" if space.technology and space.estimator in _scaled_estimators()
+             else space.technology, space.dram, f"{space.dram_gbps:g} GB/s" if space.dram_gbps else None,
+             f"{space.clock_mhz:g} MHz" if space.clock_mhz else None]
+    text = ", ".join(p for p in parts if p)
+    return f", {text}" if text else ""
+
+
+def _scaled_estimators() -> set[str]:
+    from ..arch.estimator import ESTIMATORS
+
+    return {name for name, est in ESTIMATORS.items() if est.scaled}
+
+
 def _run_codesign(
     *, workloads: list[Any], space: Any, area_budget: float, optimizer: str, objective: str, hw_budget: int,
     hw_batch: int, mapper: str, mapper_budget: int, seed: int, storage: str, study: Optional[str], resume: bool,
     jobs: Optional[int], out: Optional[Path], as_json: bool, default_out: Callable[[str], Path], title: str,
     executor_name: str = "local", address: Optional[str] = None, report: bool = True,
-    space_options: Optional[dict[str, Any]] = None,
+    space_options: Optional[dict[str, Any]] = None, constraints: Optional[dict[str, Any]] = None,
 ) -> None:
     """Build the study, run it with a progress bar and live output files, print the summary or JSON;
     with ``report``, write the HTML report into ``out/report/``."""
@@ -200,7 +241,7 @@ def _run_codesign(
         cd = Codesign(workloads, hw_space=space, area_budget_mm2=area_budget, optimizer=optimizer,
                       objective=objective, hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper,
                       mapper_budget=mapper_budget, seed=seed, storage=storage, study=study, resume=resume,
-                      executor=executor, **(space_options or {}))
+                      executor=executor, **(space_options or {}), **(constraints or {}))
         out_dir = out if out is not None else default_out(cd.study_name)
         output = cd.open_output(out_dir)
         names = "+".join(w.name for w in workloads)
@@ -212,7 +253,8 @@ def _run_codesign(
             resumed = f"resuming study {cd.study_name} ({output.done} trials done)" if output.done else \
                 f"study {cd.study_name}"
             progress.note(
-                f"{title}: {names} on {space.name} ({space.template}, {space.estimator}), area <= {area_budget:.3f} mm², "
+                f"{title}: {names} on {space.name} ({space.template}, {space.estimator}{_space_physical_text(space)}), "
+                f"area <= {area_budget:.3f} mm²{_constraints_text(constraints)}, "
                 f"{optimizer} over {hw_budget} HW points (batches of {hw_batch}), {mapper} mapper with "
                 f"{mapper_budget:,} evaluations per layer, min {cd.objective}, seed {seed}; {resumed} in "
                 f"{cd.storage.url}; {_executor_text(executor)}; writing to {out_dir}")
@@ -238,7 +280,9 @@ def _run_codesign(
         _print_codesign_result(data, cd, out_dir, report_path)
     if data["best"] is None:
         raise CosearchError(f"no valid hardware point found in {data['trials']} trials of study {data['study']} "
-                            "(every point had a layer without a valid mapping, or exceeded the area budget)")
+                            "(every point had a layer without a valid mapping, or exceeded the area budget"
+                            + (", the power budget" if (constraints or {}).get("power_budget_w") else "")
+                            + (", the latency target" if (constraints or {}).get("latency_target_s") else "") + ")")
 
 
 def _print_codesign_result(data: dict[str, Any], cd: Any, out_dir: Path, report_path: Optional[Path]) -> None:
@@ -271,8 +315,15 @@ def codesign_cmd(
     input_shape: Optional[list[str]] = _input_shape_option(),
     area_budget: Optional[str] = typer.Option(None, "--area-budget", help="Area budget: mm², or a preset whose area under the space's estimator is the budget (default: eyeriss-168's area; eyeriss-256's for the paper space)."),
     optimizer: str = typer.Option("bo", "--optimizer", "-o", help="Hardware optimizer: bo, random, ga, vanilla-bo."),
-    objective: str = typer.Option("edp", "--objective", help="edp, energy, cycles, ednp:N (energy × cycles^N), or "
+    objective: str = typer.Option("edp", "--objective", help="edp, energy, cycles, latency (s), power (mW, with "
+                                  "SRAM leakage), ednp:N (energy × cycles^N), or "
                                   "pareto (energy, cycles and area together: the result lists the Pareto front)."),
+    power_budget: Optional[float] = typer.Option(None, "--power-budget", help="Average power budget in W: designs above it on some workload are infeasible."),
+    latency_target: Optional[float] = typer.Option(None, "--latency-target", help="Latency target in s per workload: designs slower on some workload are infeasible."),
+    technology: Optional[str] = typer.Option(None, "--technology", help="Technology node: 65nm, 45nm (CACTI tables) or 32/28/22/16/14/10/7nm (scaled from 45 nm, Stillmaker & Baas 2017); needs a cacti-* space."),
+    dram: Optional[str] = typer.Option(None, "--dram", help="DRAM type: LPDDR4 (default), DDR3, DDR4, HBM2."),
+    dram_gbps: Optional[float] = typer.Option(None, "--dram-gbps", help="DRAM bandwidth in GB/s (replaces the space's dram_bandwidth in words/cycle)."),
+    clock_mhz: Optional[float] = typer.Option(None, "--clock-mhz", help="Clock in MHz (default 200); must not exceed what the space's slowest SRAM allows."),
     hw_budget: int = typer.Option(50, "--hw-budget", "-n", help="Hardware points (trials) to evaluate."),
     hw_batch: int = typer.Option(5, "--hw-batch", help="Points proposed per batch (results are a function of it)."),
     hw_space: str = typer.Option("eyeriss-like", "--hw-space", help="Hardware space: eyeriss-like, simple, paper, or a YAML file (docs/codesign.md)."),
@@ -322,15 +373,22 @@ def codesign_cmd(
     opts = {**_space_options(factorization, max_padding),
             "warm_start": check_int(warm_start, "--warm-start", low=0)}
     nets = _load_workloads(workload, _input_shapes(input_shape))
-    space = load_hw_space(hw_space)
+    for flag, value in (("--power-budget", power_budget), ("--latency-target", latency_target),
+                        ("--dram-gbps", dram_gbps), ("--clock-mhz", clock_mhz)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise CosearchError(f"{flag} must be a positive number, got {value:g}")
+    space = load_hw_space(hw_space).with_physical(technology=technology, dram=dram, dram_gbps=dram_gbps,
+                                                  clock_mhz=clock_mhz)
     budget = parse_area_budget(area_budget, space)
+    constraints = {k: v for k, v in (("power_budget_w", power_budget), ("latency_target_s", latency_target))
+                   if v is not None}
     url = storage if storage is not None else (sqlite_url(out / STUDIES_FILE) if out is not None else DEFAULT_URL)
 
     _run_codesign(workloads=nets, space=space, area_budget=budget, optimizer=optimizer, objective=objective,
                   hw_budget=hw_budget, hw_batch=hw_batch, mapper=mapper, mapper_budget=mapper_budget, seed=seed,
                   storage=url, study=study, resume=resume, jobs=jobs, out=out, as_json=as_json,
                   default_out=default_run_dir, title="co-design", executor_name=executor, address=address,
-                  report=not no_report, space_options=opts)
+                  report=not no_report, space_options=opts, constraints=constraints)
 
 
 DEMO_HW_BUDGET = 24

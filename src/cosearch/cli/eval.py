@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.text import Text
@@ -20,6 +20,13 @@ from ._common import (
     _space_options,
     app,
 )
+
+
+def _physical(arch: Any, energy_pj: float, cycles: float) -> dict[str, Any]:
+    """The layer's run in physical units (:mod:`cosearch.arch.physical`) with where its numbers come from."""
+    from ..arch.physical import arch_run_units
+
+    return arch_run_units(arch, energy_pj, cycles)
 
 
 @app.command("eval")
@@ -61,12 +68,20 @@ def eval_cmd(
             "utilized_pes": int(costs.utilized_pes[0]),
             "mac_energy_pj": float(costs.macs * the_arch.mac.energy_pj),
             "levels": breakdown_dict(the_arch, costs),
+            "physical": _physical(the_arch, float(costs.energy_pj[0]), float(costs.cycles[0])),
         })
         return
     console = _console()
     console.print(Text(f"arch {the_arch.name}, layer {the_layer.name} ({the_layer.shape_text()}), mapping {source}",
                        style="bold"))
     console.print(summary_table(costs))
+    phys = _physical(the_arch, float(costs.energy_pj[0]), float(costs.cycles[0]))
+    node = phys["technology"] or "table energies"
+    console.print(Text(
+        f"{node}{' (scaled from 45 nm, Stillmaker & Baas 2017)' if phys['scaled'] else ''}, "
+        f"{phys['clock_mhz']:g} MHz{' (default)' if phys['clock_default'] else ''}: latency {phys['latency_ms']:.4g} ms, "
+        f"energy {phys['total_energy_uj']:.4g} µJ (leakage {phys['static_energy_uj']:.3g} µJ), "
+        f"power {phys['power_mw']:.4g} mW, area {phys['area_mm2']:.4g} mm²"))
     console.print(level_breakdown_table(the_arch, costs))
     console.print(Text("Loop nest (outer -> inner)", style="bold"))
     console.print(Text(loop_nest(the_arch, batch, tile_words=costs.tile_words, dims=the_layer.dims)))

@@ -174,7 +174,7 @@ def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
     best: tuple[float, tuple[int, int]] | None = None
     for x, y in feasible_meshes(space, area_budget_mm2, area):
         arch = space.arch({**smallest, mesh_x: x, mesh_y: y})
-        cycles = sum(layer.count * layer_cycles_floor(arch, layer, space.dram_bandwidth, factorization)
+        cycles = sum(layer.count * layer_cycles_floor(arch, layer, space.dram_words_per_cycle, factorization)
                      for layer in network.layers)
         if best is None or cycles < best[0]:
             best = (cycles, (x, y))

@@ -14,16 +14,14 @@ def eyeriss168_area(space: Any) -> float:
     from ..arch.templates import get_template
     from ..arch.templates.eyeriss import EYERISS_168
 
-    return float(get_template("eyeriss").build(EYERISS_168, dram_bandwidth=space.dram_bandwidth,
-                                               estimator=space.estimator).area_mm2)
+    return float(get_template("eyeriss").build(EYERISS_168, **space.build_options()).area_mm2)
 
 
 def reference_area(space: Any) -> float:
     """Area (mm²) of the reference design of ``space``'s template, built on that template under the
     space's estimator and DRAM bandwidth (what :attr:`Codesign.baseline_area` is)."""
     template = space.template_spec
-    return float(template.build(dict(template.reference.values), dram_bandwidth=space.dram_bandwidth,
-                                estimator=space.estimator).area_mm2)
+    return float(template.build(dict(template.reference.values), **space.build_options()).area_mm2)
 
 
 def parse_area_budget(text: str | None, space: Any) -> float:

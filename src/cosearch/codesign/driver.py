@@ -70,10 +70,12 @@ whole of ResNet-50 at 100 hardware points stays within minutes."""
 
 # ---- the work unit ---------------------------------------------------------------------------------
 def unit_arch(hw: dict[str, Any]):
-    """The :class:`Arch` of a unit's ``hw`` payload (template, values, estimator, DRAM bandwidth)."""
+    """The :class:`Arch` of a unit's ``hw`` payload (template, values, estimator, DRAM bandwidth, and the
+    DRAM type and clock if the space sets them)."""
     template = get_template(hw["template"])
     return template.build(hw["values"], dram_bandwidth=hw["dram_bandwidth"], estimator=hw["estimator"],
-                          name=hw.get("name") or template.point_name(hw["values"]))
+                          name=hw.get("name") or template.point_name(hw["values"]), dram=hw.get("dram"),
+                          clock_mhz=hw.get("clock_mhz"))
 
 
 def map_unit(unit: WorkUnit) -> WorkResult:
@@ -176,6 +178,8 @@ class Codesign:
         factorization: str = "perfect",
         max_padding: float | None = None,
         warm_start: int = WARM_START_POINTS,
+        power_budget_w: float | None = None,
+        latency_target_s: float | None = None,
     ) -> None:
         """``join``: work on an existing study (it must exist; its settings are taken as given, nothing is
         requeued at start); :meth:`from_study` builds one from the stored configuration. ``worker_id``
@@ -185,7 +189,10 @@ class Codesign:
         imperfect study stores both in its configuration and its EDP lower bound lets non-dividing
         spatial factors keep more PEs busy. ``warm_start``: how many of the nearest hardware points of
         earlier proposal batches seed each layer's search with their best mapping of it
-        (:data:`WARM_START_POINTS`; 0 = cold searches; :meth:`_warm_mappings`)."""
+        (:data:`WARM_START_POINTS`; 0 = cold searches; :meth:`_warm_mappings`).
+        ``power_budget_w`` (W) and ``latency_target_s`` (s): a trial
+        whose average power or latency on some workload exceeds them is invalid (told to the optimizer
+        as infeasible, so it learns where they hold); both are stored in the configuration when set."""
         if not workloads:
             raise CosearchError("no workload given")
         check_budgets(hw_budget=hw_budget, hw_batch=hw_batch, mapper_budget=mapper_budget, seed=seed)
@@ -201,6 +208,11 @@ class Codesign:
         opts = space_options(factorization, max_padding)
         # what every work unit's settings carry (nothing under perfect: its units are as they were)
         self.space_settings: dict[str, Any] = opts if opts["factorization"] != "perfect" else {}
+        self.power_budget_w = (check_float(power_budget_w, "power budget (W)", low_open=True)
+                               if power_budget_w is not None else None)
+        self.latency_target_s = (check_float(latency_target_s, "latency target (s)", low_open=True)
+                                 if latency_target_s is not None else None)
+        self._physics: dict[tuple, tuple[float, float]] = {}  # point -> (clock MHz, leakage mW)
         self.area = AreaModel(hw_space)
         self.baseline = baseline_of(hw_space.template)
         base_area = self._hw_payload(self.baseline.values)
@@ -233,13 +245,15 @@ class Codesign:
         """The settings stored with the study: workloads (names and data, so workers can rebuild the
         study), hardware space, area budget, optimizer, objective, budgets, mapper and seed."""
         return {
-            "workloads": [w.name for w in self.workloads], "hw_space": self.space.model_dump(mode="json"),
+            "workloads": [w.name for w in self.workloads], "hw_space": self.space.config(),
             "area_budget_mm2": self.area_budget, "optimizer": self.optimizer_name, "objective": self.objective,
             "hw_budget": self.hw_budget, "hw_batch": self.hw_batch, "mapper": self.mapper,
             "mapper_budget": self.mapper_budget, "seed": self.seed,
             "workload_data": [network_to_data(w) for w in self.workloads],  # lets workers rebuild the study
             **self.space_settings,
             **({"warm_start": self.warm_start} if self.warm_start else {}),
+            **({"power_budget_w": self.power_budget_w} if self.power_budget_w is not None else {}),
+            **({"latency_target_s": self.latency_target_s} if self.latency_target_s is not None else {}),
         }
 
     def _open_study(self, *, resume: bool, join: bool) -> None:
@@ -256,7 +270,7 @@ class Codesign:
             try:
                 self.study = self.storage.create_study(
                     self.study_name, self.config, objective=self.objective, estimator=self.space.estimator,
-                    estimator_hash=_config_hash(self.space.model_dump(mode="json")), version=__version__)
+                    estimator_hash=_config_hash(self.space.config()), version=__version__)
                 created = True
             except StudyExistsError:
                 if not resume:
@@ -290,6 +304,7 @@ class Codesign:
                        mapper=cfg["mapper"], mapper_budget=cfg["mapper_budget"], seed=cfg["seed"], storage=store,
                        factorization=cfg.get("factorization", "perfect"), max_padding=cfg.get("max_padding"),
                        warm_start=cfg.get("warm_start", 0),
+                       power_budget_w=cfg.get("power_budget_w"), latency_target_s=cfg.get("latency_target_s"),
                        study=study, join=True, executor=executor, **kw)
         except KeyError as err:
             raise CosearchError(f"study {study!r} in {store.url} is not a co-design study (no {err} in its "
@@ -297,8 +312,19 @@ class Codesign:
 
     # ---- setup -------------------------------------------------------------------------------------
     def _hw_payload(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {"template": self.space.template, "values": values, "estimator": self.space.estimator,
-                "dram_bandwidth": self.space.dram_bandwidth}
+        opts = self.space.build_options()
+        return {"template": self.space.template, "values": values, **opts}
+
+    def point_physics(self, values: dict[str, Any]) -> tuple[float, float]:
+        """``(clock MHz, SRAM leakage mW)`` of the design with parameter ``values`` (remembered)."""
+        from ..arch.estimator import leakage_mw
+        from ..arch.physical import clock_of
+
+        key = tuple(sorted(values.items()))
+        if key not in self._physics:
+            arch = unit_arch(self._hw_payload(values))
+            self._physics[key] = (clock_of(arch), leakage_mw(arch))
+        return self._physics[key]
 
     def _unique_layers(self) -> list[tuple[str, Layer]]:
         """(key, layer) for every distinct layer shape over all workloads (count 1: counts are per workload)."""
@@ -358,8 +384,9 @@ class Codesign:
                                  seed=unit.seed)
             on_result(unit, out)
 
-    def network_cost(self, results: dict[str, dict[str, Any]]) -> NetworkCost:
-        """Combine per-layer results (key -> fields) into per-workload network costs."""
+    def network_cost(self, results: dict[str, dict[str, Any]], values: dict[str, Any] | None = None) -> NetworkCost:
+        """Combine per-layer results (key -> fields) into per-workload network costs; with the point's
+        parameter ``values`` its clock and leakage too (:meth:`point_physics`; else the defaults)."""
         energy, cycles, edp = {}, {}, {}
         bad = [k for k, r in results.items() if r.get("error") or r.get("energy_pj") is None]
         by_shape = {layer.shape_key(): results.get(key, {}) for key, layer in self.layers}
@@ -368,7 +395,20 @@ class Codesign:
             e, c = repeat_totals((n, r["energy_pj"], r["cycles"]) for n, r in found if r.get("energy_pj") is not None)
             energy[w.name], cycles[w.name], edp[w.name] = e, c, e * c
         reason = f"no valid mapping for {', '.join(sorted(bad))}" if bad else ""
-        return NetworkCost(energy, cycles, edp, results, valid=not bad, reason=reason)
+        cost = NetworkCost(energy, cycles, edp, results, valid=not bad, reason=reason)
+        if values is not None:
+            cost.clock_mhz, cost.leakage_mw = self.point_physics(values)
+        return cost
+
+    def constraint_violation(self, cost: NetworkCost) -> str:
+        """Why a valid cost breaks ``--power-budget`` or ``--latency-target`` on some workload ("" if not)."""
+        for w in cost.edp:
+            u = cost.units(w)
+            if self.power_budget_w is not None and u["power_mw"] > self.power_budget_w * 1e3:
+                return f"power {u['power_mw']:.4g} mW on {w} over the budget {self.power_budget_w * 1e3:.4g} mW"
+            if self.latency_target_s is not None and u["latency_s"] > self.latency_target_s:
+                return f"latency {u['latency_s']:.4g} s on {w} over the target {self.latency_target_s:.4g} s"
+        return ""
 
     def _baselines(self) -> tuple[NetworkCost, NetworkCost]:
         """The two baselines (:mod:`.baselines`: the study's mapper, the template's named dataflow), their
@@ -382,7 +422,7 @@ class Codesign:
             units += self._units(-1, values, settings, self.mapper)
         results: dict[Any, dict[str, dict[str, Any]]] = {flow: {} for flow in flows}
         self._run_units(units, lambda u, r: results[u.settings.get("dataflow")].__setitem__(u.layer_name, r.record()))
-        costs = [self.network_cost(results[flow]) for flow in flows]
+        costs = [self.network_cost(results[flow], values) for flow in flows]
         self.baseline_cost, self.baseline_rs_cost = costs[0], costs[-1]
         self.baseline_summaries = (self._summary(values, costs[0], self.baseline_area),
                                    self._summary(values, costs[-1], self.baseline_area))
@@ -558,14 +598,22 @@ class Codesign:
                       "energy_pj": None, "cycles": None, "edp": None, "area_mm2": area, "per_workload": {},
                       "seconds": 0.0}
         else:
-            cost = self.network_cost(held.results)
+            values, _ = self._trial_point(held.trial)
+            cost = self.network_cost(held.results, values)
             value = objective_value(cost, self.objective, self._value_baseline()) if not held.failures else math.inf
-            result = {"value": value if math.isfinite(value) else None, "valid": cost.valid and not held.failures,
-                      "reason": cost.reason, "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
+            broken = self.constraint_violation(cost) if cost.valid and not held.failures else ""
+            if broken:
+                value = math.inf
+            result = {"value": value if math.isfinite(value) else None,
+                      "valid": cost.valid and not held.failures and not broken,
+                      "reason": broken or cost.reason, "energy_pj": cost.total_energy_pj, "cycles": cost.total_cycles,
                       "edp": cost.total_energy_pj * cost.total_cycles, "area_mm2": area,
                       "per_workload": {w: {"energy_pj": cost.energy_pj[w], "cycles": cost.cycles[w],
                                            "edp": cost.edp[w]} for w in cost.edp},
                       "seconds": time.perf_counter() - held.started}
+            if cost.valid:
+                units = cost.units()
+                result.update(latency_s=units["latency_s"], power_mw=units["power_mw"])
             if self.objective == "pareto":
                 result["objectives"] = objective_vector(cost, area, self._value_baseline()) \
                     if result["valid"] and result["value"] is not None else None
@@ -580,11 +628,14 @@ class Codesign:
             self.on_trial({"number": held.trial.number, "values": values, **result})
 
     def _summary(self, values: dict[str, Any], cost: NetworkCost, area: float) -> DesignSummary:
+        from ..arch.physical import design_units
+
+        physical = design_units(unit_arch(self._hw_payload(values)), cost.energy_pj, cost.cycles) if cost.valid else None
         return DesignSummary(arch=values, energy_pj=cost.total_energy_pj, cycles=cost.total_cycles,
                              edp=cost.total_energy_pj * cost.total_cycles, area_mm2=area,
                              per_workload={w: cost.edp[w] for w in cost.edp},
                              layers={k: LayerSummary.from_record(r) for k, r in cost.layers.items()},
-                             per_phase=self._phase_totals(values, cost))
+                             per_phase=self._phase_totals(values, cost), physical=physical)
 
     def _phase_totals(self, values: dict[str, Any], cost: NetworkCost) -> dict[str, dict[str, Any]] | None:
         """Per-phase totals of the workloads with phases on the point ``values`` (None without phases or
@@ -618,7 +669,7 @@ class Codesign:
         ratio = ratio_rs = None
         if best_t is not None:
             results = {lr.layer: lr.__dict__ for lr in best_t.layers}
-            cost = self.network_cost(results)
+            cost = self.network_cost(results, best_t.hw_params["values"])
             best = self._summary(best_t.hw_params["values"], cost, best_t.result["area_mm2"]).with_trial(best_t.number)
             ratio = edp_ratio(cost, baseline)
             ratio_rs = edp_ratio(cost, baseline_rs)

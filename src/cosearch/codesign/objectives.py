@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..arch.physical import DEFAULT_CLOCK_MHZ, run_units
 from ..errors import CosearchError
 from .records import DesignSummary
 
-OBJECTIVES = ("edp", "energy", "cycles", "pareto")  # plus "ednp:N"
+OBJECTIVES = ("edp", "energy", "cycles", "latency", "power", "pareto")  # plus "ednp:N"
 PARETO_OBJECTIVES = ("energy_pj", "cycles", "area_mm2")
 """What ``pareto`` minimises jointly (with several workloads: geometric means of the ratios to the
 baseline for energy and cycles, and area in mm²)."""
@@ -22,7 +23,8 @@ baseline for energy and cycles, and area in mm²)."""
 
 @dataclass
 class NetworkCost:
-    """Costs of one hardware point on the workloads (per workload and combined)."""
+    """Costs of one hardware point on the workloads (per workload and combined); ``clock_mhz`` and
+    ``leakage_mw`` (SRAM leakage) turn them into seconds and milliwatts (:mod:`cosearch.arch.physical`)."""
 
     energy_pj: dict[str, float]
     cycles: dict[str, float]
@@ -30,6 +32,14 @@ class NetworkCost:
     layers: dict[str, dict[str, Any]]  # layer key -> result fields
     valid: bool
     reason: str = ""
+    clock_mhz: float = DEFAULT_CLOCK_MHZ
+    leakage_mw: float = 0.0
+
+    def units(self, workload: str | None = None) -> dict[str, float]:
+        """:func:`~cosearch.arch.physical.run_units` of one workload (``None``: all, each run once)."""
+        e = self.total_energy_pj if workload is None else self.energy_pj[workload]
+        c = self.total_cycles if workload is None else self.cycles[workload]
+        return run_units(e, c, self.clock_mhz, self.leakage_mw)
 
     @property
     def total_energy_pj(self) -> float:
@@ -42,8 +52,9 @@ class NetworkCost:
 
 def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | None) -> float:
     """Value to minimise: for one workload its metric, for several the geometric mean of ratios to
-    the baseline. ``ednp:N`` is energy × cycles^N. ``pareto`` has EDP as its scalar value (which
-    design is "best"); its objectives are :func:`objective_vector`."""
+    the baseline. ``ednp:N`` is energy × cycles^N; ``latency`` is seconds at the design's clock,
+    ``power`` average milliwatts with SRAM leakage (:meth:`NetworkCost.units`). ``pareto`` has EDP as
+    its scalar value (which design is "best"); its objectives are :func:`objective_vector`."""
     if not cost.valid:
         return math.inf
 
@@ -54,6 +65,10 @@ def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | N
             return c.energy_pj[w]
         if objective == "cycles":
             return c.cycles[w]
+        if objective == "latency":
+            return c.units(w)["latency_s"]
+        if objective == "power":
+            return c.units(w)["power_mw"]
         n = float(objective.split(":", 1)[1])
         return c.energy_pj[w] * c.cycles[w] ** n
 
@@ -78,7 +93,7 @@ EDNP_MAX = 10
 
 
 def parse_objective(objective: str) -> str:
-    """``objective`` if it names one (``edp``, ``energy``, ``cycles``, ``pareto``, ``ednp:N`` with a
+    """``objective`` if it names one (``edp``, ``energy``, ``cycles``, ``latency``, ``power``, ``pareto``, ``ednp:N`` with a
     finite ``0 < N <= EDNP_MAX``), else :class:`CosearchError`."""
     if objective in OBJECTIVES:
         return objective
@@ -91,8 +106,8 @@ def parse_objective(objective: str) -> str:
             return objective
         if n is not None:
             raise CosearchError(f"objective {objective!r}: ednp:N needs 0 < N <= {EDNP_MAX}, got {n:g}")
-    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, ednp:N with "
-                        f"0 < N <= {EDNP_MAX}, pareto)")
+    raise CosearchError(f"unknown objective {objective!r} (choose from edp, energy, cycles, latency, power, "
+                        f"ednp:N with 0 < N <= {EDNP_MAX}, pareto)")
 
 
 def edp_ratio(cost: NetworkCost, base: NetworkCost) -> float:

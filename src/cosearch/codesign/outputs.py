@@ -73,7 +73,7 @@ class RunDirectory:
     def _set_best(self, trial: Any) -> None:
         cd = self.codesign
         results = {lr.layer: dict(lr.__dict__) for lr in trial.layers}
-        cost = cd.network_cost(results)
+        cost = cd.network_cost(results, trial.hw_params["values"])
         summary = cd._summary(trial.hw_params["values"], cost, trial.result["area_mm2"]).with_trial(trial.number)
         self.best, self.best_value = summary, float(trial.value)
         self.write_best_files(summary)

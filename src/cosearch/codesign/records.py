@@ -38,7 +38,9 @@ class DesignSummary:
     ``per_workload`` maps each workload to its EDP (pJ·cycles); ``energy_pj``/``cycles``/``edp`` are the
     totals over all workloads; ``layers`` maps each unique layer's shape key to its summary; ``trial`` is
     the trial number of a searched design (``None`` for a baseline); ``per_phase`` the per-phase totals
-    of workloads with phases (``workload/phase`` with several workloads; absent without phases).
+    of workloads with phases (``workload/phase`` with several workloads; absent without phases);
+    ``physical`` the design in physical units (latency s, throughput, energy µJ/mJ, power mW, area mm²,
+    technology node and whether it is scaled, DRAM type, clock: :func:`cosearch.arch.physical.design_units`).
     """
 
     arch: dict[str, Any]  # the template's parameter values
@@ -50,6 +52,7 @@ class DesignSummary:
     layers: dict[str, LayerSummary] = field(default_factory=dict)
     trial: int | None = None
     per_phase: dict[str, dict[str, Any]] | None = None  # LLM workloads: phase -> model.totals.phase_totals
+    physical: dict[str, Any] | None = None  # cosearch.arch.physical.design_units: s, µJ, mW, node, clock, DRAM
 
     def with_trial(self, number: int) -> DesignSummary:
         """This summary as trial ``number``'s."""
@@ -63,6 +66,8 @@ class DesignSummary:
             data["trial"] = self.trial
         if self.per_phase is not None:
             data["per_phase"] = self.per_phase
+        if self.physical is not None:
+            data["physical"] = self.physical
         return data
 
     @classmethod
@@ -70,4 +75,4 @@ class DesignSummary:
         return cls(arch=dict(data["arch"]), energy_pj=data["energy_pj"], cycles=data["cycles"], edp=data["edp"],
                    area_mm2=data["area_mm2"], per_workload=dict(data["per_workload"]),
                    layers={k: LayerSummary.from_record(v) for k, v in (data.get("layers") or {}).items()},
-                   trial=data.get("trial"), per_phase=data.get("per_phase"))
+                   trial=data.get("trial"), per_phase=data.get("per_phase"), physical=data.get("physical"))

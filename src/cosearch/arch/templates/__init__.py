@@ -115,11 +115,13 @@ class Template:
         return {p.name: p.short for p in self.params}
 
     def build(self, values: Mapping[str, float], *, dram_bandwidth: float | None, estimator: str,
-              name: str = "hw") -> Arch:
+              name: str = "hw", dram: str | None = None, clock_mhz: float | None = None) -> Arch:
         """The :class:`Arch` of one point (parameter values), costed by estimator ``estimator``;
-        ``dram_bandwidth`` in words/cycle (``None``: unlimited). Values that are not exactly the
-        template's parameters as positive finite numbers (the mesh's as integers), or a point that is
-        not a valid architecture, raise :class:`CosearchError` naming the template and the parameter."""
+        ``dram_bandwidth`` in words/cycle (``None``: unlimited); ``dram`` the DRAM type and ``clock_mhz``
+        the clock (``None``: LPDDR4, 200 MHz; neither is written into the arch then). Values that are
+        not exactly the template's parameters as positive finite numbers (the mesh's as integers), or
+        a point that is not a valid architecture, raise :class:`CosearchError` naming the template and
+        the parameter."""
         values = self.checked_values(values)
         if dram_bandwidth is not None:
             check_float(dram_bandwidth, f"template {self.name}: dram_bandwidth", low=BANDWIDTH_MIN)
@@ -127,7 +129,7 @@ class Template:
         pe = {"instances": x * y, "mesh_x": x, "mesh_y": y}
         try:
             arch = Arch(name=name, levels=self.levels(values, pe, dram_bandwidth), mac={**pe, "energy_pj": 1.0},
-                        estimator="table")
+                        estimator="table", dram=dram, clock_mhz=clock_mhz)
         except ValidationError as err:
             raise CosearchError(format_validation_error(err, f"template {self.name} point {self.point_name(values)}")) from None
         return apply_estimator(arch, estimator)
