@@ -140,8 +140,10 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
         params.add_row(param_label(name), fmt_param(best.arch.get(name)), fmt_param(base.arch.get(name)))
     out.append(params)
 
+    ref = cd.space.template_spec.reference
+    flow = f", {ref.dataflow_tag}: {ref.dataflow} dataflow" if ref.dataflow else ""
     costs = Table(title="Costs of the whole network(s): EDP in pJ·cycles, ratio = best EDP ÷ this; "
-                        "auto: the study's mapper, RS: row-stationary dataflow")
+                        f"auto: the study's mapper{flow}")
     for col, just in (("design", "left"), ("area mm²", "right"), ("energy pJ", "right"), ("cycles", "right"),
                       ("EDP", "right"), ("ratio", "right")):
         costs.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
