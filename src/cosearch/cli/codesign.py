@@ -136,8 +136,10 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     params.add_column("parameter", style="bold")
     params.add_column("best", justify="right")
     params.add_column(short, justify="right")
+    labels = cd.space.template_spec.labels  # the space's own template's (a user template's included)
     for name in cd.space.names:
-        params.add_row(param_label(name), fmt_param(best.arch.get(name)), fmt_param(base.arch.get(name)))
+        params.add_row(labels.get(name) or param_label(name), fmt_param(best.arch.get(name)),
+                       fmt_param(base.arch.get(name)))
     out.append(params)
 
     ref = cd.space.template_spec.reference
