@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...limits import FLOAT_MAX, INT_MAX
 from ..spec import DataSpaceName
@@ -82,7 +82,6 @@ class TemplateSpec(BaseModel):
     levels: list[LevelSpec] = Field(min_length=2, max_length=16)
     reference: ReferenceSpec
     labels: dict[ParamName, str] = {}
-    _template: Template | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _check(self) -> TemplateSpec:
@@ -120,7 +119,7 @@ class TemplateSpec(BaseModel):
             template = self._build()
         except ValueError as err:  # the reference does not set exactly the parameters
             raise ValueError(str(err).replace(f"template {self.name}: ", "")) from None
-        self._template = template
+        _remember(self, template)
         return self
 
     def param_names(self) -> tuple[str, ...]:
@@ -129,9 +128,9 @@ class TemplateSpec(BaseModel):
         return tuple(dict.fromkeys([*self.mesh, *(p for lvl in self.levels for p in lvl.params())]))
 
     def template(self) -> Template:
-        """The :class:`~cosearch.arch.templates.Template` this spec describes (built once)."""
-        assert self._template is not None
-        return self._template
+        """The :class:`~cosearch.arch.templates.Template` this spec describes (built once per
+        distinct definition)."""
+        return _BUILT.get(self.model_dump_json()) or _remember(self, self._build())
 
     def _build(self) -> Template:
         names = self.param_names()
@@ -163,3 +162,15 @@ class TemplateSpec(BaseModel):
             reference=Reference(ref.label, {**{n: ref.values[n] for n in names if n in ref.values}, **ref.values},
                                 dataflow=ref.dataflow, dataflow_tag=ref.dataflow_tag, sets_budget=ref.sets_budget),
         )
+
+
+_BUILT: dict[str, Template] = {}
+"""Built templates by their spec's JSON (equal definitions share one; bounded by :data:`_BUILT_MAX`)."""
+_BUILT_MAX = 64
+
+
+def _remember(spec: TemplateSpec, template: Template) -> Template:
+    if len(_BUILT) >= _BUILT_MAX:
+        _BUILT.pop(next(iter(_BUILT)))
+    _BUILT[spec.model_dump_json()] = template
+    return template
