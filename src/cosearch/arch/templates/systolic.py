@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import Param, Reference, Template, dram_level
+from . import Param, Reference, Template, dram_level, glb_level
 
 TPU_SCALED = {"mesh_x": 13, "mesh_y": 13, "ub_kb": 63.375, "ub_bandwidth": 13, "acc_kb": 10.5625,
               "acc_bandwidth": 13, "weight_reg_words": 2}
@@ -41,9 +41,8 @@ TPU_SCALED = {"mesh_x": 13, "mesh_y": 13, "ub_kb": 63.375, "ub_bandwidth": 13, "
 
 
 def _buffer(name: str, kib: float, bandwidth: float, keeps: list[str]) -> dict[str, Any]:
-    bw = float(bandwidth)
-    return {"name": name, "size_words": int(round(float(kib) * 1024 * 8 / 16)), "keeps": keeps,
-            "bandwidth": {"read": bw, "write": bw}}
+    """A global buffer of ``kib`` KiB at ``bandwidth`` words/cycle that always keeps ``keeps``."""
+    return {**glb_level(kib, bandwidth), "name": name, "keeps": keeps, "keeps_fixed": True}
 
 
 def _levels(values: Mapping[str, float], pe: dict[str, int], dram_bandwidth: float | None) -> list[dict[str, Any]]:
