@@ -10,6 +10,7 @@ import pytest
 
 from conftest import REPO
 from cosearch import evaluate, load_arch, load_mapping, load_workload
+from cosearch.arch.hwspace import load_hw_space
 from cosearch.arch.spec import Arch
 from cosearch.mapping.mapping import Mappings
 from cosearch.workload.layer import Network
@@ -28,7 +29,7 @@ TIMELOOP_ENERGY_PJ = {
     "eyeriss168_resnet_conv3x3.json": (1183866880.0, 688128),
 }
 
-LOADERS = {"arch", "workloads", "mappings", "constraints", "hf"}
+LOADERS = {"arch", "workloads", "mappings", "constraints", "hf", "hwspaces"}
 IGNORED_SUFFIXES = {".md", ".txt"}
 
 
@@ -68,6 +69,14 @@ def test_arch_example_loads(path: Path) -> None:
     assert isinstance(arch, Arch)
     assert arch.num_levels >= 2
     assert arch.num_pes >= 1
+
+
+@pytest.mark.parametrize("path", _files("hwspaces"), ids=_id)
+def test_hw_space_example_loads(path: Path) -> None:
+    """A hardware space file (on a user template or a registered one); running one is in
+    tests/arch/templates/test_user_templates.py."""
+    space = load_hw_space(path)
+    assert space.arch(dict(space.template_spec.reference.values)).num_pes >= 1
 
 
 @pytest.mark.parametrize("path", _files("workloads"), ids=_id)
@@ -133,7 +142,8 @@ def _snippets(lang: str) -> list[str]:
 def test_formats_doc_snippets_load(tmp_path: Path) -> None:
     yaml_blocks = _snippets("yaml")
     json_blocks = _snippets("json")
-    assert len(yaml_blocks) == 4 and len(json_blocks) == 1  # arch, workload, LLM workload, constraints; mapping
+    # arch, workload, LLM workload, user template (a hardware space), constraints; mapping
+    assert len(yaml_blocks) == 5 and len(json_blocks) == 1
     arch_file = tmp_path / "arch.yaml"
     arch_file.write_text(yaml_blocks[0])
     arch = load_arch(arch_file)
@@ -144,6 +154,9 @@ def test_formats_doc_snippets_load(tmp_path: Path) -> None:
     net_file.write_text(yaml_blocks[2])
     llm = load_workload(net_file)
     assert [op.op for op in llm.ops] == ["softmax", "embedding"] and llm.phases[0].layers == ["q_proj", "attn_scores"]
+    space_file = tmp_path / "space.yaml"
+    space_file.write_text(yaml_blocks[3])  # the worked example of "User templates": the committed example's space
+    assert load_hw_space(space_file) == load_hw_space(EXAMPLES / "hwspaces" / "four_level.yaml")
     # the mapping snippet is the eyeriss-168 example, abbreviated: same costs
     mapping_file = tmp_path / "m.json"
     mapping_file.write_text(json_blocks[0])

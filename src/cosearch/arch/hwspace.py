@@ -19,13 +19,24 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .._io import format_validation_error, read_structured_file
 from ..errors import CosearchError
 from ..limits import GRID_MAX, INT_MAX
 from .spec import Arch, BandwidthValue, ClockMHz, Count
-from .templates import Template, get_template, plain_number
+from .templates import TEMPLATES, Template, get_template, plain_number
+from .templates._yaml import TemplateSpec
 
 _SPACE_FILES = resources.files("cosearch.arch").joinpath("hwspaces")
 HW_SPACES: dict[str, str] = {f.name.removesuffix(".yaml"): f.name
@@ -71,11 +82,16 @@ class HWSpace(BaseModel):
     ``22nm``; sets ``estimator`` to ``cacti-<node>nm``, so it needs a ``cacti-*`` estimator), ``dram`` (a
     DRAM type, :mod:`.dram`; default LPDDR4), ``dram_gbps`` (DRAM bandwidth in GB/s, which then replaces
     ``dram_bandwidth``: converted to words/cycle at the clock) and ``clock_mhz`` (default 200 MHz; every
-    point's SRAMs must meet it, :meth:`_clock_met`)."""
+    point's SRAMs must meet it, :meth:`_clock_met`).
+
+    ``template`` names a registered template, or, with ``user_template`` (a YAML template,
+    :mod:`cosearch.arch.templates._yaml`), that template's name; ``user_template`` is left out of the
+    dumped space when it is ``None``, so spaces on registered templates dump as they always did."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = "hw-space"
+    user_template: TemplateSpec | None = None
     template: str
     estimator: str = "cacti-65nm"
     dram_bandwidth: BandwidthValue = 16.0
@@ -115,9 +131,22 @@ class HWSpace(BaseModel):
 
     @field_validator("template")
     @classmethod
-    def _registered(cls, name: str) -> str:
-        get_template(name)
+    def _registered(cls, name: str, info: ValidationInfo) -> str:
+        user = info.data.get("user_template")
+        if user is None:
+            get_template(name)
+        elif name != user.name:
+            raise ValueError(f"names user template {user.name!r} but says {name!r}")
+        elif name in TEMPLATES:
+            raise ValueError(f"user template {name!r} has the name of a built-in template; rename it")
         return name
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("user_template", 0) is None:
+            del out["user_template"]
+        return out
 
     @model_validator(mode="after")
     def _params_match_template(self) -> "HWSpace":
@@ -211,7 +240,7 @@ class HWSpace(BaseModel):
         """Raise ``ValueError`` if the point of every parameter's highest value is not a valid
         architecture (sizes, energies and areas grow with the parameters, so the largest point is the
         first to pass :mod:`cosearch.limits`); a search could otherwise propose it."""
-        top = {n: plain_number(g[-1]) for n, g in zip(self.names, self.grids())}
+        top = self.largest_values()
         try:
             self.arch(top)
         except ValidationError as err:
@@ -221,10 +250,15 @@ class HWSpace(BaseModel):
             raise ValueError(f"the largest point ({self.point_name(top)}) is not a valid architecture: {err}") from None
 
     # ---- grids and points --------------------------------------------------------------------
+    def largest_values(self) -> dict[str, float]:
+        """The values of the point of every parameter's highest grid value (the largest design)."""
+        return {n: plain_number(g[-1]) for n, g in zip(self.names, self.grids())}
+
     @property
     def template_spec(self) -> Template:
-        """The registered :class:`~cosearch.arch.templates.Template` the space is on."""
-        return get_template(self.template)
+        """The :class:`~cosearch.arch.templates.Template` the space is on: the user template's, else the
+        registered one."""
+        return self.user_template.template() if self.user_template is not None else get_template(self.template)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -273,9 +307,54 @@ class HWSpace(BaseModel):
         vals = point if isinstance(point, dict) else self.values(point)
         return self.template_spec.build(vals, name=name or self.point_name(vals), **self.build_options())
 
+    def hw_payload(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The plain-data description of one point a work unit carries (:func:`payload_template` and
+        :meth:`~cosearch.arch.templates.Template.build` rebuild its arch in any process): template name,
+        values, estimator, DRAM bandwidth (and type and clock if set, :meth:`build_options`), and a user
+        template's definition."""
+        hw = {"template": self.template, "values": values, **self.build_options()}
+        if self.user_template is not None:
+            hw["user_template"] = self.user_template.model_dump(mode="json")
+        return hw
+
     def point_name(self, values: dict[str, float]) -> str:
         """A short readable name of a point's values, such as ``hw-14x12-glb108k-bw16-w224-i12-p24``."""
         return self.template_spec.point_name(values)
+
+
+def payload_template(hw: dict[str, Any]) -> Template:
+    """The template of a point's payload (:meth:`HWSpace.hw_payload`) or of a stored space's data
+    (``hw_space`` of a study's configuration): its user template if it carries one, else the registered
+    template it names (:class:`CosearchError` if none)."""
+    user = hw.get("user_template")
+    if user is None:
+        return get_template(hw["template"])
+    try:
+        return TemplateSpec.model_validate(user).template()
+    except ValidationError as err:
+        raise CosearchError(format_validation_error(err, f"user template {hw.get('template')!r}")) from None
+
+
+def _inline_template(data: dict[str, Any], base: Path | None, source: str) -> dict[str, Any]:
+    """``data`` with a user template in place: a ``template:`` that is a mapping (the template inline) or
+    a ``.yaml``/``.yml``/``.json`` path (relative to the space file's folder ``base``) becomes
+    ``user_template`` plus its name."""
+    spec = data.get("template")
+    if isinstance(spec, str) and spec not in TEMPLATES and Path(spec).suffix.lower() in (".yaml", ".yml", ".json"):
+        path = Path(spec) if Path(spec).is_absolute() or base is None else base / spec
+        where = f"{source}: template {path}"
+        spec = read_structured_file(path)
+        if not isinstance(spec, dict):
+            raise CosearchError(f"{where}: expected a mapping with name, levels and reference (a user template)")
+    elif isinstance(spec, dict):
+        where = f"{source}: template"
+    else:
+        return data
+    try:
+        TemplateSpec.model_validate(spec)
+    except ValidationError as err:
+        raise CosearchError(format_validation_error(err, where)) from None
+    return {**data, "user_template": spec, "template": spec.get("name")}
 
 
 def _builtin_space_data(name: str) -> Any:
@@ -291,6 +370,7 @@ def load_hw_space(name_or_path: str | Path | None = None, template: str = "eyeri
             raise CosearchError(f"no built-in hardware space on template {template!r} ({', '.join(HW_SPACES)})")
         name_or_path = on_template[0]
     text = str(name_or_path)
+    base: Path | None = None
     if text in HW_SPACES:
         data = _builtin_space_data(text)
         source = f"hw space {text}"
@@ -298,9 +378,10 @@ def load_hw_space(name_or_path: str | Path | None = None, template: str = "eyeri
         path = Path(text)
         if not path.exists() and path.suffix == "":
             raise CosearchError(f"unknown hardware space {text!r}: not built in ({', '.join(HW_SPACES)}) and no such file")
-        data, source = read_structured_file(path), str(path)
+        data, source, base = read_structured_file(path), str(path), path.parent
     if not isinstance(data, dict):
         raise CosearchError(f"{source}: expected a mapping with template and params")
+    data = _inline_template(data, base, source)
     try:
         return HWSpace.model_validate(data)
     except ValidationError as err:

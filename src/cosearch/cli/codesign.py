@@ -138,13 +138,17 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     params.add_column("parameter", style="bold")
     params.add_column("best", justify="right")
     params.add_column(short, justify="right")
+    labels = cd.space.template_spec.labels  # the space's own template's (a user template's included)
     for name in cd.space.names:
-        params.add_row(param_label(name), fmt_param(best.arch.get(name)), fmt_param(base.arch.get(name)))
+        params.add_row(labels.get(name) or param_label(name), fmt_param(best.arch.get(name)),
+                       fmt_param(base.arch.get(name)))
     out.append(params)
 
     phys = best.physical or {}
+    ref = cd.space.template_spec.reference
+    flow = f", {ref.dataflow_tag}: {ref.dataflow} dataflow" if ref.dataflow else ""
     costs = Table(title="Costs of the whole network(s): EDP in pJ·cycles, ratio = best EDP ÷ this; "
-                        "auto: the study's mapper, RS: row-stationary dataflow; "
+                        f"auto: the study's mapper{flow}; "
                         f"{_physical_text(phys)}; energy mJ and power include SRAM leakage")
     for col, just in (("design", "left"), ("area mm²", "right"), ("energy pJ", "right"), ("cycles", "right"),
                       ("EDP", "right"), ("ratio", "right"), ("latency ms", "right"), ("energy mJ", "right"),

@@ -145,9 +145,12 @@ def _parameter_columns(space: dict[str, Any], trials: list[Any]) -> tuple[tuple[
     """``(mesh, cols, short)`` for the trials table: the two mesh parameters (shown as one ``PEs``
     column; ``()`` if none), the other hardware parameters in the template's order (else sorted), and
     the template's short column labels."""
-    from ..arch.templates import TEMPLATES
+    from ..arch.hwspace import payload_template
 
-    template = TEMPLATES.get(space.get("template"))
+    try:
+        template = payload_template(space) if space.get("template") is not None else None
+    except CosearchError:
+        template = None
     names = list(template.names) if template else \
         sorted({k for t in trials for k in (t.hw_params.get("values") or {})})
     mesh = template.mesh if template else (("mesh_x", "mesh_y") if {"mesh_x", "mesh_y"} <= set(names) else ())

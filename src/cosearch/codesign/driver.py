@@ -36,8 +36,7 @@ import numpy as np
 
 from .. import __version__
 from ..arch.area import AreaModel
-from ..arch.hwspace import HWSpace
-from ..arch.templates import get_template
+from ..arch.hwspace import HWSpace, payload_template
 from ..errors import CosearchError
 from ..limits import check_float, check_int
 from ..model.totals import phase_totals, repeat_totals
@@ -70,9 +69,9 @@ whole of ResNet-50 at 100 hardware points stays within minutes."""
 
 # ---- the work unit ---------------------------------------------------------------------------------
 def unit_arch(hw: dict[str, Any]):
-    """The :class:`Arch` of a unit's ``hw`` payload (template, values, estimator, DRAM bandwidth, and the
-    DRAM type and clock if the space sets them)."""
-    template = get_template(hw["template"])
+    """The :class:`Arch` of a unit's ``hw`` payload (template, values, estimator, DRAM bandwidth, the
+    DRAM type and clock if the space sets them, and a user template's definition)."""
+    template = payload_template(hw)
     return template.build(hw["values"], dram_bandwidth=hw["dram_bandwidth"], estimator=hw["estimator"],
                           name=hw.get("name") or template.point_name(hw["values"]), dram=hw.get("dram"),
                           clock_mhz=hw.get("clock_mhz"))
@@ -214,7 +213,7 @@ class Codesign:
                                  if latency_target_s is not None else None)
         self._physics: dict[tuple, tuple[float, float]] = {}  # point -> (clock MHz, leakage mW)
         self.area = AreaModel(hw_space)
-        self.baseline = baseline_of(hw_space.template)
+        self.baseline = baseline_of(hw_space.template_spec)
         base_area = self._hw_payload(self.baseline.values)
         self.baseline_area = float(unit_arch(base_area).area_mm2)
         self.area_budget = (check_float(area_budget_mm2, "area budget (mm²)", low_open=True)
@@ -223,6 +222,7 @@ class Codesign:
                                      workloads=workloads,
                                      objectives=len(PARETO_OBJECTIVES) if self.objective == "pareto" else 1)
         self.layers = self._unique_layers()
+        self._check_mappable(opts)
         self.executor = executor or LocalExecutor(1)
         self.on_trial = on_trial
         self.output: RunDirectory | None = None  # the run's output files (open_output, run(out_dir))
@@ -312,8 +312,7 @@ class Codesign:
 
     # ---- setup -------------------------------------------------------------------------------------
     def _hw_payload(self, values: dict[str, Any]) -> dict[str, Any]:
-        opts = self.space.build_options()
-        return {"template": self.space.template, "values": values, **opts}
+        return self.space.hw_payload(values)
 
     def point_physics(self, values: dict[str, Any]) -> tuple[float, float]:
         """``(clock MHz, SRAM leakage mW)`` of the design with parameter ``values`` (remembered)."""
@@ -325,6 +324,32 @@ class Codesign:
             arch = unit_arch(self._hw_payload(values))
             self._physics[key] = (clock_of(arch), leakage_mw(arch))
         return self._physics[key]
+
+    def _check_mappable(self, space_options: dict[str, Any]) -> None:
+        """One-line :class:`CosearchError` if the space's largest design or the reference design cannot
+        hold any mapping of some layer (a level is too small for what it must keep: then no design of the
+        space can, sizes being at their largest), or the template's named dataflow does not apply to its
+        reference design."""
+        from ..mapping.constraints import load_constraints
+        from ..mapping.space import MapSpace
+
+        tmpl = self.space.template_spec
+        designs = [("its largest design", self.space.largest_values()),
+                   (f"its reference design {self.baseline.label}", self.baseline.values)]
+        for what, values in designs:
+            arch = self.space.arch(dict(values))
+            for key, layer in self.layers:
+                try:
+                    MapSpace(arch, layer, **space_options)
+                except CosearchError as err:
+                    raise CosearchError(f"hardware space {self.space.name} (template {tmpl.name}): {what} cannot "
+                                        f"hold any mapping of {key}: {err}") from None
+        if self.baseline.dataflow is not None:
+            try:
+                load_constraints(self.baseline.dataflow, self.space.arch(dict(self.baseline.values)))
+            except CosearchError as err:
+                raise CosearchError(f"hardware space {self.space.name} (template {tmpl.name}): dataflow "
+                                    f"{self.baseline.dataflow!r} of its reference design: {err}") from None
 
     def _unique_layers(self) -> list[tuple[str, Layer]]:
         """(key, layer) for every distinct layer shape over all workloads (count 1: counts are per workload)."""

@@ -96,8 +96,11 @@ class Template:
         if unknown:
             raise ValueError(f"template {self.name}: mesh or level parameters {', '.join(unknown)} are not parameters")
         if set(self.reference.values) != known:
+            missing, extra = sorted(known - set(self.reference.values)), sorted(set(self.reference.values) - known)
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+                [f"unknown {', '.join(extra)}"] if extra else [])
             raise ValueError(f"template {self.name}: reference {self.reference.label} does not set exactly the "
-                             "template's parameters")
+                             f"template's parameters ({'; '.join(parts)})")
 
     @property
     def names(self) -> tuple[str, ...]:

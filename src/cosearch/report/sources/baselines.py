@@ -43,11 +43,12 @@ def study_baselines(store: Any, study: Any, layers: list[tuple[str, Any, int | N
     ``not available`` when they would have to be mapped again and ``remap`` is false). ``layers`` are
     the study's unique layers ``(key, Layer, count)``; ``results_path`` the run's ``results.json`` if
     known. The second baseline is left out for a template without a named dataflow."""
+    from ...arch.hwspace import payload_template
     from ...codesign.baselines import baseline_of
     from ...codesign.driver import BASELINES_ATTR
 
     config = dict(study.config or {})
-    base = baseline_of(config["hw_space"].get("template", "eyeriss"))
+    base = baseline_of(payload_template({"template": "eyeriss", **config["hw_space"]}))
     found = find_study_results(store.url, study.name, study.config_hash, results_path, config)
     if found is not None:
         stored, path = found

@@ -141,7 +141,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
     them mapped again with its mapper, budget and seeds (``remap_baselines``), which gives the same
     mappings as its run. A study without trials is a :class:`CosearchError`.
     """
-    from ...arch.templates import TEMPLATES
+    from ...arch.hwspace import payload_template
     from ...codesign.baselines import baseline_of
 
     st = store.load_study(name)
@@ -151,7 +151,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
     config = dict(st.config or {})
     if not isinstance(config.get("hw_space"), dict):
         raise CosearchError(f"study {name!r}: its config has no hardware space (not a co-design study)")
-    template = config["hw_space"].get("template", "eyeriss")
+    template = payload_template({"template": "eyeriss", **config["hw_space"]})
     label = label or name
     best_trial = store.best_trial(st, layers=True)
     # the unique layers' keys and shapes: from the best trial, else from a few evaluated trials
@@ -184,8 +184,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
             results=summary.get("layers") or {}, workload_edp=summary.get("per_workload") or {},
             totals=(summary.get("energy_pj"), summary.get("cycles"), summary.get("edp")), nets=nets)
         baselines.append(design)
-    names = list(TEMPLATES[template].names) if template in TEMPLATES else \
-        sorted(config["hw_space"].get("params", {}))
+    names = list(template.names)
     return StudySource(label=label, study=name, storage=store.url, config=config, objective=st.objective,
                        trials=trials, best=best, baselines=baselines, baseline_origin=origin,
                        area_budget_mm2=finite(config.get("area_budget_mm2")), param_names=names,
