@@ -4,7 +4,12 @@ Prints one JSON object. Two batches of random valid mappings of ResNet-18's 3×3
 eyeriss-168: a general one from MapSpace, and one where every mapping spreads both P and R (or Q and
 S) spatially (the diagonal sliding-window case); and a third of imperfect factorizations (every mapping
 over-covers a dimension: one spatial factor raised to a non-divisor, the DRAM factor the ceiling of the
-rest), costed with ``factorization="imperfect"``. Run with ``OMP_NUM_THREADS=1``.
+rest), costed with ``factorization="imperfect"``. Last, samples of ``MapSpace(..., factorization=
+"imperfect")`` (default padding cap) for a few real layers with awkward sizes on eyeriss-168 (DQN conv2
+and conv3, ResNet-18 layer1 and layer4 3×3): all of them (half are drawn perfectly factorized,
+``evals_per_s_imperfect_space``) and only those that over-cover a dim
+(``evals_per_s_imperfect_space_remainders``), each rate the total over the layers. Run with
+``OMP_NUM_THREADS=1``.
 
     OMP_NUM_THREADS=1 python benchmarks/model_throughput.py [--n 100000] [--repeats 3]
 """
@@ -67,6 +72,26 @@ def remainder_batch(space: "cosearch.MapSpace", n: int, seed: int) -> "cosearch.
     return cosearch.Mappings.concat(chunks).subset(slice(0, n))
 
 
+IMPERFECT_LAYERS = [("dqn", "conv2"), ("dqn", "conv3"), ("resnet18", "layer1_conv3x3"), ("resnet18", "layer4_conv3x3")]
+"""(workload, layer) pairs of the imperfect-space section."""
+
+
+def imperfect_space_rates(arch, n: int, repeats: int) -> dict[str, float]:
+    """Evaluations per second over ``n`` samples per layer of :data:`IMPERFECT_LAYERS` from the imperfect
+    map space: all samples, and only those with a remainder (a dim over-covered)."""
+    spent = {"all": 0.0, "remainders": 0.0}
+    count = {"all": 0, "remainders": 0}
+    for i, (w, name) in enumerate(IMPERFECT_LAYERS):
+        layer = next(x for x in cosearch.load_workload(w).layers if x.name == name)
+        m = cosearch.MapSpace(arch, layer, factorization="imperfect").sample(n, seed=3 + i)
+        covered = (m.temporal * m.spatial_x * m.spatial_y).prod(axis=1)
+        rem = m.subset(np.flatnonzero((covered != np.array(layer.dims)).any(axis=1)))
+        for key, batch in (("all", m), ("remainders", rem)):
+            spent[key] += len(batch) / rate(arch, layer, batch, repeats, factorization="imperfect")
+            count[key] += len(batch)
+    return {k: count[k] / spent[k] for k in spent}
+
+
 def rate(arch, layer, batch, repeats: int, **options) -> float:
     cosearch.evaluate(arch, layer, batch.subset(slice(0, 10)), **options)  # compile / warm caches
     best = float("inf")
@@ -99,6 +124,9 @@ def main() -> None:
     if "factorization" in inspect.signature(cosearch.evaluate).parameters:  # not in cosearch <= 0.x
         remainder = remainder_batch(space, args.n, seed=2)
         out["evals_per_s_remainder"] = round(rate(arch, layer, remainder, args.repeats, factorization="imperfect"))
+        rates = imperfect_space_rates(arch, args.n, args.repeats)
+        out["evals_per_s_imperfect_space"] = round(rates["all"])
+        out["evals_per_s_imperfect_space_remainders"] = round(rates["remainders"])
     print(json.dumps(out))
 
 

@@ -10,13 +10,17 @@ rule; partial sums are written back and read again (the first read of each outpu
 fan-out multicasts identical tiles and reduces outputs; bypassed levels are skipped; cycles are
 compute cycles slowed by per-level bandwidth limits.
 
-No Python loop runs over mappings: loops run over levels and data spaces only.
+No Python loop runs over perfectly factorized mappings: loops run over levels and data spaces only.
+Under ``factorization="imperfect"``, a mapping whose factors over-cover a dimension is counted one at a
+time by ``_oracle_remainders.remainder_row`` (explicit per-dimension contexts, not the kernel's
+remainder cases).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from _oracle_remainders import remainder_row
 from cosearch.arch.spec import Arch
 from cosearch.dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, RELEVANT
 from cosearch.mapping.keep import effective_keep
@@ -33,8 +37,10 @@ REASON_FANOUT_TOTAL = 4
 REASON_CAPACITY = 5
 
 
-def evaluate_numpy(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = False) -> Costs:
-    """Cost every mapping of the batch on ``arch`` for ``layer``.
+def evaluate_numpy(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = False,
+                   factorization: str = "perfect") -> Costs:
+    """Cost every mapping of the batch on ``arch`` for ``layer`` (``factorization`` as in
+    :func:`cosearch.model.evaluate.evaluate`: ``"imperfect"`` lets factors over-cover a dimension).
 
     Returns :class:`Costs` with arrays of shape ``[B]`` (and ``[B, L, 3]`` breakdowns on request).
     """
@@ -53,7 +59,11 @@ def evaluate_numpy(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: b
     spatial = sx * sy  # [B, L, D]
     factors = temporal * spatial
     reason = np.zeros(B, dtype=np.int8)
-    bad_fact = (factors.prod(axis=1) != dims[None]).any(axis=1) | (temporal < 1).any(axis=(1, 2)) | (
+    imperfect = factorization == "imperfect"
+    covered = factors.prod(axis=1)  # [B, D]
+    exact = (covered == dims[None]).all(axis=1)
+    cover_bad = covered < dims[None] if imperfect else covered != dims[None]
+    bad_fact = cover_bad.any(axis=1) | (temporal < 1).any(axis=(1, 2)) | (
         spatial < 1
     ).any(axis=(1, 2))
     off_fanout = np.ones(L, dtype=bool)
@@ -81,14 +91,21 @@ def evaluate_numpy(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: b
     ds_axes_ext = []  # per data space: axis extents [B, L, 5]
     for di, ds in enumerate(DATASPACES):
         ax = axis_extents(ds, ext, layer)
-        ds_axes_ext.append(ax)
-        tiles[:, :, di] = ax.prod(axis=-1)
+        ds_axes_ext.append(ax)  # the largest tile: extents clipped to the dims (equal if perfect)
+        tiles[:, :, di] = axis_extents(ds, np.minimum(ext, dims), layer).prod(axis=-1)
     used = (tiles * keep).sum(axis=2)  # [B, L]
     for li in range(L - 1, -1, -1):
         size = arch.levels[li].size_words
         if size is not None:
             over = (used[:, li] > size) & (reason == REASON_VALID)
             reason[over] = REASON_CAPACITY + li
+    if imperfect:  # a sliding-window pair spread together with a remainder is refused
+        spread = spatial[:, f] > 1
+        whole = covered == dims[None]
+        for a, b in (("P", "R"), ("Q", "S")):
+            i, j = DIM_INDEX[a], DIM_INDEX[b]
+            bad = spread[:, i] & spread[:, j] & ~(whole[:, i] & whole[:, j]) & (reason == REASON_VALID)
+            reason[bad] = REASON_CAPACITY + L
     valid = reason == REASON_VALID
 
     # ---- the temporal loop nest, ordered outer -> inner ------------------------------------
@@ -170,6 +187,16 @@ def evaluate_numpy(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: b
                 own = delta_sum[:, li] - (partition[:, li, di] if ds == "Outputs" else 0)
                 fills[:, li, di] = np.where(k, own * util_inst[:, li], 0)
             inner = np.where(k, li, inner)
+
+    # ---- imperfect factorization: mappings with remainders, one at a time ----------------------
+    cc = cc.copy()
+    util_pes = util_pes.copy()
+    util_inst = util_inst.copy()
+    for b in np.flatnonzero(valid & ~exact):
+        r = remainder_row(layer, temporal[b], sx[b], sy[b], mappings.order[b], keep[b], f)
+        reads[b], fills[b], updates[b] = r["reads"], r["fills"], r["updates"]
+        tiles[b], partition[b], util_inst[b] = r["tiles"], r["partition"], r["util_inst"]
+        cc[b], util_pes[b] = r["cc"], r["busy"]
 
     # ---- energy and cycles ------------------------------------------------------------------
     e_read = np.array([lvl.energy_pj.read for lvl in arch.levels])[None, :, None]

@@ -30,7 +30,7 @@ NCLS = 3  # instance classes per dimension: spatial digit below, at, above z's
 NENT = 2 * NCLS  # (count, step, old, new) cases per dimension and move
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _axis_len(n: int, c0: int, l0: int, c1: int, l1: int) -> int:
     """Length of an axis interval spanned by 1 or 2 dims of lengths ``l0``, ``l1`` (coefficients c)."""
     if n == 1:
@@ -38,7 +38,7 @@ def _axis_len(n: int, c0: int, l0: int, c1: int, l1: int) -> int:
     return c0 * (l0 - 1) + c1 * (l1 - 1) + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
     """Indices ``< dim`` whose spatial digit (radix ``n_s``, weight ``w_s``) is ``s``."""
     q = dim // (n_s * w_s)
@@ -57,17 +57,17 @@ def workspace(L: int, D: int) -> tuple:
             np.zeros((NCLS, LD), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),  # z, classes
             np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),
             np.zeros((D, NCLS), i64), np.zeros(D, i64),  # prefix values and rests
-            np.zeros((D, NENT), i64), np.zeros((D, NENT), i64), np.zeros((D, NENT), i64),
-            np.zeros((D, NENT), i64), np.zeros(D, i64),  # cases of every dim off the move
-            np.zeros(NENT, i64), np.zeros(NENT, i64), np.zeros(NENT, i64), np.zeros(NENT, i64),  # of the move's dim
+            np.zeros((D + 1, NENT), i64), np.zeros((D + 1, NENT), i64), np.zeros((D + 1, NENT), i64),
+            np.zeros((D + 1, NENT), i64), np.zeros(D + 1, i64),  # cases off the move per dim, row D: the move's
+            np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64),  # per-dim sums
             np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, np.bool_),  # per dim
             np.zeros((L, NDS), i64), np.zeros((L, NDS), i64),  # deltas
-            np.zeros((NDS, NAX), i64), np.zeros((NDS, NAX), i64), np.zeros(D, i64),  # axis sums off a move
+            np.zeros(NAX, i64), np.zeros(NAX, i64), np.zeros(D, i64),  # pair-axis sums off a move
             np.zeros(NDS, i64), np.zeros(NDS, i64),  # partitions
             np.zeros((D, LD), i64), np.zeros(D, i64))  # each dim's slots
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
               ne_tot, ne_rep):
     """Cases (count, step, old length, new length) of dim ``d`` for a move of a loop over another dim:
@@ -105,45 +105,50 @@ def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step
     ne_rep[d] = pv[d, c] + 1 if mult[d, c] > 0 else 0
 
 
-@njit(cache=True, nogil=True)
-def _axis_sums(ds, a, e, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-               er_cnt, er_step, er_old, er_new, er_n, vm, has_m):
-    """``(Σ count·new length, Σ count·overlap where the step is v_m's)`` over the cases of axis ``a``'s
-    dims (dim ``e`` in its moving cases ``er_*``, the others in ``ne_*``); lengths along the axis."""
-    n = axn[ds, a]
-    d0 = axd[ds, a, 0]
-    d1 = axd[ds, a, 1] if n == 2 else d0
-    cf0 = axc[ds, a, 0]
-    cf1 = axc[ds, a, 1] if n == 2 else 0
-    n0 = er_n if d0 == e else ne_n[d0]
-    n1 = 1 if n == 1 else (er_n if d1 == e else ne_n[d1])
+@njit(cache=True, nogil=True, inline="always")
+def _dim_sums(cnt, step, old, new, r, n, vm, has_m):
+    """``(Σ count·new length, Σ count·overlap where the step is v_m's)`` over the ``n`` cases of row ``r``
+    of the case arrays (one dim alone on its axis with coefficient 1, as every axis but Inputs' H and W;
+    ``vm``: v_m's component along the axis)."""
     s_new = 0
     s_ov = 0
-    for q0 in range(n0):
-        if d0 == e:
-            c0, st0, o0, w0 = er_cnt[q0], er_step[q0], er_old[q0], er_new[q0]
-        else:
-            c0, st0, o0, w0 = ne_cnt[d0, q0], ne_step[d0, q0], ne_old[d0, q0], ne_new[d0, q0]
+    for q in range(n):
+        c = cnt[r, q]
+        if c == 0:
+            continue
+        w = new[r, q]
+        s_new += c * w
+        if has_m and step[r, q] == vm:
+            o = min(w, old[r, q] - vm) - max(0, -vm)
+            if o > 0:
+                s_ov += c * o
+    return s_new, s_ov
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pair_sums(cnt, step, old, new, nn, r0, r1, cf0, cf1, vm, has_m):
+    """:func:`_dim_sums` for an axis spanned by two dims (Inputs' H or W) with coefficients ``cf0``,
+    ``cf1``: the cases of rows ``r0`` and ``r1`` (``nn`` cases each) taken pairwise."""
+    s_new = 0
+    s_ov = 0
+    for q0 in range(nn[r0]):
+        c0 = cnt[r0, q0]
         if c0 == 0:
             continue
-        for q1 in range(n1):
-            if n == 1:
-                c1, st1, o1, w1 = 1, 0, 1, 1
-            elif d1 == e:
-                c1, st1, o1, w1 = er_cnt[q1], er_step[q1], er_old[q1], er_new[q1]
-            else:
-                c1, st1, o1, w1 = ne_cnt[d1, q1], ne_step[d1, q1], ne_old[d1, q1], ne_new[d1, q1]
+        for q1 in range(nn[r1]):
+            c1 = cnt[r1, q1]
             if c1 == 0:
                 continue
-            ln = cf0 * (w0 - 1) + cf1 * (w1 - 1) + 1
-            lo = cf0 * (o0 - 1) + cf1 * (o1 - 1) + 1
-            st = cf0 * st0 + cf1 * st1
-            cnt = c0 * c1
-            s_new += cnt * ln
-            if has_m and st == vm:
-                o = min(ln, lo - st) - max(0, -st)
-                if o > 0:
-                    s_ov += cnt * o
+            ln = cf0 * (new[r0, q0] - 1) + cf1 * (new[r1, q1] - 1) + 1
+            cnt01 = c0 * c1
+            s_new += cnt01 * ln
+            if has_m:
+                st = cf0 * step[r0, q0] + cf1 * step[r1, q1]
+                if st == vm:
+                    lo = cf0 * (old[r0, q0] - 1) + cf1 * (old[r1, q1] - 1) + 1
+                    o = min(ln, lo - st) - max(0, -st)
+                    if o > 0:
+                        s_ov += cnt01 * o
     return s_new, s_ov
 
 
@@ -154,8 +159,8 @@ def remainder_counts(
     axd, axc, axn, irr, macs, part_whole,  # [3, 5, 2], [3, 5, 2], [3, 5], [3, D] bool, int, [3]
     reads, fills, updates, tile, part, util_inst, per_pe,  # [L, 3] x5 int64, [L], [D]
     kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace(): slots, z, classes
-    ne_cnt, ne_step, ne_old, ne_new, ne_n, er_cnt, er_step, er_old, er_new,  # cases off and on a move
-    tdim, nact, ne_tot, exact, delta_all, delta_rep, s_new_c, s_ov_c, ne_rep, part_below, p_one, dsl, dn,
+    ne_cnt, ne_step, ne_old, ne_new, ne_n, don, doo, dfirst, dmult,  # cases off and on a move, per-dim sums
+    tdim, nact, ne_tot, exact, delta_all, delta_rep, pair_n, pair_o, ne_rep, part_below, p_one, dsl, dn,
 ):
     """Counts of one mapping under imperfect factorization, written into ``reads``/``fills``/
     ``updates`` (words, totals over instances), ``part`` (largest partition per instance) and
@@ -367,46 +372,51 @@ def remainder_counts(
         for d in range(D):
             _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
                       ne_tot, ne_rep)
-        # -- the first tile of every instance, and the per-axis sums with no dim moving -----------------
+        # -- per dim: its sums off a move (one axis each, coefficient 1; pairs: Inputs' H and W) --------
+        for d in range(D):
+            vmd = kw[m] if (m >= 0 and kd[m] == d) else 0
+            don[d], doo[d] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, d, ne_n[d], vmd, m >= 0)
+        if keep[l, 1]:
+            for a in (3, 4):
+                vm = kw[m] * tmat[1, kd[m], a] if m >= 0 else 0
+                pair_n[a], pair_o[a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[1, a, 0], axd[1, a, 1],
+                                                  axc[1, a, 0], axc[1, a, 1], vm, m >= 0)
+        # -- the first tile of every instance ---------------------------------------------------------
+        for d in range(D):
+            sm = 0
+            sl = 0
+            for c in range(NCLS):
+                sm += mult[d, c]
+                sl += mult[d, c] * len0[d, c]
+            dmult[d] = sm
+            dfirst[d] = sl
         for ds in range(NDS):
             if not keep[l, ds]:
                 continue
             t_all = 1
             t_rep = 1
+            ax = 1
             for d in range(D):
                 if irr[ds, d]:
-                    sa = 0
-                    for c in range(NCLS):
-                        sa += mult[d, c]
-                    t_all *= sa
-                    t_rep *= 1 if sa > 0 else 0
-            ax = 1
+                    t_all *= dmult[d]
+                    t_rep *= 1 if dmult[d] > 0 else 0
             for a in range(NAX):
                 n = axn[ds, a]
-                if n == 0:
-                    continue
-                d0 = axd[ds, a, 0]
-                d1 = axd[ds, a, 1] if n == 2 else d0
-                sm = 0
-                for c0 in range(NCLS):
-                    if mult[d0, c0] == 0:
-                        continue
-                    if n == 1:
-                        sm += mult[d0, c0] * _axis_len(1, axc[ds, a, 0], len0[d0, c0], 0, 1)
-                        continue
-                    for c1 in range(NCLS):
-                        if mult[d1, c1] == 0:
+                if n == 1:
+                    ax *= dfirst[axd[ds, a, 0]]
+                elif n == 2:
+                    d0 = axd[ds, a, 0]
+                    d1 = axd[ds, a, 1]
+                    sm = 0
+                    for c0 in range(NCLS):
+                        if mult[d0, c0] == 0:
                             continue
-                        sm += mult[d0, c0] * mult[d1, c1] * _axis_len(
-                            2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
-                ax *= sm
-                if m >= 0:
-                    vm = kw[m] * tmat[ds, kd[m], a]
-                else:
-                    vm = 0
-                s_new_c[ds, a], s_ov_c[ds, a] = _axis_sums(
-                    ds, a, -1, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-                    er_cnt, er_step, er_old, er_new, 0, vm, m >= 0)
+                        for c1 in range(NCLS):
+                            if mult[d1, c1] == 0:
+                                continue
+                            sm += mult[d0, c0] * mult[d1, c1] * _axis_len(
+                                2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
+                    ax *= sm
             delta_all[l, ds] = ax * t_all
             delta_rep[l, ds] = _rep_scale(ax, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * t_rep
         # -- every move of every loop -------------------------------------------------------------
@@ -418,76 +428,86 @@ def remainder_counts(
                     zrest[e, c] -= zk[c, j] * kw[j]
                     if zk[c, j] != 0:
                         nzrest[e, c] -= 1
-            # the moving dim's cases: its prefix below z's, or equal with the slot's digit up to z's
+            # the moving dim's cases (row D of the case arrays): its prefix below z's, or equal with the
+            # slot's digit up to z's
             Ee = ext[l, e]
             q = 0
             e_tot = 0
+            st_e = kw[j] - frest[e]
             for c in range(NCLS):
                 mc = mult[e, c]
                 if mc == 0:
                     continue
                 zj = zk[c, j]
-                er_cnt[q] = mc * (pv[e, c] * (kn[j] - 1) + (zj - 1 if zj > 1 else 0))
-                er_step[q] = kw[j] - frest[e]
-                er_old[q] = Ee
-                er_new[q] = Ee
-                e_tot += er_cnt[q]
+                ne_cnt[D, q] = mc * (pv[e, c] * (kn[j] - 1) + (zj - 1 if zj > 1 else 0))
+                ne_step[D, q] = st_e
+                ne_old[D, q] = Ee
+                ne_new[D, q] = Ee
+                e_tot += ne_cnt[D, q]
                 q += 1
                 if zj >= 1:
-                    er_cnt[q] = mc
-                    er_step[q] = kw[j] - frest[e]
-                    er_old[q] = Ee
-                    er_new[q] = zlen[e, c] if nzrest[e, c] == 0 else Ee
+                    ne_cnt[D, q] = mc
+                    ne_step[D, q] = st_e
+                    ne_old[D, q] = Ee
+                    ne_new[D, q] = zlen[e, c] if nzrest[e, c] == 0 else Ee
                     e_tot += mc
                     q += 1
-            er_n = q
+            ne_n[D] = q
             c = 0 if mult[e, 0] > 0 else 1
             e_rep = pv[e, c] * (kn[j] - 1) + zk[c, j] if mult[e, c] > 0 else 0
+            vme = kw[m] if (m >= 0 and kd[m] == e) else 0
+            e_new, e_ov = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, D, q, vme, m >= 0)
             for ds in range(NDS):
                 if not keep[l, ds]:
                     continue
                 c_all = 1
                 c_rep = 1
+                new_ax = 1
+                ov_ax = 1
                 for d in range(D):
                     if irr[ds, d]:
                         c_all *= e_tot if d == e else ne_tot[d]
                         c_rep *= e_rep if d == e else ne_rep[d]
                 if c_all == 0 and c_rep == 0:
                     continue
-                new_ax = 1
-                ov_ax = 1
                 for a in range(NAX):
                     n = axn[ds, a]
-                    if n == 0:
-                        continue
-                    if axd[ds, a, 0] == e or (n == 2 and axd[ds, a, 1] == e):
-                        vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
-                        sn, so = _axis_sums(ds, a, e, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-                                            er_cnt, er_step, er_old, er_new, er_n, vm, m >= 0)
-                    else:
-                        sn = s_new_c[ds, a]
-                        so = s_ov_c[ds, a]
-                    new_ax *= sn
-                    ov_ax *= so
+                    if n == 1:
+                        d0 = axd[ds, a, 0]
+                        if d0 == e:
+                            new_ax *= e_new
+                            ov_ax *= e_ov
+                        else:
+                            new_ax *= don[d0]
+                            ov_ax *= doo[d0]
+                    elif n == 2:
+                        d0 = axd[ds, a, 0]
+                        d1 = axd[ds, a, 1]
+                        if d0 == e or d1 == e:
+                            vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
+                            sn, so = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, D if d0 == e else d0,
+                                                D if d1 == e else d1, axc[ds, a, 0], axc[ds, a, 1], vm, m >= 0)
+                        else:
+                            sn = pair_n[a]
+                            so = pair_o[a]
+                        new_ax *= sn
+                        ov_ax *= so
                 charge = new_ax - ov_ax
                 delta_all[l, ds] += charge * c_all
                 delta_rep[l, ds] += _rep_scale(charge, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * c_rep
-            # the slot joins the prefix: the moving dim's cases off a move, and its axis sums, anew
+            # the slot joins the prefix: the moving dim's cases and sums off a move, anew
             for c in range(NCLS):
                 if mult[e, c] > 0:
                     pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
             _off_move(e, mult, pv, zlen, zrest, nzrest, frest, Ee, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
                       ne_tot, ne_rep)
-            for ds in range(NDS):
-                if not keep[l, ds] or irr[ds, e]:
-                    continue
-                for a in range(NAX):
-                    n = axn[ds, a]
-                    if axd[ds, a, 0] == e or (n == 2 and axd[ds, a, 1] == e):
-                        vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
-                        s_new_c[ds, a], s_ov_c[ds, a] = _axis_sums(
-                            ds, a, -1, axd, axc, axn, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-                            er_cnt, er_step, er_old, er_new, 0, vm, m >= 0)
+            don[e], doo[e] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, e, ne_n[e], vme, m >= 0)
+            if keep[l, 1] and not irr[1, e]:
+                for a in (3, 4):
+                    if axd[1, a, 0] == e or axd[1, a, 1] == e:
+                        vm = kw[m] * tmat[1, kd[m], a] if m >= 0 else 0
+                        pair_n[a], pair_o[a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[1, a, 0],
+                                                          axd[1, a, 1], axc[1, a, 0], axc[1, a, 1], vm, m >= 0)
         for ds in range(NDS):
             if not below:
                 delta_rep[l, ds] = delta_all[l, ds]
@@ -538,7 +558,7 @@ def remainder_counts(
     return cc, util
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _windows(na: int, nb: int, a: int, b: int) -> int:
     """Distinct values of x·a + y·b, 0 <= x < na, 0 <= y < nb."""
     x, y = a, b
@@ -547,7 +567,7 @@ def _windows(na: int, nb: int, a: int, b: int) -> int:
     return na * nb - max(0, na - b // x) * max(0, nb - a // x)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _rep_scale(value, ds, axd, axc, spatial_x, spatial_y, ext, f, below):
     """``value``, a sum over all instances, as the sum over distinct Inputs tiles when a perfectly
     factorized sliding-window pair (P and R, or Q and S) is spread together below the fan-out: every
