@@ -34,6 +34,7 @@ import numpy as np
 import cosearch
 from cosearch.arch.hwspace import load_hw_space
 from cosearch.codesign.driver import Codesign, unit_arch
+from cosearch.codesign.settings import WARM_START_POINTS
 from cosearch.mappers.layer import map_layer
 from cosearch.study.executor import LocalExecutor
 
@@ -113,7 +114,7 @@ def quality(args: argparse.Namespace) -> dict:
             for opt in args.optimizers.split(","):
                 for seed in range(args.seeds):
                     t = time.perf_counter()
-                    cd = Codesign([net], hw_space=space, optimizer=opt, hw_budget=args.hw_budget,
+                    cd = Codesign([net], hw_space=space, warm_start=args.warm_start, optimizer=opt, hw_budget=args.hw_budget,
                                   hw_batch=args.hw_batch, mapper_budget=args.mapper_budget, seed=seed,
                                   storage=url, study=f"{w}-{opt}-{seed}", executor=ex)
                     r = cd.run()
@@ -157,7 +158,7 @@ def pareto_quality(args: argparse.Namespace) -> dict:
             for opt in args.optimizers.split(","):
                 for seed in range(args.seeds):
                     t = time.perf_counter()
-                    cd = Codesign([net], hw_space=space, optimizer=opt, objective="pareto", hw_budget=args.hw_budget,
+                    cd = Codesign([net], hw_space=space, warm_start=args.warm_start, optimizer=opt, objective="pareto", hw_budget=args.hw_budget,
                                   hw_batch=args.hw_batch, mapper_budget=args.mapper_budget, seed=seed,
                                   storage=f"sqlite:///{tmp}/pareto.db", study=f"{w}-{opt}-{seed}", executor=ex)
                     cd.run()
@@ -197,7 +198,7 @@ def scale(args: argparse.Namespace) -> dict:
     net = cosearch.load_workload("resnet50")
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, LocalExecutor(args.jobs) as ex:
-        cd = Codesign([net], hw_space=space, optimizer=args.scale_optimizer, hw_budget=100, hw_batch=10,
+        cd = Codesign([net], hw_space=space, warm_start=args.warm_start, optimizer=args.scale_optimizer, hw_budget=100, hw_batch=10,
                       mapper_budget=args.mapper_budget, seed=0, storage=f"sqlite:///{tmp}/scale.db",
                       study="resnet50", executor=ex)
         r = cd.run()
@@ -205,7 +206,7 @@ def scale(args: argparse.Namespace) -> dict:
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"workload": "resnet50", "unique_layers": len(net.layers), "hw_points": r.trials, "jobs": args.jobs,
-            "mapper_budget": args.mapper_budget, "seconds": secs, "peak_rss_mb_main": rss_self,
+            "mapper_budget": args.mapper_budget, "warm_start": args.warm_start, "seconds": secs, "peak_rss_mb_main": rss_self,
             "peak_rss_mb_largest_worker": rss_children, "edp_ratio": r.edp_ratio}
 
 
@@ -223,6 +224,8 @@ def main() -> None:
     ap.add_argument("--out", default="codesign_bench.json")
     ap.add_argument("--scale", action="store_true", help="time ResNet-50 over 100 HW points instead")
     ap.add_argument("--scale-optimizer", default="bo")
+    ap.add_argument("--warm-start", type=int, default=WARM_START_POINTS,
+                    help="nearest earlier points seeding each layer's search (0: cold, as before warm starts)")
     ap.add_argument("--pareto", action="store_true", help="the pareto objective: hypervolume of each front")
     ap.add_argument("--summary-of", metavar="FILE", help="only summarise the studies of an earlier --out file")
     args = ap.parse_args()
