@@ -120,6 +120,14 @@ class Level(BaseModel):
         """Capacity of one instance in bits (``size_words`` × :attr:`access_width`); None = unbounded."""
         return None if self.size_words is None else self.size_words * self.access_width
 
+    @property
+    def capacity_words(self) -> int | None:
+        """Capacity in words of the widest data space (``size_bits // max bits``): tiles within it fit
+        in bits whatever their widths; equal to ``size_words`` when every width is the access width."""
+        if self.size_bits is None:
+            return None
+        return self.size_bits // max(self.bits(ds) for ds in DATASPACES)
+
     @model_validator(mode="after")
     def _mesh_fits(self) -> "Level":
         if self.mesh_x * self.mesh_y != self.instances:

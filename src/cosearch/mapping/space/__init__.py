@@ -123,10 +123,7 @@ class MapSpace:
         self.fixed = tables.fixed  # [L]
         self.bypassable = tables.bypassable  # [L, 3]
         # capacities in words of each level's widest data space: a row within them holds in bits too
-        self.sizes: list[int | None] = [
-            None if lvl.size_bits is None else lvl.size_bits // max(lvl.bits(ds) for ds in DATASPACES)
-            for lvl in arch.levels
-        ]
+        self.sizes: list[int | None] = [lvl.capacity_words for lvl in arch.levels]
         self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
         # [D] the largest product of each dim's factors (== dims under perfect factorization)
         self.pad_limit = padding_limits(self.dims, self.max_padding) if self.imperfect else self.dims.copy()
