@@ -142,3 +142,18 @@ def test_timeloop_export_writes_word_widths(cacti_arch) -> None:
     assert "# cosearch word bits per data space: Outputs 32 (word-bits below is the access width)" in text
     assert arch_yaml(cacti_arch) == arch_yaml(apply_precision(cacti_arch, PRECISIONS["int16"]))
     assert "# cosearch" not in arch_yaml(cacti_arch)
+
+
+def test_huge_widths_do_not_wrap_the_capacity_check() -> None:
+    """Tiles of 2**60-bit words: the bits of a tile exceed int64, and the check still rejects it (capacities
+    are counted up to 2**61 bits, a tile beyond that is over any of them)."""
+    arch = load_arch("simple-64")
+    m = MapSpace(arch, LAYER).sample(32, seed=6)
+    tiles = evaluate(arch, LAYER, m, breakdown=True)
+    huge = arch.model_copy(update={"levels": (arch.levels[0], arch.levels[1],
+                                              arch.levels[2].model_copy(update={"word_bits": 2**60, "size_words": 2}))})
+    c = evaluate(huge, LAYER, m)
+    used = (tiles.tile_words[:, 2] * tiles.keep[:, 2]).sum(axis=1)
+    assert (used > 2).any() and (used == 0).any()  # some keep big tiles there, some bypass it
+    np.testing.assert_array_equal(c.valid, used <= 2)
+    assert all(c.reason_text(i) == "capacity:RF" for i in np.flatnonzero(used > 2))

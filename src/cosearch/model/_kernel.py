@@ -21,6 +21,7 @@ from .reasons import REASON_FANOUT_Y as R_FAN_Y
 
 NDS = 3  # data spaces: Weights, Inputs, Outputs
 NAX = 5  # axes of a data space's box (see _box)
+CAP_BITS = 2**61  # capacities are counted up to this many bits (larger ones are capped to it)
 
 
 @njit(cache=True, nogil=True)
@@ -69,8 +70,9 @@ def evaluate_batch(
         dims ``[D]`` layer sizes; strides ``[4]`` = (Wstride, Wdilation, Hstride, Hdilation);
         fanout: index of the level whose spatial factors spread over the PE array; child_mesh
             ``[3]`` = (mesh_x, mesh_y, instances) of the array below it.
-        sizes ``[L]`` capacities in bits (-1 = unbounded); bits ``[L, 3]`` int64 width of one word of
-            each data space; wscale ``[L, 3]`` float64 that width over the level's access width;
+        sizes ``[L]`` capacities in bits (-1 = unbounded; at most :data:`CAP_BITS`); bits ``[L, 3]``
+            int64 width of one word of each data space; wscale ``[L, 3]`` float64 that width over
+            the level's access width;
             tmat ``[3, D, 5]`` dim -> data-space-axis translation; energies ``[L, 3, 3]`` pJ per word
             of each data space (read / fill / update); mac_energy pJ per MAC; bandwidth ``[L, 3]``
             access-width words/cycle per instance (read, write, shared; 0 = unlimited), a data
@@ -107,6 +109,10 @@ def evaluate_batch(
             p *= box[a]
         part_whole[ds] = p
 
+    plim = np.empty((L, NDS), np.int64)  # largest tile (words) whose bits stay within CAP_BITS
+    for l in range(L):
+        for ds in range(NDS):
+            plim[l, ds] = CAP_BITS // bits[l, ds]
     fac = np.empty((L, D), np.int64)
     ext = np.empty((L + 1, D), np.int64)
     E = np.empty((L, NDS, NAX), np.int64)
@@ -200,7 +206,10 @@ def evaluate_batch(
                         p *= E[l, ds, a]
                     tile[l, ds] = p
                     if keep[b, l, ds]:
-                        used += p * bits[l, ds]
+                        if p > plim[l, ds]:  # more than CAP_BITS: over any capacity, and no int64 wrap
+                            used = CAP_BITS + 1
+                        elif used <= CAP_BITS:
+                            used += p * bits[l, ds]
                 if sizes[l] >= 0 and used > sizes[l] and reason == 0:
                     reason = R_CAP + l
             if reason == 0 and not exact:  # identical windows under a remainder: not counted exactly

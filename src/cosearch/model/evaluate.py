@@ -97,18 +97,18 @@ class Costs:
         return int(self.energy_pj.shape[0])
 
 
-_INT64_MAX = 2**63 - 1
+_CAP_BITS = 2**61  # = _kernel.CAP_BITS (kept here so the kernel is not imported with this module)
 
 
 @per_arch_cache
 def _arch_tables(arch: Arch) -> tuple:
     """Per-arch constant arrays handed to the kernel (cached when the arch is hashable): fan-out level,
-    child mesh ``[3]``, capacities ``[L]`` in bits (-1 = unbounded), word widths ``[L, 3]`` bits, their
+    child mesh ``[3]``, capacities ``[L]`` in bits (-1 = unbounded; capped at 2**61), word widths ``[L, 3]`` bits, their
     ratio to the access width ``[L, 3]``, energies ``[L, 3, 3]`` pJ per word of each data space (read,
     fill, update: the access energy × that ratio), bandwidth ``[L, 3]`` and the MAC energy."""
     f = arch.fanout_level
     child = arch.fanout_child
-    sizes = np.array([-1 if lvl.size_bits is None else min(lvl.size_bits, _INT64_MAX) for lvl in arch.levels],
+    sizes = np.array([-1 if lvl.size_bits is None else min(lvl.size_bits, _CAP_BITS) for lvl in arch.levels],
                      dtype=np.int64)
     bits = np.array([[lvl.bits(ds) for ds in DATASPACES] for lvl in arch.levels], dtype=np.int64)
     wscale = bits / np.array([lvl.access_width for lvl in arch.levels], dtype=np.float64)[:, None]
