@@ -206,9 +206,9 @@ def evaluate_batch(
                         p *= E[l, ds, a]
                     tile[l, ds] = p
                     if keep[b, l, ds]:
-                        if p > plim[l, ds]:  # more than CAP_BITS: over any capacity, and no int64 wrap
-                            used = CAP_BITS + 1
-                        elif used <= CAP_BITS:
+                        if p > plim[l, ds]:  # more than CAP_BITS: over any capacity (three terms of at
+                            used += CAP_BITS + 1  # most CAP_BITS + 1 cannot wrap int64)
+                        else:
                             used += p * bits[l, ds]
                 if sizes[l] >= 0 and used > sizes[l] and reason == 0:
                     reason = R_CAP + l
