@@ -42,3 +42,13 @@ def test_codesign_int8_runs_and_records_its_precision(tmp_path) -> None:
     assert data["best"] is not None
     assert "Outputs: 32" in (out / "best-arch.yaml").read_text()
     assert json.loads((out / "results.json").read_text())["config"]["hw_space"]["precision"] == "int8"
+
+
+def test_codesign_int8_best_arch_round_trips_through_eval(tmp_path) -> None:
+    """The best design's arch file carries its widths: eval costs its mapping as the run did."""
+    out = tmp_path / "int8"
+    ok(run("codesign", *SMALL, "--precision", "int8", "--out", out))
+    results = json.loads((out / "results.json").read_text())
+    data = last_json(ok(run("eval", "-a", out / "best-arch.yaml", "-w", "dqn", "-l", "conv3",
+                            "-m", out / "mappings" / "dqn" / "conv3.json", "--json")).stdout)
+    assert data["energy_pj"] == results["best"]["layers"]["dqn/conv3"]["energy_pj"]
