@@ -42,7 +42,7 @@ def per_arch_cache(build: Callable[[Arch], T]) -> Callable[[Arch], T]:
     def by_value(arch: Arch) -> T:
         try:
             return cached(arch)
-        except TypeError:  # e.g. per-data-space word_bits dicts make the model unhashable
+        except TypeError:  # an arch holding an unhashable value
             return build(arch)
 
     @wraps(build)

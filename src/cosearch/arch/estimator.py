@@ -284,6 +284,35 @@ def dram_type_pj_per_bit(name: str | None = None) -> float:
     return dram_pj_per_bit(dram.component) * dram.factor
 
 
+HOROWITZ_FP_45NM: dict[str, dict[int, tuple[float, float]]] = {
+    "mult": {16: (1.1, 1640.0), 32: (3.7, 7700.0)},
+    "add": {16: (0.4, 1360.0), 32: (0.9, 4184.0)},
+}
+"""Floating-point multiplier and adder at 45 nm, ``bits -> (energy pJ, area µm²)``: Horowitz, "Computing's
+energy problem (and what we can do about it)", ISSCC 2014 (FP16 and FP32 rows; BF16 is costed as FP16)."""
+
+
+def float_mac_cost(node: int, mult_bits: int = 16, add_bits: int = 32) -> tuple[float, float]:
+    """``(energy pJ, area mm²)`` of one floating-point MAC: Horowitz's 45 nm multiplier of ``mult_bits``
+    plus adder of ``add_bits`` (each 16 or 32; :data:`HOROWITZ_FP_45NM`). Other nodes: the 45 nm figure
+    times the tables' own integer-MAC ratio (16-bit Aladdin MAC at ``node`` over 45 nm) for the table
+    nodes, or the scaling factors of :mod:`.technology` for the scaled ones. Other widths raise
+    :class:`CosearchError`."""
+    _check_node(node)
+    for what, bits in (("multiplier", mult_bits), ("adder", add_bits)):
+        if bits not in (16, 32):
+            raise CosearchError(f"floating-point MAC: {what} width {bits} bits is not costed (16 or 32)")
+    (em, am), (ea, aa) = HOROWITZ_FP_45NM["mult"][mult_bits], HOROWITZ_FP_45NM["add"][add_bits]
+    energy, area = em + ea, (am + aa) * 1e-6
+    if node == BASE_NODE:
+        return energy, area
+    if is_scaled(node):
+        f = scale_factors(node)
+        return energy * f.energy, area * f.area
+    (e1, a1), (e0, a0) = mac_cost(node, 16, 16), mac_cost(BASE_NODE, 16, 16)
+    return energy * e1 / e0, area * a1 / a0
+
+
 def mac_cost(node: int, mult_bits: int = 16, add_bits: int = 16) -> tuple[float, float]:
     """``(energy pJ, area mm²)`` of one integer MAC (Aladdin model of ``components.csv``).
 
@@ -319,10 +348,6 @@ def pe_overhead_mm2(node: int) -> float:
 
 
 # ---- levels -----------------------------------------------------------------------------------------
-def _max_bits(word_bits: int | dict[str, int]) -> int:
-    return max(word_bits.values()) if isinstance(word_bits, dict) else int(word_bits)
-
-
 def level_bandwidth(level: Level) -> float | None:
     """The largest of a level's read, write and shared limits (words/cycle per instance), or None."""
     bw = [v for v in (level.bandwidth.read, level.bandwidth.write, level.bandwidth.shared) if v is not None]
@@ -352,10 +377,10 @@ def estimate_level(level: Level, node: int, dram: str | None = None) -> LevelEst
     DRAM (``technology: DRAM`` or an unbounded ``size_words``): the energy per word of DRAM type
     ``dram`` (default LPDDR4) for read, fill and update, no on-chip area. Otherwise (SRAM and regfile alike) the level is ``n = ceil(B)`` banks
     (``B`` = its largest bandwidth limit in words/cycle; 1 bank if unlimited; at most one bank per word),
-    each with a one-word port (``word_bits`` wide) and ``size / n`` of the capacity: read energy = the
+    each with a one-word port (:attr:`~.spec.Level.access_width` bits wide) and ``size / n`` of the capacity: read energy = the
     fitted read energy of one bank, fill and update = its write energy, area and leakage = ``n`` banks.
     """
-    bits = _max_bits(level.word_bits)
+    bits = level.access_width
     if level.technology == "DRAM" or level.size_words is None:
         e = dram_type_pj_per_bit(dram) * bits
         return LevelEstimate(level.name, "DRAM", bits, 0, 0.0, e, e, 0.0)
@@ -367,13 +392,14 @@ def estimate_level(level: Level, node: int, dram: str | None = None) -> LevelEst
                          c.leak_mw * banks, c.access_ns)
 
 
-def _mac_widths(arch: Arch) -> tuple[int, int]:
+def mac_widths(arch: Arch) -> tuple[int, int]:
+    """``(multiplier, accumulator)`` bits of ``arch``'s MACs: ``mac.word_bits``, and the wider of it and the
+    Outputs word of the innermost level that keeps Outputs."""
     mult = arch.mac.word_bits
     add = mult
     for lvl in reversed(arch.levels):
         if "Outputs" in lvl.keeps:
-            wb = lvl.word_bits
-            add = max(add, wb.get("Outputs", _max_bits(wb)) if isinstance(wb, dict) else int(wb))
+            add = max(add, lvl.bits("Outputs"))
             break
     return mult, add
 
@@ -412,7 +438,8 @@ class Estimator:
                 "energy_pj": AccessEnergy(read=est.read_pj, fill=est.write_pj, update=est.write_pj),
                 "area_mm2": est.area_mm2,
             }))
-        mac_energy, mac_area = mac_cost(self.node, *_mac_widths(arch))
+        cost = float_mac_cost if arch.mac.number_format == "float" else mac_cost
+        mac_energy, mac_area = cost(self.node, *mac_widths(arch))
         for what, value in (("energy", mac_energy), ("area", mac_area)):
             _check_estimate(value, "mac", what, self.name)
         mac = arch.mac.model_copy(update={"energy_pj": mac_energy, "area_mm2": mac_area + self.pe_overhead_mm2})
@@ -448,7 +475,7 @@ class PatNormalisedEstimator(Estimator):
         costed = super().apply(arch)  # cacti-65nm areas (and energies, replaced below)
         levels = []
         for lvl in costed.levels:
-            bits = _max_bits(lvl.word_bits)
+            bits = lvl.access_width
             if lvl.technology == "DRAM" or lvl.size_words is None:
                 e = PAT_DRAM_ENERGY * bits / 16
             else:

@@ -101,6 +101,22 @@ class HWSpace(BaseModel):
     dram: str | None = None
     dram_gbps: float | None = Field(None, gt=0, le=1e6)
     clock_mhz: ClockMHz | None = None
+    precision: str | None = None
+
+    @field_validator("precision")
+    @classmethod
+    def _known_precision(cls, value: str | None) -> str | None:
+        """A preset name (lower case) or explicit widths (``W8/I8/O24``), :mod:`.precision`."""
+        if value is None:
+            return None
+        from .precision import PRECISIONS, parse_precision
+
+        try:
+            p = parse_precision(value)
+        except CosearchError as err:
+            raise ValueError(str(err)) from None
+        key = value.strip().lower()
+        return key if key in PRECISIONS else p.label
 
     @model_validator(mode="before")
     @classmethod
@@ -211,15 +227,18 @@ class HWSpace(BaseModel):
             opts["dram"] = self.dram
         if self.clock_mhz is not None:
             opts["clock_mhz"] = self.clock_mhz
+        if self.precision is not None:
+            opts["precision"] = self.precision
         return opts
 
     def with_physical(self, *, technology: str | None = None, dram: str | None = None,
-                      dram_gbps: float | None = None, clock_mhz: float | None = None) -> HWSpace:
+                      dram_gbps: float | None = None, clock_mhz: float | None = None,
+                      precision: str | None = None) -> HWSpace:
         """This space with the given physical settings replacing its own (``None``: keep); checked as a
         space file is (:class:`CosearchError`, one line, for an unknown node or DRAM type, a clock above
         the SRAM limit, ...)."""
         updates = {k: v for k, v in (("technology", technology), ("dram", dram), ("dram_gbps", dram_gbps),
-                                     ("clock_mhz", clock_mhz)) if v is not None}
+                                     ("clock_mhz", clock_mhz), ("precision", precision)) if v is not None}
         if not updates:
             return self
         try:
@@ -231,7 +250,7 @@ class HWSpace(BaseModel):
         """The space as plain JSON data, without the optional physical settings that are not set (so a
         space written before they existed keeps its stored form and hash)."""
         data = self.model_dump(mode="json")
-        for key in ("technology", "dram", "dram_gbps", "clock_mhz"):
+        for key in ("technology", "dram", "dram_gbps", "clock_mhz", "precision"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

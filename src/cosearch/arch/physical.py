@@ -61,8 +61,7 @@ def technology_info(arch: Arch) -> dict[str, Any]:
     limit, level = clock_limit_mhz(arch)
     dram_level = next((lvl for lvl in arch.levels if lvl.technology == "DRAM" or lvl.size_words is None), None)
     words = level_bandwidth(dram_level) if dram_level is not None else None
-    bits = dram_level.word_bits if dram_level is not None else 16
-    bits = max(bits.values()) if isinstance(bits, dict) else int(bits)
+    bits = dram_level.access_width if dram_level is not None else 16
     info: dict[str, Any] = {
         "estimator": arch.estimator,
         "technology": node_label(node) if node is not None else None,

@@ -1,14 +1,24 @@
 """Accelerator specification: storage levels outer -> inner, a PE mesh, and a MAC.
 
-Sizes are in words; energies in pJ per word access; bandwidth in words per cycle per instance;
-areas in mm² per instance.
+Sizes are in words of a level's access width (:attr:`Level.access_width`, bits); energies in pJ per
+access of that width; bandwidth in such words per cycle per instance; areas in mm² per instance. Each
+data space's words may be narrower or wider (``word_bits`` per data space, e.g. INT8 weights and
+inputs with 32-bit partial sums): capacities and bandwidths count bits, see ``docs/model.md``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from ..dims import DATASPACES
 from ..errors import CosearchError
@@ -63,6 +73,8 @@ class Level(BaseModel):
     name: str
     size_words: Count | None = Field(None, description="capacity in words; None = unbounded (DRAM)")
     word_bits: Count | dict[DataSpaceName, Count] = 16
+    access_bits: Count | None = Field(None, description="width of one access (the unit of size_words, "
+                                      "energy_pj and bandwidth); None = the widest word_bits")
     instances: Count = 1
     mesh_x: Count = Field(1, description="instances along the mesh's X axis (columns)")
     mesh_y: Count = Field(1, description="instances along the mesh's Y axis (rows)")
@@ -79,6 +91,42 @@ class Level(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("keeps lists a data space twice")
         return tuple(d for d in DATASPACES if d in value)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("access_bits", 0) is None:  # levels written before it existed keep their form
+            del out["access_bits"]
+        return out
+
+    def __hash__(self) -> int:  # per-data-space word_bits dicts hash as sorted item tuples
+        return hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in self.__dict__.values()))
+
+    def bits(self, ds: str) -> int:
+        """Width (bits) of one word of data space ``ds`` at this level."""
+        wb = self.word_bits
+        return int(wb.get(ds, max(wb.values()))) if isinstance(wb, dict) else int(wb)  # type: ignore[call-overload]
+
+    @property
+    def access_width(self) -> int:
+        """Bits of one access: ``access_bits``, else the widest ``word_bits``."""
+        if self.access_bits is not None:
+            return int(self.access_bits)
+        wb = self.word_bits
+        return int(max(wb.values())) if isinstance(wb, dict) else int(wb)
+
+    @property
+    def size_bits(self) -> int | None:
+        """Capacity of one instance in bits (``size_words`` × :attr:`access_width`); None = unbounded."""
+        return None if self.size_words is None else self.size_words * self.access_width
+
+    @property
+    def capacity_words(self) -> int | None:
+        """Capacity in words of the widest data space (``size_bits // max bits``): tiles within it fit
+        in bits whatever their widths; equal to ``size_words`` when every width is the access width."""
+        if self.size_bits is None:
+            return None
+        return self.size_bits // max(self.bits(ds) for ds in DATASPACES)
 
     @model_validator(mode="after")
     def _mesh_fits(self) -> "Level":
@@ -99,7 +147,15 @@ class Mac(BaseModel):
     mesh_y: Count = 1
     energy_pj: Amount = Field(1.0, description="energy of one MAC")
     area_mm2: Amount = 0.0
-    word_bits: Count = 16
+    word_bits: Count = Field(16, description="operand (multiplier) width in bits")
+    number_format: Literal["int", "float"] = Field("int", description="integer or floating-point MACs")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("number_format") == "int":  # MACs written before it existed keep their form
+            del out["number_format"]
+        return out
 
 
 class Arch(BaseModel):

@@ -198,6 +198,24 @@ def _input_shape_option() -> Any:
     return typer.Option(None, "--input-shape", help=_INPUT_SHAPE_HELP)
 
 
+_PRECISION_HELP = ("Word widths per data space: int16 (default), int8 (W8/I8/O32), int4 (W4/I4/O16), bf16 and fp16 "
+                   "(16/16/32, float), fp32, or W8/I8/O24 (prefix float: for floating point).")
+
+
+def _precision_option() -> Any:
+    """The ``--precision`` option of the commands that choose an architecture."""
+    return typer.Option(None, "--precision", help=_PRECISION_HELP)
+
+
+def _arch_with_precision(arch: Any, precision: Optional[str]) -> Any:
+    """``arch`` with ``--precision`` applied (:mod:`cosearch.arch.precision`; ``None``: as it is)."""
+    if precision is None:
+        return arch
+    from ..arch.precision import apply_precision, parse_precision
+
+    return apply_precision(arch, parse_precision(precision))
+
+
 def _factorization_option() -> Any:
     """The ``--factorization perfect|imperfect`` option of the commands that map or cost mappings."""
     return typer.Option("perfect", "--factorization",

@@ -26,6 +26,7 @@ from ._common import (
     _input_shapes,
     _load_cli_workload,
     _max_padding_option,
+    _precision_option,
     _print_json,
     _space_options,
     _stopped,
@@ -216,7 +217,7 @@ def _space_physical_text(space: Any) -> str:
     """The physical settings a space sets, for the run's first line ("" if none)."""
     parts = [f"{space.technology} (scaled)" if space.technology and space.estimator in _scaled_estimators()
              else space.technology, space.dram, f"{space.dram_gbps:g} GB/s" if space.dram_gbps else None,
-             f"{space.clock_mhz:g} MHz" if space.clock_mhz else None]
+             f"{space.clock_mhz:g} MHz" if space.clock_mhz else None, space.precision]
     text = ", ".join(p for p in parts if p)
     return f", {text}" if text else ""
 
@@ -328,6 +329,7 @@ def codesign_cmd(
     dram: Optional[str] = typer.Option(None, "--dram", help="DRAM type: LPDDR4 (default), DDR3, DDR4, HBM2."),
     dram_gbps: Optional[float] = typer.Option(None, "--dram-gbps", help="DRAM bandwidth in GB/s (replaces the space's dram_bandwidth in words/cycle)."),
     clock_mhz: Optional[float] = typer.Option(None, "--clock-mhz", help="Clock in MHz (default 200); must not exceed what the space's slowest SRAM allows."),
+    precision: Optional[str] = _precision_option(),
     hw_budget: int = typer.Option(50, "--hw-budget", "-n", help="Hardware points (trials) to evaluate."),
     hw_batch: int = typer.Option(5, "--hw-batch", help="Points proposed per batch (results are a function of it)."),
     hw_space: str = typer.Option("eyeriss-like", "--hw-space", help="Hardware space: eyeriss-like, simple, paper, or a YAML file (docs/codesign.md)."),
@@ -382,7 +384,7 @@ def codesign_cmd(
         if value is not None and not (math.isfinite(value) and value > 0):
             raise CosearchError(f"{flag} must be a positive number, got {value:g}")
     space = load_hw_space(hw_space).with_physical(technology=technology, dram=dram, dram_gbps=dram_gbps,
-                                                  clock_mhz=clock_mhz)
+                                                  clock_mhz=clock_mhz, precision=precision)
     budget = parse_area_budget(area_budget, space)
     constraints = {k: v for k, v in (("power_budget_w", power_budget), ("latency_target_s", latency_target))
                    if v is not None}

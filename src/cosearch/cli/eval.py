@@ -9,12 +9,14 @@ import typer
 from rich.text import Text
 
 from ._common import (
+    _arch_with_precision,
     _console,
     _factorization_option,
     _handle_errors,
     _input_shape_option,
     _input_shapes,
     _max_padding_option,
+    _precision_option,
     _print_json,
     _select_layer,
     _space_options,
@@ -41,6 +43,7 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line instead of tables."),
     factorization: str = _factorization_option(),
     max_padding: Optional[float] = _max_padding_option(),
+    precision: Optional[str] = _precision_option(),
 ) -> None:
     """Evaluate one mapping of one layer on an architecture: costs, per-level breakdown, loop nest."""
     from ..arch.io import load_arch
@@ -49,7 +52,7 @@ def eval_cmd(
     from ..report.tables import breakdown_dict, layer_shape_fields, level_breakdown_table, loop_nest, summary_table
 
     opts = _space_options(factorization, max_padding)
-    the_arch = load_arch(arch)
+    the_arch = _arch_with_precision(load_arch(arch), precision)
     the_layer = _select_layer(workload, layer, shape, _input_shapes(input_shape))
     source = str(mapping)
     batch, costs = require_valid(the_arch, the_layer, load_mapping(mapping), source, breakdown=True, **opts)

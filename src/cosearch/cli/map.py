@@ -10,6 +10,7 @@ from rich.text import Text
 
 from ..errors import CosearchError
 from ._common import (
+    _arch_with_precision,
     _console,
     _factorization_option,
     _handle_errors,
@@ -18,6 +19,7 @@ from ._common import (
     _load_cli_workload,
     _map_report_sources,
     _max_padding_option,
+    _precision_option,
     _print_json,
     _select_layer,
     _space_options,
@@ -109,6 +111,7 @@ def map_cmd(
     no_report: bool = typer.Option(False, "--no-report", help="Do not write the HTML report (--out/report/)."),
     factorization: str = _factorization_option(),
     max_padding: Optional[float] = _max_padding_option(),
+    precision: Optional[str] = _precision_option(),
 ) -> None:
     """Search the best mapping of one layer, or of every unique layer of a network, on an architecture.
 
@@ -128,7 +131,7 @@ def map_cmd(
                    seed=seed, cli=True)
     opts = _space_options(factorization, max_padding)
 
-    the_arch = load_arch(arch)
+    the_arch = _arch_with_precision(load_arch(arch), precision)
     layers, indices, name, phases = _select_layers(workload, layer, shape, _input_shapes(input_shape))
     cons: Any = None
     if dataflow is not None:

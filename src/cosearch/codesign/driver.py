@@ -70,11 +70,11 @@ whole of ResNet-50 at 100 hardware points stays within minutes."""
 # ---- the work unit ---------------------------------------------------------------------------------
 def unit_arch(hw: dict[str, Any]):
     """The :class:`Arch` of a unit's ``hw`` payload (template, values, estimator, DRAM bandwidth, the
-    DRAM type and clock if the space sets them, and a user template's definition)."""
+    DRAM type, clock and precision if the space sets them, and a user template's definition)."""
     template = payload_template(hw)
     return template.build(hw["values"], dram_bandwidth=hw["dram_bandwidth"], estimator=hw["estimator"],
                           name=hw.get("name") or template.point_name(hw["values"]), dram=hw.get("dram"),
-                          clock_mhz=hw.get("clock_mhz"))
+                          clock_mhz=hw.get("clock_mhz"), precision=hw.get("precision"))
 
 
 def map_unit(unit: WorkUnit) -> WorkResult:

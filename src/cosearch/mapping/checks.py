@@ -45,7 +45,7 @@ def _tiles_kept(arch: Any, layer: Any, mappings: Any, li: int, index: int) -> tu
         if kept:
             words = int(tile_words(ds, ext, layer))
             parts.append(f"{ds} {words:,}")
-            used += words
+            used += words * lvl.bits(ds)
     return parts, used
 
 
@@ -60,8 +60,12 @@ def explain_invalid(arch: Any, layer: Any, mappings: Any, costs: Any, source: st
         name = reason.split(":", 1)[1]
         li = arch.level_index(name)
         parts, used = _tiles_kept(arch, layer, mappings, li, index)
-        return (f"{source}: invalid mapping: the tiles kept at {name} need {used:,} words "
-                f"({', '.join(parts)}), it holds {arch.levels[li].size_words:,}")
+        lvl = arch.levels[li]
+        if all(lvl.bits(ds) == lvl.access_width for ds in DATASPACES):  # one width: in words, as always
+            return (f"{source}: invalid mapping: the tiles kept at {name} need {used // lvl.access_width:,} words "
+                    f"({', '.join(parts)}), it holds {lvl.size_words:,}")
+        return (f"{source}: invalid mapping: the tiles kept at {name} need {used:,} bits "
+                f"({', '.join(parts)} words), it holds {lvl.size_bits:,}")
     if reason == "fanout_x":
         return f"{source}: invalid mapping: spatial X factors multiply to {sx}, the mesh has {child.mesh_x} columns"
     if reason == "fanout_y":

@@ -21,6 +21,7 @@ from .reasons import REASON_FANOUT_Y as R_FAN_Y
 
 NDS = 3  # data spaces: Weights, Inputs, Outputs
 NAX = 5  # axes of a data space's box (see _box)
+CAP_BITS = 2**61  # capacities are counted up to this many bits (larger ones are capped to it)
 
 
 @njit(cache=True, nogil=True)
@@ -54,7 +55,8 @@ def _distinct(na: int, nb: int, a: int, b: int) -> int:
 def evaluate_batch(
     temporal, spatial_x, spatial_y, order, keep,  # [B,L,D] x4 int64, [B,L,3] bool
     dims, strides, fanout, child_mesh,  # [D], [4], int, [3] = (mesh_x, mesh_y, instances)
-    sizes, tmat, energies, mac_energy, bandwidth,  # [L] (-1 = unbounded), [3,D,5], [L,3], float, [L,3]
+    sizes, bits, wscale, tmat, energies, mac_energy, bandwidth,  # [L] bits (-1 = unbounded), [L,3], [L,3],
+    # [3,D,5], [L,3,3], float, [L,3]
     want_breakdown, check_only, imperfect, r_windows,
     energy_out, cycles_out, reason_out, cc_out, util_out,  # [B]
     reads_out, fills_out, updates_out, tiles_out, part_out, inst_out, lcyc_out,  # [B|0, L, 3], [B|0, L]
@@ -68,9 +70,13 @@ def evaluate_batch(
         dims ``[D]`` layer sizes; strides ``[4]`` = (Wstride, Wdilation, Hstride, Hdilation);
         fanout: index of the level whose spatial factors spread over the PE array; child_mesh
             ``[3]`` = (mesh_x, mesh_y, instances) of the array below it.
-        sizes ``[L]`` capacities in words (-1 = unbounded); tmat ``[3, D, 5]`` dim -> data-space-axis
-            translation; energies ``[L, 3]`` pJ per read / fill / update; mac_energy pJ per MAC;
-            bandwidth ``[L, 3]`` words/cycle per instance (read, write, shared; 0 = unlimited).
+        sizes ``[L]`` capacities in bits (-1 = unbounded; at most :data:`CAP_BITS`); bits ``[L, 3]``
+            int64 width of one word of each data space; wscale ``[L, 3]`` float64 that width over
+            the level's access width;
+            tmat ``[3, D, 5]`` dim -> data-space-axis translation; energies ``[L, 3, 3]`` pJ per word
+            of each data space (read / fill / update); mac_energy pJ per MAC; bandwidth ``[L, 3]``
+            access-width words/cycle per instance (read, write, shared; 0 = unlimited), a data
+            space's word counting ``wscale`` of them.
         want_breakdown: also fill the ``[B, L, 3]``/``[B, L]`` breakdown outputs (else they are
             ``[0, ...]``); check_only: stop after the validity section; imperfect: factors may
             over-cover a dim (their product >= its size; mappings that do are counted by
@@ -87,7 +93,8 @@ def evaluate_batch(
     utilisation, distinct (multicast) tiles among PEs, per-PE partitions; (3) the temporal loop list
     outer -> inner, keeping loops with bound > 1; (4) per data space: each keeper's fills from the
     tile-to-tile delta walk, then reads/fills/updates along the chain of keepers; (5) energy, and
-    cycles as compute cycles slowed by each level's bandwidth.
+    cycles as compute cycles slowed by each level's bandwidth. Counts are in words of each data
+    space's own width; capacity, energy and bandwidth weigh them by that width.
     """
     B, L, D = temporal.shape
     macs = 1
@@ -102,6 +109,10 @@ def evaluate_batch(
             p *= box[a]
         part_whole[ds] = p
 
+    plim = np.empty((L, NDS), np.int64)  # largest tile (words) whose bits stay within CAP_BITS
+    for l in range(L):
+        for ds in range(NDS):
+            plim[l, ds] = CAP_BITS // bits[l, ds]
     fac = np.empty((L, D), np.int64)
     ext = np.empty((L + 1, D), np.int64)
     E = np.empty((L, NDS, NAX), np.int64)
@@ -195,7 +206,10 @@ def evaluate_batch(
                         p *= E[l, ds, a]
                     tile[l, ds] = p
                     if keep[b, l, ds]:
-                        used += p
+                        if p > plim[l, ds]:  # more than CAP_BITS: over any capacity (three terms of at
+                            used += CAP_BITS + 1  # most CAP_BITS + 1 cannot wrap int64)
+                        else:
+                            used += p * bits[l, ds]
                 if sizes[l] >= 0 and used > sizes[l] and reason == 0:
                     reason = R_CAP + l
             if reason == 0 and not exact:  # identical windows under a remainder: not counted exactly
@@ -324,7 +338,8 @@ def evaluate_batch(
         energy = macs * mac_energy
         for l in range(L):
             for ds in range(NDS):
-                energy += reads[l, ds] * energies[l, 0] + fills[l, ds] * energies[l, 1] + updates[l, ds] * energies[l, 2]
+                energy += (reads[l, ds] * energies[l, ds, 0] + fills[l, ds] * energies[l, ds, 1]
+                           + updates[l, ds] * energies[l, ds, 2])
         cycles = float(cc)
         ccf = float(max(cc, 1))
         for l in range(L):
@@ -337,8 +352,8 @@ def evaluate_batch(
                 nr = 0.0
                 nw = 0.0
                 for ds in range(NDS):
-                    nr += reads[l, ds] / inst / ccf
-                    nw += (fills[l, ds] + updates[l, ds]) / inst / ccf
+                    nr += reads[l, ds] * wscale[l, ds] / inst / ccf
+                    nw += (fills[l, ds] + updates[l, ds]) * wscale[l, ds] / inst / ccf
                 slow = 1.0
                 if rbw > 0 and nr > 0:
                     slow = min(slow, rbw / nr)

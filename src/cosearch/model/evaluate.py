@@ -79,31 +79,49 @@ class Costs:
     level_energy_pj: np.ndarray | None = None  # [B, L, 3] pJ
     level_cycles: np.ndarray | None = None  # [B, L] cycles after the level's bandwidth throttling
     keep: np.ndarray | None = None  # [B, L, 3] effective keep (after the arch's fixed sets)
+    word_bits: np.ndarray | None = None  # [L, 3] bits of one word of each data space at each level
     extra: dict = field(default_factory=dict)
 
     def reason_text(self, i: int) -> str:
         """Why mapping ``i`` is invalid (``""`` if valid)."""
         return self.reason_names[int(self.reason[i])]
 
+    def traffic_bits(self) -> np.ndarray:
+        """``[B, L, 3]`` bits moved (reads + fills + updates, each word at its data space's width);
+        needs ``breakdown=True``."""
+        if self.reads is None or self.word_bits is None:
+            raise ValueError("traffic_bits needs a breakdown (evaluate(..., breakdown=True))")
+        return (self.reads + self.fills + self.updates) * self.word_bits[None]
+
     def __len__(self) -> int:
         return int(self.energy_pj.shape[0])
 
 
+_CAP_BITS = 2**61  # = _kernel.CAP_BITS (kept here so the kernel is not imported with this module)
+
+
 @per_arch_cache
 def _arch_tables(arch: Arch) -> tuple:
-    """Per-arch constant arrays handed to the kernel (cached when the arch is hashable)."""
+    """Per-arch constant arrays handed to the kernel (cached when the arch is hashable): fan-out level,
+    child mesh ``[3]``, capacities ``[L]`` in bits (-1 = unbounded; capped at 2**61), word widths ``[L, 3]`` bits, their
+    ratio to the access width ``[L, 3]``, energies ``[L, 3, 3]`` pJ per word of each data space (read,
+    fill, update: the access energy × that ratio), bandwidth ``[L, 3]`` and the MAC energy."""
     f = arch.fanout_level
     child = arch.fanout_child
-    sizes = np.array([-1 if lvl.size_words is None else lvl.size_words for lvl in arch.levels], dtype=np.int64)
-    energies = np.array(
+    sizes = np.array([-1 if lvl.size_bits is None else min(lvl.size_bits, _CAP_BITS) for lvl in arch.levels],
+                     dtype=np.int64)
+    bits = np.array([[lvl.bits(ds) for ds in DATASPACES] for lvl in arch.levels], dtype=np.int64)
+    wscale = bits / np.array([lvl.access_width for lvl in arch.levels], dtype=np.float64)[:, None]
+    access = np.array(
         [[lvl.energy_pj.read, lvl.energy_pj.fill, lvl.energy_pj.update] for lvl in arch.levels], dtype=np.float64
     )
+    energies = np.ascontiguousarray(access[:, None, :] * wscale[:, :, None])
     bandwidth = np.array(
         [[lvl.bandwidth.read or 0.0, lvl.bandwidth.write or 0.0, lvl.bandwidth.shared or 0.0] for lvl in arch.levels],
         dtype=np.float64,
     )
     child_mesh = np.array([child.mesh_x, child.mesh_y, child.instances], dtype=np.int64)
-    return f, child_mesh, sizes, energies, bandwidth, float(arch.mac.energy_pj)
+    return f, child_mesh, sizes, bits, wscale, energies, bandwidth, float(arch.mac.energy_pj)
 
 
 def _layer_tables(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -149,7 +167,7 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
     B, L, _ = mappings.temporal.shape
     if L != arch.num_levels:
         raise ValueError(f"mappings have {L} levels, arch {arch.name} has {arch.num_levels}")
-    f, child_mesh, sizes, energies, bandwidth, mac_energy = _arch_tables(arch)
+    f, child_mesh, sizes, bits, wscale, energies, bandwidth, mac_energy = _arch_tables(arch)
     dims, strides, tmat = _layer_tables(layer)
     keep = np.ascontiguousarray(effective_keep(arch, mappings.keep))
 
@@ -168,7 +186,7 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
     lcyc = np.zeros((nb, L), dtype=np.float64)
     evaluate_batch(
         _int64(mappings.temporal), _int64(mappings.spatial_x), _int64(mappings.spatial_y), _int64(mappings.order),
-        keep, dims, strides, f, child_mesh, sizes, tmat, energies, mac_energy, bandwidth, breakdown, False,
+        keep, dims, strides, f, child_mesh, sizes, bits, wscale, tmat, energies, mac_energy, bandwidth, breakdown, False,
         imperfect, reason_windows(L), energy, cycles, reason, cc, util, reads, fills, updates, tiles, part, inst, lcyc,
     )
     valid = reason == REASON_VALID
@@ -192,8 +210,9 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
         costs.tile_words, costs.partition_words = tiles, part
         costs.utilized_instances = inst
         costs.level_energy_pj = (
-            reads * energies[None, :, 0:1] + fills * energies[None, :, 1:2] + updates * energies[None, :, 2:3]
+            reads * energies[None, :, :, 0] + fills * energies[None, :, :, 1] + updates * energies[None, :, :, 2]
         )
+        costs.word_bits = bits
         costs.level_cycles = lcyc
         costs.keep = keep
     return costs
@@ -209,7 +228,7 @@ def check_valid(arch: Arch, layer: Layer, mappings: Mappings, *, factorization: 
     imperfect = _imperfect(factorization)
 
     B, L, _ = mappings.temporal.shape
-    f, child_mesh, sizes, energies, bandwidth, mac_energy = _arch_tables(arch)
+    f, child_mesh, sizes, bits, wscale, energies, bandwidth, mac_energy = _arch_tables(arch)
     dims, strides, tmat = _layer_tables(layer)
     keep = np.ascontiguousarray(effective_keep(arch, mappings.keep))
     reason = np.zeros(B, dtype=np.int8)
@@ -218,7 +237,7 @@ def check_valid(arch: Arch, layer: Layer, mappings: Mappings, *, factorization: 
     zl = np.zeros((0, L), dtype=np.int64)
     evaluate_batch(
         _int64(mappings.temporal), _int64(mappings.spatial_x), _int64(mappings.spatial_y), _int64(mappings.order),
-        keep, dims, strides, f, child_mesh, sizes, tmat, energies, mac_energy, bandwidth, False, True,
+        keep, dims, strides, f, child_mesh, sizes, bits, wscale, tmat, energies, mac_energy, bandwidth, False, True,
         imperfect, reason_windows(L), z1, z1.copy(), reason, np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64),
         zb, zb, zb, zb, zb, zl, zl.astype(np.float64),
     )

@@ -26,6 +26,7 @@ from ..._io import format_validation_error
 from ...errors import CosearchError
 from ...limits import BANDWIDTH_MIN, INT_MAX, check_float, check_int
 from ..estimator import apply_estimator
+from ..precision import apply_precision, parse_precision
 from ..spec import Arch
 
 LevelBuilder = Callable[[Mapping[str, float], dict[str, int], float | None], list[dict[str, Any]]]
@@ -118,10 +119,12 @@ class Template:
         return {p.name: p.short for p in self.params}
 
     def build(self, values: Mapping[str, float], *, dram_bandwidth: float | None, estimator: str,
-              name: str = "hw", dram: str | None = None, clock_mhz: float | None = None) -> Arch:
+              name: str = "hw", dram: str | None = None, clock_mhz: float | None = None,
+              precision: str | None = None) -> Arch:
         """The :class:`Arch` of one point (parameter values), costed by estimator ``estimator``;
         ``dram_bandwidth`` in words/cycle (``None``: unlimited); ``dram`` the DRAM type and ``clock_mhz``
-        the clock (``None``: LPDDR4, 200 MHz; neither is written into the arch then). Values that are
+        the clock (``None``: LPDDR4, 200 MHz; neither is written into the arch then); ``precision`` a
+        preset or widths (:func:`~cosearch.arch.precision.parse_precision`; ``None``: 16-bit). Values that are
         not exactly the template's parameters as positive finite numbers (the mesh's as integers), or
         a point that is not a valid architecture, raise :class:`CosearchError` naming the template and
         the parameter."""
@@ -135,7 +138,10 @@ class Template:
                         estimator="table", dram=dram, clock_mhz=clock_mhz)
         except ValidationError as err:
             raise CosearchError(format_validation_error(err, f"template {self.name} point {self.point_name(values)}")) from None
-        return apply_estimator(arch, estimator)
+        costed = apply_estimator(arch, estimator)
+        if precision is None:
+            return costed
+        return apply_precision(costed, parse_precision(precision))
 
     def checked_values(self, values: Any) -> dict[str, float]:
         """``values`` as a dict, checked: exactly the template's parameters, each a positive finite

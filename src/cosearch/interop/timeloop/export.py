@@ -39,14 +39,14 @@ def _flow(items: Iterable[str]) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-def _word_bits(value: Any, what: str) -> int:
-    if isinstance(value, dict):
-        bits = set(value.values())
-        if len(bits) != 1:
-            raise CosearchError(f"{what}: word_bits differs per data space ({value}); Timeloop's flat arch "
-                                "has one word size per level")
-        return int(bits.pop())
-    return int(value)
+def _width_comment(lvl: Any) -> list[str]:
+    """A comment line with the per-data-space word widths when they differ from the access width:
+    Timeloop's flat arch has one word size per level, its ``word-bits`` is the access width."""
+    widths = {ds: lvl.bits(ds) for ds in lvl.keeps}
+    if all(b == lvl.access_width for b in widths.values()):
+        return []
+    text = ", ".join(f"{ds} {b}" for ds, b in widths.items())
+    return [f"    # cosearch word bits per data space: {text} (word-bits below is the access width)"]
 
 
 def arch_yaml(arch: Arch) -> str:
@@ -55,6 +55,8 @@ def arch_yaml(arch: Arch) -> str:
     lines = ["arch:", "  arithmetic:", "    name: mac", f"    instances: {mac.instances}"]
     if mac.instances > 1:
         lines.append(f"    meshX: {mac.mesh_x}")
+    if mac.number_format != "int":
+        lines.append(f"    # cosearch MAC number format: {mac.number_format}")
     lines += [f"    word-bits: {mac.word_bits}", "  storage:"]
     for lvl in reversed(arch.levels):
         lines.append(f"  - name: {lvl.name}")
@@ -64,7 +66,8 @@ def arch_yaml(arch: Arch) -> str:
         lines.append(f"    instances: {lvl.instances}")
         if lvl.instances > 1:
             lines.append(f"    meshX: {lvl.mesh_x}")
-        lines.append(f"    word-bits: {_word_bits(lvl.word_bits, f'level {lvl.name}')}")
+        lines += _width_comment(lvl)
+        lines.append(f"    word-bits: {lvl.access_width}")
         lines.append("    block-size: 1")
         for key, value in (("read", lvl.bandwidth.read), ("write", lvl.bandwidth.write),
                            ("shared", lvl.bandwidth.shared)):

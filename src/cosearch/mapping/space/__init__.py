@@ -6,8 +6,11 @@ A mapping (see :mod:`cosearch.mapping.mapping`) is valid when (Timeloop semantic
 * every dim's factors multiply to the layer's size: ``Π_l temporal·spatial_x·spatial_y = dims``;
 * spatial factors sit only at ``arch.fanout_level`` and fit the mesh below it: ``Π_d spatial_x <=
   mesh_x``, ``Π_d spatial_y <= mesh_y``, and their product ``<=`` the child's instances;
-* every bounded level holds the tiles it keeps: ``Σ_{ds kept} tile_words(ds, ext_l) <= size_words``,
-  with ``ext_l`` the product of all factors at level ``l`` and below (Inputs tiles include the halo);
+* every bounded level holds the tiles it keeps: ``Σ_{ds kept} tile_words(ds, ext_l) × bits(ds) <=
+  size_bits``, with ``ext_l`` the product of all factors at level ``l`` and below (Inputs tiles include
+  the halo; ``bits(ds)`` the data space's word width there). The sampler counts every tile at the
+  level's widest data-space width (``size_bits // max bits`` words), which is exact when all widths are
+  equal and otherwise may leave out rows that fit only because a data space is narrower;
 * ``keep`` differs from the level's ``keeps`` only at non-fixed levels other than the outermost, and
   only by bypassing.
 
@@ -119,7 +122,8 @@ class MapSpace:
         self.allowed = tables.allowed  # [L, 3]
         self.fixed = tables.fixed  # [L]
         self.bypassable = tables.bypassable  # [L, 3]
-        self.sizes: list[int | None] = [lvl.size_words for lvl in arch.levels]
+        # capacities in words of each level's widest data space: a row within them holds in bits too
+        self.sizes: list[int | None] = [lvl.capacity_words for lvl in arch.levels]
         self.active_dims = [d for d in range(NUM_DIMS) if self.dims[d] > 1]
         # [D] the largest product of each dim's factors (== dims under perfect factorization)
         self.pad_limit = padding_limits(self.dims, self.max_padding) if self.imperfect else self.dims.copy()
@@ -270,12 +274,12 @@ class MapSpace:
         if self.imperfect:
             ext = np.minimum(ext, self.dims)  # the largest tiles
         for li, lvl in enumerate(self.arch.levels):
-            if lvl.size_words is None:
+            if lvl.size_bits is None:
                 continue
-            used = np.zeros(len(m), dtype=np.int64)
+            used = np.zeros(len(m), dtype=np.int64)  # bits
             for di, ds in enumerate(DATASPACES):
-                used += np.where(keep[:, li, di], tile_words(ds, ext[:, li], self.layer), 0)
-            out[f"capacity:{lvl.name}"] = used > lvl.size_words
+                used += np.where(keep[:, li, di], tile_words(ds, ext[:, li], self.layer) * lvl.bits(ds), 0)
+            out[f"capacity:{lvl.name}"] = used > lvl.size_bits
         if self.imperfect:  # a window pair spread together must be perfectly factorized (the model's rule)
             spread = spatial[:, f] > 1  # [B, D]
             exact = product == self.dims[None]

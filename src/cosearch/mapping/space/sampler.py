@@ -103,7 +103,7 @@ class FactorFiller:
         self.mesh_x = int(child.mesh_x)
         self.mesh_y = int(child.mesh_y)
         self.mesh_instances = int(child.instances)
-        self.sizes: list[int | None] = [lvl.size_words for lvl in arch.levels]
+        self.sizes: list[int | None] = [lvl.capacity_words for lvl in arch.levels]  # widest data space's words
         # levels whose capacity a factor choice can violate (the outermost holds the whole layer,
         # whatever the mapping, and is checked once below)
         self._bounded = [m for m in range(1, L) if self.sizes[m] is not None and self.allowed[m].any()]
