@@ -28,6 +28,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -103,32 +104,41 @@ def summarize(studies: list[dict]) -> dict:
     return summary
 
 
-def quality(args: argparse.Namespace) -> dict:
-    space = load_hw_space(args.hw_space)
-    out: dict = {"settings": vars(args), "studies": []}
-    path = Path(args.out)
+def protocol_studies(args: argparse.Namespace, space, db: str, **codesign: Any) -> Iterator[tuple]:
+    """The studies of the protocol, one per workload, optimizer and seed of ``args``, each built (not run)
+    in one SQLite file ``db`` of a temporary directory and one executor of ``args.jobs`` workers.
+    Yields ``(workload name, network, optimizer, seed, Codesign, start time)``; ``codesign`` adds or
+    overrides :class:`Codesign` keywords (default mapper budget: ``args.mapper_budget``)."""
+    settings = {"mapper_budget": args.mapper_budget, **codesign}
     with tempfile.TemporaryDirectory() as tmp, LocalExecutor(args.jobs) as ex:
-        url = f"sqlite:///{tmp}/bench.db"
         for w in args.workloads.split(","):
             net = cosearch.load_workload(w)
             for opt in args.optimizers.split(","):
                 for seed in range(args.seeds):
                     t = time.perf_counter()
-                    cd = Codesign([net], hw_space=space, warm_start=args.warm_start, optimizer=opt, hw_budget=args.hw_budget,
-                                  hw_batch=args.hw_batch, mapper_budget=args.mapper_budget, seed=seed,
-                                  storage=url, study=f"{w}-{opt}-{seed}", executor=ex)
-                    r = cd.run()
-                    rec = {"workload": w, "optimizer": opt, "seed": seed, "edp_ratio": r.edp_ratio,
-                           "edp_ratio_rs": r.edp_ratio_rs, "edp_ratio_bound": r.edp_ratio_bound,
-                           "best_edp": r.best.edp if r.best else None,
-                           "baseline_edp": r.baseline.edp, "baseline_rs_edp": r.baseline_rs.edp,
-                           "area_budget_mm2": cd.area_budget, "best_area_mm2": r.best.area_mm2 if r.best else None,
-                           "best_arch": r.best.arch if r.best else None,
-                           "history": [h["value"] for h in r.history], "seconds": time.perf_counter() - t}
-                    if args.remap and r.best and opt == "bo":
-                        rec["remap_10x_change"] = remap_change(r, net, space, 10 * args.mapper_budget)
-                    out["studies"].append(rec)
-                    path.write_text(json.dumps(out, indent=1))
+                    cd = Codesign([net], hw_space=space, optimizer=opt, hw_budget=args.hw_budget,
+                                  hw_batch=args.hw_batch, seed=seed, storage=f"sqlite:///{tmp}/{db}",
+                                  study=f"{w}-{opt}-{seed}", executor=ex, **settings)
+                    yield w, net, opt, seed, cd, t
+
+
+def quality(args: argparse.Namespace) -> dict:
+    space = load_hw_space(args.hw_space)
+    out: dict = {"settings": vars(args), "studies": []}
+    path = Path(args.out)
+    for w, net, opt, seed, cd, start in protocol_studies(args, space, "bench.db", warm_start=args.warm_start):
+        r = cd.run()
+        rec = {"workload": w, "optimizer": opt, "seed": seed, "edp_ratio": r.edp_ratio,
+               "edp_ratio_rs": r.edp_ratio_rs, "edp_ratio_bound": r.edp_ratio_bound,
+               "best_edp": r.best.edp if r.best else None,
+               "baseline_edp": r.baseline.edp, "baseline_rs_edp": r.baseline_rs.edp,
+               "area_budget_mm2": cd.area_budget, "best_area_mm2": r.best.area_mm2 if r.best else None,
+               "best_arch": r.best.arch if r.best else None,
+               "history": [h["value"] for h in r.history], "seconds": time.perf_counter() - start}
+        if args.remap and r.best and opt == "bo":
+            rec["remap_10x_change"] = remap_change(r, net, space, 10 * args.mapper_budget)
+        out["studies"].append(rec)
+        path.write_text(json.dumps(out, indent=1))
     summary = summarize(out["studies"])
     out["summary"] = summary
     path.write_text(json.dumps(out, indent=1))
@@ -152,21 +162,14 @@ def pareto_quality(args: argparse.Namespace) -> dict:
     space = load_hw_space(args.hw_space)
     runs: list[dict] = []
     path = Path(args.out)
-    with tempfile.TemporaryDirectory() as tmp, LocalExecutor(args.jobs) as ex:
-        for w in args.workloads.split(","):
-            net = cosearch.load_workload(w)
-            for opt in args.optimizers.split(","):
-                for seed in range(args.seeds):
-                    t = time.perf_counter()
-                    cd = Codesign([net], hw_space=space, warm_start=args.warm_start, optimizer=opt, objective="pareto", hw_budget=args.hw_budget,
-                                  hw_batch=args.hw_batch, mapper_budget=args.mapper_budget, seed=seed,
-                                  storage=f"sqlite:///{tmp}/pareto.db", study=f"{w}-{opt}-{seed}", executor=ex)
-                    cd.run()
-                    trials = cd.storage.trials(cd.study_name)
-                    objs = [(t.result or {}).get("objectives") if t.value is not None else None for t in trials]
-                    runs.append({"workload": w, "optimizer": opt, "seed": seed, "objectives": objs,
-                                 "seconds": time.perf_counter() - t})
-                    path.write_text(json.dumps({"settings": vars(args), "runs": runs}, indent=1))
+    for w, _net, opt, seed, cd, start in protocol_studies(args, space, "pareto.db", objective="pareto",
+                                                          warm_start=args.warm_start):
+        cd.run()
+        trials = cd.storage.trials(cd.study_name)
+        objs = [(t.result or {}).get("objectives") if t.value is not None else None for t in trials]
+        runs.append({"workload": w, "optimizer": opt, "seed": seed, "objectives": objs,
+                     "seconds": time.perf_counter() - start})
+        path.write_text(json.dumps({"settings": vars(args), "runs": runs}, indent=1))
     summary: dict = {}
     for w in dict.fromkeys(r["workload"] for r in runs):
         mine = [r for r in runs if r["workload"] == w]

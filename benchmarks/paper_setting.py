@@ -31,19 +31,15 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-import cosearch
 from cosearch.arch.hwspace import load_hw_space
-from cosearch.codesign.driver import Codesign
-from cosearch.study.executor import LocalExecutor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from codesign import first_reaching, median_ci  # noqa: E402  (the sibling benchmark's helpers)
+from codesign import first_reaching, median_ci, protocol_studies  # noqa: E402  (the sibling benchmark's)
 
 PAPER_EDP_CHANGE = {"resnet18": -0.18, "dqn": -0.40}
 """The paper's reported EDP change against the hand-tuned Eyeriss (arXiv 2010.02075, abstract): −18%
@@ -147,24 +143,17 @@ def run(args: argparse.Namespace) -> dict:
     mapper, mapper_budget = ("bo", NESTED_MAPPER_BUDGET) if args.nested else ("auto", args.mapper_budget)
     out: dict = {"settings": {**vars(args), "mapper": mapper, "mapper_budget": mapper_budget}, "studies": []}
     path = Path(args.out)
-    with tempfile.TemporaryDirectory() as tmp, LocalExecutor(args.jobs) as ex:
-        for w in args.workloads.split(","):
-            net = cosearch.load_workload(w)
-            for opt in args.optimizers.split(","):
-                for seed in range(args.seeds):
-                    t = time.perf_counter()
-                    cd = Codesign([net], hw_space=space, optimizer=opt, hw_budget=args.hw_budget,
-                                  hw_batch=args.hw_batch, mapper=mapper, mapper_budget=mapper_budget, seed=seed,
-                                  storage=f"sqlite:///{tmp}/paper.db", study=f"{w}-{opt}-{seed}", executor=ex)
-                    r = cd.run()
-                    out["studies"].append({
-                        "workload": w, "optimizer": opt, "seed": seed, "edp_ratio": r.edp_ratio,
-                        "edp_ratio_rs": r.edp_ratio_rs, "best_edp": r.best.edp if r.best else None,
-                        "best_arch": r.best.arch if r.best else None, "baseline_edp": r.baseline.edp,
-                        "baseline_rs_edp": r.baseline_rs.edp, "bound_edp": (r.bound or {}).get("edp"),
-                        "area_budget_mm2": cd.area_budget, "history": [h["value"] for h in r.history],
-                        "seconds": time.perf_counter() - t})
-                    path.write_text(json.dumps(out, indent=1))
+    for w, _net, opt, seed, cd, start in protocol_studies(args, space, "paper.db", mapper=mapper,
+                                                          mapper_budget=mapper_budget):
+        r = cd.run()
+        out["studies"].append({
+            "workload": w, "optimizer": opt, "seed": seed, "edp_ratio": r.edp_ratio,
+            "edp_ratio_rs": r.edp_ratio_rs, "best_edp": r.best.edp if r.best else None,
+            "best_arch": r.best.arch if r.best else None, "baseline_edp": r.baseline.edp,
+            "baseline_rs_edp": r.baseline_rs.edp, "bound_edp": (r.bound or {}).get("edp"),
+            "area_budget_mm2": cd.area_budget, "history": [h["value"] for h in r.history],
+            "seconds": time.perf_counter() - start})
+        path.write_text(json.dumps(out, indent=1))
     out["summary"] = summarize(out["studies"])
     path.write_text(json.dumps(out, indent=1))
     return out
