@@ -202,6 +202,7 @@ class Codesign:
         self.hw_budget, self.hw_batch = int(hw_budget), int(hw_batch)
         self.mapper, self.mapper_budget, self.seed = mapper, int(mapper_budget), int(seed)
         self.warm_start = check_int(warm_start, "warm start points", low=0)
+        self._warm_pool: tuple[int, list[Trial]] | None = None  # (batch, its warm-start trials): _warm_mappings
         from ..mappers.network import space_options
 
         opts = space_options(factorization, max_padding)
@@ -386,9 +387,11 @@ class Codesign:
         batch = trial.proposal.get("batch") if isinstance(trial.proposal, dict) else None
         if not self.warm_start or batch is None:
             return {}
-        done = [t for t in self.storage.trials(self.study_name, "complete")
-                if isinstance(t.proposal, dict) and isinstance(t.proposal.get("batch"), int)
-                and t.proposal["batch"] < batch and t.result and t.result.get("valid")]
+        if self._warm_pool is None or self._warm_pool[0] != batch:  # the same for every trial of a batch
+            self._warm_pool = (batch, [t for t in self.storage.trials(self.study_name, "complete")
+                                       if isinstance(t.proposal, dict) and isinstance(t.proposal.get("batch"), int)
+                                       and t.proposal["batch"] < batch and t.result and t.result.get("valid")])
+        done = self._warm_pool[1]
         if not done:
             return {}
         scale = np.maximum(np.asarray(self.space.sizes, dtype=np.float64) - 1, 1)

@@ -104,9 +104,7 @@ def repair(space: MapSpace, m: Mappings) -> Mappings:
     rows = [r for i in range(len(m)) if (r := repair_row(space, m.subset(slice(i, i + 1)))) is not None]
     if not rows:
         return m.subset(slice(0, 0))
-    out = Mappings.concat(rows)
-    out.order_x = out.order_y = out.tags = None
-    return out
+    return Mappings.concat(rows)  # repair_row's rows carry no spatial orders or tags
 
 
 def seeds_from_data(space: MapSpace, mappings: list[Any]) -> Mappings | None:
