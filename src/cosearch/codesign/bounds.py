@@ -8,7 +8,11 @@ every design's network cost is bounded below by costs no mapping can avoid:
   from DRAM at least once, every output word is written once: :func:`compulsory_dram_words`)
   + MACs × the cheapest access of each per-PE level whose data space is fixed and that is the innermost
   level holding that data space (every MAC reads its weight and input from such a scratchpad and
-  updates its partial sum there). Per-access energies are minimised over the level's own parameter
+  updates its partial sum there), + the read-modify-write reads of that per-PE partial-sum keeper: each
+  instance reads a partial sum before every update except the first of each output element it holds,
+  and one output element is held by at most ``min(C·R·S, PEs)`` instances (the PEs that reduce into
+  it), so at least ``MACs − output words × min(C·R·S, most PEs of a design within the budget)`` reads
+  happen there. Per-access energies are minimised over the level's own parameter
   grid (the estimator is monotone in size, but banking trades size against energy, so the minimum is
   taken over the whole grid of the level's parameters, not assumed at one corner).
   + the on-chip traffic of the compulsory words that no mapping avoids: every level below DRAM that
@@ -61,6 +65,8 @@ class EnergyFloors:
     must spend in fixed per-PE scratchpads (Weights and Inputs read, Outputs updated), 0 if a data space
     can bypass its innermost level. ``per_word``: pJ each compulsory (Weights, Inputs, Outputs) word
     must spend on chip besides that (fills, reads and updates of the levels that always keep it).
+    ``output_rmw_read``: pJ of one read of the per-PE level that always keeps Outputs and is their
+    innermost keeper (its read-modify-write reads, :func:`layer_energy_floor`), 0 if there is none.
     """
 
     mac: float
@@ -68,6 +74,7 @@ class EnergyFloors:
     dram_update: float
     per_mac: float
     per_word: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    output_rmw_read: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
             min_fill[li] = min(min_fill[li], e.fill)
             min_update[li] = min(min_update[li], e.update)
     per_mac = 0.0
+    output_rmw_read = 0.0
     per_word = [0.0, 0.0, 0.0]
     for di, ds in enumerate(DATASPACES):
         inner = max((li for li, lvl in enumerate(arch0.levels) if ds in lvl.keeps), default=None)
@@ -112,6 +120,8 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
         per_mac_keeper = lvl.keeps_fixed and lvl.instances == pes  # every MAC touches its own copy here
         if per_mac_keeper:
             per_mac += min_update[inner] if ds == "Outputs" else min_read[inner]
+            if ds == "Outputs":
+                output_rmw_read = min_read[inner]
         for li in range(1, inner + 1):  # the levels below DRAM that always keep ds
             if not (ds in arch0.levels[li].keeps and arch0.levels[li].keeps_fixed):
                 continue
@@ -121,14 +131,32 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
             else:
                 per_word[di] += min_fill[li] + (0.0 if counted else min_read[li])
     return EnergyFloors(mac=arch0.mac.energy_pj, dram_read=min_read[0], dram_update=min_update[0], per_mac=per_mac,
-                        per_word=(per_word[0], per_word[1], per_word[2]))
+                        per_word=(per_word[0], per_word[1], per_word[2]), output_rmw_read=output_rmw_read)
 
 
-def layer_energy_floor(layer: Layer, floors: EnergyFloors) -> float:
-    """Lower bound (pJ) on one instance of ``layer``'s energy on any design with these floors."""
+def output_rmw_reads(layer: Layer, max_pes: int | None) -> int:
+    """The fewest read-modify-write reads of partial sums any mapping of ``layer`` makes at a per-PE
+    level that keeps Outputs innermost, on designs of at most ``max_pes`` PEs (``None``: any number).
+
+    Each MAC updates its partial sum there, and every update but the first of each output element at
+    an instance reads it first (docs/model.md, "Partial sums": reads = updates − partition size). An
+    output element is held by the instances whose spatial indices of C, R and S differ, at most
+    ``min(C·R·S, max_pes)`` of them, so the partition sizes sum to at most output words × that."""
+    reducers = layer.C * layer.R * layer.S
+    if max_pes is not None:
+        reducers = min(reducers, max_pes)
+    return max(0, layer.macs - layer.output_words * reducers)
+
+
+def layer_energy_floor(layer: Layer, floors: EnergyFloors, max_pes: int | None = None) -> float:
+    """Lower bound (pJ) on one instance of ``layer``'s energy on any design with these floors and at
+    most ``max_pes`` PEs (``None``: any number, which leaves out the partial-sum reads that only a
+    bounded mesh forces, :func:`output_rmw_reads`)."""
     w, i, o = compulsory_dram_words(layer)
     on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
-    return layer.macs * (floors.mac + floors.per_mac) + (w + i) * floors.dram_read + o * floors.dram_update + on_chip
+    rmw = output_rmw_reads(layer, max_pes) * floors.output_rmw_read
+    return (layer.macs * (floors.mac + floors.per_mac) + (w + i) * floors.dram_read + o * floors.dram_update
+            + on_chip + rmw)
 
 
 def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None,
@@ -168,11 +196,13 @@ def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
     area is within ``area_budget_mm2`` (mappings of that ``factorization``). Raises ``ValueError`` if
     no mesh fits the budget."""
     floors = _floors(space)
-    energy = sum(layer.count * layer_energy_floor(layer, floors) for layer in network.layers)
+    meshes = feasible_meshes(space, area_budget_mm2, area)
+    max_pes = max((x * y for x, y in meshes), default=None)
+    energy = sum(layer.count * layer_energy_floor(layer, floors, max_pes) for layer in network.layers)
     smallest = space.values(np.zeros(len(space.names), dtype=np.int64))
     mesh_x, mesh_y = space.template_spec.mesh
     best: tuple[float, tuple[int, int]] | None = None
-    for x, y in feasible_meshes(space, area_budget_mm2, area):
+    for x, y in meshes:
         arch = space.arch({**smallest, mesh_x: x, mesh_y: y})
         cycles = sum(layer.count * layer_cycles_floor(arch, layer, space.dram_words_per_cycle, factorization)
                      for layer in network.layers)
