@@ -107,6 +107,21 @@ def test_reuse_feature_counts_loops_inside_innermost_relevant(simple):
     assert X[0, names.index(f"stationary[{lv}][Weights]")] == 0
 
 
+def test_fill_feature_counts_capacity_in_bits(eyeriss):
+    """Under INT8 (8-bit weights and inputs, 32-bit partial sums) a level's fill is the bits its kept
+    tiles take of its capacity: the same mapping fills a psum scratchpad twice as much as in 16-bit,
+    and a weights scratchpad half as much."""
+    from cosearch.arch.precision import apply_precision, parse_precision
+
+    int8 = apply_precision(eyeriss, parse_precision("int8"))
+    m = MapSpace(eyeriss, SMALL).sample(20, seed=3)
+    names = domain_feature_names(eyeriss)
+    x16, x8 = domain_features(eyeriss, SMALL, m), domain_features(int8, SMALL, m)
+    for level, ratio in (("psum_spad", 2.0), ("weights_spad", 0.5), ("ifmap_spad", 0.5)):
+        col = names.index(f"fill[{level}]")
+        np.testing.assert_allclose(x8[:, col], ratio * x16[:, col])
+
+
 def test_features_are_torch_free_and_bo_import_is_lazy():
     code = textwrap.dedent(
         """

@@ -24,7 +24,7 @@ Domain features, in column order (``L`` levels outer -> inner, ``f`` the fan-out
 3. ``sx[d]``, ``sy[d]``: log2 spatial factors over the mesh's X / Y at the fan-out level;
    ``log2_pes_x``, ``log2_pes_y``, and ``pe_util`` = PEs used / PEs (linear, in (0, 1]).
 4. ``tile[l][ds]`` (l = 1..L-1): log2 words of each data space's tile at level ``l`` (Inputs with the
-   halo); ``fill[l]`` for bounded levels: fraction of the capacity used by the kept tiles.
+   halo); ``fill[l]`` for bounded levels: fraction of the capacity (in bits) used by the kept tiles.
 5. ``reuse[l][ds]`` (l = 0..L-1): log2 of the product of the trip counts of the loops at level ``l``
    nested *inside* the innermost loop relevant to ``ds`` (how many iterations a tile of ``ds`` below
    stays unchanged); ``stationary[l][ds]`` = 1 if level ``l`` has no relevant loop over 1 at all.
@@ -101,8 +101,9 @@ def domain_features(arch: Arch, layer: Layer, m: Mappings) -> np.ndarray:
     ltiles = np.log2(tiles)
     cols.append(ltiles[:, 1:].reshape(B, -1))
     for li, lvl in enumerate(arch.levels):
-        if li > 0 and lvl.size_words is not None:
-            cols.append(((tiles[:, li] * keep[:, li]).sum(axis=1) / lvl.size_words)[:, None])
+        if li > 0 and lvl.size_words is not None:  # in bits: each data space's words at their own width
+            width = np.array([lvl.bits(ds) / lvl.access_width for ds in DATASPACES])
+            cols.append(((tiles[:, li] * keep[:, li] * width).sum(axis=1) / lvl.size_words)[:, None])
     # 5. loop-order reuse
     cols.append(reuse.reshape(B, -1))
     cols.append(stationary.reshape(B, -1))
