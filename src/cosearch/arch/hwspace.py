@@ -30,7 +30,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
@@ -116,6 +115,20 @@ class PrecisionChoice(BaseModel):
         return out
 
 
+def _searched_form(model: type[BaseModel], value: Any) -> Any:
+    """``value`` validated as ``model`` if it is a mapping (``ValueError`` with the model's message),
+    else as given."""
+    if not isinstance(value, dict):
+        return value
+    try:
+        return model.model_validate(value)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"])
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"{loc}: {msg}" if loc else msg) from None
+
+
 PHYSICAL_PARAMS = ("precision", "dram_gbps", "clock_mhz")
 """The physical settings a space may search, in the order they follow the template's parameters."""
 PHYSICAL_LABELS = {"precision": "Precision", "dram_gbps": "DRAM bandwidth (GB/s)", "clock_mhz": "Clock (MHz)"}
@@ -132,6 +145,11 @@ def searched_physical(space: Any) -> tuple[str, ...]:
     if not isinstance(space, dict):
         return ()
     return tuple(n for n in PHYSICAL_PARAMS if isinstance(space.get(n), dict))
+
+
+_DERIVED: dict[str, dict[str, Any]] = {}
+"""Tables derived from a space's fields (clock limits, the reference's settings), by the space's JSON:
+no part of a space's identity, shared by equal spaces."""
 
 
 class HWSpace(BaseModel):
@@ -161,13 +179,21 @@ class HWSpace(BaseModel):
     dram_gbps: Annotated[float, Field(gt=0, le=1e6)] | HWParam | None = None
     clock_mhz: ClockMHz | HWParam | None = None
     precision: str | PrecisionChoice | None = None
-    _cache: dict[str, Any] = PrivateAttr(default_factory=dict)  # derived tables (clock limits, reference)
 
     @field_validator("precision", mode="before")
     @classmethod
     def _precision_form(cls, value: Any) -> Any:
-        """A list is shorthand for ``{values: [...]}``; anything else is validated as given."""
-        return {"values": value} if isinstance(value, list) else value
+        """A mapping is a searched precision (a list is shorthand for ``{values: [...]}``), validated
+        here so that an error names the problem rather than every member of the union."""
+        if isinstance(value, list):
+            value = {"values": value}
+        return _searched_form(PrecisionChoice, value)
+
+    @field_validator("dram_gbps", "clock_mhz", mode="before")
+    @classmethod
+    def _grid_form(cls, value: Any) -> Any:
+        """A mapping is a searched grid (:class:`HWParam`)."""
+        return _searched_form(HWParam, value)
 
     @field_validator("precision")
     @classmethod
@@ -340,6 +366,16 @@ class HWSpace(BaseModel):
     def searched(self) -> tuple[str, ...]:
         """The physical settings this space searches (:data:`PHYSICAL_PARAMS` order)."""
         return tuple(n for n in PHYSICAL_PARAMS if isinstance(getattr(self, n), (HWParam, PrecisionChoice)))
+
+    @property
+    def _cache(self) -> dict[str, Any]:
+        """This space's derived tables (:data:`_DERIVED`; a few spaces at most are kept)."""
+        key = self.model_dump_json()
+        if key not in _DERIVED:
+            if len(_DERIVED) >= 32:
+                _DERIVED.clear()
+            _DERIVED[key] = {}
+        return _DERIVED[key]
 
     @property
     def clock_searched(self) -> bool:
