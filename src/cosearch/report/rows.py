@@ -9,7 +9,6 @@ from typing import Any, Sequence
 from .._io import finite
 from .records import MAC_LEVEL, Design, Source, StudySource
 
-
 PHYSICAL_KEYS = ("clock_mhz", "latency_ms", "total_energy_uj", "power_mw")
 """The physical units a designs row of a study that searches physical settings adds."""
 

@@ -226,9 +226,13 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
 def study_edp_bound(config: dict[str, Any]) -> float | None:
     """The network EDP (pJ·cycles) below which no design of a single-workload study's hardware space and
     area budget can go (:func:`cosearch.codesign.bounds.network_edp_bound`); ``None`` for several
-    workloads, or when the workload or space cannot be rebuilt from the stored configuration."""
+    workloads, for a space that searches precision, DRAM bandwidth or clock, or when the workload or space cannot be rebuilt from the stored configuration."""
+    from ...arch.hwspace import searched_physical
+
     sources = config.get("workload_data") or config.get("workloads") or []
     if len(sources) != 1 or not isinstance(config.get("hw_space"), dict) or config.get("area_budget_mm2") is None:
+        return None
+    if searched_physical(config["hw_space"]):  # the bound is of pJ and cycles at fixed physical settings
         return None
     key = json.dumps([sources[0], config["hw_space"], config["area_budget_mm2"]], sort_keys=True)
     return _edp_bound_cached(key)
