@@ -200,3 +200,16 @@ def test_example_space_runs_with_report(tmp_path: Path) -> None:
     assert designs[0]["edp_ratio"] == pytest.approx(data["edp_ratio"])
     shown = ok(run("study", "show", "codesign-dqn-bo-s0", "--storage", f"sqlite:///{out / 'studies.db'}"))
     assert "MHz" in shown.stdout and "prec" in shown.stdout
+
+
+def test_resume_gives_the_uninterrupted_study() -> None:
+    from cosearch.study import Storage
+
+    kw = dict(hw_space=SPACE, optimizer="ga", hw_batch=2, mapper_budget=60, seed=2)
+    whole = Codesign([DQN], storage="sqlite://", study="whole", hw_budget=4, **kw)
+    whole.run()
+    store = Storage("sqlite://")
+    Codesign([DQN], storage=store, study="part", hw_budget=2, **kw).run()
+    resumed = Codesign([DQN], storage=store, study="part", hw_budget=4, resume=True, **kw)
+    resumed.run()
+    assert _history(resumed) == _history(whole)
