@@ -268,9 +268,9 @@ class HWSpace(BaseModel):
         for name, p in self._grid_params().items():
             if not len(p.grid()):
                 raise ValueError(f"{'' if name in PHYSICAL_PARAMS else 'params.'}{name}: empty range {p.low}..{p.high}")
+        self._largest_point_builds()
         if isinstance(self.clock_mhz, HWParam):
             self._check_clock_grid()
-        self._largest_point_builds()
         self._clock_met()
         if self.searched:
             self.reference_physical()  # a reference clock its SRAMs meet, else ValueError
