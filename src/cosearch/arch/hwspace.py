@@ -159,7 +159,13 @@ class HWSpace(BaseModel):
     ``22nm``; sets ``estimator`` to ``cacti-<node>nm``, so it needs a ``cacti-*`` estimator), ``dram`` (a
     DRAM type, :mod:`.dram`; default LPDDR4), ``dram_gbps`` (DRAM bandwidth in GB/s, which then replaces
     ``dram_bandwidth``: converted to words/cycle at the clock) and ``clock_mhz`` (default 200 MHz; every
-    point's SRAMs must meet it, :meth:`_clock_met`).
+    point's SRAMs must meet it, :meth:`_clock_met`), ``precision`` (a preset or widths).
+
+    Searched instead (:attr:`searched`): ``precision`` as a :class:`PrecisionChoice`, ``dram_gbps``
+    (GB/s) and ``clock_mhz`` (MHz) as :class:`HWParam` grids. Each is then a parameter of the points,
+    after the template's; a point's arch is built at its own settings (:meth:`build_options`), points
+    whose SRAMs cannot meet their clock are excluded (:meth:`clock_feasible`), and the reference design
+    is costed at :meth:`reference_physical`.
 
     ``template`` names a registered template, or, with ``user_template`` (a YAML template,
     :mod:`cosearch.arch.templates._yaml`), that template's name; ``user_template`` is left out of the
