@@ -13,7 +13,8 @@ class AreaModel:
     A template's area separates by level: each level's per-instance area depends only on its own
     parameters (the template's ``level_params``; levels it does not list, such as DRAM, count as no
     area), and the PE levels, MACs and per-PE overhead scale with the PE count (the product of the
-    template's two mesh parameters). The per-instance tables are built once from the estimator (one
+    template's two mesh parameters; a searched precision sets the MACs' per-PE area, nothing else's:
+    capacities stay in bits). The per-instance tables are built once from the estimator (one
     arch per grid value of each level's parameters), so scoring thousands of candidates is a few array
     lookups.
     """
@@ -27,7 +28,7 @@ class AreaModel:
         from .estimator import area_breakdown
 
         base = np.zeros(len(self.names), dtype=np.int64)
-        arch0 = self.space.arch(base)
+        arch0 = self.space.arch(base, clocked=False)  # (the clock has no area; a searched one may be above a level's limit)
         per_pe = {lvl.name: lvl.instances > 1 for lvl in arch0.levels}
         tables = []
         for level, params in self.space.template_spec.level_params.items():
@@ -37,12 +38,19 @@ class AreaModel:
             for idx in np.ndindex(*shape):
                 pt = base.copy()
                 pt[list(cols)] = idx
-                arch = self.space.arch(pt)
+                arch = self.space.arch(pt, clocked=False)
                 lvl = arch.levels[arch.level_index(level)]
                 table[idx] = lvl.area_mm2
             tables.append((cols, table, per_pe[level]))
-        pe_fixed = (area_breakdown(arch0)["MAC"] + area_breakdown(arch0)["PE overhead"]) / arch0.mac.instances
-        tables.append(((), np.array(pe_fixed), True))
+        # per PE: MAC and PE overhead; a searched precision re-costs the MACs (levels keep their bits)
+        pcols = tuple(self.names.index(n) for n in self.space.searched if n == "precision")
+        pe_fixed = np.empty(tuple(int(self.space.sizes[c]) for c in pcols))
+        for idx in np.ndindex(*pe_fixed.shape):
+            pt = base.copy()
+            pt[list(pcols)] = idx
+            arch = self.space.arch(pt, clocked=False) if pcols else arch0
+            pe_fixed[idx] = (area_breakdown(arch)["MAC"] + area_breakdown(arch)["PE overhead"]) / arch.mac.instances
+        tables.append((pcols, pe_fixed, True))
         return tables
 
     def __call__(self, points: np.ndarray) -> np.ndarray:

@@ -8,14 +8,21 @@ space's estimator. The templates (``eyeriss``, ``simple``, ...) are the modules 
 of its parameters. Built-in spaces are the YAML files of ``cosearch/arch/hwspaces``.
 
 Sizes are 16-bit words (``glb_kb`` in KiB); bandwidths in words per cycle.
+
+Three physical settings may be searched too (:data:`PHYSICAL_PARAMS`): ``precision`` as a list of
+presets or widths (``{values: [int8, int16]}``), ``dram_gbps`` and ``clock_mhz`` as grids like a
+template parameter's. Searched ones are extra parameters of the space, after the template's, in the
+order ``precision``, ``dram_gbps``, ``clock_mhz``; a point's precision is the index into its list. A
+scalar fixes the setting for every point, as before.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
@@ -75,6 +82,76 @@ class HWParam(BaseModel):
         return vals
 
 
+def _normal_precision(value: str) -> str:
+    """A precision as stored: a preset's name (lower case) or the label of explicit widths
+    (``W8/I8/O24``); ``ValueError`` (one line) if it is neither (:func:`~.precision.parse_precision`)."""
+    from .precision import PRECISIONS, parse_precision
+
+    try:
+        p = parse_precision(value)
+    except CosearchError as err:
+        raise ValueError(str(err)) from None
+    key = str(value).strip().lower()
+    return key if key in PRECISIONS else p.label
+
+
+class PrecisionChoice(BaseModel):
+    """A searched precision: the presets or widths a point may take, in the order given (a point stores
+    the index into ``values``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    values: list[str]
+
+    @field_validator("values")
+    @classmethod
+    def _known(cls, values: list[str]) -> list[str]:
+        if not values:
+            raise ValueError("empty list: give at least one precision")
+        out = [_normal_precision(v) for v in values]
+        dup = sorted({v for v in out if out.count(v) > 1})
+        if dup:
+            raise ValueError(f"precision {dup[0]} is listed twice")
+        return out
+
+
+def _searched_form(model: type[BaseModel], value: Any) -> Any:
+    """``value`` validated as ``model`` if it is a mapping (``ValueError`` with the model's message),
+    else as given."""
+    if not isinstance(value, dict):
+        return value
+    try:
+        return model.model_validate(value)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"])
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"{loc}: {msg}" if loc else msg) from None
+
+
+PHYSICAL_PARAMS = ("precision", "dram_gbps", "clock_mhz")
+"""The physical settings a space may search, in the order they follow the template's parameters."""
+PHYSICAL_LABELS = {"precision": "Precision", "dram_gbps": "DRAM bandwidth (GB/s)", "clock_mhz": "Clock (MHz)"}
+PHYSICAL_SHORT = {"precision": "prec", "dram_gbps": "GB/s", "clock_mhz": "MHz"}
+REFERENCE_PRECISION = "int16"
+"""The reference design's precision when the space searches precision and lists it (else the first listed)."""
+
+
+def searched_physical(space: Any) -> tuple[str, ...]:
+    """The physical settings a space searches, from the space or its stored data (``hw_space`` of a
+    study's configuration: a mapping where a setting is searched, a scalar or absent where not)."""
+    if isinstance(space, HWSpace):
+        return space.searched
+    if not isinstance(space, dict):
+        return ()
+    return tuple(n for n in PHYSICAL_PARAMS if isinstance(space.get(n), dict))
+
+
+_DERIVED: dict[str, dict[str, Any]] = {}
+"""Tables derived from a space's fields (clock limits, the reference's settings), by the space's JSON:
+no part of a space's identity, shared by equal spaces."""
+
+
 class HWSpace(BaseModel):
     """A template plus parameter grids, an estimator and a fixed DRAM bandwidth (words/cycle).
 
@@ -82,7 +159,13 @@ class HWSpace(BaseModel):
     ``22nm``; sets ``estimator`` to ``cacti-<node>nm``, so it needs a ``cacti-*`` estimator), ``dram`` (a
     DRAM type, :mod:`.dram`; default LPDDR4), ``dram_gbps`` (DRAM bandwidth in GB/s, which then replaces
     ``dram_bandwidth``: converted to words/cycle at the clock) and ``clock_mhz`` (default 200 MHz; every
-    point's SRAMs must meet it, :meth:`_clock_met`).
+    point's SRAMs must meet it, :meth:`_clock_met`), ``precision`` (a preset or widths).
+
+    Searched instead (:attr:`searched`): ``precision`` as a :class:`PrecisionChoice`, ``dram_gbps``
+    (GB/s) and ``clock_mhz`` (MHz) as :class:`HWParam` grids. Each is then a parameter of the points,
+    after the template's; a point's arch is built at its own settings (:meth:`build_options`), points
+    whose SRAMs cannot meet their clock are excluded (:meth:`clock_feasible`), and the reference design
+    is costed at :meth:`reference_physical`.
 
     ``template`` names a registered template, or, with ``user_template`` (a YAML template,
     :mod:`cosearch.arch.templates._yaml`), that template's name; ``user_template`` is left out of the
@@ -99,24 +182,39 @@ class HWSpace(BaseModel):
     params: dict[str, HWParam]
     technology: str | None = None
     dram: str | None = None
-    dram_gbps: float | None = Field(None, gt=0, le=1e6)
-    clock_mhz: ClockMHz | None = None
-    precision: str | None = None
+    dram_gbps: Annotated[float, Field(gt=0, le=1e6)] | HWParam | None = None
+    clock_mhz: ClockMHz | HWParam | None = None
+    precision: str | PrecisionChoice | None = None
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_form(cls, value: Any) -> Any:
+        """A mapping is a searched precision (a list is shorthand for ``{values: [...]}``), validated
+        here so that an error names the problem rather than every member of the union."""
+        if isinstance(value, list):
+            value = {"values": value}
+        return _searched_form(PrecisionChoice, value)
+
+    @field_validator("dram_gbps", "clock_mhz", mode="before")
+    @classmethod
+    def _grid_form(cls, value: Any) -> Any:
+        """A mapping is a searched grid (:class:`HWParam`)."""
+        return _searched_form(HWParam, value)
 
     @field_validator("precision")
     @classmethod
-    def _known_precision(cls, value: str | None) -> str | None:
+    def _known_precision(cls, value: str | PrecisionChoice | None) -> str | PrecisionChoice | None:
         """A preset name (lower case) or explicit widths (``W8/I8/O24``), :mod:`.precision`."""
-        if value is None:
-            return None
-        from .precision import PRECISIONS, parse_precision
+        if value is None or isinstance(value, PrecisionChoice):
+            return value
+        return _normal_precision(value)
 
-        try:
-            p = parse_precision(value)
-        except CosearchError as err:
-            raise ValueError(str(err)) from None
-        key = value.strip().lower()
-        return key if key in PRECISIONS else p.label
+    @field_validator("dram_gbps", "clock_mhz")
+    @classmethod
+    def _searched_grid(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, HWParam) and value.high > 1e6:
+            raise ValueError(f"{info.field_name}: high {value.high:g} is above 1e6")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -166,30 +264,35 @@ class HWSpace(BaseModel):
 
     @model_validator(mode="after")
     def _params_match_template(self) -> "HWSpace":
-        want = set(self.names)
+        want = set(self.template_names)
         have = set(self.params)
         if have != want:
             missing, extra = sorted(want - have), sorted(have - want)
             parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
                 [f"unknown {', '.join(extra)}"] if extra else [])
             raise ValueError(f"params for template {self.template}: {'; '.join(parts)}")
-        for name, p in self.params.items():
+        for name, p in self._grid_params().items():
             if not len(p.grid()):
-                raise ValueError(f"params.{name}: empty range {p.low}..{p.high}")
+                raise ValueError(f"{'' if name in PHYSICAL_PARAMS else 'params.'}{name}: empty range {p.low}..{p.high}")
         self._largest_point_builds()
+        if isinstance(self.clock_mhz, HWParam):
+            self._check_clock_grid()
         self._clock_met()
+        if self.searched:
+            self.reference_physical()  # a reference clock its SRAMs meet, else ValueError
         return self
 
     def _clock_met(self) -> None:
-        """With a ``clock_mhz``: raise ``ValueError`` unless every point's SRAM banks meet it. A level's
+        """With a fixed ``clock_mhz``: raise ``ValueError`` unless every point's SRAM banks meet it. A level's
         access time depends only on its own parameters (the template's ``level_params``), so each level's
-        grid is walked with the other parameters at their lowest values."""
-        if self.clock_mhz is None:
+        grid is walked with the other parameters at their lowest values. (A searched clock instead
+        excludes the points whose SRAMs cannot meet theirs: :meth:`clock_feasible`.)"""
+        if self.clock_mhz is None or isinstance(self.clock_mhz, HWParam):
             return
         from .estimator import clock_limit_mhz
 
-        base = {n: plain_number(g[0]) for n, g in zip(self.names, self.grids())}
-        grids = dict(zip(self.names, self.grids()))
+        base = {n: plain_number(g[0]) for n, g in zip(self.template_names, self.grids())}
+        grids = dict(zip(self.template_names, self.grids()))
         for level, params in self.template_spec.level_params.items():
             for combo in np.ndindex(*(len(grids[p]) for p in params)):
                 vals = {**base, **{p: plain_number(grids[p][i]) for p, i in zip(params, combo)}}
@@ -201,42 +304,190 @@ class HWSpace(BaseModel):
                                      f"{self.point_name(vals)} allows at most {limit:.1f} MHz under {self.estimator} "
                                      "(lower the clock or narrow its parameter ranges)")
 
+    # ---- searched physical settings: the clock limit ----------------------------------------------
+    def clock_limit_tables(self) -> list[tuple[tuple[int, ...], np.ndarray, str]]:
+        """Per SRAM level of the template: ``(columns, table, level)``, the highest clock (MHz) its banks
+        meet (one access per cycle, :func:`~.estimator.clock_limit_mhz`; ``inf`` without SRAM data) over
+        the grid of its own parameters (the template's ``level_params``; a level's access time depends
+        only on them, and not on precision, DRAM or clock). Built once per space."""
+        if "clock_tables" not in self._cache:
+            from .estimator import level_estimates
+
+            def limit(arch: Arch, level: str) -> float:
+                ns = [e.access_ns for e, lvl in zip(level_estimates(arch), arch.levels)
+                      if lvl.name == level and e.kind == "SRAM" and e.access_ns > 0]
+                return 1000.0 / max(ns) if ns else np.inf
+
+            names = self.names
+            base = np.zeros(len(names), dtype=np.int64)
+            arch0 = self.arch(base, clocked=False)
+            level_params = self.template_spec.level_params
+            # SRAM levels no parameter sizes (fixed by the template): one value each
+            tables = [((), np.array(limit(arch0, lvl.name)), lvl.name) for lvl in arch0.levels
+                      if lvl.name not in level_params and np.isfinite(limit(arch0, lvl.name))]
+            for level, params in level_params.items():
+                cols = tuple(names.index(p) for p in params)
+                shape = tuple(int(self.sizes[c]) for c in cols)
+                table = np.full(shape, np.inf)
+                for idx in np.ndindex(*shape):
+                    pt = base.copy()
+                    pt[list(cols)] = idx
+                    table[idx] = limit(self.arch(pt, clocked=False), level)
+                tables.append((cols, table, level))
+            self._cache["clock_tables"] = tables
+        return self._cache["clock_tables"]
+
+    def clock_limits(self, points: np.ndarray) -> np.ndarray:
+        """``[n]`` highest clocks (MHz; ``inf``: no limit) the SRAMs of ``[n, P]`` points meet."""
+        points = np.asarray(points, dtype=np.int64).reshape(-1, len(self.names))
+        out = np.full(len(points), np.inf)
+        for cols, table, _ in self.clock_limit_tables():
+            out = np.minimum(out, table[tuple(points[:, c] for c in cols)] if cols else float(table))
+        return out
+
+    def clock_feasible(self, points: np.ndarray) -> np.ndarray:
+        """``[n]`` bools: whether each of ``[n, P]`` points' SRAMs meet its clock. All true unless the clock
+        is searched (a fixed clock is checked for every point when the space is loaded)."""
+        points = np.asarray(points, dtype=np.int64).reshape(-1, len(self.names))
+        if not isinstance(self.clock_mhz, HWParam):
+            return np.ones(len(points), dtype=bool)
+        clocks = self._grid("clock_mhz")[points[:, self.names.index("clock_mhz")]]
+        return clocks <= self.clock_limits(points) * (1 + 1e-12)
+
+    def _check_clock_grid(self) -> None:
+        """``ValueError`` if no point of the space meets even the lowest clock of a searched clock grid:
+        the fastest point's limit is the lowest over levels of each level's fastest grid value."""
+        lows = [(float(table.max()), level) for _, table, level in self.clock_limit_tables()]
+        if not lows:
+            return
+        best, level = min(lows)
+        low = float(self._grid("clock_mhz")[0])
+        if low > best * (1 + 1e-12):
+            raise ValueError(f"clock_mhz: every clock of the grid ({low:g} MHz and up) is above the SRAM limit of "
+                             f"every point: level {level} allows at most {best:.1f} MHz under {self.estimator} even "
+                             "at its smallest (lower the clock range)")
+
     # ---- physical settings -------------------------------------------------------------------------
     @property
+    def searched(self) -> tuple[str, ...]:
+        """The physical settings this space searches (:data:`PHYSICAL_PARAMS` order)."""
+        return tuple(n for n in PHYSICAL_PARAMS if isinstance(getattr(self, n), (HWParam, PrecisionChoice)))
+
+    @property
+    def _cache(self) -> dict[str, Any]:
+        """This space's derived tables (:data:`_DERIVED`; a few spaces at most are kept)."""
+        key = self.model_dump_json()
+        if key not in _DERIVED:
+            if len(_DERIVED) >= 32:
+                _DERIVED.clear()
+            _DERIVED[key] = {}
+        return _DERIVED[key]
+
+    @property
+    def clock_searched(self) -> bool:
+        """Whether the clock is searched (a grid, not one value)."""
+        return isinstance(self.clock_mhz, HWParam)
+
+    @property
     def effective_clock_mhz(self) -> float:
-        """The clock (MHz) of every point: ``clock_mhz`` or the default."""
+        """The clock (MHz) of every point: ``clock_mhz`` or the default (a searched clock: the reference
+        design's, :meth:`reference_physical`)."""
         from .physical import DEFAULT_CLOCK_MHZ
 
+        if isinstance(self.clock_mhz, HWParam):
+            return float(self.reference_physical()["clock_mhz"])
         return DEFAULT_CLOCK_MHZ if self.clock_mhz is None else float(self.clock_mhz)
 
     @property
     def dram_words_per_cycle(self) -> float:
         """DRAM bandwidth in words/cycle: ``dram_gbps`` converted at the clock and word width, else
-        ``dram_bandwidth``."""
-        if self.dram_gbps is None:
-            return self.dram_bandwidth
-        from .dram import gbps_to_words_per_cycle
+        ``dram_bandwidth`` (with searched settings: the reference design's, :meth:`reference_physical`)."""
+        if not self.searched:
+            if self.dram_gbps is None:
+                return self.dram_bandwidth
+            from .dram import gbps_to_words_per_cycle
 
-        return gbps_to_words_per_cycle(self.dram_gbps, self.effective_clock_mhz, self.word_bits)
+            return gbps_to_words_per_cycle(float(self.dram_gbps), self.effective_clock_mhz, self.word_bits)
+        return float(self.build_options()["dram_bandwidth"])
 
-    def build_options(self) -> dict[str, Any]:
+    def reference_physical(self) -> dict[str, Any]:
+        """The values of the searched physical settings the reference design (the baseline) is costed at:
+        precision ``int16`` if listed, else the first listed; DRAM bandwidth the grid value nearest (in
+        log) to the space's ``dram_bandwidth`` words/cycle converted to GB/s at the reference clock and
+        ``word_bits``; clock the grid value nearest to 200 MHz (in log) among those the reference design's
+        SRAMs meet (``ValueError`` if none)."""
+        if "reference" in self._cache:
+            return dict(self._cache["reference"])
+        from .dram import words_per_cycle_to_gbps
+        from .estimator import clock_limit_mhz
+        from .physical import DEFAULT_CLOCK_MHZ
+
+        out: dict[str, Any] = {}
+        if isinstance(self.precision, PrecisionChoice):
+            vals = self.precision.values
+            out["precision"] = REFERENCE_PRECISION if REFERENCE_PRECISION in vals else vals[0]
+        clock = DEFAULT_CLOCK_MHZ if self.clock_mhz is None or isinstance(self.clock_mhz, HWParam) \
+            else float(self.clock_mhz)
+        if isinstance(self.clock_mhz, HWParam):
+            ref = self.template_spec.reference
+            arch = self.template_spec.build(dict(ref.values), dram_bandwidth=None, estimator=self.estimator,
+                                            name=ref.label)
+            limit, level = clock_limit_mhz(arch)
+            grid = self._grid("clock_mhz")
+            ok = grid[grid <= (np.inf if limit is None else limit) * (1 + 1e-12)]
+            if not len(ok):
+                raise ValueError(f"clock_mhz: no clock of the grid is met by the reference design {ref.label}: its "
+                                 f"level {level} allows at most {limit:.1f} MHz under {self.estimator}")
+            clock = float(ok[int(np.argmin(np.abs(np.log2(ok) - math.log2(DEFAULT_CLOCK_MHZ))))])
+            out["clock_mhz"] = plain_number(clock)
+        if isinstance(self.dram_gbps, HWParam):
+            want = words_per_cycle_to_gbps(self.dram_bandwidth, clock, self.word_bits)
+            grid = self._grid("dram_gbps")
+            out["dram_gbps"] = plain_number(grid[int(np.argmin(np.abs(np.log2(grid) - math.log2(want))))])
+        self._cache["reference"] = out
+        return dict(out)
+
+    def full_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` with every searched physical setting it lacks at the reference design's value
+        (:meth:`reference_physical`); ``values`` itself when the space searches none."""
+        missing = [n for n in self.searched if n not in values]
+        if not missing:
+            return values
+        ref = self.reference_physical()
+        return {**values, **{n: ref[n] for n in missing}}
+
+    def build_options(self, values: dict[str, Any] | None = None) -> dict[str, Any]:
         """The keyword arguments of :meth:`Template.build <cosearch.arch.templates.Template.build>` for
-        this space's points: DRAM bandwidth (words/cycle), estimator, and DRAM type and clock if set."""
-        opts: dict[str, Any] = {"dram_bandwidth": self.dram_words_per_cycle, "estimator": self.estimator}
+        this space's points: DRAM bandwidth (words/cycle), estimator, and DRAM type, clock and precision
+        if set. With searched settings, those of the point ``values`` (those it lacks: the reference
+        design's, :meth:`full_values`)."""
+        vals = self.full_values(values or {}) if self.searched else {}
+        precision = vals["precision"] if "precision" in self.searched else self.precision
+        clock = vals["clock_mhz"] if "clock_mhz" in self.searched else self.clock_mhz
+        gbps = vals["dram_gbps"] if "dram_gbps" in self.searched else self.dram_gbps
+        if gbps is None:
+            bandwidth = self.dram_bandwidth
+        else:
+            from .dram import gbps_to_words_per_cycle
+            from .physical import DEFAULT_CLOCK_MHZ
+
+            bandwidth = gbps_to_words_per_cycle(float(gbps), DEFAULT_CLOCK_MHZ if clock is None else float(clock),
+                                                self.word_bits)
+        opts: dict[str, Any] = {"dram_bandwidth": bandwidth, "estimator": self.estimator}
         if self.dram is not None:
             opts["dram"] = self.dram
-        if self.clock_mhz is not None:
-            opts["clock_mhz"] = self.clock_mhz
-        if self.precision is not None:
-            opts["precision"] = self.precision
+        if clock is not None:
+            opts["clock_mhz"] = clock
+        if precision is not None:
+            opts["precision"] = precision
         return opts
 
     def with_physical(self, *, technology: str | None = None, dram: str | None = None,
                       dram_gbps: float | None = None, clock_mhz: float | None = None,
-                      precision: str | None = None) -> HWSpace:
+                      precision: str | list[str] | None = None) -> HWSpace:
         """This space with the given physical settings replacing its own (``None``: keep); checked as a
         space file is (:class:`CosearchError`, one line, for an unknown node or DRAM type, a clock above
-        the SRAM limit, ...)."""
+        the SRAM limit, ...). A ``precision`` list is searched (``{values: [...]}``)."""
         updates = {k: v for k, v in (("technology", technology), ("dram", dram), ("dram_gbps", dram_gbps),
                                      ("clock_mhz", clock_mhz), ("precision", precision)) if v is not None}
         if not updates:
@@ -258,10 +509,14 @@ class HWSpace(BaseModel):
     def _largest_point_builds(self) -> None:
         """Raise ``ValueError`` if the point of every parameter's highest value is not a valid
         architecture (sizes, energies and areas grow with the parameters, so the largest point is the
-        first to pass :mod:`cosearch.limits`); a search could otherwise propose it."""
+        first to pass :mod:`cosearch.limits`); a search could otherwise propose it. With a searched
+        precision every listed precision is built; a searched clock is left out (its SRAM limit is the
+        clock constraint, :meth:`clock_feasible`) but the DRAM words/cycle are those of the lowest clock."""
         top = self.largest_values()
+        precisions = self.precision.values if isinstance(self.precision, PrecisionChoice) else [None]
         try:
-            self.arch(top)
+            for p in precisions:
+                self.arch(top if p is None else {**top, "precision": p}, clocked=False)
         except ValidationError as err:
             raise ValueError(f"the largest point ({self.point_name(top)}) is not a valid architecture: "
                              f"{format_validation_error(err, 'its arch')}") from None
@@ -269,9 +524,20 @@ class HWSpace(BaseModel):
             raise ValueError(f"the largest point ({self.point_name(top)}) is not a valid architecture: {err}") from None
 
     # ---- grids and points --------------------------------------------------------------------
-    def largest_values(self) -> dict[str, float]:
-        """The values of the point of every parameter's highest grid value (the largest design)."""
-        return {n: plain_number(g[-1]) for n, g in zip(self.names, self.grids())}
+    def largest_values(self) -> dict[str, Any]:
+        """The values of the largest design: every template parameter at its highest grid value; of the
+        searched physical settings the narrowest listed precision (the most words fit), the highest
+        DRAM bandwidth and the lowest clock."""
+        out: dict[str, Any] = {n: plain_number(self._grid(n)[-1]) for n in self.template_names}
+        if isinstance(self.precision, PrecisionChoice):
+            from .precision import parse_precision
+
+            out["precision"] = min(self.precision.values, key=lambda v: max(parse_precision(v).bits.values()))
+        if isinstance(self.dram_gbps, HWParam):
+            out["dram_gbps"] = plain_number(self._grid("dram_gbps")[-1])
+        if isinstance(self.clock_mhz, HWParam):
+            out["clock_mhz"] = plain_number(self._grid("clock_mhz")[0])
+        return out
 
     @property
     def template_spec(self) -> Template:
@@ -280,33 +546,76 @@ class HWSpace(BaseModel):
         return self.user_template.template() if self.user_template is not None else get_template(self.template)
 
     @property
-    def names(self) -> tuple[str, ...]:
-        """Parameter names, in point order (the template's)."""
+    def template_names(self) -> tuple[str, ...]:
+        """The template's parameter names, in point order."""
         return self.template_spec.names
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Parameter names, in point order: the template's, then the searched physical settings."""
+        return self.template_spec.names + self.searched
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Parameter name -> table label (the template's, and the physical settings')."""
+        return {**self.template_spec.labels, **{n: PHYSICAL_LABELS[n] for n in self.searched}}
+
+    @property
+    def short_labels(self) -> dict[str, str]:
+        """Parameter name -> narrow column header."""
+        return {**self.template_spec.short_labels, **{n: PHYSICAL_SHORT[n] for n in self.searched}}
 
     @property
     def mesh_columns(self) -> tuple[int, int]:
         """Positions in a point of the template's two mesh parameters (columns, rows)."""
         return self.names.index(self.template_spec.mesh[0]), self.names.index(self.template_spec.mesh[1])
 
+    def _grid_params(self) -> dict[str, HWParam]:
+        """Every parameter on a numeric grid: the template's and a searched DRAM bandwidth and clock."""
+        out = dict(self.params)
+        for n in ("dram_gbps", "clock_mhz"):
+            if isinstance(getattr(self, n), HWParam):
+                out[n] = getattr(self, n)
+        return out
+
+    def _grid(self, name: str) -> np.ndarray:
+        if name == "precision" and isinstance(self.precision, PrecisionChoice):
+            return np.arange(len(self.precision.values), dtype=np.float64)
+        return self._grid_params()[name].grid()
+
     def grids(self) -> list[np.ndarray]:
-        return [self.params[n].grid() for n in self.names]
+        """Each parameter's grid values (float64), in point order; a searched precision's is its indices
+        ``0 .. len(values) - 1``."""
+        return [self._grid(n) for n in self.names]
 
     @property
     def sizes(self) -> np.ndarray:
         return np.array([len(g) for g in self.grids()], dtype=np.int64)
 
-    def values(self, point: np.ndarray) -> dict[str, float]:
-        """Parameter values of one point (grid indices ``[P]``)."""
+    def values(self, point: np.ndarray) -> dict[str, Any]:
+        """Parameter values of one point (grid indices ``[P]``); a searched precision as its name."""
         grids = self.grids()
-        return {n: plain_number(grids[i][int(point[i])]) for i, n in enumerate(self.names)}
+        out: dict[str, Any] = {n: plain_number(grids[i][int(point[i])]) for i, n in enumerate(self.names)}
+        if isinstance(self.precision, PrecisionChoice):
+            out["precision"] = self.precision.values[int(out["precision"])]
+        return out
 
-    def point(self, values: dict[str, float]) -> np.ndarray:
-        """Grid indices of the grid values nearest to ``values`` (log distance for log2 params)."""
+    def point(self, values: dict[str, Any]) -> np.ndarray:
+        """Grid indices of the grid values nearest to ``values`` (log distance for log2 params); a
+        searched precision must be one listed."""
         out = []
+        params = self._grid_params()
         for n, g in zip(self.names, self.grids()):
+            if n == "precision":
+                assert isinstance(self.precision, PrecisionChoice)
+                key = _normal_precision(values[n])
+                if key not in self.precision.values:
+                    raise CosearchError(f"hw space {self.name}: precision {values[n]!r} is not one of "
+                                        f"{', '.join(self.precision.values)}")
+                out.append(self.precision.values.index(key))
+                continue
             v = float(values[n])
-            d = np.abs(np.log2(g) - math.log2(v)) if self.params[n].scale == "log2" else np.abs(g - v)
+            d = np.abs(np.log2(g) - math.log2(v)) if params[n].scale == "log2" else np.abs(g - v)
             out.append(int(np.argmin(d)))
         return np.array(out, dtype=np.int64)
 
@@ -321,24 +630,51 @@ class HWSpace(BaseModel):
         return rng.integers(0, self.sizes[None, :], size=(n, len(self.names)))
 
     # ---- architectures -------------------------------------------------------------------------
-    def arch(self, point: np.ndarray | dict[str, float], name: str | None = None) -> Arch:
-        """The architecture of a point (grid indices or a values dict), costed by the estimator."""
+    def arch(self, point: np.ndarray | dict[str, Any], name: str | None = None, *, clocked: bool = True) -> Arch:
+        """The architecture of a point (grid indices or a values dict; searched settings it lacks at the
+        reference design's), costed by the estimator. ``clocked=False`` leaves the clock out of the arch
+        (no SRAM clock check; a DRAM bandwidth in GB/s is still converted at the point's clock)."""
         vals = point if isinstance(point, dict) else self.values(point)
-        return self.template_spec.build(vals, name=name or self.point_name(vals), **self.build_options())
+        vals = self.full_values(vals)
+        opts = self.build_options(vals)
+        if not clocked:
+            opts.pop("clock_mhz", None)
+        tvals = {k: v for k, v in vals.items() if k not in self.searched} if self.searched else vals
+        return self.template_spec.build(tvals, name=name or self.point_name(vals), **opts)
 
     def hw_payload(self, values: dict[str, Any]) -> dict[str, Any]:
         """The plain-data description of one point a work unit carries (:func:`payload_template` and
         :meth:`~cosearch.arch.templates.Template.build` rebuild its arch in any process): template name,
-        values, estimator, DRAM bandwidth (and type and clock if set, :meth:`build_options`), and a user
-        template's definition."""
-        hw = {"template": self.template, "values": values, **self.build_options()}
+        the template's values, estimator, DRAM bandwidth (and type, clock and precision if set, the
+        point's if searched: :meth:`build_options`; then also the point's name), and a user template's
+        definition."""
+        if self.searched:
+            full = self.full_values(values)
+            tvals = {k: v for k, v in full.items() if k not in self.searched}
+            hw = {"template": self.template, "values": tvals, **self.build_options(full),
+                  "name": self.point_name(full)}
+        else:
+            hw = {"template": self.template, "values": values, **self.build_options()}
         if self.user_template is not None:
             hw["user_template"] = self.user_template.model_dump(mode="json")
         return hw
 
-    def point_name(self, values: dict[str, float]) -> str:
-        """A short readable name of a point's values, such as ``hw-14x12-glb108k-bw16-w224-i12-p24``."""
-        return self.template_spec.point_name(values)
+    def point_name(self, values: dict[str, Any]) -> str:
+        """A short readable name of a point's values, such as ``hw-14x12-glb108k-bw16-w224-i12-p24``
+        (searched physical settings add ``-int8``, ``-d25gbs``, ``-400mhz``)."""
+        tvals = {k: v for k, v in values.items() if k not in self.searched} if self.searched else values
+        name = self.template_spec.point_name(tvals)
+        for n in self.searched:
+            if n not in values:
+                continue
+            v = values[n]
+            if n == "precision":
+                name += "-" + re.sub(r"[^a-z0-9]", "", str(v).lower().replace("float:", "f"))
+            elif n == "dram_gbps":
+                name += f"-d{plain_number(v)}gbs"
+            else:
+                name += f"-{plain_number(v)}mhz"
+        return name
 
 
 def payload_template(hw: dict[str, Any]) -> Template:

@@ -139,7 +139,7 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     params.add_column("parameter", style="bold")
     params.add_column("best", justify="right")
     params.add_column(short, justify="right")
-    labels = cd.space.template_spec.labels  # the space's own template's (a user template's included)
+    labels = cd.space.labels  # the space's own template's (a user template's included) and searched settings'
     for name in cd.space.names:
         params.add_row(labels.get(name) or param_label(name), fmt_param(best.arch.get(name)),
                        fmt_param(base.arch.get(name)))
@@ -148,7 +148,9 @@ def _codesign_summary(data: dict[str, Any], cd: Any) -> list[Any]:
     phys = best.physical or {}
     ref = cd.space.template_spec.reference
     flow = f", {ref.dataflow_tag}: {ref.dataflow} dataflow" if ref.dataflow else ""
-    costs = Table(title="Costs of the whole network(s): EDP in pJ·cycles, ratio = best EDP ÷ this; "
+    ratio_text = ("ratio = best EDP ÷ this in J·s with leakage (the space searches "
+                  f"{', '.join(cd.space.searched)})" if cd.space.searched else "ratio = best EDP ÷ this")
+    costs = Table(title=f"Costs of the whole network(s): EDP in pJ·cycles, {ratio_text}; "
                         f"auto: the study's mapper{flow}; "
                         f"{_physical_text(phys)}; energy mJ and power include SRAM leakage")
     for col, just in (("design", "left"), ("area mm²", "right"), ("energy pJ", "right"), ("cycles", "right"),
@@ -215,9 +217,17 @@ def _physical_text(phys: dict[str, Any]) -> str:
 
 def _space_physical_text(space: Any) -> str:
     """The physical settings a space sets, for the run's first line ("" if none)."""
+    def setting(name: str, unit: str) -> Optional[str]:
+        value = getattr(space, name)
+        if name in space.searched:
+            grid = [str(v) for v in space.precision.values] if name == "precision" else \
+                [f"{v:g}" for v in space.grids()[space.names.index(name)]]
+            return f"{name} searched over {', '.join(grid)}{unit}"
+        return None if not value else f"{value:g}{unit}" if unit else str(value)
+
     parts = [f"{space.technology} (scaled)" if space.technology and space.estimator in _scaled_estimators()
-             else space.technology, space.dram, f"{space.dram_gbps:g} GB/s" if space.dram_gbps else None,
-             f"{space.clock_mhz:g} MHz" if space.clock_mhz else None, space.precision]
+             else space.technology, space.dram, setting("dram_gbps", " GB/s"), setting("clock_mhz", " MHz"),
+             setting("precision", "")]
     text = ", ".join(p for p in parts if p)
     return f", {text}" if text else ""
 
@@ -383,8 +393,10 @@ def codesign_cmd(
                         ("--dram-gbps", dram_gbps), ("--clock-mhz", clock_mhz)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise CosearchError(f"{flag} must be a positive number, got {value:g}")
+    # --precision a,b: searched over those (as a space file's precision: {values: [a, b]})
+    precisions = [p.strip() for p in precision.split(",")] if precision is not None and "," in precision else precision
     space = load_hw_space(hw_space).with_physical(technology=technology, dram=dram, dram_gbps=dram_gbps,
-                                                  clock_mhz=clock_mhz, precision=precision)
+                                                  clock_mhz=clock_mhz, precision=precisions)
     budget = parse_area_budget(area_budget, space)
     constraints = {k: v for k, v in (("power_budget_w", power_budget), ("latency_target_s", latency_target))
                    if v is not None}

@@ -145,16 +145,17 @@ def _parameter_columns(space: dict[str, Any], trials: list[Any]) -> tuple[tuple[
     """``(mesh, cols, short)`` for the trials table: the two mesh parameters (shown as one ``PEs``
     column; ``()`` if none), the other hardware parameters in the template's order (else sorted), and
     the template's short column labels."""
-    from ..arch.hwspace import payload_template
+    from ..arch.hwspace import PHYSICAL_SHORT, payload_template, searched_physical
 
     try:
         template = payload_template(space) if space.get("template") is not None else None
     except CosearchError:
         template = None
-    names = list(template.names) if template else \
+    searched = searched_physical(space)  # searched precision, DRAM bandwidth, clock: after the template's
+    names = [*template.names, *searched] if template else \
         sorted({k for t in trials for k in (t.hw_params.get("values") or {})})
     mesh = template.mesh if template else (("mesh_x", "mesh_y") if {"mesh_x", "mesh_y"} <= set(names) else ())
-    short = template.short_labels if template else {}
+    short = {**template.short_labels, **{n: PHYSICAL_SHORT[n] for n in searched}} if template else {}
     return mesh, [n for n in names if n not in mesh], short
 
 

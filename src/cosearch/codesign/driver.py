@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -214,7 +214,8 @@ class Codesign:
                                  if latency_target_s is not None else None)
         self._physics: dict[tuple, tuple[float, float]] = {}  # point -> (clock MHz, leakage mW)
         self.area = AreaModel(hw_space)
-        self.baseline = baseline_of(hw_space.template_spec)
+        base = baseline_of(hw_space.template_spec)  # searched physical settings at the reference's
+        self.baseline = replace(base, values=hw_space.full_values(base.values))
         base_area = self._hw_payload(self.baseline.values)
         self.baseline_area = float(unit_arch(base_area).area_mm2)
         self.area_budget = (check_float(area_budget_mm2, "area budget (mm²)", low_open=True)
@@ -337,8 +338,8 @@ class Codesign:
         tmpl = self.space.template_spec
         designs = [("its largest design", self.space.largest_values()),
                    (f"its reference design {self.baseline.label}", self.baseline.values)]
-        for what, values in designs:
-            arch = self.space.arch(dict(values))
+        for what, values in designs:  # (a searched clock is no part of what a level can hold)
+            arch = self.space.arch(dict(values), clocked=not self.space.clock_searched)
             for key, layer in self.layers:
                 try:
                     MapSpace(arch, layer, **space_options)
@@ -423,7 +424,8 @@ class Codesign:
             e, c = repeat_totals((n, r["energy_pj"], r["cycles"]) for n, r in found if r.get("energy_pj") is not None)
             energy[w.name], cycles[w.name], edp[w.name] = e, c, e * c
         reason = f"no valid mapping for {', '.join(sorted(bad))}" if bad else ""
-        cost = NetworkCost(energy, cycles, edp, results, valid=not bad, reason=reason)
+        cost = NetworkCost(energy, cycles, edp, results, valid=not bad, reason=reason,
+                           physical=bool(self.space.searched))
         if values is not None:
             cost.clock_mhz, cost.leakage_mw = self.point_physics(values)
         return cost
@@ -642,6 +644,8 @@ class Codesign:
             if cost.valid:
                 units = cost.units()
                 result.update(latency_s=units["latency_s"], power_mw=units["power_mw"])
+                if cost.physical:
+                    result["total_energy_uj"] = units["total_energy_uj"]
             if self.objective == "pareto":
                 result["objectives"] = objective_vector(cost, area, self._value_baseline()) \
                     if result["valid"] and result["value"] is not None else None
@@ -659,6 +663,8 @@ class Codesign:
         from ..arch.physical import design_units
 
         physical = design_units(unit_arch(self._hw_payload(values)), cost.energy_pj, cost.cycles) if cost.valid else None
+        if physical is not None and cost.physical:  # what a physical-units objective ranks by
+            physical["edp_js"] = physical["total_energy_uj"] * 1e-6 * physical["latency_s"]
         return DesignSummary(arch=values, energy_pj=cost.total_energy_pj, cycles=cost.total_cycles,
                              edp=cost.total_energy_pj * cost.total_cycles, area_mm2=area,
                              per_workload={w: cost.edp[w] for w in cost.edp},
@@ -721,6 +727,8 @@ class Codesign:
         (geometric mean over workloads, like ``edp_ratio``). ``(None, None)`` if the baseline is invalid."""
         from .bounds import network_edp_bound
 
+        if self.space.searched:  # the bound is of pJ and cycles at fixed physical settings
+            return None, None
         if not baseline.valid or any(baseline.edp[w.name] <= 0 for w in self.workloads):
             return None, None
         fz = self.space_settings.get("factorization", "perfect")

@@ -1,7 +1,8 @@
 """Outer (hardware) optimizers for co-design, with the same ask/tell discipline as the mappers.
 
 A hardware point is a vector of grid indices ``[P]`` of an :class:`~cosearch.arch.hwspace.HWSpace`.
-``ask(n)`` returns ``[n, P]`` points that satisfy the *known* constraint (area within budget) by
+``ask(n)`` returns ``[n, P]`` points that satisfy the *known* constraints (area within budget, and with
+a searched clock, SRAMs that meet the point's clock: :meth:`~cosearch.arch.hwspace.HWSpace.clock_feasible`) by
 construction and were not proposed before; ``tell(points, values)`` reports their objective values
 (``inf`` for a point found infeasible after evaluation, e.g. some layer has no valid mapping, which
 is the *learned* constraint). Randomness comes from a generator seeded by ``(seed, told so far)``,
@@ -114,6 +115,7 @@ class HWOptimizer(ABC):
         if not len(pts):
             return pts
         pts = pts[self.area(pts) <= self.budget] if self.constrained else pts
+        pts = pts[self.space.clock_feasible(pts)]  # a searched clock its SRAMs cannot meet: never a design
         pts = pts[~self._seen(pts)]
         _, first = np.unique(pts, axis=0, return_index=True)
         return pts[np.sort(first)]
@@ -344,7 +346,9 @@ class VanillaBOHW(BOHW):
             # nothing to model yet (e.g. every point so far over the area budget): keep sampling
             return self._valid_new(self.space.random_points(n, rng))[:n]
         gp = self._fit_gp(self.features(self.points), np.log(self.values), rng)
-        chosen, _ = optimize_discrete(self._acquisition(gp, None), self.space.random_points(self.pool, rng), n,
+        pool = self.space.random_points(self.pool, rng)
+        pool = pool[self.space.clock_feasible(pool)]  # the area budget is ignored, a searched clock's limit not
+        chosen, _ = optimize_discrete(self._acquisition(gp, None), pool, n,
                                       ops=_POINT_OPS, seen=_point_keys(self.points))
         return chosen
 

@@ -34,6 +34,15 @@ class NetworkCost:
     reason: str = ""
     clock_mhz: float = DEFAULT_CLOCK_MHZ
     leakage_mw: float = 0.0
+    physical: bool = False  # rank in physical units (the space searches precision, DRAM bandwidth or clock)
+
+    def edp_of(self, workload: str) -> float:
+        """The EDP a study ranks by: pJ × cycles, or with :attr:`physical` J × s with SRAM leakage
+        (total energy including leakage × latency)."""
+        if not self.physical:
+            return self.edp[workload]
+        u = self.units(workload)
+        return u["total_energy_uj"] * 1e-6 * u["latency_s"]
 
     def units(self, workload: str | None = None) -> dict[str, float]:
         """:func:`~cosearch.arch.physical.run_units` of one workload (``None``: all, each run once)."""
@@ -54,11 +63,26 @@ def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | N
     """Value to minimise: for one workload its metric, for several the geometric mean of ratios to
     the baseline. ``ednp:N`` is energy × cycles^N; ``latency`` is seconds at the design's clock,
     ``power`` average milliwatts with SRAM leakage (:meth:`NetworkCost.units`). ``pareto`` has EDP as
-    its scalar value (which design is "best"); its objectives are :func:`objective_vector`."""
+    its scalar value (which design is "best"); its objectives are :func:`objective_vector`.
+
+    With :attr:`NetworkCost.physical` (a space that searches precision, DRAM bandwidth or clock, whose
+    points differ in clock: pJ × cycles would not rank them) energy is the total in J with SRAM leakage
+    over the run, cycles are replaced by the latency in s: ``edp`` is J·s, ``energy`` J, ``cycles`` and
+    ``latency`` s, ``ednp:N`` J·s^N."""
     if not cost.valid:
         return math.inf
 
     def metric(c: NetworkCost, w: str) -> float:
+        if c.physical and objective not in ("latency", "power"):
+            u = c.units(w)
+            energy_j, seconds = u["total_energy_uj"] * 1e-6, u["latency_s"]
+            if objective in ("edp", "pareto"):
+                return energy_j * seconds
+            if objective == "energy":
+                return energy_j
+            if objective == "cycles":
+                return seconds
+            return energy_j * seconds ** float(objective.split(":", 1)[1])
         if objective in ("edp", "pareto"):
             return c.edp[w]
         if objective == "energy":
@@ -111,8 +135,9 @@ def parse_objective(objective: str) -> str:
 
 
 def edp_ratio(cost: NetworkCost, base: NetworkCost) -> float:
-    """Geometric mean over workloads of EDP(design) / EDP(baseline) (both valid, EDPs positive)."""
-    return geomean_ratio(cost.edp, base.edp)
+    """Geometric mean over workloads of EDP(design) / EDP(baseline) (both valid, EDPs positive; in
+    physical units with leakage when the costs are :attr:`~NetworkCost.physical`)."""
+    return geomean_ratio({w: cost.edp_of(w) for w in cost.edp}, {w: base.edp_of(w) for w in base.edp})
 
 
 def geomean_edp_ratio(best: DesignSummary | None, base: DesignSummary | None) -> float | None:

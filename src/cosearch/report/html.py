@@ -90,6 +90,15 @@ def _designs_section(sources: Sequence[Source], shown: Sequence[ShownDesign],
     rows.append(["energy (pJ)", *[fmt_energy(d.design.energy_pj) for d in shown]])
     rows.append(["cycles", *[fmt_int(d.design.cycles) for d in shown]])
     rows.append(["EDP (pJ·cycles)", *[fmt_sci(d.design.edp) for d in shown]])
+    if any(d.design.physical for d in shown):  # the same run in physical units (cosearch.arch.physical)
+        phys = [d.design.physical or {} for d in shown]
+        for label, key, fmt in (("clock (MHz)", "clock_mhz", "{:g}"), ("latency (ms)", "latency_ms", "{:.4g}"),
+                                ("energy with leakage (µJ)", "total_energy_uj", "{:.4g}"),
+                                ("power (mW)", "power_mw", "{:.4g}")):
+            rows.append([label, *[fmt.format(p[key]) if p.get(key) is not None else "-" for p in phys]])
+        if any(d.design.physical_edp for d in shown):
+            rows.append(["EDP with leakage (J·s)", *[fmt_sci(p["total_energy_uj"] * 1e-6 * p["latency_s"])
+                                                     if p.get("latency_s") is not None else "-" for p in phys]])
     has_study = any(isinstance(s, StudySource) for s in sources)
     if has_study:
         rows.append(["EDP ÷ baseline (auto)", *[_ratio(ratios.get((d.design.source, d.design.label), {}).get("edp_ratio"))
@@ -100,7 +109,9 @@ def _designs_section(sources: Sequence[Source], shown: Sequence[ShownDesign],
             "(auto: eyeriss-168 mapped by the study's mapper; RS: eyeriss-168 under the row-stationary dataflow), "
             "and any mapped networks. Network totals count repeated layers; EDP = energy × cycles. A ratio below 1 "
             "means the design beats that baseline (with several workloads: the geometric mean of the per-workload "
-            "ratios).</p>")
+            "ratios); for a study whose space searches precision, DRAM bandwidth or clock, the ratios are of the EDP "
+            "with SRAM leakage in J·s (its designs differ in clock). Latency, energy with leakage and power are "
+            "the network run once at the design's clock.</p>")
     text += _table(headers, rows, table_id="designs")
     notes = [n for s in sources for d in s.designs for n in d.notes]
     for n in dict.fromkeys(notes):

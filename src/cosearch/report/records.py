@@ -65,6 +65,12 @@ class Design:
     trial: int | None = None
     notes: list[str] = field(default_factory=list)
     phase_totals: dict[str, dict[str, Any]] | None = None  # LLM workloads: model.totals.phase_totals per phase
+    # the network run in physical units (cosearch.arch.physical.arch_run_units: latency_ms, total_energy_uj,
+    # power_mw, clock_mhz, ...), when the arch and the totals are known
+    physical: dict[str, Any] | None = None
+    # per workload EDP in J·s with SRAM leakage: a study whose space searches precision, DRAM bandwidth or
+    # clock ranks (and compares with its baselines) by it; None otherwise
+    physical_edp: dict[str, float] | None = None
 
     def network_breakdown(self) -> dict[tuple[str, str], float]:
         """Network energy (pJ, repeats counted) per (level, data space), the MAC as ``("MAC", "-")``."""

@@ -9,11 +9,20 @@ from typing import Any, Sequence
 from .._io import finite
 from .records import MAC_LEVEL, Design, Source, StudySource
 
+PHYSICAL_KEYS = ("clock_mhz", "latency_ms", "total_energy_uj", "power_mw")
+"""The physical units a designs row of a study that searches physical settings adds."""
+
 
 def _ratio(design: Design, base: Design | None) -> float | None:
-    """Geometric mean over workloads of EDP(design) / EDP(base); the network EDP ratio without them."""
+    """Geometric mean over workloads of EDP(design) / EDP(base); the network EDP ratio without them. In
+    J·s with leakage when both have :attr:`~.records.Design.physical_edp` (a study that searches
+    physical settings)."""
     if base is None or design.edp is None or base.edp is None:
         return None
+    if design.physical_edp and base.physical_edp and set(design.physical_edp) == set(base.physical_edp):
+        from ..codesign.objectives import geomean_ratio
+
+        return geomean_ratio(design.physical_edp, base.physical_edp)
     common = [w for w in design.per_workload_edp if w in base.per_workload_edp]
     if common and len(common) == len(design.per_workload_edp):
         from ..codesign.objectives import geomean_ratio
@@ -161,6 +170,8 @@ def report_tables(sources: Sequence[Source]) -> dict[str, list[dict[str, Any]]]:
             row.update({"area_mm2": d.area_mm2, "energy_pj": d.energy_pj, "cycles": d.cycles, "edp": d.edp,
                         "edp_ratio": _ratio(d, base) if isinstance(src, StudySource) else None,
                         "edp_ratio_rs": _ratio(d, base_rs) if isinstance(src, StudySource) else None})
+            if d.physical_edp is not None and d.physical:  # searched physical settings: new keys, physical units
+                row.update({k: d.physical.get(k) for k in PHYSICAL_KEYS})
             designs.append(row)
             for lr in d.layers:
                 layers.append({"source": d.source, "design": d.label, "role": d.role, "layer": lr.key,

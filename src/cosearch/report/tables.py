@@ -25,9 +25,12 @@ from ..workload.layer import Layer, Network
 
 
 def fmt_param(value: Any) -> str:
-    """A hardware parameter's value: ``-`` for none, an integer with thousands separators, else ``%g``."""
+    """A hardware parameter's value: ``-`` for none, an integer with thousands separators, else ``%g``;
+    a string (a searched precision such as ``int8``) as it is."""
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return value
     x = float(value)
     return f"{int(x):,}" if x.is_integer() else f"{x:g}"
 

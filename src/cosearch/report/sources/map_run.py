@@ -161,6 +161,10 @@ def map_source(directory: Path, data: dict[str, Any] | None = None, *, label: st
                     edp=finite(total.get("edp")), per_workload_edp={}, layers=rows, notes=notes)
     if design.energy_pj is None:
         design.energy_pj, design.cycles, design.edp = network_totals(rows)
+    if arch is not None and design.energy_pj is not None and design.cycles:
+        from ...arch.physical import arch_run_units
+
+        design.physical = arch_run_units(arch, design.energy_pj, design.cycles)
     if isinstance(data.get("phases"), dict):
         design.phase_totals = data["phases"]
     return MapSource(label=label, path=path, results=data, design=design, element_ops=_element_ops(data))

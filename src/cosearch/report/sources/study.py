@@ -128,7 +128,32 @@ def _design_from_layers(*, source: str, role: str, label: str, arch: Any, params
                   area_mm2=finite(area), energy_pj=finite(energy), cycles=finite(cycles), edp=finite(edp),
                   per_workload_edp={w: float(v) for w, v in workload_edp.items() if finite(v) is not None},
                   layers=rows, trial=trial,
-                  phase_totals=design_phase_totals(rows, nets, _shape_keys(nets), arch.num_pes))
+                  phase_totals=design_phase_totals(rows, nets, _shape_keys(nets), arch.num_pes),
+                  physical=_physical(arch, finite(energy), finite(cycles)))
+
+
+def _physical(arch: Any, energy_pj: float | None, cycles: float | None) -> dict[str, Any] | None:
+    """The network run on ``arch`` in physical units (:func:`~cosearch.arch.physical.arch_run_units`)."""
+    from ...arch.physical import arch_run_units
+
+    if energy_pj is None or cycles is None or cycles <= 0:
+        return None
+    return arch_run_units(arch, energy_pj, cycles)
+
+
+def _physical_edp(arch: Any, per_workload: dict[str, Any]) -> dict[str, float] | None:
+    """Per workload EDP in J·s with SRAM leakage of ``arch`` from ``{w: {energy_pj, cycles}}`` (``None``
+    if one is missing)."""
+    from ...arch.estimator import leakage_mw
+    from ...arch.physical import clock_of, run_units
+
+    out = {}
+    for w, v in per_workload.items():
+        if not isinstance(v, dict) or finite(v.get("energy_pj")) is None or not finite(v.get("cycles")):
+            return None
+        u = run_units(float(v["energy_pj"]), float(v["cycles"]), clock_of(arch), leakage_mw(arch))
+        out[w] = u["total_energy_uj"] * 1e-6 * u["latency_s"]
+    return out or None
 
 
 def study_source(store: Any, name: str, *, results_path: Path | None = None, label: str | None = None,
@@ -141,7 +166,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
     them mapped again with its mapper, budget and seeds (``remap_baselines``), which gives the same
     mappings as its run. A study without trials is a :class:`CosearchError`.
     """
-    from ...arch.hwspace import payload_template
+    from ...arch.hwspace import HWSpace, payload_template, searched_physical
     from ...codesign.baselines import baseline_of
 
     st = store.load_study(name)
@@ -153,6 +178,7 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
         raise CosearchError(f"study {name!r}: its config has no hardware space (not a co-design study)")
     template = payload_template({"template": "eyeriss", **config["hw_space"]})
     label = label or name
+    searched = searched_physical(config["hw_space"])
     best_trial = store.best_trial(st, layers=True)
     # the unique layers' keys and shapes: from the best trial, else from a few evaluated trials
     keyed = [best_trial] if best_trial is not None else \
@@ -171,6 +197,9 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
             area=res.get("area_mm2"), layers=layers, results=results, workload_edp=per_w,
             totals=(res.get("energy_pj"), res.get("cycles"), res.get("edp")), trial=best_trial.number, nets=nets)
         best.notes.extend(notes)
+        if searched:
+            best.physical_edp = _physical_edp(_space_arch(config, best_trial.hw_params["values"]),
+                                              res.get("per_workload") or {})
 
     # baselines
     base = baseline_of(template)
@@ -183,8 +212,11 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
             area=summary.get("area_mm2", float(base_arch.area_mm2)), layers=layers,
             results=summary.get("layers") or {}, workload_edp=summary.get("per_workload") or {},
             totals=(summary.get("energy_pj"), summary.get("cycles"), summary.get("edp")), nets=nets)
+        per = ((summary.get("physical") or {}).get("per_workload") or {}) if searched else {}
+        if per:
+            design.physical_edp = {w: u["total_energy_uj"] * 1e-6 * u["latency_s"] for w, u in per.items()}
         baselines.append(design)
-    names = list(template.names)
+    names = list(HWSpace.model_validate(config["hw_space"]).names) if searched else list(template.names)
     return StudySource(label=label, study=name, storage=store.url, config=config, objective=st.objective,
                        trials=trials, best=best, baselines=baselines, baseline_origin=origin,
                        area_budget_mm2=finite(config.get("area_budget_mm2")), param_names=names,
@@ -194,9 +226,13 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
 def study_edp_bound(config: dict[str, Any]) -> float | None:
     """The network EDP (pJ·cycles) below which no design of a single-workload study's hardware space and
     area budget can go (:func:`cosearch.codesign.bounds.network_edp_bound`); ``None`` for several
-    workloads, or when the workload or space cannot be rebuilt from the stored configuration."""
+    workloads, for a space that searches precision, DRAM bandwidth or clock, or when the workload or space cannot be rebuilt from the stored configuration."""
+    from ...arch.hwspace import searched_physical
+
     sources = config.get("workload_data") or config.get("workloads") or []
     if len(sources) != 1 or not isinstance(config.get("hw_space"), dict) or config.get("area_budget_mm2") is None:
+        return None
+    if searched_physical(config["hw_space"]):  # the bound is of pJ and cycles at fixed physical settings
         return None
     key = json.dumps([sources[0], config["hw_space"], config["area_budget_mm2"]], sort_keys=True)
     return _edp_bound_cached(key)
