@@ -13,7 +13,8 @@ class AreaModel:
     A template's area separates by level: each level's per-instance area depends only on its own
     parameters (the template's ``level_params``; levels it does not list, such as DRAM, count as no
     area), and the PE levels, MACs and per-PE overhead scale with the PE count (the product of the
-    template's two mesh parameters). The per-instance tables are built once from the estimator (one
+    template's two mesh parameters); a block MAC's area per PE follows the template's ``mac_params``.
+    The per-instance tables are built once from the estimator (one
     arch per grid value of each level's parameters), so scoring thousands of candidates is a few array
     lookups.
     """
@@ -41,8 +42,20 @@ class AreaModel:
                 lvl = arch.levels[arch.level_index(level)]
                 table[idx] = lvl.area_mm2
             tables.append((cols, table, per_pe[level]))
-        pe_fixed = (area_breakdown(arch0)["MAC"] + area_breakdown(arch0)["PE overhead"]) / arch0.mac.instances
-        tables.append(((), np.array(pe_fixed), True))
+        mac_params = self.space.template_spec.mac_params
+        if not mac_params:
+            pe_fixed = (area_breakdown(arch0)["MAC"] + area_breakdown(arch0)["PE overhead"]) / arch0.mac.instances
+            tables.append(((), np.array(pe_fixed), True))
+            return tables
+        # a block MAC's area (MAC and per-PE overhead, per PE) follows the parameters that set its block
+        cols = tuple(self.names.index(p) for p in mac_params)
+        table = np.empty(tuple(int(self.space.sizes[c]) for c in cols))
+        for idx in np.ndindex(*table.shape):
+            pt = base.copy()
+            pt[list(cols)] = idx
+            parts = area_breakdown(self.space.arch(pt))
+            table[idx] = (parts["MAC"] + parts["PE overhead"]) / arch0.mac.instances
+        tables.append((cols, table, True))
         return tables
 
     def __call__(self, points: np.ndarray) -> np.ndarray:

@@ -135,7 +135,7 @@ class NetworkMapResult:
 
     @property
     def totals(self) -> dict[str, Any]:
-        return network_totals(self.layers, self.arch.num_pes)
+        return network_totals(self.layers, self.arch.num_multipliers)
 
     @property
     def phase_totals(self) -> dict[str, dict[str, Any]] | None:
@@ -144,7 +144,7 @@ class NetworkMapResult:
         if self.phases is None:
             return None
         rows = {r.name: (r.count, r.energy_pj, r.cycles, r.dram_energy_pj, r.macs) for r in self.layers}
-        return phase_totals(self.phases, rows, self.arch.num_pes)
+        return phase_totals(self.phases, rows, self.arch.num_multipliers)
 
     @property
     def failed(self) -> list[LayerResult]:
@@ -263,7 +263,7 @@ def _run_task(task: _Task, space: Any = None,
     result.evaluations = int(res.evaluations)
     result.seconds = float(res.seconds)
     result.mapping = res.mapping()
-    result.loop_nest = loop_nest_data(task.arch, res.best, 0, tile_words=res.costs.tile_words, dims=layer.dims)
+    result.loop_nest = loop_nest_data(task.arch, res.best, 0, tile_words=res.costs.tile_words, dims=space.layer.dims)
     result.dram_energy_pj = float(res.costs.level_energy_pj[0, 0].sum())
     return result
 

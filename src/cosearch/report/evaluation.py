@@ -49,7 +49,7 @@ def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: Lay
                 "updates": int(costs.updates[0, li, di]), "tile_words": int(costs.tile_words[0, li, di]),
                 "energy_pj": float(costs.level_energy_pj[0, li, di]),
             })
-    row.mac_energy_pj = float(costs.macs * arch.mac.energy_pj)
+    row.mac_energy_pj = costs.mac_energy_pj
     row.dram_energy_pj = float(costs.level_energy_pj[0, 0].sum())
     row.utilization = float(costs.utilization[0]) if row.utilization is None else row.utilization
     row.loop_nest = loop_nest_data(arch, batch, 0, tile_words=costs.tile_words, dims=layer.dims)
