@@ -29,7 +29,9 @@ class AreaModel:
 
         base = np.zeros(len(self.names), dtype=np.int64)
         arch0 = self.space.arch(base)
-        per_pe = {lvl.name: lvl.instances > 1 for lvl in arch0.levels}
+        top = base.copy()  # the largest mesh tells the per-PE levels apart even if the smallest is 1 × 1
+        top[list(self.space.mesh_columns)] = np.asarray(self.space.sizes)[list(self.space.mesh_columns)] - 1
+        per_pe = {lvl.name: lvl.instances > 1 for lvl in self.space.arch(top).levels}
         tables = []
         for level, params in self.space.template_spec.level_params.items():
             cols = tuple(self.names.index(p) for p in params)

@@ -9,7 +9,8 @@ space and the cost model therefore see every layer through the block (:func:`blo
   the last block operation runs with idle multipliers);
 * every level's word of data space ``ds`` is ``Π_{d in block, d indexes ds} b_d`` times wider (its
   access width, hence its capacity in bits and its access energy, is kept: a vector word costs as many
-  access widths as it spans);
+  access widths as it spans); a data space the level cannot keep keeps its width (no word of it is
+  ever there, and the sampler counts a level's capacity in words of its widest data space);
 * the MAC is a scalar MAC of the blocked layer whose energy is ``Π b_d`` times the scalar MAC's (idle
   multipliers of a padded block are not gated).
 
@@ -47,7 +48,7 @@ def _blocked_arch(arch: Arch) -> Arch:
     scale = word_multipliers(block)
     levels = []
     for lvl in arch.levels:
-        widths = {ds: lvl.bits(ds) * scale[ds] for ds in DATASPACES}
+        widths = {ds: lvl.bits(ds) * (scale[ds] if ds in lvl.keeps else 1) for ds in DATASPACES}
         levels.append(lvl.model_copy(update={"word_bits": widths, "access_bits": lvl.access_width}))
     mac = arch.mac.model_copy(update={"block": None, "energy_pj": arch.mac.energy_pj * arch.mac.multipliers})
     return arch.model_copy(update={"levels": tuple(levels), "mac": mac})
