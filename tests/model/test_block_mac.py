@@ -183,3 +183,19 @@ def test_cli_map_and_eval_report_the_real_macs(tmp_path) -> None:
     assert total["macs"] == 6 * 8 * 16
     assert total["utilization"] == pytest.approx(total["macs"] / (total["cycles"] * 4 * 8))
     assert total["utilization"] <= 6 / 8
+
+
+def test_loop_nest_of_a_block_mac_is_over_the_blocked_dims() -> None:
+    from cosearch.mapping.loopnest import loop_nest_data
+
+    layer = Layer(name="padded", K=14, C=20, P=4, Q=4)  # blocked: K' = 4, C' = 3
+    m = MapSpace(VECTOR, layer).sample(20, seed=2)
+    for i in range(len(m)):
+        nest = loop_nest_data(VECTOR, m, i, dims=layer.dims)
+        assert all("remainder_tiles" not in entry for entry in nest)  # a perfect mapping of the blocked layer
+        bounds = {"K": 1, "C": 1}
+        for entry in nest:
+            for loop in entry["loops"]:
+                if loop["dim"] in bounds:
+                    bounds[loop["dim"]] *= loop["bound"]
+        assert bounds == {"K": 4, "C": 3}

@@ -263,7 +263,7 @@ def _run_task(task: _Task, space: Any = None,
     result.evaluations = int(res.evaluations)
     result.seconds = float(res.seconds)
     result.mapping = res.mapping()
-    result.loop_nest = loop_nest_data(task.arch, res.best, 0, tile_words=res.costs.tile_words, dims=space.layer.dims)
+    result.loop_nest = loop_nest_data(task.arch, res.best, 0, tile_words=res.costs.tile_words, dims=layer.dims)
     result.dram_energy_pj = float(res.costs.level_energy_pj[0, 0].sum())
     return result
 
