@@ -25,6 +25,11 @@ every design's network cost is bounded below by costs no mapping can avoid:
   meshes that fit the area budget with every other parameter at its smallest (area grows with every
   parameter), so one mesh serves every layer, as in a real design.
 
+A template of block MACs (``mac_params``, the ``vector-pe`` template) is bounded block by block: for
+each combination of its block parameters the network is bounded as above in its blocked view
+(:mod:`cosearch.mapping.vector`: blocked layers, vector words costing the accesses they span, the MAC
+``Π block`` scalar MACs), and the smallest energy and cycles over the blocks are kept.
+
 Energy and cycles are bounded separately (a design cannot reach both at once), so ``edp`` is a loose
 bound: no design of the space under the budget has a lower network EDP. Leakage-free, link-free,
 bandwidth-free on chip: every term is something the cost model charges.
@@ -244,16 +249,43 @@ def _view_energies(space: HWSpace) -> dict[tuple[int, ...], tuple[list[float], l
     return out
 
 
+def block_floors(space: HWSpace, combo: tuple[int, ...],
+                 energies: dict[tuple[int, ...], tuple[list[float], list[float], list[float]]] | None = None,
+                 ) -> tuple[EnergyFloors, list[float]]:
+    """The :class:`EnergyFloors` of the designs of ``space`` whose block parameters (the template's
+    ``mac_params``) sit at grid indices ``combo``, in their blocked view (per-access energies times the
+    accesses a vector word spans; the MAC ``Π block`` scalar MACs), and DRAM accesses per vector word of
+    each data space. ``energies``: :func:`_view_energies` of the space, if the caller has it."""
+    from ..mapping.vector import blocked_arch
+
+    names = list(space.names)
+    min_read, min_fill, min_update = (energies or _view_energies(space))[tuple(combo)]
+    base = np.zeros(len(names), dtype=np.int64)
+    base[[names.index(p) for p in space.template_spec.mac_params]] = combo
+    view0 = blocked_arch(space.arch(base))
+    wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in view0.levels]
+    return _floors_from(view0, view0.mac.energy_pj, min_read, min_fill, min_update, wscale), wscale[0]
+
+
+def blocked_layer_energy_floor(view: Layer, floors: EnergyFloors, dram_scale: list[float]) -> float:
+    """:func:`layer_energy_floor` of a blocked layer ``view`` (:func:`~cosearch.mapping.vector.blocked_view`)
+    with :func:`block_floors`' floors and DRAM accesses per vector word."""
+    w, i, o = compulsory_dram_words(view)
+    on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
+    return (view.macs * (floors.mac + floors.per_mac) + on_chip
+            + (w * dram_scale[0] + i * dram_scale[1]) * floors.dram_read + o * dram_scale[2] * floors.dram_update)
+
+
 def _blocked_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float, area: AreaModel,
                        factorization: str) -> EDPBound:
     """:func:`network_edp_bound` of a template of block MACs. For each block (each combination of the
     template's ``mac_params``) the network is bounded in its blocked view
     (:func:`~cosearch.mapping.vector.blocked_view`), where the cost model sees a scalar arch costing
-    vector words: energy as in the module docstring on the blocked layers, per-access energies times
-    the accesses a vector word spans (the MAC ``Π block`` scalar MACs), cycles on the meshes that fit
-    the budget with that block and every other parameter at its smallest. The bound is the smallest
-    energy and the smallest cycles over the blocks (bounded separately, as for scalar templates)."""
-    from ..mapping.vector import blocked_view
+    vector words: energy as in the module docstring on the blocked layers (:func:`block_floors`), cycles
+    on the meshes that fit the budget with that block and every other parameter at its smallest. The
+    bound is the smallest energy and the smallest cycles over the blocks (bounded separately, as for
+    scalar templates)."""
+    from ..mapping.vector import blocked_layer
 
     names = list(space.names)
     mac_cols = [names.index(p) for p in space.template_spec.mac_params]
@@ -263,22 +295,14 @@ def _blocked_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
     max_mesh = (int(grids[space.mesh_columns[0]].max()), int(grids[space.mesh_columns[1]].max()))
     best_energy = np.inf
     best: tuple[float, tuple[int, int]] | None = None
-    for combo, (min_read, min_fill, min_update) in energies.items():
+    for combo in energies:
+        floors, dram_scale = block_floors(space, combo, energies)
         base = np.zeros(len(names), dtype=np.int64)
         base[mac_cols] = combo
         arch0 = space.arch(base)
-        view0, _ = blocked_view(arch0, network.layers[0])
-        wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in view0.levels]
-        floors = _floors_from(view0, view0.mac.energy_pj, min_read, min_fill, min_update, wscale)
-        views = [blocked_view(arch0, layer)[1] for layer in network.layers]
-        dram_scale = wscale[0]
-        energy = 0.0
-        for layer, view in zip(network.layers, views):
-            w, i, o = compulsory_dram_words(view)
-            on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
-            energy += layer.count * (view.macs * (floors.mac + floors.per_mac) + on_chip
-                                     + (w * dram_scale[0] + i * dram_scale[1]) * floors.dram_read
-                                     + o * dram_scale[2] * floors.dram_update)
+        views = [blocked_layer(arch0, layer) for layer in network.layers]
+        energy = sum(layer.count * blocked_layer_energy_floor(view, floors, dram_scale)
+                     for layer, view in zip(network.layers, views))
         best_energy = min(best_energy, energy)
         smallest = space.values(base)
         for x, y in feasible_meshes(space, area_budget_mm2, area, base):

@@ -136,3 +136,35 @@ def test_cli_codesign_on_the_vector_pe_space(tmp_path) -> None:
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert data["baseline"]["arch"] == SIMBA_SCALED and data["bound"]["edp"] > 0
     assert data["edp_ratio_bound"] <= data["edp_ratio"]
+
+
+def test_no_sampled_or_searched_mapping_beats_its_blocks_floors() -> None:
+    """On random designs (and the reference), every valid sampled mapping and a searched one of each layer
+    cost at least the layer's energy floor of the design's block, and take at least the block operations
+    over the most PEs the mesh keeps busy and the DRAM vector words over the DRAM bandwidth."""
+    from cosearch.codesign.bounds import block_floors, blocked_layer_energy_floor, compulsory_dram_words
+    from cosearch.mappers.layer import map_layer
+    from cosearch.mapping.vector import blocked_view
+
+    space = load_hw_space("vector-pe")
+    mac_cols = [space.names.index(p) for p in ("lanes", "vector_width")]
+    points = [space.point(SIMBA_SCALED), *space.random_points(3, np.random.default_rng(5))]
+    layers = [Layer(name="conv", K=20, C=12, P=7, Q=7, R=3, S=3), Layer(name="fc", N=4, K=48, C=100)]
+    checked = 0
+    for p in points:
+        arch = space.arch(p)
+        floors, dram_scale = block_floors(space, tuple(int(p[c]) for c in mac_cols))
+        for layer in layers:
+            view_arch, view = blocked_view(arch, layer)
+            space_l = MapSpace(arch, layer)
+            costs = evaluate(arch, layer, space_l.sample(300, seed=1))
+            best = map_layer(arch, layer, budget=300, seed=0).costs
+            energy = np.concatenate([costs.energy_pj[costs.valid], best.energy_pj])
+            cycles = np.concatenate([costs.cycles[costs.valid], best.cycles])
+            assert len(energy) > 1
+            assert energy.min() >= blocked_layer_energy_floor(view, floors, dram_scale) * (1 - 1e-12)
+            compute = view.macs / space_l.max_busy_pes()
+            dram = sum(n * s for n, s in zip(compulsory_dram_words(view), dram_scale)) / space.dram_words_per_cycle
+            assert cycles.min() >= max(compute, dram) * (1 - 1e-12)
+            checked += len(energy)
+    assert checked > 8
