@@ -199,3 +199,25 @@ def test_loop_nest_of_a_block_mac_is_over_the_blocked_dims() -> None:
                 if loop["dim"] in bounds:
                     bounds[loop["dim"]] *= loop["bound"]
         assert bounds == {"K": 4, "C": 3}
+
+
+def test_the_report_re_evaluates_an_imperfect_mapping_of_the_blocked_layer() -> None:
+    """A stored mapping over-covering a blocked dim (K' = 4 covered by 6 on a 14-channel layer) is an
+    imperfect factorization of the blocked layer, not an under-cover of the real K = 14."""
+    from cosearch.report.evaluation import evaluate_row
+    from cosearch.report.records import LayerRow
+
+    layer = Layer(name="padded", K=14, C=20, P=4, Q=4)
+    space = MapSpace(VECTOR, layer, factorization="imperfect", max_padding=1.0)
+    m = space.sample(400, seed=0)
+    product = (m.temporal * m.spatial_x * m.spatial_y).prod(axis=1)
+    past = product > np.asarray(space.layer.dims)  # [B, D]: over-covered dims of the blocked layer
+    over = np.flatnonzero(past[:, 2:4].any(axis=1) & ~past[:, [0, 1, 4, 5, 6, 7]].any(axis=1))  # K' or C' only
+    assert over.size
+    i = int(over[0])
+    row = LayerRow("padded", layer.shape_text(), 1, layer.macs, None, None, None,
+                   mapping=m.to_mapping(i, VECTOR).model_dump(mode="json", exclude_none=True))
+    evaluate_row(VECTOR, layer, row.mapping, row)
+    assert row.error is None
+    expected = evaluate(VECTOR, layer, m.subset(slice(i, i + 1)), factorization="imperfect")
+    assert row.energy_pj == float(expected.energy_pj[0]) and row.utilization == float(expected.utilization[0])
