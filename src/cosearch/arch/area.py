@@ -13,8 +13,9 @@ class AreaModel:
     A template's area separates by level: each level's per-instance area depends only on its own
     parameters (the template's ``level_params``; levels it does not list, such as DRAM, count as no
     area), and the PE levels, MACs and per-PE overhead scale with the PE count (the product of the
-    template's two mesh parameters; a searched precision sets the MACs' per-PE area, nothing else's:
-    capacities stay in bits). The per-instance tables are built once from the estimator (one
+    template's two mesh parameters); a block MAC's area per PE follows the template's ``mac_params``,
+    and a searched precision sets the MACs' per-PE area, nothing else's (capacities stay in bits).
+    The per-instance tables are built once from the estimator (one
     arch per grid value of each level's parameters), so scoring thousands of candidates is a few array
     lookups.
     """
@@ -29,7 +30,9 @@ class AreaModel:
 
         base = np.zeros(len(self.names), dtype=np.int64)
         arch0 = self.space.arch(base, clocked=False)  # (the clock has no area; a searched one may be above a level's limit)
-        per_pe = {lvl.name: lvl.instances > 1 for lvl in arch0.levels}
+        top = base.copy()  # the largest mesh tells the per-PE levels apart even if the smallest is 1 × 1
+        top[list(self.space.mesh_columns)] = np.asarray(self.space.sizes)[list(self.space.mesh_columns)] - 1
+        per_pe = {lvl.name: lvl.instances > 1 for lvl in self.space.arch(top, clocked=False).levels}
         tables = []
         for level, params in self.space.template_spec.level_params.items():
             cols = tuple(self.names.index(p) for p in params)
@@ -42,15 +45,18 @@ class AreaModel:
                 lvl = arch.levels[arch.level_index(level)]
                 table[idx] = lvl.area_mm2
             tables.append((cols, table, per_pe[level]))
-        # per PE: MAC and PE overhead; a searched precision re-costs the MACs (levels keep their bits)
-        pcols = tuple(self.names.index(n) for n in self.space.searched if n == "precision")
-        pe_fixed = np.empty(tuple(int(self.space.sizes[c]) for c in pcols))
-        for idx in np.ndindex(*pe_fixed.shape):
+        # per PE: MAC and PE overhead, which follow the parameters that set a block MAC (``mac_params``)
+        # and a searched precision (it re-costs the MACs; levels keep their bits)
+        names = [*self.space.template_spec.mac_params, *(n for n in self.space.searched if n == "precision")]
+        cols = tuple(self.names.index(p) for p in names)
+        table = np.empty(tuple(int(self.space.sizes[c]) for c in cols))
+        for idx in np.ndindex(*table.shape):
             pt = base.copy()
-            pt[list(pcols)] = idx
-            arch = self.space.arch(pt, clocked=False) if pcols else arch0
-            pe_fixed[idx] = (area_breakdown(arch)["MAC"] + area_breakdown(arch)["PE overhead"]) / arch.mac.instances
-        tables.append((pcols, pe_fixed, True))
+            pt[list(cols)] = idx
+            arch = self.space.arch(pt, clocked=False) if cols else arch0
+            parts = area_breakdown(arch)
+            table[idx] = (parts["MAC"] + parts["PE overhead"]) / arch.mac.instances
+        tables.append((cols, table, True))
         return tables
 
     def __call__(self, points: np.ndarray) -> np.ndarray:

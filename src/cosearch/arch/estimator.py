@@ -6,7 +6,8 @@
 * ``cacti-65nm`` / ``cacti-45nm``: every level's read/fill/update energy per word and area per
   instance follow its size, word width and bandwidth (banking), from power laws fitted to CACTI
   tables shipped as package data (``cosearch/arch/data``); the MAC's energy and area come from the
-  16-bit integer MAC of the same tables, DRAM from the arch's DRAM type (default LPDDR4, 8 pJ/bit, no
+  16-bit integer MAC of the same tables (a block MAC, ``mac.block``, as that many scalar MACs), DRAM
+  from the arch's DRAM type (default LPDDR4, 8 pJ/bit, no
   on-chip area; :mod:`.dram`), and every PE carries a fixed control/network overhead area calibrated
   on Eyeriss v1 (12.25 mm² core at 65 nm). The same tables give each SRAM bank's leakage (mW) and
   access time (ns): :func:`level_estimates`, :func:`clock_limit_mhz`.
@@ -442,7 +443,9 @@ class Estimator:
         mac_energy, mac_area = cost(self.node, *mac_widths(arch))
         for what, value in (("energy", mac_energy), ("area", mac_area)):
             _check_estimate(value, "mac", what, self.name)
-        mac = arch.mac.model_copy(update={"energy_pj": mac_energy, "area_mm2": mac_area + self.pe_overhead_mm2})
+        # a block MAC is costed as its multipliers' scalar MACs: energy per scalar MAC, area of the block
+        mac = arch.mac.model_copy(update={"energy_pj": mac_energy,
+                                          "area_mm2": mac_area * arch.mac.multipliers + self.pe_overhead_mm2})
         return arch.model_copy(update={"levels": tuple(levels), "mac": mac, "estimator": self.name})
 
 

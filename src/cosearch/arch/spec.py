@@ -8,6 +8,7 @@ inputs with 32-bit partial sums): capacities and bandwidths count bits, see ``do
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -137,25 +138,66 @@ class Level(BaseModel):
         return self
 
 
+BLOCK_DIMS: tuple[str, ...] = ("N", "G", "K", "C")
+"""Dimensions a block MAC may unroll (:attr:`Mac.block`). ``P``, ``Q``, ``R`` and ``S`` may not: their
+inputs overlap in sliding windows, so a block over them has no fixed vector word of inputs."""
+
+
 class Mac(BaseModel):
-    """The arithmetic units: one MAC per PE."""
+    """The arithmetic units: one MAC per PE.
+
+    ``block`` (optional) makes each MAC instance a *block MAC* of ``∏ block`` multipliers unrolled over
+    those dims, e.g. ``{K: 8, C: 8}``: 8 lanes over output channels, each an 8-wide vector (dot product
+    with an adder tree) over input channels. Absent or empty (or all ones): a scalar MAC. ``energy_pj`` is
+    the energy of one *scalar* multiply-accumulate (a block operation costs ``∏ block`` times it, idle
+    lanes included); ``area_mm2`` is the area of one MAC instance, the whole block (``docs/model.md``,
+    "Block MACs").
+    """
 
     model_config = _SPEC_CONFIG
 
     instances: Count = 1
     mesh_x: Count = 1
     mesh_y: Count = 1
-    energy_pj: Amount = Field(1.0, description="energy of one MAC")
-    area_mm2: Amount = 0.0
+    energy_pj: Amount = Field(1.0, description="energy of one (scalar) MAC")
+    area_mm2: Amount = Field(0.0, description="area of one MAC instance (a whole block MAC)")
     word_bits: Count = Field(16, description="operand (multiplier) width in bits")
     number_format: Literal["int", "float"] = Field("int", description="integer or floating-point MACs")
+    block: dict[str, Count] | None = Field(None, description="block MAC: multipliers unrolled per dim "
+                                           "(N, G, K, C); None = a scalar MAC")
+
+    @field_validator("block")
+    @classmethod
+    def _block_dims(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        if value is None:
+            return None
+        from ..dims import DIMS
+
+        for dim in value:
+            if dim not in DIMS:
+                raise ValueError(f"unknown dimension {dim!r} (block dims are {', '.join(BLOCK_DIMS)})")
+            if dim not in BLOCK_DIMS:
+                raise ValueError(f"a block over {dim} is not supported (sliding windows); block dims are "
+                                 f"{', '.join(BLOCK_DIMS)}")
+        kept = {d: int(value[d]) for d in BLOCK_DIMS if d in value and value[d] > 1}
+        return kept or None
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         out = handler(self)
         if out.get("number_format") == "int":  # MACs written before it existed keep their form
             del out["number_format"]
+        if out.get("block", 0) is None:  # scalar MACs keep their form
+            del out["block"]
         return out
+
+    def __hash__(self) -> int:  # a block dict hashes as its sorted items
+        return hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in self.__dict__.values()))
+
+    @property
+    def multipliers(self) -> int:
+        """Multipliers per MAC instance: ``∏ block`` (1 for a scalar MAC)."""
+        return math.prod(self.block.values()) if self.block else 1
 
 
 class Arch(BaseModel):
@@ -251,6 +293,12 @@ class Arch(BaseModel):
     @property
     def num_pes(self) -> int:
         return self.mac.instances
+
+    @property
+    def num_multipliers(self) -> int:
+        """Scalar multipliers of the whole array: PEs × :attr:`Mac.multipliers` (= :attr:`num_pes` for
+        scalar MACs); the denominator of utilisation."""
+        return self.mac.instances * self.mac.multipliers
 
     def level_index(self, name: str) -> int:
         for i, lvl in enumerate(self.levels):

@@ -342,7 +342,7 @@ def codesign_cmd(
     precision: Optional[str] = _precision_option(),
     hw_budget: int = typer.Option(50, "--hw-budget", "-n", help="Hardware points (trials) to evaluate."),
     hw_batch: int = typer.Option(5, "--hw-batch", help="Points proposed per batch (results are a function of it)."),
-    hw_space: str = typer.Option("eyeriss-like", "--hw-space", help="Hardware space: eyeriss-like, simple, paper, or a YAML file (docs/codesign.md)."),
+    hw_space: str = typer.Option("eyeriss-like", "--hw-space", help="Hardware space: eyeriss-like, simple, paper, systolic, vector-pe, or a YAML file (docs/codesign.md)."),
     mapper: str = typer.Option("auto", "--mapper", help="Inner mapper: auto, random, ga, sa, bo, vanilla-bo."),
     mapper_budget: Optional[int] = typer.Option(None, "--mapper-budget", help="Mapper evaluations per (HW point, layer) (default 5,000)."),
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed (same seed and budgets: same trials)."),

@@ -69,7 +69,7 @@ def eval_cmd(
             "macs": int(costs.macs),
             "compute_cycles": int(costs.compute_cycles[0]),
             "utilized_pes": int(costs.utilized_pes[0]),
-            "mac_energy_pj": float(costs.macs * the_arch.mac.energy_pj),
+            "mac_energy_pj": costs.mac_energy_pj,
             "levels": breakdown_dict(the_arch, costs),
             "physical": _physical(the_arch, float(costs.energy_pj[0]), float(costs.cycles[0])),
         })

@@ -29,6 +29,11 @@ every design's network cost is bounded below by costs no mapping can avoid:
   meshes that fit the area budget with every other parameter at its smallest (area grows with every
   parameter), so one mesh serves every layer, as in a real design.
 
+A template of block MACs (``mac_params``, the ``vector-pe`` template) is bounded block by block: for
+each combination of its block parameters the network is bounded as above in its blocked view
+(:mod:`cosearch.mapping.vector`: blocked layers, vector words costing the accesses they span, the MAC
+``Π block`` scalar MACs), and the smallest energy and cycles over the blocks are kept.
+
 Energy and cycles are bounded separately (a design cannot reach both at once), so ``edp`` is a loose
 bound: no design of the space under the budget has a lower network EDP. Leakage-free, link-free,
 bandwidth-free on chip: every term is something the cost model charges.
@@ -96,7 +101,6 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
     level_params = space.template_spec.level_params
     base = np.zeros(len(names), dtype=np.int64)
     arch0 = space.arch(base)
-    pes = arch0.mac.instances
     min_read = [lvl.energy_pj.read for lvl in arch0.levels]
     min_fill = [lvl.energy_pj.fill for lvl in arch0.levels]
     min_update = [lvl.energy_pj.update for lvl in arch0.levels]
@@ -109,6 +113,16 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
             min_read[li] = min(min_read[li], e.read)
             min_fill[li] = min(min_fill[li], e.fill)
             min_update[li] = min(min_update[li], e.update)
+    same = [[1.0] * len(DATASPACES)] * len(arch0.levels)
+    return _floors_from(arch0, arch0.mac.energy_pj, min_read, min_fill, min_update, same)
+
+
+def _floors_from(arch0: Arch, mac: float, min_read: list[float], min_fill: list[float], min_update: list[float],
+                 wscale: list[list[float]]) -> EnergyFloors:
+    """:class:`EnergyFloors` from each level's cheapest read / fill / update (pJ per access) and each
+    level's word-to-access ratio per data space ``wscale [L][3]`` (a word of ``ds`` costs that many
+    accesses; 1.0 where every word is one access)."""
+    pes = arch0.mac.instances
     per_mac = 0.0
     output_rmw_read = 0.0
     per_word = [0.0, 0.0, 0.0]
@@ -119,18 +133,19 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
         lvl = arch0.levels[inner]
         per_mac_keeper = lvl.keeps_fixed and lvl.instances == pes  # every MAC touches its own copy here
         if per_mac_keeper:
-            per_mac += min_update[inner] if ds == "Outputs" else min_read[inner]
+            per_mac += (min_update[inner] if ds == "Outputs" else min_read[inner]) * wscale[inner][di]
             if ds == "Outputs":
-                output_rmw_read = min_read[inner]
+                output_rmw_read = min_read[inner] * wscale[inner][di]
         for li in range(1, inner + 1):  # the levels below DRAM that always keep ds
             if not (ds in arch0.levels[li].keeps and arch0.levels[li].keeps_fixed):
                 continue
             counted = per_mac_keeper and li == inner  # its reads / updates are in per_mac
+            w = wscale[li][di]
             if ds == "Outputs":
-                per_word[di] += 0.0 if counted else min_update[li]
+                per_word[di] += 0.0 if counted else min_update[li] * w
             else:
-                per_word[di] += min_fill[li] + (0.0 if counted else min_read[li])
-    return EnergyFloors(mac=arch0.mac.energy_pj, dram_read=min_read[0], dram_update=min_update[0], per_mac=per_mac,
+                per_word[di] += min_fill[li] * w + (0.0 if counted else min_read[li] * w)
+    return EnergyFloors(mac=mac, dram_read=min_read[0], dram_update=min_update[0], per_mac=per_mac,
                         per_word=(per_word[0], per_word[1], per_word[2]), output_rmw_read=output_rmw_read)
 
 
@@ -170,18 +185,22 @@ def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None,
     return max(compute, dram)
 
 
-def feasible_meshes(space: HWSpace, area_budget_mm2: float, area: AreaModel | None = None) -> list[tuple[int, int]]:
+def feasible_meshes(space: HWSpace, area_budget_mm2: float, area: AreaModel | None = None,
+                    base: np.ndarray | None = None) -> list[tuple[int, int]]:
     """For each mesh column count of the grid, the largest row count whose design fits ``area_budget_mm2``
     with every other parameter at its smallest (none if even the smallest row count does not fit): the
     template's two mesh parameters, as ``(columns, rows)`` values. A larger
     mesh never keeps fewer PEs busy, so these dominate every smaller feasible mesh. ``area``: the
-    space's :class:`AreaModel`, if the caller has one (it is built otherwise)."""
+    space's :class:`AreaModel`, if the caller has one (it is built otherwise). ``base``: the grid
+    indices of the other parameters (default: all at their smallest)."""
     area = area or AreaModel(space)
     grids = space.grids()
     cx, cy = space.mesh_columns
     out = []
     for ix, x in enumerate(grids[cx]):
         pts = np.zeros((len(grids[cy]), len(space.names)), dtype=np.int64)
+        if base is not None:
+            pts[:] = base
         pts[:, cx] = ix
         pts[:, cy] = np.arange(len(grids[cy]))
         fits = np.flatnonzero(area(pts) <= area_budget_mm2)
@@ -194,7 +213,10 @@ def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
                       area: AreaModel | None = None, factorization: str = "perfect") -> EDPBound:
     """:class:`EDPBound` of ``network`` (repeat counts included) over the designs of ``space`` whose
     area is within ``area_budget_mm2`` (mappings of that ``factorization``). Raises ``ValueError`` if
-    no mesh fits the budget."""
+    no mesh fits the budget. A template of block MACs is bounded block by block
+    (:func:`_blocked_edp_bound`)."""
+    if space.template_spec.mac_params:
+        return _blocked_edp_bound(network, space, area_budget_mm2, area or AreaModel(space), factorization)
     floors = _floors(space)
     meshes = feasible_meshes(space, area_budget_mm2, area)
     max_pes = max((x * y for x, y in meshes), default=None)
@@ -220,3 +242,143 @@ def _floors_cached(space_json: str) -> EnergyFloors:
 
 def _floors(space: HWSpace) -> EnergyFloors:
     return _floors_cached(space.model_dump_json())
+
+
+# ---- block MACs ---------------------------------------------------------------------------------------
+def _view_energies(space: HWSpace) -> dict[tuple[int, ...], tuple[list[float], list[float], list[float]]]:
+    """For every combination of the template's ``mac_params`` (grid indices), each level's cheapest
+    read / fill / update (pJ per access) over the level's other parameters. A level whose area
+    parameters include some MAC parameters (a port one vector word wide) is minimised per value of
+    those; the others once."""
+    names = list(space.names)
+    template = space.template_spec
+    mac_cols = [names.index(p) for p in template.mac_params]
+    base = np.zeros(len(names), dtype=np.int64)
+    arch0 = space.arch(base)
+    per_level = []
+    for li, lvl in enumerate(arch0.levels):
+        params = template.level_params.get(lvl.name, ())
+        own = [names.index(p) for p in params if p not in template.mac_params]
+        tied = [c for c in mac_cols if names[c] in params]
+        table: dict[tuple[int, ...], tuple[float, float, float]] = {}
+        for tie in np.ndindex(*(int(space.sizes[c]) for c in tied)):
+            best = [np.inf, np.inf, np.inf]
+            for idx in np.ndindex(*(int(space.sizes[c]) for c in own)):
+                pt = base.copy()
+                pt[tied] = tie
+                pt[own] = idx
+                e = space.arch(pt).levels[li].energy_pj
+                best = [min(best[0], e.read), min(best[1], e.fill), min(best[2], e.update)]
+            table[tuple(int(t) for t in tie)] = (best[0], best[1], best[2])
+        per_level.append((tied, table))
+    out = {}
+    for combo in np.ndindex(*(int(space.sizes[c]) for c in mac_cols)):
+        at = dict(zip(mac_cols, combo))
+        rows = [table[tuple(int(at[c]) for c in tied)] for tied, table in per_level]
+        out[tuple(int(c) for c in combo)] = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    return out
+
+
+def block_floors(space: HWSpace, combo: tuple[int, ...],
+                 energies: dict[tuple[int, ...], tuple[list[float], list[float], list[float]]] | None = None,
+                 ) -> tuple[EnergyFloors, list[float]]:
+    """The :class:`EnergyFloors` of the designs of ``space`` whose block parameters (the template's
+    ``mac_params``) sit at grid indices ``combo``, in their blocked view (per-access energies times the
+    accesses a vector word spans; the MAC ``Π block`` scalar MACs), and DRAM accesses per vector word of
+    each data space. ``energies``: :func:`_view_energies` of the space, if the caller has it."""
+    from ..mapping.vector import blocked_arch
+
+    names = list(space.names)
+    min_read, min_fill, min_update = (energies or _view_energies(space))[tuple(combo)]
+    base = np.zeros(len(names), dtype=np.int64)
+    base[[names.index(p) for p in space.template_spec.mac_params]] = combo
+    view0 = blocked_arch(space.arch(base))
+    wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in view0.levels]
+    return _floors_from(view0, view0.mac.energy_pj, min_read, min_fill, min_update, wscale), wscale[0]
+
+
+def blocked_layer_energy_floor(view: Layer, floors: EnergyFloors, dram_scale: list[float],
+                               max_pes: int | None = None) -> float:
+    """:func:`layer_energy_floor` of a blocked layer ``view`` (:func:`~cosearch.mapping.vector.blocked_view`)
+    with :func:`block_floors`' floors and DRAM accesses per vector word, on designs of at most
+    ``max_pes`` PEs (the partial-sum reads, :func:`output_rmw_reads`; ``None``: any number)."""
+    w, i, o = compulsory_dram_words(view)
+    on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
+    rmw = output_rmw_reads(view, max_pes) * floors.output_rmw_read
+    return (view.macs * (floors.mac + floors.per_mac) + on_chip + rmw
+            + (w * dram_scale[0] + i * dram_scale[1]) * floors.dram_read + o * dram_scale[2] * floors.dram_update)
+
+
+def _blocked_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float, area: AreaModel,
+                       factorization: str) -> EDPBound:
+    """:func:`network_edp_bound` of a template of block MACs. For each block (each combination of the
+    template's ``mac_params``) the network is bounded in its blocked view
+    (:func:`~cosearch.mapping.vector.blocked_view`), where the cost model sees a scalar arch costing
+    vector words: energy as in the module docstring on the blocked layers (:func:`block_floors`), cycles
+    on the meshes that fit the budget with that block and every other parameter at its smallest. The
+    bound is the smallest energy and the smallest cycles over the blocks (bounded separately, as for
+    scalar templates)."""
+    from ..mapping.vector import blocked_layer
+
+    names = list(space.names)
+    mac_cols = [names.index(p) for p in space.template_spec.mac_params]
+    mesh_x, mesh_y = space.template_spec.mesh
+    energies = _view_energies(space)
+    grids = space.grids()
+    max_mesh = (int(grids[space.mesh_columns[0]].max()), int(grids[space.mesh_columns[1]].max()))
+    best_energy = np.inf
+    best: tuple[float, tuple[int, int]] | None = None
+    for combo in energies:
+        floors, dram_scale = block_floors(space, combo, energies)
+        base = np.zeros(len(names), dtype=np.int64)
+        base[mac_cols] = combo
+        arch0 = space.arch(base)
+        views = [blocked_layer(arch0, layer) for layer in network.layers]
+        meshes = feasible_meshes(space, area_budget_mm2, area, base)
+        if not meshes:  # no design with this block fits: it bounds nothing
+            continue
+        max_pes = max(x * y for x, y in meshes)
+        energy = sum(layer.count * blocked_layer_energy_floor(view, floors, dram_scale, max_pes)
+                     for layer, view in zip(network.layers, views))
+        best_energy = min(best_energy, energy)
+        smallest = space.values(base)
+        for x, y in meshes:
+            arch = space.arch({**smallest, mesh_x: x, mesh_y: y})
+            cycles = 0.0
+            for layer, view in zip(network.layers, views):
+                cycles += layer.count * _view_cycles_floor(arch, layer, view, dram_scale,
+                                                           space.dram_words_per_cycle, factorization, max_mesh)
+            if best is None or cycles < best[0]:
+                best = (cycles, (x, y))
+    if best is None:
+        raise ValueError(f"no design of hardware space {space.name} fits {area_budget_mm2:.3f} mm²")
+    return EDPBound(energy_pj=best_energy, cycles=best[0], edp=best_energy * best[0], mesh=best[1])
+
+
+def _view_cycles_floor(arch: Arch, layer: Layer, view: Layer, dram_scale: list[float],
+                       dram_bandwidth: float | None, factorization: str, max_mesh: tuple[int, int]) -> float:
+    """:func:`layer_cycles_floor` in the blocked view: block operations over the most PEs a mapping of
+    the blocked layer keeps busy, and the compulsory DRAM vector words in DRAM accesses
+    (``dram_scale``: accesses per vector word of each data space) over the DRAM bandwidth. Under perfect
+    factorization the busy PEs are :func:`~.mesh_fit.busy_pes_table`'s up to ``max_mesh`` (the same
+    number as :meth:`MapSpace.max_utilized_pes` of the unconstrained layer)."""
+    x, y = arch.fanout_child.mesh_x, arch.fanout_child.mesh_y
+    if factorization == "perfect":
+        busy = int(_busy_table(view.dims, *max_mesh)[x, y])
+    else:
+        from ..mapping.space import MapSpace
+
+        busy = MapSpace(arch, layer, factorization=factorization).max_busy_pes()
+    compute = view.macs / busy
+    words = compulsory_dram_words(view)
+    dram = sum(n * s for n, s in zip(words, dram_scale)) / dram_bandwidth if dram_bandwidth else 0.0
+    return max(compute, dram)
+
+
+@lru_cache(maxsize=4096)
+def _busy_table(dims: tuple[int, ...], x: int, y: int) -> np.ndarray:
+    """:func:`~.mesh_fit.busy_pes_table` of a layer of ``dims`` up to an ``x`` × ``y`` mesh."""
+    from ..dims import DIMS
+    from .mesh_fit import busy_pes_table
+
+    return busy_pes_table(Layer(**dict(zip(DIMS, dims))), x, y)

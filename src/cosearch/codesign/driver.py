@@ -690,7 +690,7 @@ class Codesign:
         out: dict[str, dict[str, Any]] = {}
         for w in phased:
             rows = {layer.name: (layer.count, *by_shape[layer.shape_key()], layer.macs) for layer in w.layers}
-            for name, totals in phase_totals(w.phases or [], rows, arch.num_pes).items():
+            for name, totals in phase_totals(w.phases or [], rows, arch.num_multipliers).items():
                 out[f"{w.name}/{name}" if len(self.workloads) > 1 else name] = totals
         return out
 

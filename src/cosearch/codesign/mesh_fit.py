@@ -5,7 +5,9 @@ A mesh whose sides do not divide the layers' dims leaves PEs idle whatever the m
 grid indices nor the PE count say so. For a mesh (columns × rows), the floor is Σ over a network's
 layers of count × MACs ÷ the most PEs a mapping of the layer can keep busy on it (the compute term of
 :func:`cosearch.codesign.bounds.layer_cycles_floor`, without its DRAM term); the feature is its log,
-averaged over the workloads (one workload: log Σ).
+averaged over the workloads (one workload: log Σ). For a template of block MACs the floor is taken in
+each block's blocked view (:mod:`cosearch.mapping.vector`: block operations ÷ busy PEs on the blocked
+layers), so the feature also depends on the template's ``mac_params``.
 
 The most busy PEs are found for every mesh of the space at once: the spatial factors of a layer are, per
 dim, a pair (x, y) with x · y dividing the dim; a table marks which products (Π x, Π y) the dims can
@@ -74,9 +76,26 @@ class MeshFit:
         self._cx, self._cy = space.mesh_columns
         self._x, self._y = grids[self._cx].astype(np.int64), grids[self._cy].astype(np.int64)
         mx, my = int(self._x.max()), int(self._y.max())
-        logs = [np.log(network_cycles_floor_table(w, mx, my)[np.ix_(self._x, self._y)]) for w in workloads]
-        self.table = np.mean(logs, axis=0)  # [grid columns, grid rows]
+        self._mac = [list(space.names).index(p) for p in space.template_spec.mac_params]
+        if not self._mac:
+            logs = [np.log(network_cycles_floor_table(w, mx, my)[np.ix_(self._x, self._y)]) for w in workloads]
+            self.table = np.mean(logs, axis=0)  # [grid columns, grid rows]
+            return
+        # block MACs: the floor of the blocked view (block operations over busy PEs), per block
+        from ..mapping.vector import blocked_layer
+
+        combos = list(np.ndindex(*(int(space.sizes[c]) for c in self._mac)))
+        self.table = np.empty((*(int(space.sizes[c]) for c in self._mac), len(self._x), len(self._y)))
+        for combo in combos:
+            pt = np.zeros(len(space.names), dtype=np.int64)
+            pt[self._mac] = combo
+            arch = space.arch(pt)
+            views = [Network(name=w.name, layers=[blocked_layer(arch, layer) for layer in w.layers])
+                     for w in workloads]
+            logs = [np.log(network_cycles_floor_table(w, mx, my)[np.ix_(self._x, self._y)]) for w in views]
+            self.table[combo] = np.mean(logs, axis=0)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         """``[n]`` feature values of ``[n, P]`` points (grid indices)."""
-        return self.table[points[:, self._cx], points[:, self._cy]]
+        at = tuple(points[:, c] for c in self._mac)
+        return self.table[(*at, points[:, self._cx], points[:, self._cy])]

@@ -47,12 +47,12 @@ def _model_options(space: MapSpace) -> dict:
 def evaluate_in(space: MapSpace, m: Mappings, *, breakdown: bool = False) -> Costs:
     """:func:`~cosearch.model.evaluate.evaluate` of ``m`` on the space's arch and layer under its
     factorization (imperfect: factors may over-cover a dim)."""
-    return evaluate(space.arch, space.layer, m, breakdown=breakdown, **_model_options(space))
+    return evaluate(space.source_arch, space.source_layer, m, breakdown=breakdown, **_model_options(space))
 
 
 def reasons_in(space: MapSpace, m: Mappings) -> np.ndarray:
     """:func:`~cosearch.model.evaluate.check_valid` reason codes ``[B]`` under the space's factorization."""
-    return check_valid(space.arch, space.layer, m, **_model_options(space))
+    return check_valid(space.source_arch, space.source_layer, m, **_model_options(space))
 
 
 def known_valid(space: MapSpace, m: Mappings) -> np.ndarray:

@@ -135,7 +135,7 @@ class NetworkMapResult:
 
     @property
     def totals(self) -> dict[str, Any]:
-        return network_totals(self.layers, self.arch.num_pes)
+        return network_totals(self.layers, self.arch.num_multipliers)
 
     @property
     def phase_totals(self) -> dict[str, dict[str, Any]] | None:
@@ -144,7 +144,7 @@ class NetworkMapResult:
         if self.phases is None:
             return None
         rows = {r.name: (r.count, r.energy_pj, r.cycles, r.dram_energy_pj, r.macs) for r in self.layers}
-        return phase_totals(self.phases, rows, self.arch.num_pes)
+        return phase_totals(self.phases, rows, self.arch.num_multipliers)
 
     @property
     def failed(self) -> list[LayerResult]:

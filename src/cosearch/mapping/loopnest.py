@@ -52,7 +52,11 @@ def loop_nest_data(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
     With the layer's ``dims`` given, a level whose tiles do not divide a dim (an imperfect
     factorization) also lists them: ``"remainder_tiles": {"P": {"tile": 14, "last": 6}}``
     (:func:`remainder_tiles`; absent where every tile is whole, so perfect mappings read as before).
+    On an arch with a block MAC the loops and tiles are the blocked view's (factors of the blocked dims,
+    vector words; :mod:`cosearch.mapping.vector`), and ``dims`` (the layer's own) are blocked here.
     """
+    if dims is not None and arch.mac.block:
+        dims = [-(-int(n) // arch.mac.block.get(DIMS[d], 1)) for d, n in enumerate(dims)]
     batch = mapping.to_arrays(arch) if isinstance(mapping, Mapping) else mapping
     i = 0 if isinstance(mapping, Mapping) else index
     default = np.broadcast_to(np.arange(len(DIMS)), batch.order.shape)  # DIMS order, as Mappings.to_mapping

@@ -22,6 +22,7 @@ from ..dims import DATASPACES, NUM_DATASPACES
 from ..errors import CosearchError
 from ..mapping.keep import effective_keep
 from ..mapping.mapping import Mappings
+from ..mapping.vector import blocked_view
 from ..workload.geometry import translation_matrix
 from ..workload.layer import Layer
 from .reasons import (
@@ -63,13 +64,14 @@ class Costs:
     energy_pj: np.ndarray  # [B] float64, pJ
     cycles: np.ndarray  # [B] float64 (integral values)
     edp: np.ndarray  # [B] float64, pJ·cycles
-    utilization: np.ndarray  # [B] macs / (cycles · MAC instances)
+    utilization: np.ndarray  # [B] macs / (cycles · multipliers: MAC instances × their block)
     valid: np.ndarray  # [B] bool
     reason: np.ndarray  # [B] int8 code, see reason_names()
     reason_names: list[str]
-    macs: int
+    macs: int  # the layer's own MACs (a block MAC's padding not counted)
     compute_cycles: np.ndarray  # [B] int64 (0 where invalid)
     utilized_pes: np.ndarray  # [B] int64, product of all spatial factors (0 where invalid)
+    mac_energy_pj: float = 0.0  # pJ of the MACs (the same for every mapping; a block MAC's idle lanes included)
     reads: np.ndarray | None = None  # [B, L, 3] words
     fills: np.ndarray | None = None
     updates: np.ndarray | None = None
@@ -158,11 +160,19 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
     size; ``"imperfect"`` also accepts factors that over-cover it and counts the remainder tiles exactly
     (``docs/model.md``); under-covering factors are invalid (``factorization``) either way.
 
+    An arch with a block MAC (``mac.block``) is costed in its blocked view
+    (:func:`~cosearch.mapping.vector.blocked_view`): ``mappings`` factor the blocked dims, access counts
+    are in vector words; ``macs`` is the layer's own and ``utilization`` its MACs over cycles × every
+    multiplier of the array.
+
     Returns :class:`Costs` with arrays of shape ``[B]`` (and ``[B, L, 3]`` breakdowns on request).
     """
     from ._kernel import evaluate_batch
 
     imperfect = _imperfect(factorization)
+    multipliers = arch.num_multipliers
+    macs = layer.macs
+    arch, layer = blocked_view(arch, layer)
 
     B, L, _ = mappings.temporal.shape
     if L != arch.num_levels:
@@ -190,9 +200,8 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
         imperfect, reason_windows(L), energy, cycles, reason, cc, util, reads, fills, updates, tiles, part, inst, lcyc,
     )
     valid = reason == REASON_VALID
-    macs = layer.macs
     with np.errstate(invalid="ignore"):
-        utilization = np.where(valid, macs / (cycles * arch.mac.instances), 0.0)
+        utilization = np.where(valid, macs / (cycles * multipliers), 0.0)
     costs = Costs(
         energy_pj=energy,
         cycles=cycles,
@@ -204,6 +213,7 @@ def evaluate(arch: Arch, layer: Layer, mappings: Mappings, *, breakdown: bool = 
         macs=macs,
         compute_cycles=cc,
         utilized_pes=util,
+        mac_energy_pj=float(layer.macs * mac_energy),
     )
     if breakdown:
         costs.reads, costs.fills, costs.updates = reads, fills, updates
@@ -226,6 +236,7 @@ def check_valid(arch: Arch, layer: Layer, mappings: Mappings, *, factorization: 
     from ._kernel import evaluate_batch
 
     imperfect = _imperfect(factorization)
+    arch, layer = blocked_view(arch, layer)
 
     B, L, _ = mappings.temporal.shape
     f, child_mesh, sizes, bits, wscale, energies, bandwidth, mac_energy = _arch_tables(arch)

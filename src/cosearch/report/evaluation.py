@@ -22,6 +22,7 @@ def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: Lay
     """Fill ``row``'s breakdown, MAC energy, utilisation and loop nest by evaluating ``mapping``."""
     from ..mapping.loopnest import loop_nest_data
     from ..mapping.mapping import Mappings, mapping_from_data
+    from ..mapping.vector import blocked_view
     from ..model.evaluate import evaluate
 
     if not mapping:
@@ -30,7 +31,7 @@ def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: Lay
         readable = mapping_from_data(mapping, f"layer {row.key}")
         batch = Mappings.from_list([readable], arch)
         product = (batch.temporal[0] * batch.spatial_x[0] * batch.spatial_y[0]).prod(axis=0)
-        over = bool((product > np.asarray(layer.dims)).any())
+        over = bool((product > np.asarray(blocked_view(arch, layer)[1].dims)).any())  # a block MAC's blocked dims
         costs = evaluate(arch, layer, batch, breakdown=True, **({"factorization": "imperfect"} if over else {}))
     except (CosearchError, ValueError) as err:
         row.error = row.error or f"cannot re-evaluate the stored mapping: {err}"
@@ -49,7 +50,7 @@ def evaluate_row(arch: Any, layer: Any, mapping: dict[str, Any] | None, row: Lay
                 "updates": int(costs.updates[0, li, di]), "tile_words": int(costs.tile_words[0, li, di]),
                 "energy_pj": float(costs.level_energy_pj[0, li, di]),
             })
-    row.mac_energy_pj = float(costs.macs * arch.mac.energy_pj)
+    row.mac_energy_pj = costs.mac_energy_pj
     row.dram_energy_pj = float(costs.level_energy_pj[0, 0].sum())
     row.utilization = float(costs.utilization[0]) if row.utilization is None else row.utilization
     row.loop_nest = loop_nest_data(arch, batch, 0, tile_words=costs.tile_words, dims=layer.dims)

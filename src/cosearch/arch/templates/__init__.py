@@ -79,6 +79,9 @@ class Template:
     ``mesh``: the names of the (columns, rows) parameters; a design has their product of PEs.
     ``level_params``: for each level whose area the area model counts, the parameters its
     per-instance area depends on (in level order; other levels, such as DRAM, have no on-chip area).
+    ``mac_block``: for a template of block MACs (vector PEs), ``mac_block(values)`` is the MAC's
+    ``block`` (``{dim: multipliers}``, :attr:`~cosearch.arch.spec.Mac.block`); ``None``: scalar MACs.
+    ``mac_params``: the parameters the MAC's block (hence its area) depends on; empty for scalar MACs.
     """
 
     name: str
@@ -87,13 +90,18 @@ class Template:
     levels: LevelBuilder = field(repr=False)
     level_params: Mapping[str, tuple[str, ...]]
     reference: Reference
+    mac_block: Callable[[Mapping[str, float]], dict[str, int]] | None = field(default=None, repr=False)
+    mac_params: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level_params", MappingProxyType(dict(self.level_params)))
         known = set(self.names)
         if len(known) != len(self.params):
             raise ValueError(f"template {self.name}: a parameter is declared twice")
-        unknown = sorted(({*self.mesh} | {p for ps in self.level_params.values() for p in ps}) - known)
+        if bool(self.mac_params) != (self.mac_block is not None):
+            raise ValueError(f"template {self.name}: mac_block and mac_params go together")
+        unknown = sorted(({*self.mesh} | {p for ps in self.level_params.values() for p in ps} | {*self.mac_params})
+                         - known)
         if unknown:
             raise ValueError(f"template {self.name}: mesh or level parameters {', '.join(unknown)} are not parameters")
         if set(self.reference.values) != known:
@@ -133,8 +141,11 @@ class Template:
             check_float(dram_bandwidth, f"template {self.name}: dram_bandwidth", low=BANDWIDTH_MIN)
         x, y = int(values[self.mesh[0]]), int(values[self.mesh[1]])
         pe = {"instances": x * y, "mesh_x": x, "mesh_y": y}
+        mac: dict[str, Any] = {**pe, "energy_pj": 1.0}
+        if self.mac_block is not None:
+            mac["block"] = self.mac_block(values)
         try:
-            arch = Arch(name=name, levels=self.levels(values, pe, dram_bandwidth), mac={**pe, "energy_pj": 1.0},
+            arch = Arch(name=name, levels=self.levels(values, pe, dram_bandwidth), mac=mac,
                         estimator="table", dram=dram, clock_mhz=clock_mhz)
         except ValidationError as err:
             raise CosearchError(format_validation_error(err, f"template {self.name} point {self.point_name(values)}")) from None

@@ -49,8 +49,19 @@ def _width_comment(lvl: Any) -> list[str]:
     return [f"    # cosearch word bits per data space: {text} (word-bits below is the access width)"]
 
 
+def refuse_block_mac(arch: Arch) -> None:
+    """Raise :class:`CosearchError` (one line) if ``arch`` has a block MAC: Timeloop's arithmetic is one
+    scalar MAC per instance, so a block MAC's vector words and blocked dims have no Timeloop form."""
+    if arch.mac.block:
+        block = ", ".join(f"{d}: {b}" for d, b in arch.mac.block.items())
+        raise CosearchError(f"arch {arch.name}: a block MAC (mac.block {{{block}}}) has no Timeloop form "
+                            "(Timeloop's arithmetic is one scalar MAC per instance)")
+
+
 def arch_yaml(arch: Arch) -> str:
-    """The ``arch`` input: arithmetic, then storage innermost level first."""
+    """The ``arch`` input: arithmetic, then storage innermost level first (a block MAC is refused:
+    :func:`refuse_block_mac`)."""
+    refuse_block_mac(arch)
     mac = arch.mac
     lines = ["arch:", "  arithmetic:", "    name: mac", f"    instances: {mac.instances}"]
     if mac.instances > 1:
@@ -211,6 +222,7 @@ def to_timeloop(arch: Arch, layer: Layer, mapping: Mapping | Mappings, *,
     An imperfect factorization (factors over-covering a dim) is refused too: Timeloop's model rejects
     it (Timeloop issue #300).
     """
+    refuse_block_mac(arch)
     if check:
         refuse_imperfect(arch, layer, mapping, source)
         require_valid(arch, layer, mapping, source)
@@ -241,6 +253,7 @@ def write_timeloop_design(out: Path, arch: Arch, layers: Iterable[tuple[str, Lay
     ``constraints.yaml`` once at ``out``. A layer whose mapping has no Timeloop form (e.g. a dim spread
     over both mesh axes) is skipped. Returns ``(written, skipped)``: the paths written (the shared files
     first; none at all if no layer could be exported) and one ``"<layer>: <reason>"`` per skipped layer."""
+    refuse_block_mac(arch)
     constraints = constraints_yaml(arch)
     written: list[str] = []
     skipped: list[str] = []

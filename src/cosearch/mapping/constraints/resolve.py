@@ -12,6 +12,7 @@ import numpy as np
 from ...arch.spec import Arch
 from ...dims import DIM_INDEX, DIMS, DS_INDEX, NUM_DATASPACES, NUM_DIMS
 from ...errors import CosearchError
+from ...workload.layer import Layer
 from .model import BypassConstraint, Constraints, SpatialConstraint, TemporalConstraint, UtilizationConstraint
 
 _SLOT_KINDS = ("temporal", "X", "Y")
@@ -52,7 +53,12 @@ def resolve_constraints(constraints: Constraints, arch: Arch, layer: Any, *,
     not divide the dim, or the fixed factors of a dim multiply to more than its size). Under imperfect
     factorization (``pad_limit [D]``: the largest product of each dim's factors) fixed factors need not
     divide the dim, a residual (``0``) slot gets ``ceil(size / product)``, and the error is a product
-    beyond the padding cap."""
+    beyond the padding cap. On an arch with a block MAC, ``layer``'s dims are the blocked view's
+    (:func:`~cosearch.mapping.vector.blocked_view`; a view is its own view)."""
+    from ..vector import blocked_view
+
+    if isinstance(layer, Layer):
+        arch, layer = blocked_view(arch, layer)
     out = _unconstrained(arch)
     for i, item in enumerate(constraints.constraints):
         lab = constraints.item_label(i)

@@ -57,6 +57,7 @@ from ...workload.layer import Layer
 from ..factors import DEFAULT_MAX_PADDING, FACTORIZATIONS, padding_limits
 from ..keep import effective_keep, keep_tables
 from ..mapping import Mappings, row_indices
+from ..vector import blocked_view
 from ._kernel import KIND_T, KIND_X, KIND_Y
 from .constrained import ConstraintPlan, constraint_violations, draw_spatial_floor, plan_constraints, spatial_pairs
 from .counting import space_size, uniform_unconstrained
@@ -71,6 +72,12 @@ class MapSpace:
     ``keep_prob`` is the probability that a bypassable level keeps each data space it may keep
     (0.5: all bypass choices equally likely). Every valid mapping has non-zero probability when
     ``0 < keep_prob < 1``.
+
+    An arch with a block MAC (``mac.block``) is mapped in its blocked view
+    (:func:`~cosearch.mapping.vector.blocked_view`): :attr:`arch` and :attr:`layer` are the view (the
+    blocked dims are ``ceil(dim / block)``, words are vector words), :attr:`source_arch` and
+    :attr:`source_layer` what was given (the cost model takes those: real MACs, real utilisation). For
+    a scalar MAC the two pairs are the same objects.
 
     ``constraints``: mapspace constraints (a :class:`~cosearch.mapping.constraints.Constraints`, or a
     dataflow name / file for :func:`~cosearch.mapping.constraints.load_constraints`); ``None`` = none.
@@ -106,8 +113,9 @@ class MapSpace:
         if slot_order not in ("inner_first", "random"):
             raise ValueError(f"slot_order must be 'inner_first' or 'random', got {slot_order!r}")
         self.slot_order = slot_order
-        self.arch = arch
-        self.layer = layer
+        self.source_arch, self.source_layer = arch, layer
+        # a block MAC's space is the blocked view's: factors over ceil(dim / block), vector words
+        self.arch, self.layer = arch, layer = blocked_view(arch, layer)
         self.keep_prob = float(keep_prob)
         L = arch.num_levels
         self.dims = np.array(layer.dims, dtype=np.int64)  # [D]
@@ -169,7 +177,7 @@ class MapSpace:
     def with_constraints(self, constraints: Any) -> MapSpace:
         """A map space of the same arch, layer, factorization and padding cap under ``constraints``
         (sampling settings at their defaults)."""
-        return MapSpace(self.arch, self.layer, constraints=constraints, factorization=self.factorization,
+        return MapSpace(self.source_arch, self.source_layer, constraints=constraints, factorization=self.factorization,
                         max_padding=self.max_padding)
 
     # ---- random pieces -----------------------------------------------------------------------

@@ -128,7 +128,7 @@ def _design_from_layers(*, source: str, role: str, label: str, arch: Any, params
                   area_mm2=finite(area), energy_pj=finite(energy), cycles=finite(cycles), edp=finite(edp),
                   per_workload_edp={w: float(v) for w, v in workload_edp.items() if finite(v) is not None},
                   layers=rows, trial=trial,
-                  phase_totals=design_phase_totals(rows, nets, _shape_keys(nets), arch.num_pes),
+                  phase_totals=design_phase_totals(rows, nets, _shape_keys(nets), arch.num_multipliers),
                   physical=_physical(arch, finite(energy), finite(cycles)))
 
 
