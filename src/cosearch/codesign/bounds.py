@@ -25,6 +25,12 @@ every design's network cost is bounded below by costs no mapping can avoid:
   meshes that fit the area budget with every other parameter at its smallest (area grows with every
   parameter), so one mesh serves every layer, as in a real design.
 
+Word widths (``precision``, docs/model.md "Word widths") are counted as the cost model counts them: a
+word of data space ``ds`` at a level costs that level's per-access energy × ``bits[ds] / access
+width`` and uses that share of its bandwidth, so under INT8 (8-bit weights and inputs, 32-bit partial
+sums) a weight read from DRAM costs half a 16-bit access and an output write two. With every width
+equal to the access width (the default, 16 bits) the factors are exactly 1.
+
 Energy and cycles are bounded separately (a design cannot reach both at once), so ``edp`` is a loose
 bound: no design of the space under the budget has a lower network EDP. Leakage-free, link-free,
 bandwidth-free on chip: every term is something the cost model charges.
@@ -57,10 +63,14 @@ def compulsory_dram_words(layer: Layer) -> tuple[int, int, int]:
 class EnergyFloors:
     """Cheapest per-access energies (pJ per word) a design of the space can have.
 
-    ``mac``: one MAC. ``dram_read`` / ``dram_update``: the outermost level. ``per_mac``: pJ every MAC
-    must spend in fixed per-PE scratchpads (Weights and Inputs read, Outputs updated), 0 if a data space
-    can bypass its innermost level. ``per_word``: pJ each compulsory (Weights, Inputs, Outputs) word
-    must spend on chip besides that (fills, reads and updates of the levels that always keep it).
+    ``mac``: one MAC. ``dram_read`` / ``dram_update``: one access of the outermost level's port.
+    ``dram_word``: pJ of each compulsory (Weights, Inputs, Outputs) word at DRAM (a Weights or Inputs
+    read, an Outputs update, each scaled by its width ÷ the port's; ``None``: ``(dram_read,
+    dram_read, dram_update)``). ``per_mac``: pJ every MAC must spend in fixed per-PE scratchpads
+    (Weights and Inputs read, Outputs updated), 0 if a data space can bypass its innermost level.
+    ``per_word``: pJ each compulsory (Weights, Inputs, Outputs) word must spend on chip besides that
+    (fills, reads and updates of the levels that always keep it). All per-word figures are for words of
+    the data space's own width.
     """
 
     mac: float
@@ -68,6 +78,14 @@ class EnergyFloors:
     dram_update: float
     per_mac: float
     per_word: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    dram_word: tuple[float, float, float] | None = None
+
+    @property
+    def dram_per_word(self) -> tuple[float, float, float]:
+        """pJ of each compulsory (Weights, Inputs, Outputs) word at DRAM."""
+        if self.dram_word is not None:
+            return self.dram_word
+        return (self.dram_read, self.dram_read, self.dram_update)
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,9 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
             min_read[li] = min(min_read[li], e.read)
             min_fill[li] = min(min_fill[li], e.fill)
             min_update[li] = min(min_update[li], e.update)
+    def share(li: int, ds: str) -> float:  # a word of ds at level li, in accesses of its port
+        return arch0.levels[li].bits(ds) / arch0.levels[li].access_width
+
     per_mac = 0.0
     per_word = [0.0, 0.0, 0.0]
     for di, ds in enumerate(DATASPACES):
@@ -111,34 +132,42 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
         lvl = arch0.levels[inner]
         per_mac_keeper = lvl.keeps_fixed and lvl.instances == pes  # every MAC touches its own copy here
         if per_mac_keeper:
-            per_mac += min_update[inner] if ds == "Outputs" else min_read[inner]
+            per_mac += (min_update[inner] if ds == "Outputs" else min_read[inner]) * share(inner, ds)
         for li in range(1, inner + 1):  # the levels below DRAM that always keep ds
             if not (ds in arch0.levels[li].keeps and arch0.levels[li].keeps_fixed):
                 continue
             counted = per_mac_keeper and li == inner  # its reads / updates are in per_mac
             if ds == "Outputs":
-                per_word[di] += 0.0 if counted else min_update[li]
+                per_word[di] += (0.0 if counted else min_update[li]) * share(li, ds)
             else:
-                per_word[di] += min_fill[li] + (0.0 if counted else min_read[li])
+                per_word[di] += (min_fill[li] + (0.0 if counted else min_read[li])) * share(li, ds)
+    dram_word = (min_read[0] * share(0, "Weights"), min_read[0] * share(0, "Inputs"),
+                 min_update[0] * share(0, "Outputs"))
     return EnergyFloors(mac=arch0.mac.energy_pj, dram_read=min_read[0], dram_update=min_update[0], per_mac=per_mac,
-                        per_word=(per_word[0], per_word[1], per_word[2]))
+                        per_word=(per_word[0], per_word[1], per_word[2]), dram_word=dram_word)
 
 
 def layer_energy_floor(layer: Layer, floors: EnergyFloors) -> float:
     """Lower bound (pJ) on one instance of ``layer``'s energy on any design with these floors."""
     w, i, o = compulsory_dram_words(layer)
     on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
-    return layer.macs * (floors.mac + floors.per_mac) + (w + i) * floors.dram_read + o * floors.dram_update + on_chip
+    dw, di, do = floors.dram_per_word
+    return layer.macs * (floors.mac + floors.per_mac) + w * dw + i * di + o * do + on_chip
 
 
 def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None,
                        factorization: str = "perfect") -> float:
     """Lower bound on one instance of ``layer``'s cycles on ``arch``'s PE mesh (any buffer sizes); under
-    imperfect ``factorization`` spatial factors need not divide the dims, so more PEs may be busy."""
+    imperfect ``factorization`` spatial factors need not divide the dims, so more PEs may be busy.
+    ``dram_bandwidth`` is in accesses of the outermost level's port per cycle; each compulsory word
+    uses its width's share of one (:attr:`~cosearch.arch.spec.Level.access_width`)."""
     from ..mapping.space import MapSpace
 
     compute = layer.macs / MapSpace(arch, layer, factorization=factorization).max_busy_pes()
-    dram = sum(compulsory_dram_words(layer)) / dram_bandwidth if dram_bandwidth else 0.0
+    dram_level = arch.levels[0]
+    accesses = sum(n * dram_level.bits(ds) / dram_level.access_width
+                   for n, ds in zip(compulsory_dram_words(layer), DATASPACES))
+    dram = accesses / dram_bandwidth if dram_bandwidth else 0.0
     return max(compute, dram)
 
 
