@@ -65,6 +65,7 @@ class Design:
     trial: int | None = None
     notes: list[str] = field(default_factory=list)
     phase_totals: dict[str, dict[str, Any]] | None = None  # LLM workloads: model.totals.phase_totals per phase
+    physical: dict[str, Any] | None = None  # a baseline's physical units as its run stored them (latency_s, power_mw, ...)
 
     def network_breakdown(self) -> dict[tuple[str, str], float]:
         """Network energy (pJ, repeats counted) per (level, data space), the MAC as ``("MAC", "-")``."""

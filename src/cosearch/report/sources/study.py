@@ -183,6 +183,8 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
             area=summary.get("area_mm2", float(base_arch.area_mm2)), layers=layers,
             results=summary.get("layers") or {}, workload_edp=summary.get("per_workload") or {},
             totals=(summary.get("energy_pj"), summary.get("cycles"), summary.get("edp")), nets=nets)
+        if isinstance(summary.get("physical"), dict):
+            design.physical = summary["physical"]
         baselines.append(design)
     names = list(template.names)
     return StudySource(label=label, study=name, storage=store.url, config=config, objective=st.objective,
