@@ -394,6 +394,17 @@ def energy_latency_series(studies: Sequence[StudySource]) -> list[EnergyLatencyS
     return out
 
 
+def _front_line(s: EnergyLatencySeries) -> tuple[list[float], list[float]]:
+    """The step line of a series' front, held at its last (lowest) energy out to the series' slowest
+    point, so a front of one point still shows as a line."""
+    xs, ys = [p[0] for p in s.front], [p[1] for p in s.front]
+    slowest = max(p[0] for p in s.points)
+    if xs and slowest > xs[-1]:
+        xs.append(slowest)
+        ys.append(ys[-1])
+    return xs, ys
+
+
 def energy_latency_figure(studies: Sequence[StudySource], *, title: str | None = None,
                           bounds: dict[str, tuple[float, float]] | None = None) -> FigureSpec | None:
     """The ``energy_latency`` figure of ``studies`` (``None`` if fewer than two have points): every
@@ -414,9 +425,9 @@ def energy_latency_figure(studies: Sequence[StudySource], *, title: str | None =
                                  name=s.label, legendgroup=s.label, text=[f"trial {p[2]}" for p in s.points],
                                  marker=dict(color=s.colour, size=6, opacity=0.45),
                                  hovertemplate=s.label + "<br>%{text}<br>%{x:.4g} ms<br>%{y:.4g} mJ<extra></extra>"))
-        fig.add_trace(go.Scatter(x=[p[0] for p in s.front], y=[p[1] for p in s.front], mode="lines",
-                                 name=f"{s.label}: front", legendgroup=s.label, showlegend=False,
-                                 line=dict(color=s.colour, width=2, shape="hv")))
+        fx, fy = _front_line(s)
+        fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines", name=f"{s.label}: front", legendgroup=s.label,
+                                 showlegend=False, line=dict(color=s.colour, width=2, shape="hv")))
         if s.best is not None:
             fig.add_trace(go.Scatter(x=[s.best[0]], y=[s.best[1]], mode="markers", name=f"{s.label}: best",
                                      legendgroup=s.label, showlegend=False,
@@ -438,7 +449,7 @@ def energy_latency_figure(studies: Sequence[StudySource], *, title: str | None =
         for s in series:
             ax.scatter([p[0] for p in s.points], [p[1] for p in s.points], s=14, color=s.colour, alpha=0.45,
                        linewidths=0, label=s.label)
-            ax.step([p[0] for p in s.front], [p[1] for p in s.front], where="post", color=s.colour, linewidth=1.8)
+            ax.step(*_front_line(s), where="post", color=s.colour, linewidth=1.8)
             if s.best is not None:
                 ax.scatter([s.best[0]], [s.best[1]], s=90, color=s.colour, edgecolors="black", linewidths=1.2,
                            zorder=5)
@@ -448,8 +459,14 @@ def energy_latency_figure(studies: Sequence[StudySource], *, title: str | None =
             if s.label in bounds:
                 ax.scatter([bounds[s.label][0]], [bounds[s.label][1]], marker="X", s=90, color=s.colour,
                            edgecolors="black", linewidths=0.8, zorder=6)
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _pos: f"{v:g}")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
         _axes_style(ax, title, xlabel, ylabel)
         ax.grid(True, which="minor", alpha=0.1)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
