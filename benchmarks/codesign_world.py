@@ -182,7 +182,7 @@ def figures(records: list[dict[str, Any]], out: Path, area_budget: float, report
                                         results_path=run_dir / "results.json", label=r["label"]))
         bounds = {r["label"]: (r["bound"]["latency_ms"], r["bound"]["dynamic_energy_mj"]) for r in mine if r["bound"]}
         spec = energy_latency_figure(sources, bounds=bounds,
-                                     title=f"{w}: energy vs latency at {area_budget:.2f} mm², one front per configuration")
+                                     title=f"{w}\nenergy vs latency at {area_budget:.2f} mm², one front per configuration")
         entry: dict[str, Any] = {}
         if spec is not None:
             stem = out / f"energy_latency-{workload_key(w)}"

@@ -441,7 +441,7 @@ def energy_latency_figure(studies: Sequence[StudySource], *, title: str | None =
             fig.add_trace(go.Scatter(x=[b[0]], y=[b[1]], mode="markers", name=f"{s.label}: lower bound",
                                      legendgroup=s.label, showlegend=False,
                                      marker=dict(symbol="x", color=s.colour, size=12, line=dict(color="#000", width=1))))
-    _plotly_layout(fig, title, xlabel, ylabel, logy=True)
+    _plotly_layout(fig, title.replace("\n", "<br>"), xlabel, ylabel, logy=True)
     fig.update_xaxes(type="log")
 
     def draw(f: Any) -> None:
@@ -459,14 +459,14 @@ def energy_latency_figure(studies: Sequence[StudySource], *, title: str | None =
             if s.label in bounds:
                 ax.scatter([bounds[s.label][0]], [bounds[s.label][1]], marker="X", s=90, color=s.colour,
                            edgecolors="black", linewidths=0.8, zorder=6)
-        from matplotlib.ticker import FuncFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         ax.set_xscale("log")
         ax.set_yscale("log")
-        plain = FuncFormatter(lambda v, _pos: f"{v:g}")
-        for axis in (ax.xaxis, ax.yaxis):
-            axis.set_major_formatter(plain)
-            axis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
+        for axis in (ax.xaxis, ax.yaxis):  # 1, 2, 5 per decade, as plain numbers: labels even within a decade
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
         _axes_style(ax, title, xlabel, ylabel)
         ax.grid(True, which="minor", alpha=0.1)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
