@@ -195,3 +195,36 @@ def test_network_bound_is_below_designs_and_consistent() -> None:
         assert e >= b.energy_pj and c >= b.cycles and e * c >= b.edp
     with pytest.raises(ValueError, match="fits"):
         network_edp_bound(net, space, 0.1)
+
+
+FC = Layer(name="fc-dram-bound", N=1, K=512, C=512, P=1, Q=1, R=1, S=1)  # a matrix-vector product: DRAM-bound
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32", "W8/I8/O16"])
+def test_the_floors_follow_the_word_widths(precision: str) -> None:
+    """Under a precision each word costs its width's share of an access and of the DRAM port, as in the
+    cost model: the floors hold for sampled and searched mappings, and on a DRAM-bound layer they are
+    tight (a bound that charged every word as a 16-bit access would be twice too high for INT8 words,
+    and twice too low for FP32 ones)."""
+    space = SPACES["eyeriss-like"].with_physical(precision=precision)
+    plain = energy_floors(SPACES["eyeriss-like"])
+    floors = energy_floors(space)
+    bits = space.arch(np.zeros(len(space.names), dtype=np.int64)).levels[0]
+    share = [bits.bits(ds) / bits.access_width for ds in ("Weights", "Inputs", "Outputs")]
+    assert floors.dram_per_word == pytest.approx((plain.dram_read * share[0], plain.dram_read * share[1],
+                                                  plain.dram_update * share[2]))
+    arch = space.arch({"mesh_x": 12, "mesh_y": 10, "glb_kb": 32, "glb_bandwidth": 12, "weights_spad_words": 32,
+                       "ifmap_spad_words": 8, "psum_spad_words": 8})
+    for layer in [*LAYERS, FC]:
+        e_min = layer_energy_floor(layer, floors)
+        c_min = layer_cycles_floor(arch, layer, space.dram_words_per_cycle)
+        costs = evaluate(arch, layer, MapSpace(arch, layer).sample(500, seed=1))
+        ok = costs.valid
+        assert ok.any()
+        assert (costs.energy_pj[ok] >= e_min * (1 - 1e-9)).all()
+        assert (costs.cycles[ok] >= c_min * (1 - 1e-9)).all()
+        best = map_layer(arch, layer, budget=3000, seed=0)
+        assert best.energy_pj >= e_min * (1 - 1e-9) and best.cycles >= c_min * (1 - 1e-9)
+        if layer is FC:  # every weight crosses DRAM once: the floors are reached within a few percent
+            assert best.cycles <= c_min * 1.01
+            assert best.energy_pj <= e_min * 1.05

@@ -30,6 +30,7 @@ from cosearch.study import Storage
 from cosearch.workload.io import load_workload
 
 STUDY_FIGURES = {"convergence", "area_edp", "energy_breakdown", "layer_edp", "layer_energy"}
+COMPARE_FIGURES = STUDY_FIGURES | {"energy_latency"}  # several studies: one energy-latency front each
 MAP_FIGURES = {"energy_breakdown", "layer_edp", "layer_energy"}
 SMALL = ["--workload", "dqn", "--hw-budget", "4", "--hw-batch", "4", "--mapper-budget", "100"]
 
@@ -97,7 +98,7 @@ def test_codesign_and_map_write_their_report(work) -> None:
 def test_report_cli_json_lists_the_files(work) -> None:
     data = work["cmp"]
     assert Path(data["html"]).is_file()
-    assert set(data["figures"]) == STUDY_FIGURES
+    assert set(data["figures"]) == COMPARE_FIGURES
     assert set(data["tables"]) == {"designs", "layers", "breakdown", "loop_nests", "trials", "convergence",
                                    "constraints"}
     for files in data["tables"].values():
@@ -115,7 +116,7 @@ def test_pngs_and_svgs(work, which) -> None:
     from PIL import Image
 
     report = {"cmp": work["cmp_out"], "bo": work["bo_out"] / "report", "map": work["map_out"] / "report"}[which]
-    expected = MAP_FIGURES if which == "map" else STUDY_FIGURES
+    expected = {"map": MAP_FIGURES, "bo": STUDY_FIGURES, "cmp": COMPARE_FIGURES}[which]
     pngs = sorted((report / "figures").glob("*.png"))
     assert {p.stem for p in pngs} == expected
     for png in pngs:
@@ -349,8 +350,8 @@ def test_html_is_self_contained(work) -> None:
     external = [(t, a) for t, a in parser.tags if t in ("link", "img", "iframe") and
                 any(str(v).startswith(("http:", "https:", "//")) for v in a.values())]
     assert external == []
-    assert text.count("Plotly.newPlot") >= len(STUDY_FIGURES)
-    for fig in STUDY_FIGURES:
+    assert text.count("Plotly.newPlot") >= len(COMPARE_FIGURES)
+    for fig in COMPARE_FIGURES:
         assert f'id="fig-{fig}"' in text
     assert "Loop nests of the best mappings" in text and "for " in text
 
@@ -408,11 +409,11 @@ def test_page_renders_in_headless_chromium(work, tmp_path) -> None:
         deadline = time.monotonic() + 30
         while True:
             state = driver.execute_script(FIGURE_STATE)
-            if len(state) == len(STUDY_FIGURES) and all(f["svgs"] > 0 and f["traces"] > 0 for f in state):
+            if len(state) == len(COMPARE_FIGURES) and all(f["svgs"] > 0 and f["traces"] > 0 for f in state):
                 break
             assert time.monotonic() < deadline, f"figures not drawn: {state}"
             time.sleep(0.2)
-        assert {f["id"] for f in state} == STUDY_FIGURES
+        assert {f["id"] for f in state} == COMPARE_FIGURES
         for f in state:
             assert f["plot"] == f"fig-{f['id']}" and f["width"] > 500 and f["height"] > 300, f
         assert driver.execute_script("return typeof window.Plotly") == "object"

@@ -31,7 +31,7 @@ def report_cmd(
     For a co-design study: the chosen design next to both baselines, convergence per optimizer, area vs
     EDP with the Pareto front and the budget, energy breakdowns, per-layer EDP, loop nests and constraint
     statistics. For a map run: per-layer tables, breakdowns and loop nests. Several sources are drawn on
-    the same axes.
+    the same axes; two or more studies add energy vs latency with each study's non-dominated front.
     """
     from ..report.build import report_from_args
 

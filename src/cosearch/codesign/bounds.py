@@ -34,6 +34,12 @@ each combination of its block parameters the network is bounded as above in its 
 (:mod:`cosearch.mapping.vector`: blocked layers, vector words costing the accesses they span, the MAC
 ``Π block`` scalar MACs), and the smallest energy and cycles over the blocks are kept.
 
+Word widths (``precision``, docs/model.md "Word widths") are counted as the cost model counts them: a
+word of data space ``ds`` at a level costs that level's per-access energy × ``bits[ds] / access
+width`` and uses that share of its bandwidth, so under INT8 (8-bit weights and inputs, 32-bit partial
+sums) a weight read from DRAM costs half a 16-bit access and an output write two. With every width
+equal to the access width (the default, 16 bits) the factors are exactly 1.
+
 Energy and cycles are bounded separately (a design cannot reach both at once), so ``edp`` is a loose
 bound: no design of the space under the budget has a lower network EDP. Leakage-free, link-free,
 bandwidth-free on chip: every term is something the cost model charges.
@@ -66,12 +72,16 @@ def compulsory_dram_words(layer: Layer) -> tuple[int, int, int]:
 class EnergyFloors:
     """Cheapest per-access energies (pJ per word) a design of the space can have.
 
-    ``mac``: one MAC. ``dram_read`` / ``dram_update``: the outermost level. ``per_mac``: pJ every MAC
-    must spend in fixed per-PE scratchpads (Weights and Inputs read, Outputs updated), 0 if a data space
-    can bypass its innermost level. ``per_word``: pJ each compulsory (Weights, Inputs, Outputs) word
-    must spend on chip besides that (fills, reads and updates of the levels that always keep it).
-    ``output_rmw_read``: pJ of one read of the per-PE level that always keeps Outputs and is their
-    innermost keeper (its read-modify-write reads, :func:`layer_energy_floor`), 0 if there is none.
+    ``mac``: one MAC. ``dram_read`` / ``dram_update``: one access of the outermost level's port.
+    ``dram_word``: pJ of each compulsory (Weights, Inputs, Outputs) word at DRAM (a Weights or Inputs
+    read, an Outputs update, each scaled by its width ÷ the port's; ``None``: ``(dram_read,
+    dram_read, dram_update)``). ``per_mac``: pJ every MAC must spend in fixed per-PE scratchpads
+    (Weights and Inputs read, Outputs updated), 0 if a data space can bypass its innermost level.
+    ``per_word``: pJ each compulsory (Weights, Inputs, Outputs) word must spend on chip besides that
+    (fills, reads and updates of the levels that always keep it). ``output_rmw_read``: pJ of one read
+    of the per-PE level that always keeps Outputs and is their innermost keeper (its read-modify-write
+    reads, :func:`layer_energy_floor`), 0 if there is none. All per-word figures are for words of the
+    data space's own width.
     """
 
     mac: float
@@ -80,6 +90,14 @@ class EnergyFloors:
     per_mac: float
     per_word: tuple[float, float, float] = (0.0, 0.0, 0.0)
     output_rmw_read: float = 0.0
+    dram_word: tuple[float, float, float] | None = None
+
+    @property
+    def dram_per_word(self) -> tuple[float, float, float]:
+        """pJ of each compulsory (Weights, Inputs, Outputs) word at DRAM."""
+        if self.dram_word is not None:
+            return self.dram_word
+        return (self.dram_read, self.dram_read, self.dram_update)
 
 
 @dataclass(frozen=True)
@@ -113,8 +131,9 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
             min_read[li] = min(min_read[li], e.read)
             min_fill[li] = min(min_fill[li], e.fill)
             min_update[li] = min(min_update[li], e.update)
-    same = [[1.0] * len(DATASPACES)] * len(arch0.levels)
-    return _floors_from(arch0, arch0.mac.energy_pj, min_read, min_fill, min_update, same)
+    # a word of ds at a level costs its width's share of one access of the level's port
+    wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in arch0.levels]
+    return _floors_from(arch0, arch0.mac.energy_pj, min_read, min_fill, min_update, wscale)
 
 
 def _floors_from(arch0: Arch, mac: float, min_read: list[float], min_fill: list[float], min_update: list[float],
@@ -145,8 +164,10 @@ def _floors_from(arch0: Arch, mac: float, min_read: list[float], min_fill: list[
                 per_word[di] += 0.0 if counted else min_update[li] * w
             else:
                 per_word[di] += min_fill[li] * w + (0.0 if counted else min_read[li] * w)
+    dram_word = (min_read[0] * wscale[0][0], min_read[0] * wscale[0][1], min_update[0] * wscale[0][2])
     return EnergyFloors(mac=mac, dram_read=min_read[0], dram_update=min_update[0], per_mac=per_mac,
-                        per_word=(per_word[0], per_word[1], per_word[2]), output_rmw_read=output_rmw_read)
+                        per_word=(per_word[0], per_word[1], per_word[2]), output_rmw_read=output_rmw_read,
+                        dram_word=dram_word)
 
 
 def output_rmw_reads(layer: Layer, max_pes: int | None) -> int:
@@ -170,18 +191,23 @@ def layer_energy_floor(layer: Layer, floors: EnergyFloors, max_pes: int | None =
     w, i, o = compulsory_dram_words(layer)
     on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
     rmw = output_rmw_reads(layer, max_pes) * floors.output_rmw_read
-    return (layer.macs * (floors.mac + floors.per_mac) + (w + i) * floors.dram_read + o * floors.dram_update
-            + on_chip + rmw)
+    dw, di, do = floors.dram_per_word
+    return layer.macs * (floors.mac + floors.per_mac) + w * dw + i * di + o * do + on_chip + rmw
 
 
 def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None,
                        factorization: str = "perfect") -> float:
     """Lower bound on one instance of ``layer``'s cycles on ``arch``'s PE mesh (any buffer sizes); under
-    imperfect ``factorization`` spatial factors need not divide the dims, so more PEs may be busy."""
+    imperfect ``factorization`` spatial factors need not divide the dims, so more PEs may be busy.
+    ``dram_bandwidth`` is in accesses of the outermost level's port per cycle; each compulsory word
+    uses its width's share of one (:attr:`~cosearch.arch.spec.Level.access_width`)."""
     from ..mapping.space import MapSpace
 
     compute = layer.macs / MapSpace(arch, layer, factorization=factorization).max_busy_pes()
-    dram = sum(compulsory_dram_words(layer)) / dram_bandwidth if dram_bandwidth else 0.0
+    dram_level = arch.levels[0]
+    accesses = sum(n * dram_level.bits(ds) / dram_level.access_width
+                   for n, ds in zip(compulsory_dram_words(layer), DATASPACES))
+    dram = accesses / dram_bandwidth if dram_bandwidth else 0.0
     return max(compute, dram)
 
 

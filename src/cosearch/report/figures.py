@@ -12,7 +12,11 @@ Figures (ids):
   space (plus the MACs);
 * ``layer_edp``: EDP of one instance of each layer (pJ·cycles, log scale), one bar per design;
 * ``layer_energy``: energy of one instance of each layer (µJ), stacked by level and data space, one bar
-  per (layer, design).
+  per (layer, design);
+* ``energy_latency`` (two or more studies whose trials store ``latency_s`` and ``power_mw``): energy
+  (mJ, dynamic plus SRAM leakage) against latency (ms) of every valid evaluated HW point, one colour
+  per study, each study's non-dominated front as a step line, its best design and its reference
+  design (the baseline) marked.
 """
 
 from __future__ import annotations
@@ -321,6 +325,166 @@ def _area_edp(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Figure
 
 
 # ---------------------------------------------------------------------------------------------------
+# energy vs latency, one front per study
+
+
+def trial_energy_latency(result: dict[str, Any] | None) -> tuple[float, float] | None:
+    """``(latency ms, energy mJ)`` of a trial's result: latency ``latency_s`` and energy ``power_mw`` ×
+    ``latency_s`` (mW·s = mJ: the dynamic energy plus the SRAM leakage over the run, as the average power
+    counts it); ``None`` for an invalid result or one without those fields (studies of older versions)."""
+    res = result or {}
+    lat, power = res.get("latency_s"), res.get("power_mw")
+    if not res.get("valid") or not isinstance(lat, (int, float)) or not isinstance(power, (int, float)):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(power) and lat > 0 and power >= 0):
+        return None
+    return float(lat) * 1e3, float(power) * float(lat)
+
+
+def design_energy_latency(physical: dict[str, Any] | None) -> tuple[float, float] | None:
+    """``(latency ms, energy mJ)`` of a design's stored ``physical`` units
+    (:func:`cosearch.arch.physical.design_units`), ``None`` without them."""
+    if not isinstance(physical, dict):
+        return None
+    lat, energy = physical.get("latency_ms"), physical.get("total_energy_mj")
+    if not isinstance(lat, (int, float)) or not isinstance(energy, (int, float)):
+        return None
+    return float(lat), float(energy)
+
+
+@dataclass
+class EnergyLatencySeries:
+    """One study's points for the energy–latency figure: ``points`` (latency ms, energy mJ, trial number)
+    of every valid trial, its non-dominated ``front`` (by latency), its ``best`` design's point (the
+    study's best by its objective) and its ``reference`` design's (the baseline), when known."""
+
+    label: str
+    colour: str
+    points: list[tuple[float, float, int]]
+    front: list[tuple[float, float]]
+    best: tuple[float, float] | None = None
+    reference: tuple[float, float] | None = None
+    reference_label: str = "reference"
+
+
+def energy_latency_series(studies: Sequence[StudySource]) -> list[EnergyLatencySeries]:
+    """:class:`EnergyLatencySeries` of each study with at least one valid trial in physical units, in
+    the given order (colours from :data:`PALETTE` by position)."""
+    out: list[EnergyLatencySeries] = []
+    for i, s in enumerate(studies):
+        pts: list[tuple[float, float, int]] = []
+        best = None
+        best_trial = s.best.trial if s.best is not None else None
+        for t in s.trials:
+            if t.state != "complete":
+                continue
+            xy = trial_energy_latency(t.result)
+            if xy is None:
+                continue
+            pts.append((xy[0], xy[1], int(t.number)))
+            if t.number == best_trial:
+                best = xy
+        if not pts:
+            continue
+        ref = next((d for d in s.baselines if d.role == "baseline"), None)
+        out.append(EnergyLatencySeries(
+            s.label, PALETTE[i % len(PALETTE)], pts, pareto_front((x, y) for x, y, _ in pts), best,
+            design_energy_latency(ref.physical) if ref is not None else None,
+            ref.label if ref is not None else "reference"))
+    return out
+
+
+def _front_line(s: EnergyLatencySeries) -> tuple[list[float], list[float]]:
+    """The step line of a series' front, held at its last (lowest) energy out to the series' slowest
+    point, so a front of one point still shows as a line."""
+    xs, ys = [p[0] for p in s.front], [p[1] for p in s.front]
+    slowest = max(p[0] for p in s.points)
+    if xs and slowest > xs[-1]:
+        xs.append(slowest)
+        ys.append(ys[-1])
+    return xs, ys
+
+
+def energy_latency_figure(studies: Sequence[StudySource], *, title: str | None = None,
+                          bounds: dict[str, tuple[float, float]] | None = None) -> FigureSpec | None:
+    """The ``energy_latency`` figure of ``studies`` (``None`` if fewer than two have points): every
+    valid point, each study's front (step line), best (circled) and reference (star). ``bounds`` adds,
+    per study label, the ``(latency ms, energy mJ)`` corner of its space's lower bounds (cycles and
+    dynamic energy bounded separately: no design of the space reaches below or left of it)."""
+    import plotly.graph_objects as go
+
+    series = energy_latency_series(studies)
+    if len(series) < 2:
+        return None
+    bounds = bounds or {}
+    title = title or "Energy vs latency of every evaluated HW point, one front per study"
+    xlabel, ylabel = "latency (ms)", "energy (mJ, dynamic + SRAM leakage)"
+    fig = go.Figure()
+    for s in series:
+        fig.add_trace(go.Scatter(x=[p[0] for p in s.points], y=[p[1] for p in s.points], mode="markers",
+                                 name=s.label, legendgroup=s.label, text=[f"trial {p[2]}" for p in s.points],
+                                 marker=dict(color=s.colour, size=6, opacity=0.45),
+                                 hovertemplate=s.label + "<br>%{text}<br>%{x:.4g} ms<br>%{y:.4g} mJ<extra></extra>"))
+        fx, fy = _front_line(s)
+        fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines", name=f"{s.label}: front", legendgroup=s.label,
+                                 showlegend=False, line=dict(color=s.colour, width=2, shape="hv")))
+        if s.best is not None:
+            fig.add_trace(go.Scatter(x=[s.best[0]], y=[s.best[1]], mode="markers", name=f"{s.label}: best",
+                                     legendgroup=s.label, showlegend=False,
+                                     marker=dict(color=s.colour, size=13, line=dict(color="#000", width=1.5))))
+        if s.reference is not None:
+            fig.add_trace(go.Scatter(x=[s.reference[0]], y=[s.reference[1]], mode="markers",
+                                     name=f"{s.label}: {s.reference_label}", legendgroup=s.label, showlegend=False,
+                                     marker=dict(symbol="star", color=s.colour, size=15, line=dict(color="#000", width=1))))
+        if s.label in bounds:
+            b = bounds[s.label]
+            fig.add_trace(go.Scatter(x=[b[0]], y=[b[1]], mode="markers", name=f"{s.label}: lower bound",
+                                     legendgroup=s.label, showlegend=False,
+                                     marker=dict(symbol="x", color=s.colour, size=12, line=dict(color="#000", width=1))))
+    _plotly_layout(fig, title.replace("\n", "<br>"), xlabel, ylabel, logy=True)
+    fig.update_xaxes(type="log")
+
+    def draw(f: Any) -> None:
+        ax = f.add_subplot(111)
+        for s in series:
+            ax.scatter([p[0] for p in s.points], [p[1] for p in s.points], s=14, color=s.colour, alpha=0.45,
+                       linewidths=0, label=s.label)
+            ax.step(*_front_line(s), where="post", color=s.colour, linewidth=1.8)
+            if s.best is not None:
+                ax.scatter([s.best[0]], [s.best[1]], s=90, color=s.colour, edgecolors="black", linewidths=1.2,
+                           zorder=5)
+            if s.reference is not None:
+                ax.scatter([s.reference[0]], [s.reference[1]], marker="*", s=220, color=s.colour,
+                           edgecolors="black", linewidths=0.8, zorder=6)
+            if s.label in bounds:
+                ax.scatter([bounds[s.label][0]], [bounds[s.label][1]], marker="X", s=90, color=s.colour,
+                           edgecolors="black", linewidths=0.8, zorder=6)
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # 1, 2, 5 per decade, as plain numbers: labels even within a decade
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
+        _axes_style(ax, title, xlabel, ylabel)
+        ax.grid(True, which="minor", alpha=0.1)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  title="circle: best, star: reference" + (", X: lower bound" if bounds else ""),
+                  title_fontsize=7)
+        f.subplots_adjust(left=0.08, right=0.74)
+
+    caption = ("Energy of one pass over the workload(s) (dynamic energy plus SRAM leakage over the run, mJ) "
+               "against its latency (ms) at each design's clock, for every valid HW point evaluated; one "
+               "colour per study, each study's non-dominated points (no other point of that study has both "
+               "less energy and less latency) joined as a step line. Circled: the study's best design by its "
+               "objective; star: its reference design (the baseline)"
+               + ("; X: the lower bounds of its space within its area budget, cycles and dynamic energy "
+                  "bounded separately (docs/codesign.md)." if bounds else "."))
+    return FigureSpec("energy_latency", title, caption, fig, draw)
+
+
+# ---------------------------------------------------------------------------------------------------
 # energy breakdowns
 
 
@@ -461,10 +625,13 @@ def _layer_energy(shown: Sequence[ShownDesign]) -> FigureSpec:
 
 
 def build_figures(sources: Sequence[Source]) -> list[FigureSpec]:
-    """Every figure of a report on ``sources`` (studies first add convergence and area vs EDP)."""
+    """Every figure of a report on ``sources`` (studies first add convergence and area vs EDP; two or more
+    studies with physical units also energy vs latency)."""
     shown = shown_designs(sources)
-    figs = [_convergence(sources, shown), _area_edp(sources, shown), _energy_breakdown(shown), _layer_edp(shown),
-            _layer_energy(shown)]
+    studies = [s for s in sources if isinstance(s, StudySource)]
+    figs = [_convergence(sources, shown), _area_edp(sources, shown),
+            energy_latency_figure(studies) if len(studies) > 1 else None, _energy_breakdown(shown),
+            _layer_edp(shown), _layer_energy(shown)]
     return [f for f in figs if f is not None]
 
 
