@@ -228,3 +228,14 @@ def test_the_floors_follow_the_word_widths(precision: str) -> None:
         if layer is FC:  # every weight crosses DRAM once: the floors are reached within a few percent
             assert best.cycles <= c_min * 1.01
             assert best.energy_pj <= e_min * 1.05
+
+
+def test_network_bound_refuses_a_space_that_searches_physical_settings() -> None:
+    """The bound is of pJ and cycles at one precision, clock and bandwidth: a space searching any of
+    them has none (the driver reports ``None``), and asking for one is an error, not a wrong number."""
+    from cosearch.arch.hwspace import HWSpace
+
+    data = SPACES["eyeriss-like"].model_dump(exclude_none=True)
+    searched = HWSpace.model_validate({**data, "precision": {"values": ["int16", "int8"]}})
+    with pytest.raises(ValueError, match="searches precision"):
+        network_edp_bound(cosearch.load_workload("dqn"), searched, BUDGET)

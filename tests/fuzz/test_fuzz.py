@@ -89,3 +89,20 @@ def test_a_bug_is_counted_unexpected_not_clean(monkeypatch: pytest.MonkeyPatch) 
     for target, status in ((broken, "unexpected"), (two_lines, "unexpected"), (inf_cost, "non_finite")):
         monkeypatch.setitem(TARGETS, "arch", target)
         assert run_case(Case("arch", {"input.yaml": b"{}"})).status == status
+
+
+def test_the_outermost_mapping_is_valid_on_a_block_mac_arch() -> None:
+    """The fuzz targets' reference mapping (every loop at DRAM) factors the dims the arch's map space
+    sees: on a block-MAC arch those are the blocked dims, and the mapping is valid there."""
+    from pathlib import Path
+
+    from cosearch.arch.io import load_arch
+    from cosearch.fuzz.seeds import SMALL_LAYER
+    from cosearch.fuzz.targets import outermost_mapping
+    from cosearch.model.evaluate import evaluate
+    from cosearch.workload.layer import Layer
+
+    arch = load_arch(str(Path(__file__).parents[2] / "examples" / "arch" / "vector_pe_4x4.yaml"))
+    layer = Layer(**SMALL_LAYER)
+    assert arch.mac.block
+    assert bool(evaluate(arch, layer, outermost_mapping(arch, layer)).valid[0])

@@ -153,7 +153,7 @@ no part of a space's identity, shared by equal spaces."""
 
 
 class HWSpace(BaseModel):
-    """A template plus parameter grids, an estimator and a fixed DRAM bandwidth (words/cycle).
+    """A template plus parameter grids, an estimator and a DRAM bandwidth (words/cycle; or GB/s, fixed or searched).
 
     Optional, fixed for every point (``None``: as before they existed): ``technology`` (a node such as
     ``22nm``; sets ``estimator`` to ``cacti-<node>nm``, so it needs a ``cacti-*`` estimator), ``dram`` (a

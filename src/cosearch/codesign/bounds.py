@@ -239,8 +239,12 @@ def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
                       area: AreaModel | None = None, factorization: str = "perfect") -> EDPBound:
     """:class:`EDPBound` of ``network`` (repeat counts included) over the designs of ``space`` whose
     area is within ``area_budget_mm2`` (mappings of that ``factorization``). Raises ``ValueError`` if
-    no mesh fits the budget. A template of block MACs is bounded block by block
+    no mesh fits the budget, or if the space searches precision, DRAM bandwidth or clock (the bound is
+    of pJ and cycles at one fixed setting of each). A template of block MACs is bounded block by block
     (:func:`_blocked_edp_bound`)."""
+    if space.searched:
+        raise ValueError(f"hardware space {space.name} searches {', '.join(space.searched)}: the EDP bound "
+                         "needs them fixed")
     if space.template_spec.mac_params:
         return _blocked_edp_bound(network, space, area_budget_mm2, area or AreaModel(space), factorization)
     floors = _floors(space)
@@ -323,18 +327,6 @@ def block_floors(space: HWSpace, combo: tuple[int, ...],
     return _floors_from(view0, view0.mac.energy_pj, min_read, min_fill, min_update, wscale), wscale[0]
 
 
-def blocked_layer_energy_floor(view: Layer, floors: EnergyFloors, dram_scale: list[float],
-                               max_pes: int | None = None) -> float:
-    """:func:`layer_energy_floor` of a blocked layer ``view`` (:func:`~cosearch.mapping.vector.blocked_view`)
-    with :func:`block_floors`' floors and DRAM accesses per vector word, on designs of at most
-    ``max_pes`` PEs (the partial-sum reads, :func:`output_rmw_reads`; ``None``: any number)."""
-    w, i, o = compulsory_dram_words(view)
-    on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
-    rmw = output_rmw_reads(view, max_pes) * floors.output_rmw_read
-    return (view.macs * (floors.mac + floors.per_mac) + on_chip + rmw
-            + (w * dram_scale[0] + i * dram_scale[1]) * floors.dram_read + o * dram_scale[2] * floors.dram_update)
-
-
 def _blocked_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float, area: AreaModel,
                        factorization: str) -> EDPBound:
     """:func:`network_edp_bound` of a template of block MACs. For each block (each combination of the
@@ -364,7 +356,7 @@ def _blocked_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
         if not meshes:  # no design with this block fits: it bounds nothing
             continue
         max_pes = max(x * y for x, y in meshes)
-        energy = sum(layer.count * blocked_layer_energy_floor(view, floors, dram_scale, max_pes)
+        energy = sum(layer.count * layer_energy_floor(view, floors, max_pes)  # floors count vector words
                      for layer, view in zip(network.layers, views))
         best_energy = min(best_energy, energy)
         smallest = space.values(base)

@@ -89,7 +89,7 @@ class MeshFit:
         for combo in combos:
             pt = np.zeros(len(space.names), dtype=np.int64)
             pt[self._mac] = combo
-            arch = space.arch(pt)
+            arch = space.arch(pt, clocked=False)  # (the clock sets no block)
             views = [Network(name=w.name, layers=[blocked_layer(arch, layer) for layer in w.layers])
                      for w in workloads]
             logs = [np.log(network_cycles_floor_table(w, mx, my)[np.ix_(self._x, self._y)]) for w in views]

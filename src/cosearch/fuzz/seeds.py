@@ -194,12 +194,14 @@ def results_seeds() -> tuple[dict[str, Any], ...]:
 def _built_record(arch_data: dict[str, Any]) -> dict[str, Any]:
     from ..arch.io import arch_from_data
     from ..mapping.mapping import Mappings, mapping_from_data
+    from ..mapping.vector import blocked_layer
     from ..model.evaluate import evaluate
     from ..workload.layer import Layer
 
     arch = arch_from_data(arch_data, "seed")
     layer = Layer(**SMALL_LAYER)
-    dims = {k: v for k, v in SMALL_LAYER.items() if k != "name"}
+    view = blocked_layer(arch, layer)  # a block MAC's mapping factors the blocked dims
+    dims = {k: getattr(view, k) for k in SMALL_LAYER if k != "name"}
     mapping = {"levels": [{"level": arch.levels[0].name, "temporal": dims, "permutation": "KCPQRS"}]}
     costs = evaluate(arch, layer, Mappings.from_list([mapping_from_data(mapping, "seed")], arch))
     expected = {"valid": bool(costs.valid[0]), "energy_pJ": float(costs.energy_pj[0]),

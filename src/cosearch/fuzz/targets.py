@@ -15,7 +15,6 @@ from typing import Any, Callable
 import numpy as np
 
 from ..arch.spec import Arch
-from ..errors import CosearchError
 from ..workload.layer import Layer, Network
 from .seeds import SMALL_LAYER
 from .strategies import Case
@@ -40,10 +39,12 @@ def _costs(costs: Any, valid_only: bool = True) -> list[float]:
 
 
 def outermost_mapping(arch: Arch, layer: Layer) -> Any:
-    """The one-row batch with every loop at the outermost level (valid on any arch: inner tiles are 1 word)."""
+    """The one-row batch with every loop at the outermost level (valid on any arch: inner tiles are 1 word;
+    on a block-MAC arch the loops are those of the blocked dims, :func:`~cosearch.mapping.vector.blocked_view`)."""
     from ..mapping.mapping import Mapping, Mappings
+    from ..mapping.vector import blocked_layer
 
-    dims = {d: int(v) for d, v in zip("NGKCPQRS", layer.dims)}
+    dims = {d: int(v) for d, v in zip("NGKCPQRS", blocked_layer(arch, layer).dims)}
     readable = Mapping.model_validate({"levels": [{"level": arch.levels[0].name, "temporal": dims}]})
     return Mappings.from_list([readable], arch, source="fuzz")
 
@@ -92,18 +93,14 @@ def workload_target(case: Case, folder: Path) -> list[float]:
 
 
 def mapping_target(case: Case, folder: Path) -> list[float]:
-    """What ``cosearch eval`` does with a mapping file: load, stack, check factors, evaluate, explain."""
+    """What ``cosearch eval`` does with a mapping file: load, stack, check factors, evaluate, explain
+    (:func:`~cosearch.model.validity.require_valid`)."""
     from ..arch.io import load_arch
-    from ..mapping.checks import check_factors, explain_invalid
-    from ..mapping.mapping import Mappings, load_mapping
-    from ..model.evaluate import evaluate
+    from ..mapping.mapping import load_mapping
+    from ..model.validity import require_valid
 
     arch, layer, path = load_arch(case.args["arch"]), Layer(**case.args["layer"]), _file(folder, case)
-    batch = Mappings.from_list([load_mapping(path)], arch, source=str(path))
-    check_factors(batch, layer, str(path))
-    costs = evaluate(arch, layer, batch, breakdown=True)
-    if not costs.valid[0]:
-        raise CosearchError(explain_invalid(arch, layer, batch, costs, str(path)))
+    _, costs = require_valid(arch, layer, load_mapping(path), str(path), breakdown=True)
     return _costs(costs) + [float(v) for v in costs.level_energy_pj.ravel()]
 
 

@@ -142,7 +142,7 @@ def test_no_sampled_or_searched_mapping_beats_its_blocks_floors() -> None:
     """On random designs (and the reference), every valid sampled mapping and a searched one of each layer
     cost at least the layer's energy floor of the design's block, and take at least the block operations
     over the most PEs the mesh keeps busy and the DRAM vector words over the DRAM bandwidth."""
-    from cosearch.codesign.bounds import block_floors, blocked_layer_energy_floor, compulsory_dram_words
+    from cosearch.codesign.bounds import block_floors, compulsory_dram_words, layer_energy_floor
     from cosearch.mappers.layer import map_layer
     from cosearch.mapping.vector import blocked_view
 
@@ -162,7 +162,7 @@ def test_no_sampled_or_searched_mapping_beats_its_blocks_floors() -> None:
             energy = np.concatenate([costs.energy_pj[costs.valid], best.energy_pj])
             cycles = np.concatenate([costs.cycles[costs.valid], best.cycles])
             assert len(energy) > 1
-            assert energy.min() >= blocked_layer_energy_floor(view, floors, dram_scale) * (1 - 1e-12)
+            assert energy.min() >= layer_energy_floor(view, floors, arch.mac.instances) * (1 - 1e-12)
             compute = view.macs / space_l.max_busy_pes()
             dram = sum(n * s for n, s in zip(compulsory_dram_words(view), dram_scale)) / space.dram_words_per_cycle
             assert cycles.min() >= max(compute, dram) * (1 - 1e-12)
