@@ -164,8 +164,8 @@ def test_units_must_carry_their_trial_id(store: Storage) -> None:
     w.make_units = lambda trial: [WorkUnit(study=STUDY, trial=trial.number, hw={}, layer={"name": "L0"})]
     with pytest.raises(ValueError, match=r"units \['L0'\] of trial 0 do not carry its id"):
         w.work_pending()
-    assert store.trial(STUDY, 0).state == "running"  # claimed, never held:
-    assert w.requeue_lost() == [0]  # an orphan of this holder, handed back
+    assert store.trial(STUDY, 0).state == "pending"  # claimed, never held, and handed back on the error
+    assert w.requeue_lost() == []  # so nothing is left for the orphan rule
 
 
 def test_claim_is_exclusive_between_interleaved_workers(tmp_path: Path) -> None:
@@ -350,6 +350,22 @@ def test_an_interrupted_worker_hands_its_trials_back(store: Storage) -> None:
     assert (t.state, t.worker_id) == ("pending", None)
     assert [r.layer for r in t.layers] == ["L0"]  # the committed layer stays
     assert store.trial(STUDY, 1).state == "pending"  # never claimed
+
+
+def test_an_interrupt_between_claim_and_holding_hands_the_trial_back(store: Storage) -> None:
+    """A signal that lands after the store marked a trial running but before the worker registered it
+    as held (while its units are made) still hands the trial back."""
+    study(store, [1])
+    w = worker(store, "here:1:a")
+
+    def interrupted_make_units(trial: Any) -> list[WorkUnit]:
+        raise KeyboardInterrupt
+
+    w.make_units = interrupted_make_units
+    with pytest.raises(KeyboardInterrupt):
+        w.work_pending()
+    t = store.trial(STUDY, 0)
+    assert (t.state, t.worker_id) == ("pending", None)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -223,9 +223,10 @@ class TrialWorker:
                 clean = True
             finally:
                 with self._held_lock:
-                    orphans = bool(self._held)
                     self._held.clear()
-                if orphans and not clean:
+                # hand back every trial this holder runs, not only those registered as held: an interrupt
+                # between the store's claim and the registration would otherwise leave one running
+                if not clean:
                     try:
                         self.store.requeue_stale(self.study, 1e9, worker_ids=[self.holder])
                     except Exception:  # noqa: BLE001 - keep the original error; a resume requeues them
