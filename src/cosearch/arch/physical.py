@@ -51,6 +51,12 @@ def run_units(energy_pj: float, cycles: float, clock_mhz: float, leak_mw: float)
     }
 
 
+def edp_js(units: Mapping[str, float]) -> float:
+    """EDP in J·s of a run in physical units (:func:`run_units`): total energy (dynamic + leakage) ×
+    latency."""
+    return units["total_energy_uj"] * 1e-6 * units["latency_s"]
+
+
 def technology_info(arch: Arch) -> dict[str, Any]:
     """Where ``arch``'s numbers come from: node (``None`` for ``table``), whether it is scaled (and how),
     DRAM type, its pJ/bit and bandwidth in GB/s (``None``: unlimited), clock (given or default), the SRAM

@@ -660,11 +660,11 @@ class Codesign:
             self.on_trial({"number": held.trial.number, "values": values, **result})
 
     def _summary(self, values: dict[str, Any], cost: NetworkCost, area: float) -> DesignSummary:
-        from ..arch.physical import design_units
+        from ..arch.physical import design_units, edp_js
 
         physical = design_units(unit_arch(self._hw_payload(values)), cost.energy_pj, cost.cycles) if cost.valid else None
         if physical is not None and cost.physical:  # what a physical-units objective ranks by
-            physical["edp_js"] = physical["total_energy_uj"] * 1e-6 * physical["latency_s"]
+            physical["edp_js"] = edp_js(physical)
         return DesignSummary(arch=values, energy_pj=cost.total_energy_pj, cycles=cost.total_cycles,
                              edp=cost.total_energy_pj * cost.total_cycles, area_mm2=area,
                              per_workload={w: cost.edp[w] for w in cost.edp},

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..arch.physical import DEFAULT_CLOCK_MHZ, run_units
+from ..arch.physical import DEFAULT_CLOCK_MHZ, edp_js, run_units
 from ..errors import CosearchError
 from .records import DesignSummary
 
@@ -41,8 +41,7 @@ class NetworkCost:
         (total energy including leakage × latency)."""
         if not self.physical:
             return self.edp[workload]
-        u = self.units(workload)
-        return u["total_energy_uj"] * 1e-6 * u["latency_s"]
+        return edp_js(self.units(workload))
 
     def units(self, workload: str | None = None) -> dict[str, float]:
         """:func:`~cosearch.arch.physical.run_units` of one workload (``None``: all, each run once)."""
@@ -77,7 +76,7 @@ def objective_value(cost: NetworkCost, objective: str, baseline: NetworkCost | N
             u = c.units(w)
             energy_j, seconds = u["total_energy_uj"] * 1e-6, u["latency_s"]
             if objective in ("edp", "pareto"):
-                return energy_j * seconds
+                return edp_js(u)
             if objective == "energy":
                 return energy_j
             if objective == "cycles":

@@ -13,6 +13,7 @@ import time
 from typing import Any, Sequence
 
 from .. import __version__
+from ..arch.physical import edp_js
 from .figures import FigureSpec, ShownDesign
 from .records import Source, StudySource
 from .tables import fmt_energy, fmt_int, fmt_param, fmt_pct, fmt_sci, loop_nest_text
@@ -97,7 +98,7 @@ def _designs_section(sources: Sequence[Source], shown: Sequence[ShownDesign],
                                 ("power (mW)", "power_mw", "{:.4g}")):
             rows.append([label, *[fmt.format(p[key]) if p.get(key) is not None else "-" for p in phys]])
         if any(d.design.physical_edp for d in shown):
-            rows.append(["EDP with leakage (J·s)", *[fmt_sci(p["total_energy_uj"] * 1e-6 * p["latency_s"])
+            rows.append(["EDP with leakage (J·s)", *[fmt_sci(edp_js(p))
                                                      if p.get("latency_s") is not None else "-" for p in phys]])
     has_study = any(isinstance(s, StudySource) for s in sources)
     if has_study:

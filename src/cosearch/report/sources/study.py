@@ -145,14 +145,14 @@ def _physical_edp(arch: Any, per_workload: dict[str, Any]) -> dict[str, float] |
     """Per workload EDP in J·s with SRAM leakage of ``arch`` from ``{w: {energy_pj, cycles}}`` (``None``
     if one is missing)."""
     from ...arch.estimator import leakage_mw
-    from ...arch.physical import clock_of, run_units
+    from ...arch.physical import clock_of, edp_js, run_units
 
     out = {}
     for w, v in per_workload.items():
         if not isinstance(v, dict) or finite(v.get("energy_pj")) is None or not finite(v.get("cycles")):
             return None
         u = run_units(float(v["energy_pj"]), float(v["cycles"]), clock_of(arch), leakage_mw(arch))
-        out[w] = u["total_energy_uj"] * 1e-6 * u["latency_s"]
+        out[w] = edp_js(u)
     return out or None
 
 
@@ -214,7 +214,9 @@ def study_source(store: Any, name: str, *, results_path: Path | None = None, lab
             totals=(summary.get("energy_pj"), summary.get("cycles"), summary.get("edp")), nets=nets)
         per = ((summary.get("physical") or {}).get("per_workload") or {}) if searched else {}
         if per:
-            design.physical_edp = {w: u["total_energy_uj"] * 1e-6 * u["latency_s"] for w, u in per.items()}
+            from ...arch.physical import edp_js
+
+            design.physical_edp = {w: edp_js(u) for w, u in per.items()}
         baselines.append(design)
     names = list(HWSpace.model_validate(config["hw_space"]).names) if searched else list(template.names)
     return StudySource(label=label, study=name, storage=store.url, config=config, objective=st.objective,
