@@ -11,6 +11,7 @@ import numpy as np
 from ..arch.spec import Arch
 from ..dims import DATASPACES, DIMS
 from .mapping import Mapping, Mappings
+from .vector import blocked_dims
 
 
 def _ordered_dims(ranks: np.ndarray) -> list[int]:
@@ -56,7 +57,7 @@ def loop_nest_data(arch: Arch, mapping: Mapping | Mappings, index: int = 0, *,
     vector words; :mod:`cosearch.mapping.vector`), and ``dims`` (the layer's own) are blocked here.
     """
     if dims is not None and arch.mac.block:
-        dims = [-(-int(n) // arch.mac.block.get(DIMS[d], 1)) for d, n in enumerate(dims)]
+        dims = blocked_dims(arch.mac.block, dims)
     batch = mapping.to_arrays(arch) if isinstance(mapping, Mapping) else mapping
     i = 0 if isinstance(mapping, Mapping) else index
     default = np.broadcast_to(np.arange(len(DIMS)), batch.order.shape)  # DIMS order, as Mappings.to_mapping

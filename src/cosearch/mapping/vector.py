@@ -22,13 +22,15 @@ inner loop pays a dict lookup per call.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 from ..arch._cache import identity_cache, identity_get, per_arch_cache
 from ..arch.spec import Arch
-from ..dims import DATASPACES, RELEVANT
+from ..dims import DATASPACES, DIMS, RELEVANT
 from ..workload.layer import Layer
+from .factors import ceil_div
 
-__all__ = ["block_of", "blocked_arch", "blocked_layer", "blocked_view", "word_multipliers"]
+__all__ = ["block_of", "blocked_arch", "blocked_dims", "blocked_layer", "blocked_view", "word_multipliers"]
 
 
 def block_of(arch: Arch) -> dict[str, int]:
@@ -60,9 +62,15 @@ blocked_arch = per_arch_cache(_blocked_arch)
 _RECENT = identity_cache()
 
 
+def blocked_dims(block: Mapping[str, int], dims: Sequence[int]) -> list[int]:
+    """``dims`` (``[8]`` sizes in DIMS order) with each dim ``d`` of ``block`` as ``ceil(d / b_d)``."""
+    return [int(ceil_div(int(n), block.get(d, 1))) for d, n in zip(DIMS, dims)]
+
+
 def _blocked_layer(block: tuple[tuple[str, int], ...], layer: Layer) -> Layer:
     """The layer with each block dim ``d`` as ``ceil(d / b_d)`` (within every limit the layer met)."""
-    return type(layer).model_validate({**layer.model_dump(), **{d: -(-getattr(layer, d) // b) for d, b in block}})
+    sizes = blocked_dims(dict(block), layer.dims)
+    return type(layer).model_validate({**layer.model_dump(), **{d: sizes[DIMS.index(d)] for d, _ in block}})
 
 
 def blocked_layer(arch: Arch, layer: Layer) -> Layer:
