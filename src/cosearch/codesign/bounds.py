@@ -119,21 +119,24 @@ def energy_floors(space: HWSpace) -> EnergyFloors:
     level_params = space.template_spec.level_params
     base = np.zeros(len(names), dtype=np.int64)
     arch0 = space.arch(base)
-    min_read = [lvl.energy_pj.read for lvl in arch0.levels]
-    min_fill = [lvl.energy_pj.fill for lvl in arch0.levels]
-    min_update = [lvl.energy_pj.update for lvl in arch0.levels]
-    for li, lvl in enumerate(arch0.levels):
-        cols = [names.index(p) for p in level_params.get(lvl.name, ())]
-        for idx in np.ndindex(*(int(space.sizes[c]) for c in cols)):
-            pt = base.copy()
-            pt[cols] = idx
-            e = space.arch(pt).levels[li].energy_pj
-            min_read[li] = min(min_read[li], e.read)
-            min_fill[li] = min(min_fill[li], e.fill)
-            min_update[li] = min(min_update[li], e.update)
+    cheapest = [_cheapest_access(space, li, base, [names.index(p) for p in level_params.get(lvl.name, ())])
+                for li, lvl in enumerate(arch0.levels)]
+    min_read, min_fill, min_update = ([c[k] for c in cheapest] for k in range(3))
     # a word of ds at a level costs its width's share of one access of the level's port
     wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in arch0.levels]
     return _floors_from(arch0, arch0.mac.energy_pj, min_read, min_fill, min_update, wscale)
+
+
+def _cheapest_access(space: HWSpace, li: int, base: np.ndarray, cols: list[int]) -> tuple[float, float, float]:
+    """Level ``li``'s cheapest read, fill and update (pJ per access) over the grid of the parameters at
+    indices ``cols``, every other parameter at its grid index in ``base``."""
+    best = [np.inf, np.inf, np.inf]
+    for idx in np.ndindex(*(int(space.sizes[c]) for c in cols)):
+        pt = base.copy()
+        pt[cols] = idx
+        e = space.arch(pt).levels[li].energy_pj
+        best = [min(best[0], e.read), min(best[1], e.fill), min(best[2], e.update)]
+    return best[0], best[1], best[2]
 
 
 def _floors_from(arch0: Arch, mac: float, min_read: list[float], min_fill: list[float], min_update: list[float],
@@ -292,14 +295,9 @@ def _view_energies(space: HWSpace) -> dict[tuple[int, ...], tuple[list[float], l
         tied = [c for c in mac_cols if names[c] in params]
         table: dict[tuple[int, ...], tuple[float, float, float]] = {}
         for tie in np.ndindex(*(int(space.sizes[c]) for c in tied)):
-            best = [np.inf, np.inf, np.inf]
-            for idx in np.ndindex(*(int(space.sizes[c]) for c in own)):
-                pt = base.copy()
-                pt[tied] = tie
-                pt[own] = idx
-                e = space.arch(pt).levels[li].energy_pj
-                best = [min(best[0], e.read), min(best[1], e.fill), min(best[2], e.update)]
-            table[tuple(int(t) for t in tie)] = (best[0], best[1], best[2])
+            at = base.copy()
+            at[tied] = tie
+            table[tuple(int(t) for t in tie)] = _cheapest_access(space, li, at, own)
         per_level.append((tied, table))
     out = {}
     for combo in np.ndindex(*(int(space.sizes[c]) for c in mac_cols)):
