@@ -62,6 +62,11 @@ class Bandwidth(BaseModel):
         return any(v is not None for v in (self.read, self.write, self.shared))
 
 
+def _fields_hash(model: BaseModel) -> int:
+    """Hash of a frozen model's field values, a dict value hashed as its sorted items."""
+    return hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in model.__dict__.values()))
+
+
 class Level(BaseModel):
     """One storage level (all its instances).
 
@@ -101,7 +106,7 @@ class Level(BaseModel):
         return out
 
     def __hash__(self) -> int:  # per-data-space word_bits dicts hash as sorted item tuples
-        return hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in self.__dict__.values()))
+        return _fields_hash(self)
 
     def bits(self, ds: str) -> int:
         """Width (bits) of one word of data space ``ds`` at this level."""
@@ -192,7 +197,7 @@ class Mac(BaseModel):
         return out
 
     def __hash__(self) -> int:  # a block dict hashes as its sorted items
-        return hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in self.__dict__.values()))
+        return _fields_hash(self)
 
     @property
     def multipliers(self) -> int:
