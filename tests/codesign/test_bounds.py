@@ -117,6 +117,19 @@ def test_feasible_meshes_are_the_largest_that_fit(name: str) -> None:
             assert area(pt)[0] > budget
 
 
+def _assert_floors_hold(arch, layer: Layer, e_min: float, c_min: float):
+    """500 sampled mappings (some valid) and a 3,000-evaluation search of ``layer`` on ``arch`` all cost
+    at least ``e_min`` pJ and take at least ``c_min`` cycles; returns the search's result."""
+    costs = evaluate(arch, layer, MapSpace(arch, layer).sample(500, seed=1))
+    ok = costs.valid
+    assert ok.any()
+    assert (costs.energy_pj[ok] >= e_min * (1 - 1e-9)).all()
+    assert (costs.cycles[ok] >= c_min * (1 - 1e-9)).all()
+    best = map_layer(arch, layer, budget=3000, seed=0)
+    assert best.energy_pj >= e_min * (1 - 1e-9) and best.cycles >= c_min * (1 - 1e-9)
+    return best
+
+
 @pytest.mark.parametrize("name", list(SPACES))
 def test_no_sampled_or_searched_mapping_beats_the_layer_floors(name: str) -> None:
     space = SPACES[name]
@@ -132,13 +145,7 @@ def test_no_sampled_or_searched_mapping_beats_the_layer_floors(name: str) -> Non
             e_min = layer_energy_floor(layer, floors, arch.mac.instances)
             assert e_min >= layer_energy_floor(layer, floors)
             c_min = layer_cycles_floor(arch, layer, space.dram_bandwidth)
-            costs = evaluate(arch, layer, MapSpace(arch, layer).sample(500, seed=1))
-            ok = costs.valid
-            assert ok.any()
-            assert (costs.energy_pj[ok] >= e_min * (1 - 1e-9)).all()
-            assert (costs.cycles[ok] >= c_min * (1 - 1e-9)).all()
-            best = map_layer(arch, layer, budget=3000, seed=0)
-            assert best.energy_pj >= e_min * (1 - 1e-9) and best.cycles >= c_min * (1 - 1e-9)
+            _assert_floors_hold(arch, layer, e_min, c_min)
 
 
 @pytest.mark.parametrize("name", ["eyeriss-like", "paper"])
@@ -218,13 +225,7 @@ def test_the_floors_follow_the_word_widths(precision: str) -> None:
     for layer in [*LAYERS, FC]:
         e_min = layer_energy_floor(layer, floors)
         c_min = layer_cycles_floor(arch, layer, space.dram_words_per_cycle)
-        costs = evaluate(arch, layer, MapSpace(arch, layer).sample(500, seed=1))
-        ok = costs.valid
-        assert ok.any()
-        assert (costs.energy_pj[ok] >= e_min * (1 - 1e-9)).all()
-        assert (costs.cycles[ok] >= c_min * (1 - 1e-9)).all()
-        best = map_layer(arch, layer, budget=3000, seed=0)
-        assert best.energy_pj >= e_min * (1 - 1e-9) and best.cycles >= c_min * (1 - 1e-9)
+        best = _assert_floors_hold(arch, layer, e_min, c_min)
         if layer is FC:  # every weight crosses DRAM once: the floors are reached within a few percent
             assert best.cycles <= c_min * 1.01
             assert best.energy_pj <= e_min * 1.05
