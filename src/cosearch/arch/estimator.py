@@ -561,11 +561,17 @@ def leakage_mw(arch: Arch) -> float:
     return float(sum(e.leak_mw * lvl.instances for e, lvl in zip(level_estimates(arch), arch.levels)))
 
 
+def sram_access_ns(arch: Arch, node: int | None = None) -> list[tuple[float, str]]:
+    """``(one bank's access time in ns, level name)`` of each SRAM level of ``arch`` with access-time data
+    (scaled nodes: the 45 nm times scaled by the delay factor); empty for a ``table`` arch."""
+    return [(e.access_ns, e.name) for e in level_estimates(arch, node) if e.kind == "SRAM" and e.access_ns > 0]
+
+
 def clock_limit_mhz(arch: Arch, node: int | None = None) -> tuple[float | None, str | None]:
     """The highest clock (MHz) at which every SRAM bank of ``arch`` completes one access per cycle,
     ``1000 / slowest access time (ns)``, and the name of that slowest level; ``(None, None)`` without
     SRAM data. Scaled nodes scale the 45 nm access times by the delay factor."""
-    slow = [(e.access_ns, e.name) for e in level_estimates(arch, node) if e.kind == "SRAM" and e.access_ns > 0]
+    slow = sram_access_ns(arch, node)
     if not slow:
         return None, None
     ns, name = max(slow)

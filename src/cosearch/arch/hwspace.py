@@ -311,11 +311,10 @@ class HWSpace(BaseModel):
         the grid of its own parameters (the template's ``level_params``; a level's access time depends
         only on them, and not on precision, DRAM or clock). Built once per space."""
         if "clock_tables" not in self._cache:
-            from .estimator import level_estimates
+            from .estimator import sram_access_ns
 
-            def limit(arch: Arch, level: str) -> float:
-                ns = [e.access_ns for e, lvl in zip(level_estimates(arch), arch.levels)
-                      if lvl.name == level and e.kind == "SRAM" and e.access_ns > 0]
+            def limit(arch: Arch, level: str) -> float:  # one level's part of clock_limit_mhz
+                ns = [t for t, name in sram_access_ns(arch) if name == level]
                 return 1000.0 / max(ns) if ns else np.inf
 
             names = self.names
