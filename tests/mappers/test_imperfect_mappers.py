@@ -82,3 +82,60 @@ def test_map_network_imperfect_same_for_any_jobs() -> None:
             r.pop("seconds", None)
     assert ja == jb and ja["factorization"] == "imperfect"
     assert all(r["loop_nest"] for r in ja["layers"])
+
+
+def test_auto_perfect_first_phase_is_the_perfect_search() -> None:
+    """Until its switch, imperfect `auto` proposes exactly what `auto` proposes under perfect
+    factorization with the same budget and seed (so a whole-budget phase gives the perfect result)."""
+    arch = load_arch("eyeriss-168")
+    perfect = map_layer(arch, ODD, budget=1500, seed=2)
+    whole = map_layer(arch, ODD, budget=1500, seed=2, factorization="imperfect", perfect_phase=1.0)
+    assert whole.edp == perfect.edp and whole.trace == perfect.trace
+    assert np.array_equal(whole.best.temporal, perfect.best.temporal)
+
+
+def test_auto_switches_to_remainders_and_replays() -> None:
+    """Before the switch every candidate divides the dims; after it, remainder tiles are proposed; a
+    replay of the told batches rebuilds the state across the switch."""
+    from cosearch.mappers.layer import make_optimizer
+
+    arch = load_arch("eyeriss-168")
+    space = MapSpace(arch, ODD, factorization="imperfect")
+    opt = make_optimizer("auto", space, seed=4, budget_hint=2000, perfect_phase=0.5)
+    assert opt.switch_at == 1000
+    told, over = [], []
+    while opt.n_told < 2000:
+        before = opt.n_told
+        cands = opt.ask(2000 - opt.n_told)
+        costs = evaluate(arch, ODD, cands, factorization="imperfect")
+        opt.tell(cands, costs)
+        told.append((cands, costs))
+        covers = (_products(cands) != np.array(ODD.dims)).any(axis=1)
+        if before < opt.switch_at:
+            assert not covers.any()
+        else:
+            over.append(covers.any())
+    assert any(over)
+    replica = make_optimizer("auto", space, seed=4, budget_hint=2000, perfect_phase=0.5)
+    for cands, costs in told:
+        replica.tell(cands, costs)
+    assert replica.state_digest() == opt.state_digest()
+
+
+def test_auto_phase_follows_what_remainders_buy() -> None:
+    """The default perfect-first share is the short one when remainders keep more PEs busy (a 50x29
+    matmul: 50 of eyeriss-168's 168 PEs perfectly, all 168 with remainders), the long one when perfect
+    factorizations already fill as many (ODD on eyeriss-168, 16x16 on simple-64's 8x8)."""
+    from cosearch.mappers._auto import PERFECT_PHASE
+    from cosearch.mappers.layer import make_optimizer
+
+    arch = load_arch("eyeriss-168")
+    fc = Layer(name="fc", K=50, C=29)
+    short = make_optimizer("auto", MapSpace(arch, fc, factorization="imperfect"), budget_hint=1000)
+    fills = make_optimizer("auto", MapSpace(arch, ODD, factorization="imperfect"), budget_hint=1000)
+    even = Layer(name="even", K=16, C=16, P=8, Q=8)
+    fits = make_optimizer("auto", MapSpace(load_arch("simple-64"), even, factorization="imperfect"), budget_hint=1000)
+    assert short.switch_at == int(PERFECT_PHASE[0] * 1000)
+    assert fills.switch_at == fits.switch_at == int(PERFECT_PHASE[1] * 1000)
+    perfect = make_optimizer("auto", MapSpace(arch, ODD), budget_hint=1000)
+    assert perfect.switch_at == 0

@@ -24,6 +24,13 @@ mappings evaluated before are removed by construction, so every proposal is a ne
 state (starts, elites, the set of seen mappings) changes only in ``_observe``; candidates carry
 ``tags`` saying which start (``>= 0``) they are a neighbor of, or which slot (``-1 - slot``) they
 refill, so replaying the told batches rebuilds the state.
+
+Under imperfect factorization with a known budget, the first ``perfect_phase`` share of it searches
+the perfect factorizations only (a subset of the space: samples, dataflow and high-utilisation
+subspaces and moves all perfect), exactly as ``auto`` does under perfect factorization with the same
+budget; then every start resumes descending with the resize moves and the imperfect samples added.
+So a layer whose best mappings divide its dims keeps the perfect search's density there, and the
+remainder tiles refine what it found.
 """
 
 from __future__ import annotations
@@ -38,6 +45,12 @@ from ..mapping.moves import MoveSet
 from ..mapping.space import MapSpace
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid
+
+PERFECT_PHASE = (0.3, 0.9)
+"""Under imperfect factorization, the share of a known budget ``auto`` spends first on perfect
+factorizations only (see the module docstring): the first value when remainders let the layer keep
+more PEs busy than any perfect factorization can, the second when they do not (measured: docs/mapper.md,
+"Imperfect factorization")."""
 
 SMALL_BUDGET = 10_000
 """Budgets (evaluations) up to which ``auto`` probes 32 neighbors per start and round (else 64) and
@@ -57,7 +70,8 @@ class AutoMapper(Optimizer):
                  elites: int = 16, p_kick: float = 0.7, kick_moves: int = 3, restart_pool: int | None = None,
                  exchanges: bool = True, budget_hint: int | None = None, dataflow_share: float = 0.25,
                  utilization_share: float = 0.5, utilization_floor: float = 0.9,
-                 restart_utilization_share: float = 0.5, seeds: Mappings | None = None) -> None:
+                 restart_utilization_share: float = 0.5, seeds: Mappings | None = None,
+                 perfect_phase: float | None = None) -> None:
         super().__init__(space, objective=objective, seed=seed)
         # warm-start mappings (e.g. this layer's best on nearby hardware points, mappers.warm_start),
         # evaluated first, within the warm-up
@@ -75,7 +89,7 @@ class AutoMapper(Optimizer):
         self.p_kick = float(p_kick)
         self.kick_moves = int(kick_moves)
         self.restart_pool = int(restart_pool)
-        self.moves = MoveSet(space, exchanges=exchanges)
+        self.exchanges = bool(exchanges)
         self.starts: Mappings | None = None
         self.start_values = np.full(self.n_starts, np.inf)
         self.active = np.zeros(self.n_starts, dtype=bool)  # slot holds a start still descending
@@ -83,22 +97,38 @@ class AutoMapper(Optimizer):
         self.elite_values = np.zeros(0)
         self.seen = np.zeros(0, dtype=np.uint64)  # sorted hashes of every told mapping
         self._proposed: tuple[Mappings, np.ndarray] | None = None  # the last proposal and its row hashes
-        self.seed_spaces = self._dataflow_spaces() if dataflow_share > 0 else []
-        self.dataflow_share = float(dataflow_share) if self.seed_spaces else 0.0
+        self._shares = (float(dataflow_share), float(utilization_share), float(utilization_floor),
+                        float(restart_utilization_share))
+        # the evaluation count at which a perfect-first phase hands over to the whole space (0: none)
+        perfect = _perfect_subspace(space) if budget_hint is not None and perfect_phase != 0 else None
+        if perfect is not None and perfect_phase is None:
+            more = space.max_busy_pes() > perfect.max_utilized_pes()  # remainders keep more PEs busy
+            perfect_phase = PERFECT_PHASE[0] if more else PERFECT_PHASE[1]
+        self.switch_at = int(perfect_phase * budget_hint) if perfect is not None else 0
+        self._enter(perfect if perfect is not None else space, warmup=True)
+
+    def _enter(self, space: MapSpace, *, warmup: bool) -> None:
+        """Search ``space`` (the whole map space or its perfect subset) from now on: its samples, moves,
+        and (``warmup``: the warm-up is still to come) dataflow subspaces."""
+        dataflow_share, utilization_share, utilization_floor, restart_share = self._shares
+        self.search_space = space
+        self.moves = MoveSet(space, exchanges=self.exchanges)
+        self.seed_spaces = self._dataflow_spaces() if dataflow_share > 0 and warmup else []
+        self.dataflow_share = dataflow_share if self.seed_spaces else 0.0
         self.busy_space = self._utilization_space(utilization_floor) if utilization_share > 0 else None
-        self.utilization_share = float(utilization_share) if self.busy_space is not None else 0.0
-        self.restart_utilization_share = float(restart_utilization_share) if self.busy_space is not None else 0.0
+        self.utilization_share = utilization_share if self.busy_space is not None else 0.0
+        self.restart_utilization_share = restart_share if self.busy_space is not None else 0.0
 
     def _dataflow_spaces(self) -> list:
         """MapSpaces of the named dataflows that apply (none if the user constrained the space)."""
-        if self.space.constraints is not None:
+        if self.search_space.constraints is not None:
             return []
         from ..errors import CosearchError
         from ..mapping.constraints import DATAFLOWS, load_constraints
         spaces = []
         for name in DATAFLOWS:
             try:
-                spaces.append(self.space.with_constraints(load_constraints(name, self.space.arch)))
+                spaces.append(self.search_space.with_constraints(load_constraints(name, self.space.arch)))
             except (CosearchError, ValueError):
                 continue  # this dataflow does not fit the arch or layer
         return spaces
@@ -107,17 +137,18 @@ class AutoMapper(Optimizer):
         """The subspace of mappings that keep at least ``floor`` × the most PEs this layer can use busy
         (``None`` if the user constrained the space, or no such mapping fits the buffers). On odd
         meshes few uniform samples come near full use of the array, yet the best mappings mostly do."""
-        if self.space.constraints is not None or self.space.mesh_instances <= 1:
+        space = self.search_space
+        if space.constraints is not None or space.mesh_instances <= 1:
             return None
         from ..errors import CosearchError
         from ..mapping.constraints import load_constraints
-        need = int(np.ceil(floor * self.space.max_utilized_pes()))
+        need = int(np.ceil(floor * space.max_utilized_pes()))
         if need <= 1:
             return None
-        util = need / self.space.mesh_instances
+        util = need / space.mesh_instances
         spec = {"constraints": [{"type": "utilization", "min": float(util)}]}
         try:
-            busy = self.space.with_constraints(load_constraints(spec, self.space.arch))
+            busy = space.with_constraints(load_constraints(spec, space.arch))
             busy.sample(1, seed=0)  # may find the floor unreachable under the buffer capacities
         except (CosearchError, ValueError):
             return None
@@ -135,7 +166,7 @@ class AutoMapper(Optimizer):
         try:
             return self._plain(self.busy_space.sample(n, seed=rng))
         except CosearchError:
-            return self.space.sample(n, seed=rng)
+            return self.search_space.sample(n, seed=rng)
 
     def _warmup_sample(self, n: int, rng: np.random.Generator) -> Mappings:
         """``n`` samples: shares from the dataflow subspaces and the high-utilisation subspace, the
@@ -143,7 +174,7 @@ class AutoMapper(Optimizer):
         k = len(self.seed_spaces)
         n_seed = int(n * self.dataflow_share) // k * k if k else 0
         n_busy = int(n * self.utilization_share)
-        parts = [self.space.sample(n - n_seed - n_busy, seed=rng)] if n - n_seed - n_busy > 0 else []
+        parts = [self.search_space.sample(n - n_seed - n_busy, seed=rng)] if n - n_seed - n_busy > 0 else []
         for sp in self.seed_spaces if n_seed else []:
             parts.append(self._plain(sp.sample(n_seed // k, seed=rng)))
         if n_busy:
@@ -189,7 +220,7 @@ class AutoMapper(Optimizer):
         if len(fresh_slots):
             n = self.restart_pool * len(fresh_slots)
             n_busy = int(n * self.restart_utilization_share)
-            pool = self.space.sample(n - n_busy, seed=rng)
+            pool = self.search_space.sample(n - n_busy, seed=rng)
             if n_busy:
                 pool = Mappings.concat([pool, self._busy_sample(n_busy, rng)])
             parts.append(self._tagged(pool, np.repeat(-1 - fresh_slots, self.restart_pool)[rng.permutation(n)]))
@@ -217,7 +248,7 @@ class AutoMapper(Optimizer):
         cands = Mappings.concat([p[0] for p in parts]) if parts else None
         hashes = np.concatenate([p[1] for p in parts]) if parts else None
         if cands is None or not len(cands):
-            m = self.space.sample(self.restart_pool, seed=rng)
+            m = self.search_space.sample(self.restart_pool, seed=rng)
             cands, hashes = self._fresh(self._tagged(m, np.full(len(m), -1 - self.n_starts)))
             if not len(cands):
                 cands = self._tagged(m.subset(slice(0, 1)), np.array([-1 - self.n_starts]))
@@ -245,6 +276,11 @@ class AutoMapper(Optimizer):
         self._proposed = None
         self.seen = _sorted_union(self.seen, hashes)
         self._update_elites(candidates, values)
+        if self.switch_at and self.n_told >= self.switch_at and self.search_space is not self.space:
+            # the perfect-first phase ends: every start descends again, now with resize moves
+            self._enter(self.space, warmup=self.starts is None)
+            if self.starts is not None:
+                self.active = np.isfinite(self.start_values)
         if self.starts is None:
             if self.n_told >= self.n_init and self.elites is not None:
                 k = min(self.n_starts, len(self.elites))
@@ -308,12 +344,27 @@ class AutoMapper(Optimizer):
         self.elite_values = pool_vals[chosen]
 
     def _digest_extra(self, h: "hashlib._Hash") -> None:
+        h.update(b"whole" if self.search_space is self.space else b"perfect")
         h.update(self.start_values.tobytes())
         h.update(self.active.tobytes())
         h.update(self.elite_values.tobytes())
         h.update(self.seen.tobytes())
         if self.starts is not None:
             h.update(row_hashes(self.starts, self.space.arch).tobytes())
+
+
+def _perfect_subspace(space: MapSpace) -> MapSpace | None:
+    """The perfect factorizations of an imperfect ``space`` (same arch, layer, constraints and sampling
+    settings), or ``None`` if ``space`` is perfect or its constraints need a remainder."""
+    if not space.imperfect:
+        return None
+    from ..errors import CosearchError
+
+    try:
+        return MapSpace(space.source_arch, space.source_layer, keep_prob=space.keep_prob,
+                        slot_order=space.slot_order, constraints=space.constraints)
+    except (CosearchError, ValueError):
+        return None
 
 
 def _is_in(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
