@@ -17,6 +17,7 @@ Prints one JSON object (also written to ``--out`` after every step)::
 
     python benchmarks/imperfect.py [--workloads dqn,resnet18,mobilenet_v2,bert_base] [--budget 5000]
         [--codesign dqn,resnet18] [--seeds 10] [--hw-budget 50] [--jobs 2] [--out imperfect_bench.json]
+        [--factorizations perfect,imperfect]
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def codesign_study(args: argparse.Namespace, out: dict, path: Path) -> None:
         for w in args.codesign.split(","):
             net = cosearch.load_workload(w)
             for seed in range(args.seeds):
-                for fz in ("perfect", "imperfect"):
+                for fz in args.factorizations.split(","):
                     t = time.perf_counter()
                     cd = Codesign([net], hw_space=space, optimizer="bo", hw_budget=args.hw_budget,
                                   mapper_budget=args.mapper_budget, seed=seed, storage=url,
@@ -156,6 +157,8 @@ def main() -> None:
     ap.add_argument("--hw-budget", type=int, default=50)
     ap.add_argument("--mapper-budget", type=int, default=5000)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--factorizations", default="perfect,imperfect",
+                    help="the co-design protocol's factorizations (its perfect studies are today's)")
     ap.add_argument("--out", default="imperfect_bench.json")
     args = ap.parse_args()
     out: dict = {"settings": vars(args)}
