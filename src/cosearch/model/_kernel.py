@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._remainders import remainder_counts, workspace
+from ._remainders import ds_lists, remainder_counts, workspace
 from .reasons import REASON_CAPACITY as R_CAP
 from .reasons import REASON_FACTORIZATION as R_FACT
 from .reasons import REASON_FANOUT_TOTAL as R_FAN_T
@@ -152,7 +152,8 @@ def evaluate_batch(
                     axn[ds, a] += 1
                     irr[ds, d] = False
     (w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20,
-     w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33) = workspace(L, D)
+     w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33, w34, w35) = workspace(L, D)
+    irl, nirl, sax, nsax, pax, npax = ds_lists(axd, axn, irr)
 
     for b in range(B):
         # ---- (1) validity ------------------------------------------------------------------
@@ -229,7 +230,8 @@ def evaluate_batch(
                 temporal[b], spatial_x[b], spatial_y[b], order[b], keep[b], dims, strides, fanout, tmat, ext,
                 axd, axc, axn, irr, macs, part_whole, reads, fills, updates, tile, part, util_inst, per_pe,
                 w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20,
-                w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33,
+                w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33, w34, w35,
+                irl, nirl, sax, nsax, pax, npax,
             )
         else:
             # ---- (2) spatial fan-out -----------------------------------------------------------------

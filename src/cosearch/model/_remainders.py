@@ -17,6 +17,10 @@ dimension (``factorization="imperfect"``); perfect mappings never come here. The
   six (count, step, old length, new length) cases per dimension — no walk over the nest.
 
 Shapes: ``L`` levels, ``D`` = 8 dims, 3 data spaces, 5 data-space axes; ``LD = L·D`` loop slots.
+
+Speed: every function here is compiled with ``error_model="numpy"``: no divisor is ever 0 (radices,
+strides, instance counts are >= 1), and without the exception paths numba prunes the reference counting
+of the array arguments and views, which otherwise costs several NRT calls per array per call.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ NCLS = 3  # instance classes per dimension: spatial digit below, at, above z's
 NENT = 2 * NCLS  # (count, step, old, new) cases per dimension and move
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _axis_len(n: int, c0: int, l0: int, c1: int, l1: int) -> int:
     """Length of an axis interval spanned by 1 or 2 dims of lengths ``l0``, ``l1`` (coefficients c)."""
     if n == 1:
@@ -38,7 +42,7 @@ def _axis_len(n: int, c0: int, l0: int, c1: int, l1: int) -> int:
     return c0 * (l0 - 1) + c1 * (l1 - 1) + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
     """Indices ``< dim`` whose spatial digit (radix ``n_s``, weight ``w_s``) is ``s``."""
     q = dim // (n_s * w_s)
@@ -47,7 +51,7 @@ def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
     return q * w_s + min(max(rest, 0), w_s)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, error_model="numpy", nogil=True)
 def workspace(L: int, D: int) -> tuple:
     """Scratch arrays for :func:`remainder_counts` (its arguments after ``per_pe``, in order),
     allocated once per batch."""
@@ -62,12 +66,40 @@ def workspace(L: int, D: int) -> tuple:
             np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64),  # per-dim sums
             np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, np.bool_),  # per dim
             np.zeros((L, NDS), i64), np.zeros((L, NDS), i64),  # deltas
-            np.zeros(NAX, i64), np.zeros(NAX, i64), np.zeros(D, i64),  # pair-axis sums off a move
+            np.zeros((NDS, NAX), i64), np.zeros((NDS, NAX), i64), np.zeros(D, i64),  # pair-axis sums off a move
             np.zeros(NDS, i64), np.zeros(NDS, i64),  # partitions
-            np.zeros((D, LD), i64), np.zeros(D, i64))  # each dim's slots
+            np.zeros((D, LD), i64), np.zeros(D, i64),  # each dim's slots
+            np.zeros(NDS, i64), np.zeros(D, i64))  # the data spaces kept at a level, each dim's slots above it
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True)
+def ds_lists(axd: np.ndarray, axn: np.ndarray, irr: np.ndarray) -> tuple:
+    """Per data space, the lists :func:`remainder_counts` walks instead of testing every dim and axis:
+    ``(irl [3, D], nirl [3])`` its irrelevant dims, ``(sax [3, 5], nsax [3])`` the dim of each axis moved
+    by one dim, ``(pax [3, 5], npax [3])`` the axes moved by two (Inputs' H and W); once per batch."""
+    D = irr.shape[1]
+    irl = np.zeros((NDS, D), np.int64)
+    nirl = np.zeros(NDS, np.int64)
+    sax = np.zeros((NDS, NAX), np.int64)
+    nsax = np.zeros(NDS, np.int64)
+    pax = np.zeros((NDS, NAX), np.int64)
+    npax = np.zeros(NDS, np.int64)
+    for ds in range(NDS):
+        for d in range(D):
+            if irr[ds, d]:
+                irl[ds, nirl[ds]] = d
+                nirl[ds] += 1
+        for a in range(NAX):
+            if axn[ds, a] == 1:
+                sax[ds, nsax[ds]] = axd[ds, a, 0]
+                nsax[ds] += 1
+            elif axn[ds, a] == 2:
+                pax[ds, npax[ds]] = a
+                npax[ds] += 1
+    return irl, nirl, sax, nsax, pax, npax
+
+
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
               ne_tot, ne_rep):
     """Cases (count, step, old length, new length) of dim ``d`` for a move of a loop over another dim:
@@ -105,7 +137,7 @@ def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step
     ne_rep[d] = pv[d, c] + 1 if mult[d, c] > 0 else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _dim_sums(cnt, step, old, new, r, n, vm, has_m):
     """``(Σ count·new length, Σ count·overlap where the step is v_m's)`` over the ``n`` cases of row ``r``
     of the case arrays (one dim alone on its axis with coefficient 1, as every axis but Inputs' H and W;
@@ -125,7 +157,7 @@ def _dim_sums(cnt, step, old, new, r, n, vm, has_m):
     return s_new, s_ov
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _pair_sums(cnt, step, old, new, nn, r0, r1, cf0, cf1, vm, has_m):
     """:func:`_dim_sums` for an axis spanned by two dims (Inputs' H or W) with coefficients ``cf0``,
     ``cf1``: the cases of rows ``r0`` and ``r1`` (``nn`` cases each) taken pairwise."""
@@ -152,7 +184,7 @@ def _pair_sums(cnt, step, old, new, nn, r0, r1, cf0, cf1, vm, has_m):
     return s_new, s_ov
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, error_model="numpy", nogil=True)
 def remainder_counts(
     temporal, spatial_x, spatial_y, order, keep,  # [L, D] x4, [L, 3]: one mapping
     dims, strides, fanout, tmat, ext,  # [D], [4], int, [3, D, 5], [L + 1, D]
@@ -161,6 +193,7 @@ def remainder_counts(
     kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace(): slots, z, classes
     ne_cnt, ne_step, ne_old, ne_new, ne_n, don, doo, dfirst, dmult,  # cases off and on a move, per-dim sums
     tdim, nact, ne_tot, exact, delta_all, delta_rep, pair_n, pair_o, ne_rep, part_below, p_one, dsl, dn,
+    kds, dnk, irl, nirl, sax, nsax, pax, npax,  # workspace: kept data spaces, slots above; ds_lists()
 ):
     """Counts of one mapping under imperfect factorization, written into ``reads``/``fills``/
     ``updates`` (words, totals over instances), ``part`` (largest partition per instance) and
@@ -261,23 +294,58 @@ def remainder_counts(
             delta_rep[l, ds] = 0
 
     # ---- per keeper: fills of all instances and of the multicast representatives ----------------
+    rd0, rm0 = _rep_factor(3, axd, axc, spatial_x, spatial_y, ext, f)
+    rd1, rm1 = _rep_factor(4, axd, axc, spatial_x, spatial_y, ext, f)
     for l in range(1, L):
-        if not (keep[l, 0] or keep[l, 1] or keep[l, 2]):
+        nk = 0  # the data spaces kept here
+        for ds in range(NDS):
+            if keep[l, ds]:
+                kds[nk] = ds
+                nk += 1
+        if nk == 0:
             continue
         K = nab[l]
         below = f < l
+        m = -1  # the innermost loop above the keeper whose second iteration is in range
+        for k in range(K - 1, -1, -1):
+            if kw[k] < dims[kd[k]]:
+                m = k
+                break
+        has_m = m >= 0
+        dm = kd[m] if has_m else -1
         # -- per dim: instance classes and their last in-range tuple z ------------------------
         for d in range(D):
             E = ext[l, d]
             n_s = spatial_x[f, d] * spatial_y[f, d] if below else 1
             w_s = ext[f + 1, d]
-            for c in range(NCLS):
-                mult[d, c] = 0
+            nd = 0  # d's slots above the keeper
+            while nd < dn[d] and dsl[d, nd] < K:
+                nd += 1
+            dnk[d] = nd
+            mult[d, 0] = 0
+            mult[d, 2] = 0
+            if nd == 0 and n_s == 1:  # no loop above and one instance class: one full tile, its size dims
+                # (the extent above the keeper is the whole extent, clipped); a single case off a move
+                t = dims[d]
+                mult[d, 1] = 1
+                zlen[d, 1] = t
+                len0[d, 1] = t
+                ne_n[d] = 1
+                ne_cnt[d, 0] = 1
+                ne_step[d, 0] = 0
+                ne_old[d, 0] = t
+                ne_new[d, 0] = t
+                ne_tot[d] = 1
+                ne_rep[d] = 1
+                don[d] = t
+                doo[d] = t if has_m else 0
+                dmult[d] = 1
+                dfirst[d] = t
+                dnk[d] = -1
+                continue
             if exact[d]:  # z is every digit at its maximum, every tile full, every instance alike
-                for i in range(dn[d]):
+                for i in range(nd):
                     k = dsl[d, i]
-                    if k >= K:
-                        break
                     zk[1, k] = kn[k] - 1
                 mult[d, 1] = n_s
                 zlen[d, 1] = E
@@ -288,10 +356,8 @@ def remainder_counts(
             base = 0
             d_s = 0
             spatial_done = n_s == 1
-            for i in range(dn[d] + 1):
-                k = dsl[d, i] if i < dn[d] else K
-                if k > K:
-                    k = K
+            for i in range(nd + 1):
+                k = dsl[d, i] if i < nd else K
                 if not spatial_done and k >= ps:
                     d_s = rem // w_s
                     if d_s > n_s - 1:
@@ -325,14 +391,15 @@ def remainder_counts(
                 mult[d, 0] = d_s
                 zlen[d, 0] = E
                 len0[d, 0] = E
-                for k in range(K):
-                    if kd[k] == d:
-                        zk[0, k] = zk[1, k] if k < ps else kn[k] - 1
+                for i in range(nd):
+                    k = dsl[d, i]
+                    zk[0, k] = zk[1, k] if k < ps else kn[k] - 1
             # class 2: spatial digit above: the prefix before it one less, then maxima
             if d_s < n_s - 1:
                 borrow = True
-                for k in range(min(ps, K) - 1, -1, -1):
-                    if kd[k] != d:
+                for i in range(nd - 1, -1, -1):
+                    k = dsl[d, i]
+                    if k >= ps:
                         continue
                     if borrow:
                         if zk[1, k] > 0:
@@ -346,43 +413,33 @@ def remainder_counts(
                     mult[d, 2] = n_s - 1 - d_s
                     zlen[d, 2] = E
                     len0[d, 2] = E
-                    for k in range(ps, K):
-                        if kd[k] == d:
+                    for i in range(nd):
+                        k = dsl[d, i]
+                        if k >= ps:
                             zk[2, k] = kn[k] - 1
-        # -- running prefix values, the rests after each slot, v_m -----------------------------------
+        # -- active dims: running prefix values, the rests after each slot, cases and sums off a move ---
         for d in range(D):
-            frest[d] = 0
+            nd = dnk[d]
+            if nd < 0:
+                continue  # static: set above
+            fr = 0
             for c in range(NCLS):
                 pv[d, c] = 0
                 zrest[d, c] = 0
                 nzrest[d, c] = 0
-        for k in range(K):
-            d = kd[k]
-            frest[d] += (kn[k] - 1) * kw[k]
-            for c in range(NCLS):
-                if mult[d, c] > 0:
-                    zrest[d, c] += zk[c, k] * kw[k]
-                    if zk[c, k] != 0:
-                        nzrest[d, c] += 1
-        m = -1  # the innermost loop above the keeper whose second iteration is in range
-        for k in range(K - 1, -1, -1):
-            if kw[k] < dims[kd[k]]:
-                m = k
-                break
-        for d in range(D):
-            _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-                      ne_tot, ne_rep)
-        # -- per dim: its sums off a move (one axis each, coefficient 1; pairs: Inputs' H and W) --------
-        for d in range(D):
-            vmd = kw[m] if (m >= 0 and kd[m] == d) else 0
-            don[d], doo[d] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, d, ne_n[d], vmd, m >= 0)
-        if keep[l, 1]:
-            for a in (3, 4):
-                vm = kw[m] * tmat[1, kd[m], a] if m >= 0 else 0
-                pair_n[a], pair_o[a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[1, a, 0], axd[1, a, 1],
-                                                  axc[1, a, 0], axc[1, a, 1], vm, m >= 0)
-        # -- the first tile of every instance ---------------------------------------------------------
-        for d in range(D):
+            for i in range(nd):
+                k = dsl[d, i]
+                fr += (kn[k] - 1) * kw[k]
+                for c in range(NCLS):
+                    if mult[d, c] > 0:
+                        zrest[d, c] += zk[c, k] * kw[k]
+                        if zk[c, k] != 0:
+                            nzrest[d, c] += 1
+            frest[d] = fr
+            _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new,
+                      ne_n, ne_tot, ne_rep)
+            vmd = kw[m] if d == dm else 0
+            don[d], doo[d] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, d, ne_n[d], vmd, has_m)
             sm = 0
             sl = 0
             for c in range(NCLS):
@@ -390,37 +447,41 @@ def remainder_counts(
                 sl += mult[d, c] * len0[d, c]
             dmult[d] = sm
             dfirst[d] = sl
-        for ds in range(NDS):
-            if not keep[l, ds]:
-                continue
+        # -- per kept data space: its pair axes' sums off a move; the first tile of every instance ----
+        for ii in range(nk):
+            ds = kds[ii]
+            for i in range(npax[ds]):
+                a = pax[ds, i]
+                vm = kw[m] * tmat[ds, dm, a] if has_m else 0
+                pair_n[ds, a], pair_o[ds, a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[ds, a, 0],
+                                                          axd[ds, a, 1], axc[ds, a, 0], axc[ds, a, 1], vm, has_m)
             t_all = 1
             t_rep = 1
+            for i in range(nirl[ds]):
+                d = irl[ds, i]
+                t_all *= dmult[d]
+                t_rep *= 1 if dmult[d] > 0 else 0
             ax = 1
-            for d in range(D):
-                if irr[ds, d]:
-                    t_all *= dmult[d]
-                    t_rep *= 1 if dmult[d] > 0 else 0
-            for a in range(NAX):
-                n = axn[ds, a]
-                if n == 1:
-                    ax *= dfirst[axd[ds, a, 0]]
-                elif n == 2:
-                    d0 = axd[ds, a, 0]
-                    d1 = axd[ds, a, 1]
-                    sm = 0
-                    for c0 in range(NCLS):
-                        if mult[d0, c0] == 0:
+            for i in range(nsax[ds]):
+                ax *= dfirst[sax[ds, i]]
+            for i in range(npax[ds]):
+                a = pax[ds, i]
+                d0 = axd[ds, a, 0]
+                d1 = axd[ds, a, 1]
+                sm = 0
+                for c0 in range(NCLS):
+                    if mult[d0, c0] == 0:
+                        continue
+                    for c1 in range(NCLS):
+                        if mult[d1, c1] == 0:
                             continue
-                        for c1 in range(NCLS):
-                            if mult[d1, c1] == 0:
-                                continue
-                            sm += mult[d0, c0] * mult[d1, c1] * _axis_len(
-                                2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
-                    ax *= sm
+                        sm += mult[d0, c0] * mult[d1, c1] * _axis_len(
+                            2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
+                ax *= sm
             delta_all[l, ds] = ax * t_all
-            delta_rep[l, ds] = _rep_scale(ax, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * t_rep
-        # -- every move of every loop -------------------------------------------------------------
-        for j in range(K):
+            delta_rep[l, ds] = _rep_scale(ax, ds, below, rd0, rm0, rd1, rm1) * t_rep
+        # -- every move of every loop (none is in range without m) ------------------------------------
+        for j in range(K if has_m else 0):
             e = kd[j]
             frest[e] -= (kn[j] - 1) * kw[j]
             for c in range(NCLS):
@@ -453,61 +514,67 @@ def remainder_counts(
                     e_tot += mc
                     q += 1
             ne_n[D] = q
-            c = 0 if mult[e, 0] > 0 else 1
-            e_rep = pv[e, c] * (kn[j] - 1) + zk[c, j] if mult[e, c] > 0 else 0
-            vme = kw[m] if (m >= 0 and kd[m] == e) else 0
-            e_new, e_ov = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, D, q, vme, m >= 0)
-            for ds in range(NDS):
-                if not keep[l, ds]:
-                    continue
-                c_all = 1
-                c_rep = 1
-                new_ax = 1
-                ov_ax = 1
-                for d in range(D):
-                    if irr[ds, d]:
-                        c_all *= e_tot if d == e else ne_tot[d]
-                        c_rep *= e_rep if d == e else ne_rep[d]
-                if c_all == 0 and c_rep == 0:
-                    continue
-                for a in range(NAX):
-                    n = axn[ds, a]
-                    if n == 1:
-                        d0 = axd[ds, a, 0]
+            vme = kw[m] if e == dm else 0
+            if e_tot > 0:  # (no move of this loop is in range otherwise: nothing charged)
+                c = 0 if mult[e, 0] > 0 else 1
+                e_rep = pv[e, c] * (kn[j] - 1) + zk[c, j]
+                e_new, e_ov = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, D, q, vme, True)
+                for ii in range(nk):
+                    ds = kds[ii]
+                    c_all = 1
+                    c_rep = 1
+                    for i in range(nirl[ds]):
+                        d = irl[ds, i]
+                        if d == e:
+                            c_all *= e_tot
+                            c_rep *= e_rep
+                        else:
+                            c_all *= ne_tot[d]
+                            c_rep *= ne_rep[d]
+                    if c_all == 0 and c_rep == 0:
+                        continue
+                    new_ax = 1
+                    ov_ax = 1
+                    for i in range(nsax[ds]):
+                        d0 = sax[ds, i]
                         if d0 == e:
                             new_ax *= e_new
                             ov_ax *= e_ov
                         else:
                             new_ax *= don[d0]
                             ov_ax *= doo[d0]
-                    elif n == 2:
+                    for i in range(npax[ds]):
+                        a = pax[ds, i]
                         d0 = axd[ds, a, 0]
                         d1 = axd[ds, a, 1]
                         if d0 == e or d1 == e:
-                            vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
+                            vm = kw[m] * tmat[ds, dm, a]
                             sn, so = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, D if d0 == e else d0,
-                                                D if d1 == e else d1, axc[ds, a, 0], axc[ds, a, 1], vm, m >= 0)
+                                                D if d1 == e else d1, axc[ds, a, 0], axc[ds, a, 1], vm, True)
                         else:
-                            sn = pair_n[a]
-                            so = pair_o[a]
+                            sn = pair_n[ds, a]
+                            so = pair_o[ds, a]
                         new_ax *= sn
                         ov_ax *= so
-                charge = new_ax - ov_ax
-                delta_all[l, ds] += charge * c_all
-                delta_rep[l, ds] += _rep_scale(charge, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * c_rep
+                    charge = new_ax - ov_ax
+                    delta_all[l, ds] += charge * c_all
+                    delta_rep[l, ds] += _rep_scale(charge, ds, below, rd0, rm0, rd1, rm1) * c_rep
             # the slot joins the prefix: the moving dim's cases and sums off a move, anew
             for c in range(NCLS):
                 if mult[e, c] > 0:
                     pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
             _off_move(e, mult, pv, zlen, zrest, nzrest, frest, Ee, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
                       ne_tot, ne_rep)
-            don[e], doo[e] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, e, ne_n[e], vme, m >= 0)
-            if keep[l, 1] and not irr[1, e]:
-                for a in (3, 4):
-                    if axd[1, a, 0] == e or axd[1, a, 1] == e:
-                        vm = kw[m] * tmat[1, kd[m], a] if m >= 0 else 0
-                        pair_n[a], pair_o[a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[1, a, 0],
-                                                          axd[1, a, 1], axc[1, a, 0], axc[1, a, 1], vm, m >= 0)
+            don[e], doo[e] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, e, ne_n[e], vme, True)
+            for ii in range(nk):
+                ds = kds[ii]
+                for i in range(npax[ds]):
+                    a = pax[ds, i]
+                    if axd[ds, a, 0] == e or axd[ds, a, 1] == e:
+                        vm = kw[m] * tmat[ds, dm, a]
+                        pair_n[ds, a], pair_o[ds, a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[ds, a, 0],
+                                                                  axd[ds, a, 1], axc[ds, a, 0], axc[ds, a, 1], vm,
+                                                                  True)
         for ds in range(NDS):
             if not below:
                 delta_rep[l, ds] = delta_all[l, ds]
@@ -558,7 +625,7 @@ def remainder_counts(
     return cc, util
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _windows(na: int, nb: int, a: int, b: int) -> int:
     """Distinct values of x·a + y·b, 0 <= x < na, 0 <= y < nb."""
     x, y = a, b
@@ -567,20 +634,30 @@ def _windows(na: int, nb: int, a: int, b: int) -> int:
     return na * nb - max(0, na - b // x) * max(0, nb - a // x)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _rep_scale(value, ds, axd, axc, spatial_x, spatial_y, ext, f, below):
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _rep_scale(value, ds, below, rd0, rm0, rd1, rm1):
     """``value``, a sum over all instances, as the sum over distinct Inputs tiles when a perfectly
     factorized sliding-window pair (P and R, or Q and S) is spread together below the fan-out: every
-    instance of such a pair holds the same count, so the sum divides exactly."""
+    instance of such a pair holds the same count, so the sum divides exactly. ``rd0``/``rm0`` (H) and
+    ``rd1``/``rm1`` (W): the pair's instances and its distinct windows (0 when the pair is not spread
+    together; see :func:`_rep_factor`)."""
     if ds != 1 or not below:
         return value
-    for a in (3, 4):
-        d0 = axd[ds, a, 0]
-        d1 = axd[ds, a, 1]
-        s0 = spatial_x[f, d0] * spatial_y[f, d0]
-        s1 = spatial_x[f, d1] * spatial_y[f, d1]
-        if s0 > 1 and s1 > 1:
-            value = value // (s0 * s1) * _windows(s0, s1, ext[f + 1, d0] * axc[ds, a, 0], ext[f + 1, d1] * axc[ds, a, 1])
+    if rd0 > 0:
+        value = value // rd0 * rm0
+    if rd1 > 0:
+        value = value // rd1 * rm1
     return value
 
 
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _rep_factor(a, axd, axc, spatial_x, spatial_y, ext, f):
+    """``(instances, distinct windows)`` of Inputs' axis ``a`` (3: H, 4: W) when both of its dims are
+    spread at the fan-out ``f``, else ``(0, 0)``."""
+    d0 = axd[1, a, 0]
+    d1 = axd[1, a, 1]
+    s0 = spatial_x[f, d0] * spatial_y[f, d0]
+    s1 = spatial_x[f, d1] * spatial_y[f, d1]
+    if s0 > 1 and s1 > 1:
+        return s0 * s1, _windows(s0, s1, ext[f + 1, d0] * axc[1, a, 0], ext[f + 1, d1] * axc[1, a, 1])
+    return 0, 0
