@@ -51,133 +51,124 @@ def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
     return q * w_s + min(max(rest, 0), w_s)
 
 
+# rows of the workspace arrays (see workspace())
+(KN, KW, KD, NAB, FREST, NE_N, DON, DOO, DFIRST, DMULT, TDIM, NACT, NE_TOT, EXACT, NE_REP, PART_BELOW, P_ONE, DN,
+ KDS, DNK, PER_PE, NIRL, NSAX, NPAX) = range(24)  # w1: slots (radix, weight, dim), per dim, per data space
+ZK, DSL = range(2)  # wz: z digits per class and slot; each dim's slots
+MULT, ZLEN, LEN0, PV, ZREST, NZREST = range(6)  # wc: per dim and instance class
+CNT, STEP, OLD, NEW = range(4)  # we: cases (count, step, old length, new length) per dim, row D the move's
+DALL, DREP = range(2)  # wl: fills of all instances and of the multicast representatives, per level and ds
+PAIR_N, PAIR_O, IRL, SAX, PAX = range(5)  # wa: pair-axis sums; per-ds lists
+N1 = 24  # rows of w1
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
-def workspace(L: int, D: int) -> tuple:
-    """Scratch arrays for :func:`remainder_counts` (its arguments after ``per_pe``, in order),
-    allocated once per batch."""
+def workspace(L: int, D: int, axd: np.ndarray, axn: np.ndarray, irr: np.ndarray) -> tuple:
+    """Scratch for :func:`remainder_counts`, allocated once per batch and grouped by shape into six
+    arrays (each array argument of a call costs reference counting in the caller):
+    ``w1 [N1, max(LD, L + 1, D + 1)]`` the 1-D arrays, ``wz [2, max(3, D), LD]`` z digits and each
+    dim's slots, ``wc [6, D, 3]`` per dim and instance class, ``we [4, D + 1, 6]`` the cases (row ``D``:
+    the moving dim's), ``wl [2, L, 3]`` per level and data space, ``wa [5, 3, max(5, D)]`` per data space
+    (pair-axis sums, and the lists walked instead of testing every dim and axis: its irrelevant dims, the
+    dim of each axis moved by one dim, the axes moved by two: Inputs' H and W; filled here)."""
     LD = L * D
     i64 = np.int64
-    return (np.empty(LD, i64), np.empty(LD, i64), np.empty(LD, i64), np.empty(L + 1, i64),  # slots
-            np.zeros((NCLS, LD), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),  # z, classes
-            np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),
-            np.zeros((D, NCLS), i64), np.zeros(D, i64),  # prefix values and rests
-            np.zeros((D + 1, NENT), i64), np.zeros((D + 1, NENT), i64), np.zeros((D + 1, NENT), i64),
-            np.zeros((D + 1, NENT), i64), np.zeros(D + 1, i64),  # cases off the move per dim, row D: the move's
-            np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64),  # per-dim sums
-            np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, np.bool_),  # per dim
-            np.zeros((L, NDS), i64), np.zeros((L, NDS), i64),  # deltas
-            np.zeros((NDS, NAX), i64), np.zeros((NDS, NAX), i64), np.zeros(D, i64),  # pair-axis sums off a move
-            np.zeros(NDS, i64), np.zeros(NDS, i64),  # partitions
-            np.zeros((D, LD), i64), np.zeros(D, i64),  # each dim's slots
-            np.zeros(NDS, i64), np.zeros(D, i64))  # the data spaces kept at a level, each dim's slots above it
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def ds_lists(axd: np.ndarray, axn: np.ndarray, irr: np.ndarray) -> tuple:
-    """Per data space, the lists :func:`remainder_counts` walks instead of testing every dim and axis:
-    ``(irl [3, D], nirl [3])`` its irrelevant dims, ``(sax [3, 5], nsax [3])`` the dim of each axis moved
-    by one dim, ``(pax [3, 5], npax [3])`` the axes moved by two (Inputs' H and W); once per batch."""
-    D = irr.shape[1]
-    irl = np.zeros((NDS, D), np.int64)
-    nirl = np.zeros(NDS, np.int64)
-    sax = np.zeros((NDS, NAX), np.int64)
-    nsax = np.zeros(NDS, np.int64)
-    pax = np.zeros((NDS, NAX), np.int64)
-    npax = np.zeros(NDS, np.int64)
+    w1 = np.zeros((N1, max(LD, L + 1, D + 1)), i64)
+    wa = np.zeros((5, NDS, max(NAX, D)), i64)
     for ds in range(NDS):
         for d in range(D):
             if irr[ds, d]:
-                irl[ds, nirl[ds]] = d
-                nirl[ds] += 1
+                wa[IRL, ds, w1[NIRL, ds]] = d
+                w1[NIRL, ds] += 1
         for a in range(NAX):
             if axn[ds, a] == 1:
-                sax[ds, nsax[ds]] = axd[ds, a, 0]
-                nsax[ds] += 1
+                wa[SAX, ds, w1[NSAX, ds]] = axd[ds, a, 0]
+                w1[NSAX, ds] += 1
             elif axn[ds, a] == 2:
-                pax[ds, npax[ds]] = a
-                npax[ds] += 1
-    return irl, nirl, sax, nsax, pax, npax
+                wa[PAX, ds, w1[NPAX, ds]] = a
+                w1[NPAX, ds] += 1
+    return (w1, np.zeros((2, max(NCLS, D), LD), i64), np.zeros((6, D, NCLS), i64),
+            np.zeros((4, D + 1, NENT), i64), np.zeros((2, L, NDS), i64), wa)
 
 
 @njit(cache=True, error_model="numpy", nogil=True, inline="always")
-def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-              ne_tot, ne_rep):
+def _off_move(d, E, w1, wc, we):
     """Cases (count, step, old length, new length) of dim ``d`` for a move of a loop over another dim:
     its prefix below z's (inner loops back from their maxima, full tiles) or equal to it (back from z's
-    digits; the old tile is z's). Also ``ne_tot[d]``, the cases' total count, and ``ne_rep[d]``, the
+    digits; the old tile is z's). Also ``w1[NE_TOT, d]``, the cases' total count, and ``w1[NE_REP, d]``, the
     representative count of the first class present (its prefix value + 1, 0 if none)."""
     q = 0
     for c in range(NCLS):
-        mc = mult[d, c]
+        mc = wc[MULT, d, c]
         if mc == 0:
             continue
-        if exact[d]:
-            ne_cnt[d, q] = mc * (pv[d, c] + 1)
-            ne_step[d, q] = -frest[d]
-            ne_old[d, q] = E
-            ne_new[d, q] = E
+        if w1[EXACT, d]:
+            we[CNT, d, q] = mc * (wc[PV, d, c] + 1)
+            we[STEP, d, q] = -w1[FREST, d]
+            we[OLD, d, q] = E
+            we[NEW, d, q] = E
             q += 1
             continue
-        ne_cnt[d, q] = mc * pv[d, c]
-        ne_step[d, q] = -frest[d]
-        ne_old[d, q] = E
-        ne_new[d, q] = E
+        we[CNT, d, q] = mc * wc[PV, d, c]
+        we[STEP, d, q] = -w1[FREST, d]
+        we[OLD, d, q] = E
+        we[NEW, d, q] = E
         q += 1
-        ne_cnt[d, q] = mc
-        ne_step[d, q] = -zrest[d, c]
-        ne_old[d, q] = zlen[d, c]
-        ne_new[d, q] = zlen[d, c] if nzrest[d, c] == 0 else E
+        we[CNT, d, q] = mc
+        we[STEP, d, q] = -wc[ZREST, d, c]
+        we[OLD, d, q] = wc[ZLEN, d, c]
+        we[NEW, d, q] = wc[ZLEN, d, c] if wc[NZREST, d, c] == 0 else E
         q += 1
-    ne_n[d] = q
+    w1[NE_N, d] = q
     t = 0
     for i in range(q):
-        t += ne_cnt[d, i]
-    ne_tot[d] = t
-    c = 0 if mult[d, 0] > 0 else 1
-    ne_rep[d] = pv[d, c] + 1 if mult[d, c] > 0 else 0
+        t += we[CNT, d, i]
+    w1[NE_TOT, d] = t
+    c = 0 if wc[MULT, d, 0] > 0 else 1
+    w1[NE_REP, d] = wc[PV, d, c] + 1 if wc[MULT, d, c] > 0 else 0
 
 
 @njit(cache=True, error_model="numpy", nogil=True, inline="always")
-def _dim_sums(cnt, step, old, new, r, n, vm, has_m):
+def _dim_sums(we, r, n, vm, has_m):
     """``(Σ count·new length, Σ count·overlap where the step is v_m's)`` over the ``n`` cases of row ``r``
     of the case arrays (one dim alone on its axis with coefficient 1, as every axis but Inputs' H and W;
     ``vm``: v_m's component along the axis)."""
     s_new = 0
     s_ov = 0
     for q in range(n):
-        c = cnt[r, q]
+        c = we[CNT, r, q]
         if c == 0:
             continue
-        w = new[r, q]
+        w = we[NEW, r, q]
         s_new += c * w
-        if has_m and step[r, q] == vm:
-            o = min(w, old[r, q] - vm) - max(0, -vm)
+        if has_m and we[STEP, r, q] == vm:
+            o = min(w, we[OLD, r, q] - vm) - max(0, -vm)
             if o > 0:
                 s_ov += c * o
     return s_new, s_ov
 
 
 @njit(cache=True, error_model="numpy", nogil=True, inline="always")
-def _pair_sums(cnt, step, old, new, nn, r0, r1, cf0, cf1, vm, has_m):
+def _pair_sums(w1, we, r0, r1, cf0, cf1, vm, has_m):
     """:func:`_dim_sums` for an axis spanned by two dims (Inputs' H or W) with coefficients ``cf0``,
     ``cf1``: the cases of rows ``r0`` and ``r1`` (``nn`` cases each) taken pairwise."""
     s_new = 0
     s_ov = 0
-    for q0 in range(nn[r0]):
-        c0 = cnt[r0, q0]
+    for q0 in range(w1[NE_N, r0]):
+        c0 = we[CNT, r0, q0]
         if c0 == 0:
             continue
-        for q1 in range(nn[r1]):
-            c1 = cnt[r1, q1]
+        for q1 in range(w1[NE_N, r1]):
+            c1 = we[CNT, r1, q1]
             if c1 == 0:
                 continue
-            ln = cf0 * (new[r0, q0] - 1) + cf1 * (new[r1, q1] - 1) + 1
+            ln = cf0 * (we[NEW, r0, q0] - 1) + cf1 * (we[NEW, r1, q1] - 1) + 1
             cnt01 = c0 * c1
             s_new += cnt01 * ln
             if has_m:
-                st = cf0 * step[r0, q0] + cf1 * step[r1, q1]
+                st = cf0 * we[STEP, r0, q0] + cf1 * we[STEP, r1, q1]
                 if st == vm:
-                    lo = cf0 * (old[r0, q0] - 1) + cf1 * (old[r1, q1] - 1) + 1
+                    lo = cf0 * (we[OLD, r0, q0] - 1) + cf1 * (we[OLD, r1, q1] - 1) + 1
                     o = min(ln, lo - st) - max(0, -st)
                     if o > 0:
                         s_ov += cnt01 * o
@@ -186,72 +177,68 @@ def _pair_sums(cnt, step, old, new, nn, r0, r1, cf0, cf1, vm, has_m):
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def remainder_counts(
-    temporal, spatial_x, spatial_y, order, keep,  # [L, D] x4, [L, 3]: one mapping
-    dims, strides, fanout, tmat, ext,  # [D], [4], int, [3, D, 5], [L + 1, D]
+    b, temporal, spatial_x, spatial_y, order, keep,  # mapping b of [B, L, D] x4, [B, L, 3]
+    dims, fanout, tmat, ext,  # [D], int, [3, D, 5], [L + 1, D]
     axd, axc, axn, irr, macs, part_whole,  # [3, 5, 2], [3, 5, 2], [3, 5], [3, D] bool, int, [3]
-    reads, fills, updates, tile, part, util_inst, per_pe,  # [L, 3] x5 int64, [L], [D]
-    kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace(): slots, z, classes
-    ne_cnt, ne_step, ne_old, ne_new, ne_n, don, doo, dfirst, dmult,  # cases off and on a move, per-dim sums
-    tdim, nact, ne_tot, exact, delta_all, delta_rep, pair_n, pair_o, ne_rep, part_below, p_one, dsl, dn,
-    kds, dnk, irl, nirl, sax, nsax, pax, npax,  # workspace: kept data spaces, slots above; ds_lists()
+    reads, fills, updates, part, util_inst,  # [L, 3] x4 int64, [L]
+    w1, wz, wc, we, wl, wa,  # workspace()
 ):
-    """Counts of one mapping under imperfect factorization, written into ``reads``/``fills``/
+    """Counts of mapping ``b`` under imperfect factorization, written into ``reads``/``fills``/
     ``updates`` (words, totals over instances), ``part`` (largest partition per instance) and
-    ``util_inst`` (busy instances per level). Returns ``(compute_cycles, busy_pes)``. ``tile`` must
-    already hold the largest tiles (clipped extents); ``per_pe`` is scratch.
+    ``util_inst`` (busy instances per level). Returns ``(compute_cycles, busy_pes)``.
 
     ``axd``/``axc``/``axn``: per data space and axis, the dims moving it, their coefficients and how
     many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``. The rest is scratch from
-    :func:`workspace`, passed array by array (unpacking a tuple of arrays costs more than the counting).
+    :func:`workspace` (its views below cost nothing: no reference counting without exception paths).
     """
-    L = temporal.shape[0]
-    D = temporal.shape[1]
+    L = temporal.shape[1]
+    D = temporal.shape[2]
     f = fanout
     # ---- loop slots (bound > 1), outer -> inner -----------------------------------------------
     na = 0
     for l in range(L):
-        nab[l] = na
+        w1[NAB, l] = na
         for d in range(D):
-            dsl[0, order[l, d]] = d
+            wz[DSL, 0, order[b, l, d]] = d
         for pos in range(D):
-            d = dsl[0, pos]
-            if temporal[l, d] > 1:
-                kn[na] = temporal[l, d]
-                kw[na] = ext[l + 1, d] * spatial_x[l, d] * spatial_y[l, d]
-                kd[na] = d
+            d = wz[DSL, 0, pos]
+            if temporal[b, l, d] > 1:
+                w1[KN, na] = temporal[b, l, d]
+                w1[KW, na] = ext[l + 1, d] * spatial_x[b, l, d] * spatial_y[b, l, d]
+                w1[KD, na] = d
                 na += 1
-    nab[L] = na
+    w1[NAB, L] = na
     for d in range(D):
-        dn[d] = 0
+        w1[DN, d] = 0
     for k in range(na):
-        d = kd[k]
-        dsl[d, dn[d]] = k
-        dn[d] += 1
-    ps = nab[f + 1]  # slot where the spatial digits sit in significance
+        d = w1[KD, k]
+        wz[DSL, d, w1[DN, d]] = k
+        w1[DN, d] += 1
+    ps = w1[NAB, f + 1]  # slot where the spatial digits sit in significance
     # ---- busy PEs, compute cycles (temporal tuples with in-range work) ---------------------------
     util = 1
     cc = 1
     for d in range(D):
-        n_s = spatial_x[f, d] * spatial_y[f, d]
+        n_s = spatial_x[b, f, d] * spatial_y[b, f, d]
         w_s = ext[f + 1, d]
-        exact[d] = ext[0, d] == dims[d]
+        w1[EXACT, d] = ext[0, d] == dims[d]
         a = (dims[d] + w_s - 1) // w_s
-        nact[d] = n_s if n_s < a else a
-        util *= nact[d]
-        per_pe[d] = _span_count(dims[d], n_s, w_s, 0)
-        if exact[d]:
-            tdim[d] = dims[d] // n_s
-            cc *= tdim[d]
+        w1[NACT, d] = n_s if n_s < a else a
+        util *= w1[NACT, d]
+        w1[PER_PE, d] = _span_count(dims[d], n_s, w_s, 0)
+        if w1[EXACT, d]:
+            w1[TDIM, d] = dims[d] // n_s
+            cc *= w1[TDIM, d]
             continue
         # temporal tuples of d (all levels, spatial digit 0) whose index is <= dims - 1
         rem = dims[d] - 1
         count = 0
         tight = True
         lower = 1
-        for i in range(dn[d]):
-            lower *= kn[dsl[d, i]]
-        for i in range(dn[d] + 1):
-            k = dsl[d, i] if i < dn[d] else na
+        for i in range(w1[DN, d]):
+            lower *= w1[KN, wz[DSL, d, i]]
+        for i in range(w1[DN, d] + 1):
+            k = wz[DSL, d, i] if i < w1[DN, d] else na
             if k >= ps and n_s > 1 and tight:
                 if rem // w_s > 0:  # spatial digit 0 is below dims - 1's: every completion is in range
                     count += lower
@@ -260,15 +247,15 @@ def remainder_counts(
                 n_s = 1  # the spatial digit is passed
             if k == na:
                 break
-            lower //= kn[k]
-            dg = rem // kw[k]
-            if dg > kn[k] - 1:
-                dg = kn[k] - 1
+            lower //= w1[KN, k]
+            dg = rem // w1[KW, k]
+            if dg > w1[KN, k] - 1:
+                dg = w1[KN, k] - 1
             count += dg * lower
-            rem -= dg * kw[k]
+            rem -= dg * w1[KW, k]
         if tight:
             count += 1
-        tdim[d] = count
+        w1[TDIM, d] = count
         cc *= count
     for l in range(L):
         util_inst[l] = 1 if l <= f else util
@@ -282,74 +269,74 @@ def remainder_counts(
                 continue
             d0 = axd[ds, a, 0]
             d1 = axd[ds, a, 1] if n == 2 else d0
-            p *= _axis_len(n, axc[ds, a, 0], per_pe[d0], axc[ds, a, 1], per_pe[d1])
-        p_one[ds] = p
+            p *= _axis_len(n, axc[ds, a, 0], w1[PER_PE, d0], axc[ds, a, 1], w1[PER_PE, d1])
+        w1[P_ONE, ds] = p
         q = 1
         for d in range(D):
-            q *= nact[d] if irr[ds, d] else dims[d]
-        part_below[ds] = q
+            q *= w1[NACT, d] if irr[ds, d] else dims[d]
+        w1[PART_BELOW, ds] = q
         for l in range(L):
             part[l, ds] = part_whole[ds] if l <= f else p
-            delta_all[l, ds] = 0
-            delta_rep[l, ds] = 0
+            wl[DALL, l, ds] = 0
+            wl[DREP, l, ds] = 0
 
     # ---- per keeper: fills of all instances and of the multicast representatives ----------------
-    rd0, rm0 = _rep_factor(3, axd, axc, spatial_x, spatial_y, ext, f)
-    rd1, rm1 = _rep_factor(4, axd, axc, spatial_x, spatial_y, ext, f)
+    rd0, rm0 = _rep_factor(3, b, axd, axc, spatial_x, spatial_y, ext, f)
+    rd1, rm1 = _rep_factor(4, b, axd, axc, spatial_x, spatial_y, ext, f)
     for l in range(1, L):
         nk = 0  # the data spaces kept here
         for ds in range(NDS):
-            if keep[l, ds]:
-                kds[nk] = ds
+            if keep[b, l, ds]:
+                w1[KDS, nk] = ds
                 nk += 1
         if nk == 0:
             continue
-        K = nab[l]
+        K = w1[NAB, l]
         below = f < l
         m = -1  # the innermost loop above the keeper whose second iteration is in range
         for k in range(K - 1, -1, -1):
-            if kw[k] < dims[kd[k]]:
+            if w1[KW, k] < dims[w1[KD, k]]:
                 m = k
                 break
         has_m = m >= 0
-        dm = kd[m] if has_m else -1
+        dm = w1[KD, m] if has_m else -1
         # -- per dim: instance classes and their last in-range tuple z ------------------------
         for d in range(D):
             E = ext[l, d]
-            n_s = spatial_x[f, d] * spatial_y[f, d] if below else 1
+            n_s = spatial_x[b, f, d] * spatial_y[b, f, d] if below else 1
             w_s = ext[f + 1, d]
             nd = 0  # d's slots above the keeper
-            while nd < dn[d] and dsl[d, nd] < K:
+            while nd < w1[DN, d] and wz[DSL, d, nd] < K:
                 nd += 1
-            dnk[d] = nd
-            mult[d, 0] = 0
-            mult[d, 2] = 0
+            w1[DNK, d] = nd
+            wc[MULT, d, 0] = 0
+            wc[MULT, d, 2] = 0
             if nd == 0 and n_s == 1:  # no loop above and one instance class: one full tile, its size dims
                 # (the extent above the keeper is the whole extent, clipped); a single case off a move
                 t = dims[d]
-                mult[d, 1] = 1
-                zlen[d, 1] = t
-                len0[d, 1] = t
-                ne_n[d] = 1
-                ne_cnt[d, 0] = 1
-                ne_step[d, 0] = 0
-                ne_old[d, 0] = t
-                ne_new[d, 0] = t
-                ne_tot[d] = 1
-                ne_rep[d] = 1
-                don[d] = t
-                doo[d] = t if has_m else 0
-                dmult[d] = 1
-                dfirst[d] = t
-                dnk[d] = -1
+                wc[MULT, d, 1] = 1
+                wc[ZLEN, d, 1] = t
+                wc[LEN0, d, 1] = t
+                w1[NE_N, d] = 1
+                we[CNT, d, 0] = 1
+                we[STEP, d, 0] = 0
+                we[OLD, d, 0] = t
+                we[NEW, d, 0] = t
+                w1[NE_TOT, d] = 1
+                w1[NE_REP, d] = 1
+                w1[DON, d] = t
+                w1[DOO, d] = t if has_m else 0
+                w1[DMULT, d] = 1
+                w1[DFIRST, d] = t
+                w1[DNK, d] = -1
                 continue
-            if exact[d]:  # z is every digit at its maximum, every tile full, every instance alike
+            if w1[EXACT, d]:  # z is every digit at its maximum, every tile full, every instance alike
                 for i in range(nd):
-                    k = dsl[d, i]
-                    zk[1, k] = kn[k] - 1
-                mult[d, 1] = n_s
-                zlen[d, 1] = E
-                len0[d, 1] = E
+                    k = wz[DSL, d, i]
+                    wz[ZK, 1, k] = w1[KN, k] - 1
+                wc[MULT, d, 1] = n_s
+                wc[ZLEN, d, 1] = E
+                wc[LEN0, d, 1] = E
                 continue
             # z for the class at the spatial digit: the digits of dims - 1, clamped to the radices
             rem = dims[d] - 1
@@ -357,7 +344,7 @@ def remainder_counts(
             d_s = 0
             spatial_done = n_s == 1
             for i in range(nd + 1):
-                k = dsl[d, i] if i < nd else K
+                k = wz[DSL, d, i] if i < nd else K
                 if not spatial_done and k >= ps:
                     d_s = rem // w_s
                     if d_s > n_s - 1:
@@ -367,259 +354,257 @@ def remainder_counts(
                     spatial_done = True
                 if k >= K:
                     break
-                dg = rem // kw[k]
-                if dg > kn[k] - 1:
-                    dg = kn[k] - 1
-                zk[1, k] = dg
-                rem -= dg * kw[k]
-                base += dg * kw[k]
+                dg = rem // w1[KW, k]
+                if dg > w1[KN, k] - 1:
+                    dg = w1[KN, k] - 1
+                wz[ZK, 1, k] = dg
+                rem -= dg * w1[KW, k]
+                base += dg * w1[KW, k]
             zl = dims[d] - base
             if zl > E:
                 zl = E
             if n_s == 1:
-                mult[d, 1] = 1
-                zlen[d, 1] = zl
-                len0[d, 1] = E if E < dims[d] else dims[d]
+                wc[MULT, d, 1] = 1
+                wc[ZLEN, d, 1] = zl
+                wc[LEN0, d, 1] = E if E < dims[d] else dims[d]
                 continue
             # class 1: spatial digit equal to z's
-            mult[d, 1] = 1
-            zlen[d, 1] = zl
+            wc[MULT, d, 1] = 1
+            wc[ZLEN, d, 1] = zl
             l0 = dims[d] - d_s * w_s
-            len0[d, 1] = E if E < l0 else l0
+            wc[LEN0, d, 1] = E if E < l0 else l0
             # class 0: spatial digit below: z's digits before it, then maxima; full tiles
             if d_s > 0:
-                mult[d, 0] = d_s
-                zlen[d, 0] = E
-                len0[d, 0] = E
+                wc[MULT, d, 0] = d_s
+                wc[ZLEN, d, 0] = E
+                wc[LEN0, d, 0] = E
                 for i in range(nd):
-                    k = dsl[d, i]
-                    zk[0, k] = zk[1, k] if k < ps else kn[k] - 1
+                    k = wz[DSL, d, i]
+                    wz[ZK, 0, k] = wz[ZK, 1, k] if k < ps else w1[KN, k] - 1
             # class 2: spatial digit above: the prefix before it one less, then maxima
             if d_s < n_s - 1:
                 borrow = True
                 for i in range(nd - 1, -1, -1):
-                    k = dsl[d, i]
+                    k = wz[DSL, d, i]
                     if k >= ps:
                         continue
                     if borrow:
-                        if zk[1, k] > 0:
-                            zk[2, k] = zk[1, k] - 1
+                        if wz[ZK, 1, k] > 0:
+                            wz[ZK, 2, k] = wz[ZK, 1, k] - 1
                             borrow = False
                         else:
-                            zk[2, k] = kn[k] - 1
+                            wz[ZK, 2, k] = w1[KN, k] - 1
                     else:
-                        zk[2, k] = zk[1, k]
+                        wz[ZK, 2, k] = wz[ZK, 1, k]
                 if not borrow:
-                    mult[d, 2] = n_s - 1 - d_s
-                    zlen[d, 2] = E
-                    len0[d, 2] = E
+                    wc[MULT, d, 2] = n_s - 1 - d_s
+                    wc[ZLEN, d, 2] = E
+                    wc[LEN0, d, 2] = E
                     for i in range(nd):
-                        k = dsl[d, i]
+                        k = wz[DSL, d, i]
                         if k >= ps:
-                            zk[2, k] = kn[k] - 1
+                            wz[ZK, 2, k] = w1[KN, k] - 1
         # -- active dims: running prefix values, the rests after each slot, cases and sums off a move ---
         for d in range(D):
-            nd = dnk[d]
+            nd = w1[DNK, d]
             if nd < 0:
                 continue  # static: set above
             fr = 0
             for c in range(NCLS):
-                pv[d, c] = 0
-                zrest[d, c] = 0
-                nzrest[d, c] = 0
+                wc[PV, d, c] = 0
+                wc[ZREST, d, c] = 0
+                wc[NZREST, d, c] = 0
             for i in range(nd):
-                k = dsl[d, i]
-                fr += (kn[k] - 1) * kw[k]
+                k = wz[DSL, d, i]
+                fr += (w1[KN, k] - 1) * w1[KW, k]
                 for c in range(NCLS):
-                    if mult[d, c] > 0:
-                        zrest[d, c] += zk[c, k] * kw[k]
-                        if zk[c, k] != 0:
-                            nzrest[d, c] += 1
-            frest[d] = fr
-            _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new,
-                      ne_n, ne_tot, ne_rep)
-            vmd = kw[m] if d == dm else 0
-            don[d], doo[d] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, d, ne_n[d], vmd, has_m)
+                    if wc[MULT, d, c] > 0:
+                        wc[ZREST, d, c] += wz[ZK, c, k] * w1[KW, k]
+                        if wz[ZK, c, k] != 0:
+                            wc[NZREST, d, c] += 1
+            w1[FREST, d] = fr
+            _off_move(d, ext[l, d], w1, wc, we)
+            vmd = w1[KW, m] if d == dm else 0
+            w1[DON, d], w1[DOO, d] = _dim_sums(we, d, w1[NE_N, d], vmd, has_m)
             sm = 0
             sl = 0
             for c in range(NCLS):
-                sm += mult[d, c]
-                sl += mult[d, c] * len0[d, c]
-            dmult[d] = sm
-            dfirst[d] = sl
+                sm += wc[MULT, d, c]
+                sl += wc[MULT, d, c] * wc[LEN0, d, c]
+            w1[DMULT, d] = sm
+            w1[DFIRST, d] = sl
         # -- per kept data space: its pair axes' sums off a move; the first tile of every instance ----
         for ii in range(nk):
-            ds = kds[ii]
-            for i in range(npax[ds]):
-                a = pax[ds, i]
-                vm = kw[m] * tmat[ds, dm, a] if has_m else 0
-                pair_n[ds, a], pair_o[ds, a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[ds, a, 0],
+            ds = w1[KDS, ii]
+            for i in range(w1[NPAX, ds]):
+                a = wa[PAX, ds, i]
+                vm = w1[KW, m] * tmat[ds, dm, a] if has_m else 0
+                wa[PAIR_N, ds, a], wa[PAIR_O, ds, a] = _pair_sums(w1, we, axd[ds, a, 0],
                                                           axd[ds, a, 1], axc[ds, a, 0], axc[ds, a, 1], vm, has_m)
             t_all = 1
             t_rep = 1
-            for i in range(nirl[ds]):
-                d = irl[ds, i]
-                t_all *= dmult[d]
-                t_rep *= 1 if dmult[d] > 0 else 0
+            for i in range(w1[NIRL, ds]):
+                d = wa[IRL, ds, i]
+                t_all *= w1[DMULT, d]
+                t_rep *= 1 if w1[DMULT, d] > 0 else 0
             ax = 1
-            for i in range(nsax[ds]):
-                ax *= dfirst[sax[ds, i]]
-            for i in range(npax[ds]):
-                a = pax[ds, i]
+            for i in range(w1[NSAX, ds]):
+                ax *= w1[DFIRST, wa[SAX, ds, i]]
+            for i in range(w1[NPAX, ds]):
+                a = wa[PAX, ds, i]
                 d0 = axd[ds, a, 0]
                 d1 = axd[ds, a, 1]
                 sm = 0
                 for c0 in range(NCLS):
-                    if mult[d0, c0] == 0:
+                    if wc[MULT, d0, c0] == 0:
                         continue
                     for c1 in range(NCLS):
-                        if mult[d1, c1] == 0:
+                        if wc[MULT, d1, c1] == 0:
                             continue
-                        sm += mult[d0, c0] * mult[d1, c1] * _axis_len(
-                            2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
+                        sm += wc[MULT, d0, c0] * wc[MULT, d1, c1] * _axis_len(
+                            2, axc[ds, a, 0], wc[LEN0, d0, c0], axc[ds, a, 1], wc[LEN0, d1, c1])
                 ax *= sm
-            delta_all[l, ds] = ax * t_all
-            delta_rep[l, ds] = _rep_scale(ax, ds, below, rd0, rm0, rd1, rm1) * t_rep
+            wl[DALL, l, ds] = ax * t_all
+            wl[DREP, l, ds] = _rep_scale(ax, ds, below, rd0, rm0, rd1, rm1) * t_rep
         # -- every move of every loop (none is in range without m) ------------------------------------
         for j in range(K if has_m else 0):
-            e = kd[j]
-            frest[e] -= (kn[j] - 1) * kw[j]
+            e = w1[KD, j]
+            w1[FREST, e] -= (w1[KN, j] - 1) * w1[KW, j]
             for c in range(NCLS):
-                if mult[e, c] > 0:
-                    zrest[e, c] -= zk[c, j] * kw[j]
-                    if zk[c, j] != 0:
-                        nzrest[e, c] -= 1
+                if wc[MULT, e, c] > 0:
+                    wc[ZREST, e, c] -= wz[ZK, c, j] * w1[KW, j]
+                    if wz[ZK, c, j] != 0:
+                        wc[NZREST, e, c] -= 1
             # the moving dim's cases (row D of the case arrays): its prefix below z's, or equal with the
             # slot's digit up to z's
             Ee = ext[l, e]
             q = 0
             e_tot = 0
-            st_e = kw[j] - frest[e]
+            st_e = w1[KW, j] - w1[FREST, e]
             for c in range(NCLS):
-                mc = mult[e, c]
+                mc = wc[MULT, e, c]
                 if mc == 0:
                     continue
-                zj = zk[c, j]
-                ne_cnt[D, q] = mc * (pv[e, c] * (kn[j] - 1) + (zj - 1 if zj > 1 else 0))
-                ne_step[D, q] = st_e
-                ne_old[D, q] = Ee
-                ne_new[D, q] = Ee
-                e_tot += ne_cnt[D, q]
+                zj = wz[ZK, c, j]
+                we[CNT, D, q] = mc * (wc[PV, e, c] * (w1[KN, j] - 1) + (zj - 1 if zj > 1 else 0))
+                we[STEP, D, q] = st_e
+                we[OLD, D, q] = Ee
+                we[NEW, D, q] = Ee
+                e_tot += we[CNT, D, q]
                 q += 1
                 if zj >= 1:
-                    ne_cnt[D, q] = mc
-                    ne_step[D, q] = st_e
-                    ne_old[D, q] = Ee
-                    ne_new[D, q] = zlen[e, c] if nzrest[e, c] == 0 else Ee
+                    we[CNT, D, q] = mc
+                    we[STEP, D, q] = st_e
+                    we[OLD, D, q] = Ee
+                    we[NEW, D, q] = wc[ZLEN, e, c] if wc[NZREST, e, c] == 0 else Ee
                     e_tot += mc
                     q += 1
-            ne_n[D] = q
-            vme = kw[m] if e == dm else 0
+            w1[NE_N, D] = q
+            vme = w1[KW, m] if e == dm else 0
             if e_tot > 0:  # (no move of this loop is in range otherwise: nothing charged)
-                c = 0 if mult[e, 0] > 0 else 1
-                e_rep = pv[e, c] * (kn[j] - 1) + zk[c, j]
-                e_new, e_ov = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, D, q, vme, True)
+                c = 0 if wc[MULT, e, 0] > 0 else 1
+                e_rep = wc[PV, e, c] * (w1[KN, j] - 1) + wz[ZK, c, j]
+                e_new, e_ov = _dim_sums(we, D, q, vme, True)
                 for ii in range(nk):
-                    ds = kds[ii]
+                    ds = w1[KDS, ii]
                     c_all = 1
                     c_rep = 1
-                    for i in range(nirl[ds]):
-                        d = irl[ds, i]
+                    for i in range(w1[NIRL, ds]):
+                        d = wa[IRL, ds, i]
                         if d == e:
                             c_all *= e_tot
                             c_rep *= e_rep
                         else:
-                            c_all *= ne_tot[d]
-                            c_rep *= ne_rep[d]
+                            c_all *= w1[NE_TOT, d]
+                            c_rep *= w1[NE_REP, d]
                     if c_all == 0 and c_rep == 0:
                         continue
                     new_ax = 1
                     ov_ax = 1
-                    for i in range(nsax[ds]):
-                        d0 = sax[ds, i]
+                    for i in range(w1[NSAX, ds]):
+                        d0 = wa[SAX, ds, i]
                         if d0 == e:
                             new_ax *= e_new
                             ov_ax *= e_ov
                         else:
-                            new_ax *= don[d0]
-                            ov_ax *= doo[d0]
-                    for i in range(npax[ds]):
-                        a = pax[ds, i]
+                            new_ax *= w1[DON, d0]
+                            ov_ax *= w1[DOO, d0]
+                    for i in range(w1[NPAX, ds]):
+                        a = wa[PAX, ds, i]
                         d0 = axd[ds, a, 0]
                         d1 = axd[ds, a, 1]
                         if d0 == e or d1 == e:
-                            vm = kw[m] * tmat[ds, dm, a]
-                            sn, so = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, D if d0 == e else d0,
+                            vm = w1[KW, m] * tmat[ds, dm, a]
+                            sn, so = _pair_sums(w1, we, D if d0 == e else d0,
                                                 D if d1 == e else d1, axc[ds, a, 0], axc[ds, a, 1], vm, True)
                         else:
-                            sn = pair_n[ds, a]
-                            so = pair_o[ds, a]
+                            sn = wa[PAIR_N, ds, a]
+                            so = wa[PAIR_O, ds, a]
                         new_ax *= sn
                         ov_ax *= so
                     charge = new_ax - ov_ax
-                    delta_all[l, ds] += charge * c_all
-                    delta_rep[l, ds] += _rep_scale(charge, ds, below, rd0, rm0, rd1, rm1) * c_rep
+                    wl[DALL, l, ds] += charge * c_all
+                    wl[DREP, l, ds] += _rep_scale(charge, ds, below, rd0, rm0, rd1, rm1) * c_rep
             # the slot joins the prefix: the moving dim's cases and sums off a move, anew
             for c in range(NCLS):
-                if mult[e, c] > 0:
-                    pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
-            _off_move(e, mult, pv, zlen, zrest, nzrest, frest, Ee, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-                      ne_tot, ne_rep)
-            don[e], doo[e] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, e, ne_n[e], vme, True)
+                if wc[MULT, e, c] > 0:
+                    wc[PV, e, c] = wc[PV, e, c] * w1[KN, j] + wz[ZK, c, j]
+            _off_move(e, Ee, w1, wc, we)
+            w1[DON, e], w1[DOO, e] = _dim_sums(we, e, w1[NE_N, e], vme, True)
             for ii in range(nk):
-                ds = kds[ii]
-                for i in range(npax[ds]):
-                    a = pax[ds, i]
+                ds = w1[KDS, ii]
+                for i in range(w1[NPAX, ds]):
+                    a = wa[PAX, ds, i]
                     if axd[ds, a, 0] == e or axd[ds, a, 1] == e:
-                        vm = kw[m] * tmat[ds, dm, a]
-                        pair_n[ds, a], pair_o[ds, a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[ds, a, 0],
+                        vm = w1[KW, m] * tmat[ds, dm, a]
+                        wa[PAIR_N, ds, a], wa[PAIR_O, ds, a] = _pair_sums(w1, we, axd[ds, a, 0],
                                                                   axd[ds, a, 1], axc[ds, a, 0], axc[ds, a, 1], vm,
                                                                   True)
         for ds in range(NDS):
             if not below:
-                delta_rep[l, ds] = delta_all[l, ds]
+                wl[DREP, l, ds] = wl[DALL, l, ds]
 
     for ds in range(NDS):
         # ---- traffic along the chain of keepers ---------------------------------------------------
         served_above = 1
         for d in range(D):
-            served_above *= tdim[d] if irr[ds, d] else dims[d]
+            served_above *= w1[TDIM, d] if irr[ds, d] else dims[d]
         if ds == 1:  # identical sliding windows of perfectly factorized P and R (Q and S) spread together
             for a in (3, 4):
                 d0 = axd[ds, a, 0]
                 d1 = axd[ds, a, 1]
-                s0 = spatial_x[f, d0] * spatial_y[f, d0]
-                s1 = spatial_x[f, d1] * spatial_y[f, d1]
+                s0 = spatial_x[b, f, d0] * spatial_y[b, f, d0]
+                s1 = spatial_x[b, f, d1] * spatial_y[b, f, d1]
                 if s0 > 1 and s1 > 1:
-                    served_above = served_above // (dims[d0] * dims[d1]) * tdim[d0] * tdim[d1] * _windows(
+                    served_above = served_above // (dims[d0] * dims[d1]) * w1[TDIM, d0] * w1[TDIM, d1] * _windows(
                         s0, s1, ext[f + 1, d0] * axc[ds, a, 0], ext[f + 1, d1] * axc[ds, a, 1])
         inner = -1
         for l in range(L - 1, -1, -1):
             reads[l, ds] = 0
             fills[l, ds] = 0
             updates[l, ds] = 0
-            if not keep[l, ds]:
+            if not keep[b, l, ds]:
                 continue
             if inner < 0:
                 served = served_above if l <= f else macs
                 if ds == 2:
                     updates[l, ds] = served
-                    reads[l, ds] = served - (part_whole[ds] if l <= f else part_below[ds])
+                    reads[l, ds] = served - (part_whole[ds] if l <= f else w1[PART_BELOW, ds])
                 else:
                     reads[l, ds] = served
             else:
                 crossing = l <= f and inner > f
-                cf = delta_rep[inner, ds] if crossing else delta_all[inner, ds]
+                cf = wl[DREP, inner, ds] if crossing else wl[DALL, inner, ds]
                 if ds == 2:
-                    pp = part_whole[ds] if (crossing or inner <= f) else part_below[ds]
+                    pp = part_whole[ds] if (crossing or inner <= f) else w1[PART_BELOW, ds]
                     updates[l, ds] = cf
                     reads[l, ds] = cf - pp
                 else:
                     reads[l, ds] = cf
             if l > 0:
-                own = delta_all[l, ds]
+                own = wl[DALL, l, ds]
                 if ds == 2:
-                    own -= part_whole[ds] if l <= f else part_below[ds]
+                    own -= part_whole[ds] if l <= f else w1[PART_BELOW, ds]
                 fills[l, ds] = own
             inner = l
     return cc, util
@@ -651,13 +636,13 @@ def _rep_scale(value, ds, below, rd0, rm0, rd1, rm1):
 
 
 @njit(cache=True, error_model="numpy", nogil=True, inline="always")
-def _rep_factor(a, axd, axc, spatial_x, spatial_y, ext, f):
+def _rep_factor(a, b, axd, axc, spatial_x, spatial_y, ext, f):
     """``(instances, distinct windows)`` of Inputs' axis ``a`` (3: H, 4: W) when both of its dims are
     spread at the fan-out ``f``, else ``(0, 0)``."""
     d0 = axd[1, a, 0]
     d1 = axd[1, a, 1]
-    s0 = spatial_x[f, d0] * spatial_y[f, d0]
-    s1 = spatial_x[f, d1] * spatial_y[f, d1]
+    s0 = spatial_x[b, f, d0] * spatial_y[b, f, d0]
+    s1 = spatial_x[b, f, d1] * spatial_y[b, f, d1]
     if s0 > 1 and s1 > 1:
         return s0 * s1, _windows(s0, s1, ext[f + 1, d0] * axc[1, a, 0], ext[f + 1, d1] * axc[1, a, 1])
     return 0, 0
