@@ -283,10 +283,27 @@ def remainder_counts(
     # ---- per keeper: fills of all instances and of the multicast representatives ----------------
     rd0, rm0 = _rep_factor(3, b, axd, axc, spatial_x, spatial_y, ext, f)
     rd1, rm1 = _rep_factor(4, b, axd, axc, spatial_x, spatial_y, ext, f)
-    for l in range(1, L):
-        nk = 0  # the data spaces kept here
+    lg = 1
+    while lg < L:
+        # a group of keepers l..lg-1 alike (the same loops above, extents and side of the fan-out: the
+        # levels between them hold no factor and none is the fan-out) is counted once
+        l = lg
+        lg = l + 1
+        while lg < L and lg - 1 != f and w1[NAB, lg] == w1[NAB, l]:
+            same = True
+            for d in range(D):
+                if ext[lg, d] != ext[l, d]:
+                    same = False
+            if not same:
+                break
+            lg += 1
+        nk = 0  # the data spaces kept in the group
         for ds in range(NDS):
-            if keep[b, l, ds]:
+            kept = False
+            for lk in range(l, lg):
+                if keep[b, lk, ds]:
+                    kept = True
+            if kept:
                 w1[KDS, nk] = ds
                 nk += 1
         if nk == 0:
@@ -563,6 +580,9 @@ def remainder_counts(
         for ds in range(NDS):
             if not below:
                 wl[DREP, l, ds] = wl[DALL, l, ds]
+            for lk in range(l + 1, lg):
+                wl[DALL, lk, ds] = wl[DALL, l, ds]
+                wl[DREP, lk, ds] = wl[DREP, l, ds]
 
     for ds in range(NDS):
         # ---- traffic along the chain of keepers ---------------------------------------------------
