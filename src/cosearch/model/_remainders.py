@@ -222,12 +222,16 @@ def remainder_counts(
         n_s = spatial_x[b, f, d] * spatial_y[b, f, d]
         w_s = ext[f + 1, d]
         w1[EXACT, d] = ext[0, d] == dims[d]
-        a = (dims[d] + w_s - 1) // w_s
-        w1[NACT, d] = n_s if n_s < a else a
-        util *= w1[NACT, d]
-        w1[PER_PE, d] = _span_count(dims[d], n_s, w_s, 0)
+        if n_s == 1:  # one instance along d: it is busy and spans the whole dim (no division needed)
+            w1[NACT, d] = 1
+            w1[PER_PE, d] = dims[d]
+        else:
+            a = (dims[d] + w_s - 1) // w_s
+            w1[NACT, d] = n_s if n_s < a else a
+            util *= w1[NACT, d]
+            w1[PER_PE, d] = _span_count(dims[d], n_s, w_s, 0)
         if w1[EXACT, d]:
-            w1[TDIM, d] = dims[d] // n_s
+            w1[TDIM, d] = dims[d] // n_s if n_s > 1 else dims[d]
             cc *= w1[TDIM, d]
             continue
         # temporal tuples of d (all levels, spatial digit 0) whose index is <= dims - 1
