@@ -58,7 +58,7 @@ ZK, DSL = range(2)  # wz: z digits per class and slot; each dim's slots
 MULT, ZLEN, LEN0, PV, ZREST, NZREST = range(6)  # wc: per dim and instance class
 CNT, STEP, OLD, NEW = range(4)  # we: cases (count, step, old length, new length) per dim, row D the move's
 DALL, DREP = range(2)  # wl: fills of all instances and of the multicast representatives, per level and ds
-PAIR_N, PAIR_O, IRL, SAX, PAX = range(5)  # wa: pair-axis sums; per-ds lists
+PAIR_N, PAIR_O, IRL, SAX, PAX, PAIR_STALE = range(6)  # wa: pair-axis sums; per-ds lists; sums to redo
 N1 = 24  # rows of w1
 
 
@@ -68,13 +68,13 @@ def workspace(L: int, D: int, axd: np.ndarray, axn: np.ndarray, irr: np.ndarray)
     arrays (each array argument of a call costs reference counting in the caller):
     ``w1 [N1, max(LD, L + 1, D + 1)]`` the 1-D arrays, ``wz [2, max(3, D), LD]`` z digits and each
     dim's slots, ``wc [6, D, 3]`` per dim and instance class, ``we [4, D + 1, 6]`` the cases (row ``D``:
-    the moving dim's), ``wl [2, L, 3]`` per level and data space, ``wa [5, 3, max(5, D)]`` per data space
-    (pair-axis sums, and the lists walked instead of testing every dim and axis: its irrelevant dims, the
+    the moving dim's), ``wl [2, L, 3]`` per level and data space, ``wa [6, 3, max(5, D)]`` per data space
+    (pair-axis sums and whether they are stale, and the lists walked instead of testing every dim and axis: its irrelevant dims, the
     dim of each axis moved by one dim, the axes moved by two: Inputs' H and W; filled here)."""
     LD = L * D
     i64 = np.int64
     w1 = np.zeros((N1, max(LD, L + 1, D + 1)), i64)
-    wa = np.zeros((5, NDS, max(NAX, D)), i64)
+    wa = np.zeros((6, NDS, max(NAX, D)), i64)
     for ds in range(NDS):
         for d in range(D):
             if irr[ds, d]:
@@ -462,6 +462,7 @@ def remainder_counts(
                 vm = w1[KW, m] * tmat[ds, dm, a] if has_m else 0
                 wa[PAIR_N, ds, a], wa[PAIR_O, ds, a] = _pair_sums(w1, we, axd[ds, a, 0],
                                                           axd[ds, a, 1], axc[ds, a, 0], axc[ds, a, 1], vm, has_m)
+                wa[PAIR_STALE, ds, a] = 0
             t_all = 1
             t_rep = 1
             for i in range(w1[NIRL, ds]):
@@ -559,6 +560,11 @@ def remainder_counts(
                             sn, so = _pair_sums(w1, we, D if d0 == e else d0,
                                                 D if d1 == e else d1, axc[ds, a, 0], axc[ds, a, 1], vm, True)
                         else:
+                            if wa[PAIR_STALE, ds, a]:  # a dim of the pair moved since they were summed
+                                vm = w1[KW, m] * tmat[ds, dm, a]
+                                wa[PAIR_N, ds, a], wa[PAIR_O, ds, a] = _pair_sums(
+                                    w1, we, d0, d1, axc[ds, a, 0], axc[ds, a, 1], vm, True)
+                                wa[PAIR_STALE, ds, a] = 0
                             sn = wa[PAIR_N, ds, a]
                             so = wa[PAIR_O, ds, a]
                         new_ax *= sn
@@ -577,10 +583,7 @@ def remainder_counts(
                 for i in range(w1[NPAX, ds]):
                     a = wa[PAX, ds, i]
                     if axd[ds, a, 0] == e or axd[ds, a, 1] == e:
-                        vm = w1[KW, m] * tmat[ds, dm, a]
-                        wa[PAIR_N, ds, a], wa[PAIR_O, ds, a] = _pair_sums(w1, we, axd[ds, a, 0],
-                                                                  axd[ds, a, 1], axc[ds, a, 0], axc[ds, a, 1], vm,
-                                                                  True)
+                        wa[PAIR_STALE, ds, a] = 1  # summed again when a move of another dim needs them
         for ds in range(NDS):
             if not below:
                 wl[DREP, l, ds] = wl[DALL, l, ds]
