@@ -53,13 +53,13 @@ def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
 
 # rows of the workspace arrays (see workspace())
 (KN, KW, KD, NAB, FREST, NE_N, DON, DOO, DFIRST, DMULT, TDIM, NACT, NE_TOT, EXACT, NE_REP, PART_BELOW, P_ONE, DN,
- KDS, DNK, PER_PE, NIRL, NSAX, NPAX) = range(24)  # w1: slots (radix, weight, dim), per dim, per data space
+ KDS, DNK, PER_PE, NIRL, NSAX, NPAX, ZCUM, ZSP) = range(26)  # w1: slots (radix, weight, dim), per dim, per ds
 ZK, DSL = range(2)  # wz: z digits per class and slot; each dim's slots
 MULT, ZLEN, LEN0, PV, ZREST, NZREST = range(6)  # wc: per dim and instance class
 CNT, STEP, OLD, NEW = range(4)  # we: cases (count, step, old length, new length) per dim, row D the move's
 DALL, DREP = range(2)  # wl: fills of all instances and of the multicast representatives, per level and ds
 PAIR_N, PAIR_O, IRL, SAX, PAX, PAIR_STALE = range(6)  # wa: pair-axis sums; per-ds lists; sums to redo
-N1 = 24  # rows of w1
+N1 = 26  # rows of w1
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -261,6 +261,32 @@ def remainder_counts(
             count += 1
         w1[TDIM, d] = count
         cc *= count
+        # z's digits (the class at the spatial digit): those of dims - 1 clamped to the radices, the
+        # spatial one in its place; every keeper's z takes those of the slots above it (the spatial one
+        # below the fan-out); ZCUM: their running value per slot, ZSP: the spatial digit
+        rem = dims[d] - 1
+        cum = 0
+        n_s = spatial_x[b, f, d] * spatial_y[b, f, d]
+        d_s = 0
+        spatial_done = n_s == 1
+        for i in range(w1[DN, d] + 1):
+            k = wz[DSL, d, i] if i < w1[DN, d] else na
+            if not spatial_done and k >= ps:
+                d_s = rem // w_s
+                if d_s > n_s - 1:
+                    d_s = n_s - 1
+                rem -= d_s * w_s
+                spatial_done = True
+            if k >= na:
+                break
+            dg = rem // w1[KW, k]
+            if dg > w1[KN, k] - 1:
+                dg = w1[KN, k] - 1
+            wz[ZK, 1, k] = dg
+            rem -= dg * w1[KW, k]
+            cum += dg * w1[KW, k]
+            w1[ZCUM, k] = cum
+        w1[ZSP, d] = d_s
     for l in range(L):
         util_inst[l] = 1 if l <= f else util
 
@@ -359,28 +385,9 @@ def remainder_counts(
                 wc[ZLEN, d, 1] = E
                 wc[LEN0, d, 1] = E
                 continue
-            # z for the class at the spatial digit: the digits of dims - 1, clamped to the radices
-            rem = dims[d] - 1
-            base = 0
-            d_s = 0
-            spatial_done = n_s == 1
-            for i in range(nd + 1):
-                k = wz[DSL, d, i] if i < nd else K
-                if not spatial_done and k >= ps:
-                    d_s = rem // w_s
-                    if d_s > n_s - 1:
-                        d_s = n_s - 1
-                    rem -= d_s * w_s
-                    base += d_s * w_s
-                    spatial_done = True
-                if k >= K:
-                    break
-                dg = rem // w1[KW, k]
-                if dg > w1[KN, k] - 1:
-                    dg = w1[KN, k] - 1
-                wz[ZK, 1, k] = dg
-                rem -= dg * w1[KW, k]
-                base += dg * w1[KW, k]
+            # z for the class at the spatial digit (its digits set once per mapping, above)
+            d_s = w1[ZSP, d] if n_s > 1 else 0
+            base = (w1[ZCUM, wz[DSL, d, nd - 1]] if nd > 0 else 0) + d_s * w_s
             zl = dims[d] - base
             if zl > E:
                 zl = E
