@@ -18,9 +18,11 @@ dimension (``factorization="imperfect"``); perfect mappings never come here. The
 
 Shapes: ``L`` levels, ``D`` = 8 dims, 3 data spaces, 5 data-space axes; ``LD = L·D`` loop slots.
 
-Speed: every function here is compiled with ``error_model="numpy"``: no divisor is ever 0 (radices,
-strides, instance counts are >= 1), and without the exception paths numba prunes the reference counting
-of the array arguments and views, which otherwise costs several NRT calls per array per call.
+Speed: each array argument of a call costs reference counting (NRT calls in the caller and the callee),
+so the scratch is six arrays indexed by named rows (:func:`workspace`), the batch's arrays are passed
+whole with the mapping's index, and every function here is compiled with ``error_model="numpy"`` (no
+divisor is ever 0: radices, strides, instance counts are >= 1), whose lack of exception paths lets numba
+prune most of the callee's counting.
 """
 
 from __future__ import annotations
@@ -189,7 +191,7 @@ def remainder_counts(
 
     ``axd``/``axc``/``axn``: per data space and axis, the dims moving it, their coefficients and how
     many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``. The rest is scratch from
-    :func:`workspace` (its views below cost nothing: no reference counting without exception paths).
+    :func:`workspace`, indexed by its named rows (views of it would be reference-counted).
     """
     L = temporal.shape[1]
     D = temporal.shape[2]
