@@ -581,7 +581,10 @@ def remainder_counts(
                     charge = new_ax - ov_ax
                     wl[DALL, l, ds] += charge * c_all
                     wl[DREP, l, ds] += _rep_scale(charge, ds, below, rd0, rm0, rd1, rm1) * c_rep
-            # the slot joins the prefix: the moving dim's cases and sums off a move, anew
+            # the slot joins the prefix: the moving dim's cases and sums off a move, anew (for the moves
+            # after it; the next keeper starts afresh)
+            if j == K - 1:
+                break
             for c in range(NCLS):
                 if wc[MULT, e, c] > 0:
                     wc[PV, e, c] = wc[PV, e, c] * w1[KN, j] + wz[ZK, c, j]
