@@ -151,8 +151,7 @@ def evaluate_batch(
                     axc[ds, a, axn[ds, a]] = tmat[ds, d, a]
                     axn[ds, a] += 1
                     irr[ds, d] = False
-    (w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20,
-     w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33) = workspace(L, D)
+    w1, wz, wc, we, wl, wa = workspace(L, D, axd, axn, irr)
 
     for b in range(B):
         # ---- (1) validity ------------------------------------------------------------------
@@ -226,10 +225,8 @@ def evaluate_batch(
 
         if not exact:  # ---- (2-4) under remainders: closed form with remainder cases -------------
             cc, util = remainder_counts(
-                temporal[b], spatial_x[b], spatial_y[b], order[b], keep[b], dims, strides, fanout, tmat, ext,
-                axd, axc, axn, irr, macs, part_whole, reads, fills, updates, tile, part, util_inst, per_pe,
-                w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13, w14, w15, w16, w17, w18, w19, w20,
-                w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31, w32, w33,
+                b, temporal, spatial_x, spatial_y, order, keep, dims, fanout, tmat, ext, axd, axc, axn, irr, macs,
+                part_whole, reads, fills, updates, part, util_inst, w1, wz, wc, we, wl, wa,
             )
         else:
             # ---- (2) spatial fan-out -----------------------------------------------------------------

@@ -17,6 +17,12 @@ dimension (``factorization="imperfect"``); perfect mappings never come here. The
   six (count, step, old length, new length) cases per dimension — no walk over the nest.
 
 Shapes: ``L`` levels, ``D`` = 8 dims, 3 data spaces, 5 data-space axes; ``LD = L·D`` loop slots.
+
+Speed: each array argument of a call costs reference counting (NRT calls in the caller and the callee),
+so the scratch is six arrays indexed by named rows (:func:`workspace`), the batch's arrays are passed
+whole with the mapping's index, and every function here is compiled with ``error_model="numpy"`` (no
+divisor is ever 0: radices, strides, instance counts are >= 1), whose lack of exception paths lets numba
+prune most of the callee's counting.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ NCLS = 3  # instance classes per dimension: spatial digit below, at, above z's
 NENT = 2 * NCLS  # (count, step, old, new) cases per dimension and move
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _axis_len(n: int, c0: int, l0: int, c1: int, l1: int) -> int:
     """Length of an axis interval spanned by 1 or 2 dims of lengths ``l0``, ``l1`` (coefficients c)."""
     if n == 1:
@@ -38,7 +44,7 @@ def _axis_len(n: int, c0: int, l0: int, c1: int, l1: int) -> int:
     return c0 * (l0 - 1) + c1 * (l1 - 1) + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
     """Indices ``< dim`` whose spatial digit (radix ``n_s``, weight ``w_s``) is ``s``."""
     q = dim // (n_s * w_s)
@@ -47,178 +53,198 @@ def _span_count(dim: int, n_s: int, w_s: int, s: int) -> int:
     return q * w_s + min(max(rest, 0), w_s)
 
 
-@njit(cache=True, nogil=True)
-def workspace(L: int, D: int) -> tuple:
-    """Scratch arrays for :func:`remainder_counts` (its arguments after ``per_pe``, in order),
-    allocated once per batch."""
+# rows of the workspace arrays (see workspace())
+(KN, KW, KD, NAB, FREST, NE_N, DON, DOO, DFIRST, DMULT, TDIM, NACT, NE_TOT, EXACT, NE_REP, PART_BELOW, P_ONE, DN,
+ KDS, DNK, PER_PE, NIRL, NSAX, NPAX, ZCUM, ZSP) = range(26)  # w1: slots (radix, weight, dim), per dim, per ds
+ZK, DSL = range(2)  # wz: z digits per class and slot; each dim's slots
+MULT, ZLEN, LEN0, PV, ZREST, NZREST = range(6)  # wc: per dim and instance class
+CNT, STEP, OLD, NEW = range(4)  # we: cases (count, step, old length, new length) per dim, row D the move's
+DALL, DREP = range(2)  # wl: fills of all instances and of the multicast representatives, per level and ds
+PAIR_N, PAIR_O, IRL, SAX, PAX, PAIR_STALE = range(6)  # wa: pair-axis sums; per-ds lists; sums to redo
+N1 = 26  # rows of w1
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def workspace(L: int, D: int, axd: np.ndarray, axn: np.ndarray, irr: np.ndarray) -> tuple:
+    """Scratch for :func:`remainder_counts`, allocated once per batch and grouped by shape into six
+    arrays (each array argument of a call costs reference counting in the caller):
+    ``w1 [N1, max(LD, L + 1, D + 1)]`` the 1-D arrays, ``wz [2, max(3, D), LD]`` z digits and each
+    dim's slots, ``wc [6, D, 3]`` per dim and instance class, ``we [4, D + 1, 6]`` the cases (row ``D``:
+    the moving dim's), ``wl [2, L, 3]`` per level and data space, ``wa [6, 3, max(5, D)]`` per data space
+    (pair-axis sums and whether they are stale, and the lists walked instead of testing every dim and axis: its irrelevant dims, the
+    dim of each axis moved by one dim, the axes moved by two: Inputs' H and W; filled here)."""
     LD = L * D
     i64 = np.int64
-    return (np.empty(LD, i64), np.empty(LD, i64), np.empty(LD, i64), np.empty(L + 1, i64),  # slots
-            np.zeros((NCLS, LD), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),  # z, classes
-            np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64), np.zeros((D, NCLS), i64),
-            np.zeros((D, NCLS), i64), np.zeros(D, i64),  # prefix values and rests
-            np.zeros((D + 1, NENT), i64), np.zeros((D + 1, NENT), i64), np.zeros((D + 1, NENT), i64),
-            np.zeros((D + 1, NENT), i64), np.zeros(D + 1, i64),  # cases off the move per dim, row D: the move's
-            np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64),  # per-dim sums
-            np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, i64), np.zeros(D, np.bool_),  # per dim
-            np.zeros((L, NDS), i64), np.zeros((L, NDS), i64),  # deltas
-            np.zeros(NAX, i64), np.zeros(NAX, i64), np.zeros(D, i64),  # pair-axis sums off a move
-            np.zeros(NDS, i64), np.zeros(NDS, i64),  # partitions
-            np.zeros((D, LD), i64), np.zeros(D, i64))  # each dim's slots
+    w1 = np.zeros((N1, max(LD, L + 1, D + 1)), i64)
+    wa = np.zeros((6, NDS, max(NAX, D)), i64)
+    for ds in range(NDS):
+        for d in range(D):
+            if irr[ds, d]:
+                wa[IRL, ds, w1[NIRL, ds]] = d
+                w1[NIRL, ds] += 1
+        for a in range(NAX):
+            if axn[ds, a] == 1:
+                wa[SAX, ds, w1[NSAX, ds]] = axd[ds, a, 0]
+                w1[NSAX, ds] += 1
+            elif axn[ds, a] == 2:
+                wa[PAX, ds, w1[NPAX, ds]] = a
+                w1[NPAX, ds] += 1
+    return (w1, np.zeros((2, max(NCLS, D), LD), i64), np.zeros((6, D, NCLS), i64),
+            np.zeros((4, D + 1, NENT), i64), np.zeros((2, L, NDS), i64), wa)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _off_move(d, mult, pv, zlen, zrest, nzrest, frest, E, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-              ne_tot, ne_rep):
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _off_move(d, E, w1, wc, we):
     """Cases (count, step, old length, new length) of dim ``d`` for a move of a loop over another dim:
     its prefix below z's (inner loops back from their maxima, full tiles) or equal to it (back from z's
-    digits; the old tile is z's). Also ``ne_tot[d]``, the cases' total count, and ``ne_rep[d]``, the
+    digits; the old tile is z's). Also ``w1[NE_TOT, d]``, the cases' total count, and ``w1[NE_REP, d]``, the
     representative count of the first class present (its prefix value + 1, 0 if none)."""
     q = 0
     for c in range(NCLS):
-        mc = mult[d, c]
+        mc = wc[MULT, d, c]
         if mc == 0:
             continue
-        if exact[d]:
-            ne_cnt[d, q] = mc * (pv[d, c] + 1)
-            ne_step[d, q] = -frest[d]
-            ne_old[d, q] = E
-            ne_new[d, q] = E
+        if w1[EXACT, d]:
+            we[CNT, d, q] = mc * (wc[PV, d, c] + 1)
+            we[STEP, d, q] = -w1[FREST, d]
+            we[OLD, d, q] = E
+            we[NEW, d, q] = E
             q += 1
             continue
-        ne_cnt[d, q] = mc * pv[d, c]
-        ne_step[d, q] = -frest[d]
-        ne_old[d, q] = E
-        ne_new[d, q] = E
+        we[CNT, d, q] = mc * wc[PV, d, c]
+        we[STEP, d, q] = -w1[FREST, d]
+        we[OLD, d, q] = E
+        we[NEW, d, q] = E
         q += 1
-        ne_cnt[d, q] = mc
-        ne_step[d, q] = -zrest[d, c]
-        ne_old[d, q] = zlen[d, c]
-        ne_new[d, q] = zlen[d, c] if nzrest[d, c] == 0 else E
+        we[CNT, d, q] = mc
+        we[STEP, d, q] = -wc[ZREST, d, c]
+        we[OLD, d, q] = wc[ZLEN, d, c]
+        we[NEW, d, q] = wc[ZLEN, d, c] if wc[NZREST, d, c] == 0 else E
         q += 1
-    ne_n[d] = q
+    w1[NE_N, d] = q
     t = 0
     for i in range(q):
-        t += ne_cnt[d, i]
-    ne_tot[d] = t
-    c = 0 if mult[d, 0] > 0 else 1
-    ne_rep[d] = pv[d, c] + 1 if mult[d, c] > 0 else 0
+        t += we[CNT, d, i]
+    w1[NE_TOT, d] = t
+    c = 0 if wc[MULT, d, 0] > 0 else 1
+    w1[NE_REP, d] = wc[PV, d, c] + 1 if wc[MULT, d, c] > 0 else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _dim_sums(cnt, step, old, new, r, n, vm, has_m):
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _dim_sums(we, r, n, vm, has_m):
     """``(Σ count·new length, Σ count·overlap where the step is v_m's)`` over the ``n`` cases of row ``r``
     of the case arrays (one dim alone on its axis with coefficient 1, as every axis but Inputs' H and W;
     ``vm``: v_m's component along the axis)."""
     s_new = 0
     s_ov = 0
     for q in range(n):
-        c = cnt[r, q]
+        c = we[CNT, r, q]
         if c == 0:
             continue
-        w = new[r, q]
+        w = we[NEW, r, q]
         s_new += c * w
-        if has_m and step[r, q] == vm:
-            o = min(w, old[r, q] - vm) - max(0, -vm)
+        if has_m and we[STEP, r, q] == vm:
+            o = min(w, we[OLD, r, q] - vm) - max(0, -vm)
             if o > 0:
                 s_ov += c * o
     return s_new, s_ov
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _pair_sums(cnt, step, old, new, nn, r0, r1, cf0, cf1, vm, has_m):
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _pair_sums(w1, we, r0, r1, cf0, cf1, vm, has_m):
     """:func:`_dim_sums` for an axis spanned by two dims (Inputs' H or W) with coefficients ``cf0``,
     ``cf1``: the cases of rows ``r0`` and ``r1`` (``nn`` cases each) taken pairwise."""
     s_new = 0
     s_ov = 0
-    for q0 in range(nn[r0]):
-        c0 = cnt[r0, q0]
+    for q0 in range(w1[NE_N, r0]):
+        c0 = we[CNT, r0, q0]
         if c0 == 0:
             continue
-        for q1 in range(nn[r1]):
-            c1 = cnt[r1, q1]
+        for q1 in range(w1[NE_N, r1]):
+            c1 = we[CNT, r1, q1]
             if c1 == 0:
                 continue
-            ln = cf0 * (new[r0, q0] - 1) + cf1 * (new[r1, q1] - 1) + 1
+            ln = cf0 * (we[NEW, r0, q0] - 1) + cf1 * (we[NEW, r1, q1] - 1) + 1
             cnt01 = c0 * c1
             s_new += cnt01 * ln
             if has_m:
-                st = cf0 * step[r0, q0] + cf1 * step[r1, q1]
+                st = cf0 * we[STEP, r0, q0] + cf1 * we[STEP, r1, q1]
                 if st == vm:
-                    lo = cf0 * (old[r0, q0] - 1) + cf1 * (old[r1, q1] - 1) + 1
+                    lo = cf0 * (we[OLD, r0, q0] - 1) + cf1 * (we[OLD, r1, q1] - 1) + 1
                     o = min(ln, lo - st) - max(0, -st)
                     if o > 0:
                         s_ov += cnt01 * o
     return s_new, s_ov
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, error_model="numpy", nogil=True)
 def remainder_counts(
-    temporal, spatial_x, spatial_y, order, keep,  # [L, D] x4, [L, 3]: one mapping
-    dims, strides, fanout, tmat, ext,  # [D], [4], int, [3, D, 5], [L + 1, D]
+    b, temporal, spatial_x, spatial_y, order, keep,  # mapping b of [B, L, D] x4, [B, L, 3]
+    dims, fanout, tmat, ext,  # [D], int, [3, D, 5], [L + 1, D]
     axd, axc, axn, irr, macs, part_whole,  # [3, 5, 2], [3, 5, 2], [3, 5], [3, D] bool, int, [3]
-    reads, fills, updates, tile, part, util_inst, per_pe,  # [L, 3] x5 int64, [L], [D]
-    kn, kw, kd, nab, zk, mult, zlen, len0, pv, zrest, nzrest, frest,  # workspace(): slots, z, classes
-    ne_cnt, ne_step, ne_old, ne_new, ne_n, don, doo, dfirst, dmult,  # cases off and on a move, per-dim sums
-    tdim, nact, ne_tot, exact, delta_all, delta_rep, pair_n, pair_o, ne_rep, part_below, p_one, dsl, dn,
+    reads, fills, updates, part, util_inst,  # [L, 3] x4 int64, [L]
+    w1, wz, wc, we, wl, wa,  # workspace()
 ):
-    """Counts of one mapping under imperfect factorization, written into ``reads``/``fills``/
+    """Counts of mapping ``b`` under imperfect factorization, written into ``reads``/``fills``/
     ``updates`` (words, totals over instances), ``part`` (largest partition per instance) and
-    ``util_inst`` (busy instances per level). Returns ``(compute_cycles, busy_pes)``. ``tile`` must
-    already hold the largest tiles (clipped extents); ``per_pe`` is scratch.
+    ``util_inst`` (busy instances per level). Returns ``(compute_cycles, busy_pes)``.
 
     ``axd``/``axc``/``axn``: per data space and axis, the dims moving it, their coefficients and how
     many (0-2); ``irr[ds, d]``: dim ``d`` does not move data space ``ds``. The rest is scratch from
-    :func:`workspace`, passed array by array (unpacking a tuple of arrays costs more than the counting).
+    :func:`workspace`, indexed by its named rows (views of it would be reference-counted).
     """
-    L = temporal.shape[0]
-    D = temporal.shape[1]
+    L = temporal.shape[1]
+    D = temporal.shape[2]
     f = fanout
     # ---- loop slots (bound > 1), outer -> inner -----------------------------------------------
     na = 0
     for l in range(L):
-        nab[l] = na
+        w1[NAB, l] = na
         for d in range(D):
-            dsl[0, order[l, d]] = d
+            wz[DSL, 0, order[b, l, d]] = d
         for pos in range(D):
-            d = dsl[0, pos]
-            if temporal[l, d] > 1:
-                kn[na] = temporal[l, d]
-                kw[na] = ext[l + 1, d] * spatial_x[l, d] * spatial_y[l, d]
-                kd[na] = d
+            d = wz[DSL, 0, pos]
+            if temporal[b, l, d] > 1:
+                w1[KN, na] = temporal[b, l, d]
+                w1[KW, na] = ext[l + 1, d] * spatial_x[b, l, d] * spatial_y[b, l, d]
+                w1[KD, na] = d
                 na += 1
-    nab[L] = na
+    w1[NAB, L] = na
     for d in range(D):
-        dn[d] = 0
+        w1[DN, d] = 0
     for k in range(na):
-        d = kd[k]
-        dsl[d, dn[d]] = k
-        dn[d] += 1
-    ps = nab[f + 1]  # slot where the spatial digits sit in significance
+        d = w1[KD, k]
+        wz[DSL, d, w1[DN, d]] = k
+        w1[DN, d] += 1
+    ps = w1[NAB, f + 1]  # slot where the spatial digits sit in significance
     # ---- busy PEs, compute cycles (temporal tuples with in-range work) ---------------------------
     util = 1
     cc = 1
     for d in range(D):
-        n_s = spatial_x[f, d] * spatial_y[f, d]
+        n_s = spatial_x[b, f, d] * spatial_y[b, f, d]
         w_s = ext[f + 1, d]
-        exact[d] = ext[0, d] == dims[d]
-        a = (dims[d] + w_s - 1) // w_s
-        nact[d] = n_s if n_s < a else a
-        util *= nact[d]
-        per_pe[d] = _span_count(dims[d], n_s, w_s, 0)
-        if exact[d]:
-            tdim[d] = dims[d] // n_s
-            cc *= tdim[d]
+        w1[EXACT, d] = ext[0, d] == dims[d]
+        if n_s == 1:  # one instance along d: it is busy and spans the whole dim (no division needed)
+            w1[NACT, d] = 1
+            w1[PER_PE, d] = dims[d]
+        else:
+            a = (dims[d] + w_s - 1) // w_s
+            w1[NACT, d] = n_s if n_s < a else a
+            util *= w1[NACT, d]
+            w1[PER_PE, d] = _span_count(dims[d], n_s, w_s, 0)
+        if w1[EXACT, d]:
+            w1[TDIM, d] = dims[d] // n_s if n_s > 1 else dims[d]
+            cc *= w1[TDIM, d]
             continue
         # temporal tuples of d (all levels, spatial digit 0) whose index is <= dims - 1
         rem = dims[d] - 1
         count = 0
         tight = True
         lower = 1
-        for i in range(dn[d]):
-            lower *= kn[dsl[d, i]]
-        for i in range(dn[d] + 1):
-            k = dsl[d, i] if i < dn[d] else na
+        for i in range(w1[DN, d]):
+            lower *= w1[KN, wz[DSL, d, i]]
+        for i in range(w1[DN, d] + 1):
+            k = wz[DSL, d, i] if i < w1[DN, d] else na
             if k >= ps and n_s > 1 and tight:
                 if rem // w_s > 0:  # spatial digit 0 is below dims - 1's: every completion is in range
                     count += lower
@@ -227,16 +253,42 @@ def remainder_counts(
                 n_s = 1  # the spatial digit is passed
             if k == na:
                 break
-            lower //= kn[k]
-            dg = rem // kw[k]
-            if dg > kn[k] - 1:
-                dg = kn[k] - 1
+            lower //= w1[KN, k]
+            dg = rem // w1[KW, k]
+            if dg > w1[KN, k] - 1:
+                dg = w1[KN, k] - 1
             count += dg * lower
-            rem -= dg * kw[k]
+            rem -= dg * w1[KW, k]
         if tight:
             count += 1
-        tdim[d] = count
+        w1[TDIM, d] = count
         cc *= count
+        # z's digits (the class at the spatial digit): those of dims - 1 clamped to the radices, the
+        # spatial one in its place; every keeper's z takes those of the slots above it (the spatial one
+        # below the fan-out); ZCUM: their running value per slot, ZSP: the spatial digit
+        rem = dims[d] - 1
+        cum = 0
+        n_s = spatial_x[b, f, d] * spatial_y[b, f, d]
+        d_s = 0
+        spatial_done = n_s == 1
+        for i in range(w1[DN, d] + 1):
+            k = wz[DSL, d, i] if i < w1[DN, d] else na
+            if not spatial_done and k >= ps:
+                d_s = rem // w_s
+                if d_s > n_s - 1:
+                    d_s = n_s - 1
+                rem -= d_s * w_s
+                spatial_done = True
+            if k >= na:
+                break
+            dg = rem // w1[KW, k]
+            if dg > w1[KN, k] - 1:
+                dg = w1[KN, k] - 1
+            wz[ZK, 1, k] = dg
+            rem -= dg * w1[KW, k]
+            cum += dg * w1[KW, k]
+            w1[ZCUM, k] = cum
+        w1[ZSP, d] = d_s
     for l in range(L):
         util_inst[l] = 1 if l <= f else util
 
@@ -249,316 +301,355 @@ def remainder_counts(
                 continue
             d0 = axd[ds, a, 0]
             d1 = axd[ds, a, 1] if n == 2 else d0
-            p *= _axis_len(n, axc[ds, a, 0], per_pe[d0], axc[ds, a, 1], per_pe[d1])
-        p_one[ds] = p
+            p *= _axis_len(n, axc[ds, a, 0], w1[PER_PE, d0], axc[ds, a, 1], w1[PER_PE, d1])
+        w1[P_ONE, ds] = p
         q = 1
         for d in range(D):
-            q *= nact[d] if irr[ds, d] else dims[d]
-        part_below[ds] = q
+            q *= w1[NACT, d] if irr[ds, d] else dims[d]
+        w1[PART_BELOW, ds] = q
         for l in range(L):
             part[l, ds] = part_whole[ds] if l <= f else p
-            delta_all[l, ds] = 0
-            delta_rep[l, ds] = 0
+            wl[DALL, l, ds] = 0
+            wl[DREP, l, ds] = 0
 
     # ---- per keeper: fills of all instances and of the multicast representatives ----------------
-    for l in range(1, L):
-        if not (keep[l, 0] or keep[l, 1] or keep[l, 2]):
+    rd0, rm0 = _rep_factor(3, b, axd, axc, spatial_x, spatial_y, ext, f)
+    rd1, rm1 = _rep_factor(4, b, axd, axc, spatial_x, spatial_y, ext, f)
+    lg = 1
+    while lg < L:
+        # a group of keepers l..lg-1 alike (the same loops above, extents and side of the fan-out: the
+        # levels between them hold no factor and none is the fan-out) is counted once
+        l = lg
+        lg = l + 1
+        while lg < L and lg - 1 != f and w1[NAB, lg] == w1[NAB, l]:
+            same = True
+            for d in range(D):
+                if ext[lg, d] != ext[l, d]:
+                    same = False
+            if not same:
+                break
+            lg += 1
+        nk = 0  # the data spaces kept in the group
+        for ds in range(NDS):
+            kept = False
+            for lk in range(l, lg):
+                if keep[b, lk, ds]:
+                    kept = True
+            if kept:
+                w1[KDS, nk] = ds
+                nk += 1
+        if nk == 0:
             continue
-        K = nab[l]
+        K = w1[NAB, l]
         below = f < l
+        m = -1  # the innermost loop above the keeper whose second iteration is in range
+        for k in range(K - 1, -1, -1):
+            if w1[KW, k] < dims[w1[KD, k]]:
+                m = k
+                break
+        has_m = m >= 0
+        dm = w1[KD, m] if has_m else -1
         # -- per dim: instance classes and their last in-range tuple z ------------------------
         for d in range(D):
             E = ext[l, d]
-            n_s = spatial_x[f, d] * spatial_y[f, d] if below else 1
+            n_s = spatial_x[b, f, d] * spatial_y[b, f, d] if below else 1
             w_s = ext[f + 1, d]
-            for c in range(NCLS):
-                mult[d, c] = 0
-            if exact[d]:  # z is every digit at its maximum, every tile full, every instance alike
-                for i in range(dn[d]):
-                    k = dsl[d, i]
-                    if k >= K:
-                        break
-                    zk[1, k] = kn[k] - 1
-                mult[d, 1] = n_s
-                zlen[d, 1] = E
-                len0[d, 1] = E
+            nd = 0  # d's slots above the keeper
+            while nd < w1[DN, d] and wz[DSL, d, nd] < K:
+                nd += 1
+            w1[DNK, d] = nd
+            wc[MULT, d, 0] = 0
+            wc[MULT, d, 2] = 0
+            if nd == 0 and n_s == 1:  # no loop above and one instance class: one full tile, its size dims
+                # (the extent above the keeper is the whole extent, clipped); a single case off a move
+                t = dims[d]
+                wc[MULT, d, 1] = 1
+                wc[ZLEN, d, 1] = t
+                wc[LEN0, d, 1] = t
+                w1[NE_N, d] = 1
+                we[CNT, d, 0] = 1
+                we[STEP, d, 0] = 0
+                we[OLD, d, 0] = t
+                we[NEW, d, 0] = t
+                w1[NE_TOT, d] = 1
+                w1[NE_REP, d] = 1
+                w1[DON, d] = t
+                w1[DOO, d] = t if has_m else 0
+                w1[DMULT, d] = 1
+                w1[DFIRST, d] = t
+                w1[DNK, d] = -1
                 continue
-            # z for the class at the spatial digit: the digits of dims - 1, clamped to the radices
-            rem = dims[d] - 1
-            base = 0
-            d_s = 0
-            spatial_done = n_s == 1
-            for i in range(dn[d] + 1):
-                k = dsl[d, i] if i < dn[d] else K
-                if k > K:
-                    k = K
-                if not spatial_done and k >= ps:
-                    d_s = rem // w_s
-                    if d_s > n_s - 1:
-                        d_s = n_s - 1
-                    rem -= d_s * w_s
-                    base += d_s * w_s
-                    spatial_done = True
-                if k >= K:
-                    break
-                dg = rem // kw[k]
-                if dg > kn[k] - 1:
-                    dg = kn[k] - 1
-                zk[1, k] = dg
-                rem -= dg * kw[k]
-                base += dg * kw[k]
+            if w1[EXACT, d]:  # z is every digit at its maximum, every tile full, every instance alike
+                for i in range(nd):
+                    k = wz[DSL, d, i]
+                    wz[ZK, 1, k] = w1[KN, k] - 1
+                wc[MULT, d, 1] = n_s
+                wc[ZLEN, d, 1] = E
+                wc[LEN0, d, 1] = E
+                continue
+            # z for the class at the spatial digit (its digits set once per mapping, above)
+            d_s = w1[ZSP, d] if n_s > 1 else 0
+            base = (w1[ZCUM, wz[DSL, d, nd - 1]] if nd > 0 else 0) + d_s * w_s
             zl = dims[d] - base
             if zl > E:
                 zl = E
             if n_s == 1:
-                mult[d, 1] = 1
-                zlen[d, 1] = zl
-                len0[d, 1] = E if E < dims[d] else dims[d]
+                wc[MULT, d, 1] = 1
+                wc[ZLEN, d, 1] = zl
+                wc[LEN0, d, 1] = E if E < dims[d] else dims[d]
                 continue
             # class 1: spatial digit equal to z's
-            mult[d, 1] = 1
-            zlen[d, 1] = zl
+            wc[MULT, d, 1] = 1
+            wc[ZLEN, d, 1] = zl
             l0 = dims[d] - d_s * w_s
-            len0[d, 1] = E if E < l0 else l0
+            wc[LEN0, d, 1] = E if E < l0 else l0
             # class 0: spatial digit below: z's digits before it, then maxima; full tiles
             if d_s > 0:
-                mult[d, 0] = d_s
-                zlen[d, 0] = E
-                len0[d, 0] = E
-                for k in range(K):
-                    if kd[k] == d:
-                        zk[0, k] = zk[1, k] if k < ps else kn[k] - 1
+                wc[MULT, d, 0] = d_s
+                wc[ZLEN, d, 0] = E
+                wc[LEN0, d, 0] = E
+                for i in range(nd):
+                    k = wz[DSL, d, i]
+                    wz[ZK, 0, k] = wz[ZK, 1, k] if k < ps else w1[KN, k] - 1
             # class 2: spatial digit above: the prefix before it one less, then maxima
             if d_s < n_s - 1:
                 borrow = True
-                for k in range(min(ps, K) - 1, -1, -1):
-                    if kd[k] != d:
+                for i in range(nd - 1, -1, -1):
+                    k = wz[DSL, d, i]
+                    if k >= ps:
                         continue
                     if borrow:
-                        if zk[1, k] > 0:
-                            zk[2, k] = zk[1, k] - 1
+                        if wz[ZK, 1, k] > 0:
+                            wz[ZK, 2, k] = wz[ZK, 1, k] - 1
                             borrow = False
                         else:
-                            zk[2, k] = kn[k] - 1
+                            wz[ZK, 2, k] = w1[KN, k] - 1
                     else:
-                        zk[2, k] = zk[1, k]
+                        wz[ZK, 2, k] = wz[ZK, 1, k]
                 if not borrow:
-                    mult[d, 2] = n_s - 1 - d_s
-                    zlen[d, 2] = E
-                    len0[d, 2] = E
-                    for k in range(ps, K):
-                        if kd[k] == d:
-                            zk[2, k] = kn[k] - 1
-        # -- running prefix values, the rests after each slot, v_m -----------------------------------
+                    wc[MULT, d, 2] = n_s - 1 - d_s
+                    wc[ZLEN, d, 2] = E
+                    wc[LEN0, d, 2] = E
+                    for i in range(nd):
+                        k = wz[DSL, d, i]
+                        if k >= ps:
+                            wz[ZK, 2, k] = w1[KN, k] - 1
+        # -- active dims: running prefix values, the rests after each slot, cases and sums off a move ---
         for d in range(D):
-            frest[d] = 0
+            nd = w1[DNK, d]
+            if nd < 0:
+                continue  # static: set above
+            fr = 0
             for c in range(NCLS):
-                pv[d, c] = 0
-                zrest[d, c] = 0
-                nzrest[d, c] = 0
-        for k in range(K):
-            d = kd[k]
-            frest[d] += (kn[k] - 1) * kw[k]
-            for c in range(NCLS):
-                if mult[d, c] > 0:
-                    zrest[d, c] += zk[c, k] * kw[k]
-                    if zk[c, k] != 0:
-                        nzrest[d, c] += 1
-        m = -1  # the innermost loop above the keeper whose second iteration is in range
-        for k in range(K - 1, -1, -1):
-            if kw[k] < dims[kd[k]]:
-                m = k
-                break
-        for d in range(D):
-            _off_move(d, mult, pv, zlen, zrest, nzrest, frest, ext[l, d], exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-                      ne_tot, ne_rep)
-        # -- per dim: its sums off a move (one axis each, coefficient 1; pairs: Inputs' H and W) --------
-        for d in range(D):
-            vmd = kw[m] if (m >= 0 and kd[m] == d) else 0
-            don[d], doo[d] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, d, ne_n[d], vmd, m >= 0)
-        if keep[l, 1]:
-            for a in (3, 4):
-                vm = kw[m] * tmat[1, kd[m], a] if m >= 0 else 0
-                pair_n[a], pair_o[a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[1, a, 0], axd[1, a, 1],
-                                                  axc[1, a, 0], axc[1, a, 1], vm, m >= 0)
-        # -- the first tile of every instance ---------------------------------------------------------
-        for d in range(D):
+                wc[PV, d, c] = 0
+                wc[ZREST, d, c] = 0
+                wc[NZREST, d, c] = 0
+            for i in range(nd):
+                k = wz[DSL, d, i]
+                fr += (w1[KN, k] - 1) * w1[KW, k]
+                for c in range(NCLS):
+                    if wc[MULT, d, c] > 0:
+                        wc[ZREST, d, c] += wz[ZK, c, k] * w1[KW, k]
+                        if wz[ZK, c, k] != 0:
+                            wc[NZREST, d, c] += 1
+            w1[FREST, d] = fr
+            _off_move(d, ext[l, d], w1, wc, we)
+            vmd = w1[KW, m] if d == dm else 0
+            w1[DON, d], w1[DOO, d] = _dim_sums(we, d, w1[NE_N, d], vmd, has_m)
             sm = 0
             sl = 0
             for c in range(NCLS):
-                sm += mult[d, c]
-                sl += mult[d, c] * len0[d, c]
-            dmult[d] = sm
-            dfirst[d] = sl
-        for ds in range(NDS):
-            if not keep[l, ds]:
-                continue
+                sm += wc[MULT, d, c]
+                sl += wc[MULT, d, c] * wc[LEN0, d, c]
+            w1[DMULT, d] = sm
+            w1[DFIRST, d] = sl
+        # -- per kept data space: its pair axes' sums off a move; the first tile of every instance ----
+        for ii in range(nk):
+            ds = w1[KDS, ii]
+            for i in range(w1[NPAX, ds]):
+                a = wa[PAX, ds, i]
+                vm = w1[KW, m] * tmat[ds, dm, a] if has_m else 0
+                wa[PAIR_N, ds, a], wa[PAIR_O, ds, a] = _pair_sums(w1, we, axd[ds, a, 0],
+                                                          axd[ds, a, 1], axc[ds, a, 0], axc[ds, a, 1], vm, has_m)
+                wa[PAIR_STALE, ds, a] = 0
             t_all = 1
             t_rep = 1
+            for i in range(w1[NIRL, ds]):
+                d = wa[IRL, ds, i]
+                t_all *= w1[DMULT, d]
+                t_rep *= 1 if w1[DMULT, d] > 0 else 0
             ax = 1
-            for d in range(D):
-                if irr[ds, d]:
-                    t_all *= dmult[d]
-                    t_rep *= 1 if dmult[d] > 0 else 0
-            for a in range(NAX):
-                n = axn[ds, a]
-                if n == 1:
-                    ax *= dfirst[axd[ds, a, 0]]
-                elif n == 2:
-                    d0 = axd[ds, a, 0]
-                    d1 = axd[ds, a, 1]
-                    sm = 0
-                    for c0 in range(NCLS):
-                        if mult[d0, c0] == 0:
+            for i in range(w1[NSAX, ds]):
+                ax *= w1[DFIRST, wa[SAX, ds, i]]
+            for i in range(w1[NPAX, ds]):
+                a = wa[PAX, ds, i]
+                d0 = axd[ds, a, 0]
+                d1 = axd[ds, a, 1]
+                sm = 0
+                for c0 in range(NCLS):
+                    if wc[MULT, d0, c0] == 0:
+                        continue
+                    for c1 in range(NCLS):
+                        if wc[MULT, d1, c1] == 0:
                             continue
-                        for c1 in range(NCLS):
-                            if mult[d1, c1] == 0:
-                                continue
-                            sm += mult[d0, c0] * mult[d1, c1] * _axis_len(
-                                2, axc[ds, a, 0], len0[d0, c0], axc[ds, a, 1], len0[d1, c1])
-                    ax *= sm
-            delta_all[l, ds] = ax * t_all
-            delta_rep[l, ds] = _rep_scale(ax, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * t_rep
-        # -- every move of every loop -------------------------------------------------------------
-        for j in range(K):
-            e = kd[j]
-            frest[e] -= (kn[j] - 1) * kw[j]
+                        sm += wc[MULT, d0, c0] * wc[MULT, d1, c1] * _axis_len(
+                            2, axc[ds, a, 0], wc[LEN0, d0, c0], axc[ds, a, 1], wc[LEN0, d1, c1])
+                ax *= sm
+            wl[DALL, l, ds] = ax * t_all
+            wl[DREP, l, ds] = _rep_scale(ax, ds, below, rd0, rm0, rd1, rm1) * t_rep
+        # -- every move of every loop (none is in range without m) ------------------------------------
+        for j in range(K if has_m else 0):
+            e = w1[KD, j]
+            w1[FREST, e] -= (w1[KN, j] - 1) * w1[KW, j]
             for c in range(NCLS):
-                if mult[e, c] > 0:
-                    zrest[e, c] -= zk[c, j] * kw[j]
-                    if zk[c, j] != 0:
-                        nzrest[e, c] -= 1
+                if wc[MULT, e, c] > 0:
+                    wc[ZREST, e, c] -= wz[ZK, c, j] * w1[KW, j]
+                    if wz[ZK, c, j] != 0:
+                        wc[NZREST, e, c] -= 1
             # the moving dim's cases (row D of the case arrays): its prefix below z's, or equal with the
             # slot's digit up to z's
             Ee = ext[l, e]
             q = 0
             e_tot = 0
-            st_e = kw[j] - frest[e]
+            st_e = w1[KW, j] - w1[FREST, e]
             for c in range(NCLS):
-                mc = mult[e, c]
+                mc = wc[MULT, e, c]
                 if mc == 0:
                     continue
-                zj = zk[c, j]
-                ne_cnt[D, q] = mc * (pv[e, c] * (kn[j] - 1) + (zj - 1 if zj > 1 else 0))
-                ne_step[D, q] = st_e
-                ne_old[D, q] = Ee
-                ne_new[D, q] = Ee
-                e_tot += ne_cnt[D, q]
+                zj = wz[ZK, c, j]
+                we[CNT, D, q] = mc * (wc[PV, e, c] * (w1[KN, j] - 1) + (zj - 1 if zj > 1 else 0))
+                we[STEP, D, q] = st_e
+                we[OLD, D, q] = Ee
+                we[NEW, D, q] = Ee
+                e_tot += we[CNT, D, q]
                 q += 1
                 if zj >= 1:
-                    ne_cnt[D, q] = mc
-                    ne_step[D, q] = st_e
-                    ne_old[D, q] = Ee
-                    ne_new[D, q] = zlen[e, c] if nzrest[e, c] == 0 else Ee
+                    we[CNT, D, q] = mc
+                    we[STEP, D, q] = st_e
+                    we[OLD, D, q] = Ee
+                    we[NEW, D, q] = wc[ZLEN, e, c] if wc[NZREST, e, c] == 0 else Ee
                     e_tot += mc
                     q += 1
-            ne_n[D] = q
-            c = 0 if mult[e, 0] > 0 else 1
-            e_rep = pv[e, c] * (kn[j] - 1) + zk[c, j] if mult[e, c] > 0 else 0
-            vme = kw[m] if (m >= 0 and kd[m] == e) else 0
-            e_new, e_ov = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, D, q, vme, m >= 0)
-            for ds in range(NDS):
-                if not keep[l, ds]:
-                    continue
-                c_all = 1
-                c_rep = 1
-                new_ax = 1
-                ov_ax = 1
-                for d in range(D):
-                    if irr[ds, d]:
-                        c_all *= e_tot if d == e else ne_tot[d]
-                        c_rep *= e_rep if d == e else ne_rep[d]
-                if c_all == 0 and c_rep == 0:
-                    continue
-                for a in range(NAX):
-                    n = axn[ds, a]
-                    if n == 1:
-                        d0 = axd[ds, a, 0]
+            w1[NE_N, D] = q
+            vme = w1[KW, m] if e == dm else 0
+            if e_tot > 0:  # (no move of this loop is in range otherwise: nothing charged)
+                c = 0 if wc[MULT, e, 0] > 0 else 1
+                e_rep = wc[PV, e, c] * (w1[KN, j] - 1) + wz[ZK, c, j]
+                e_new, e_ov = _dim_sums(we, D, q, vme, True)
+                for ii in range(nk):
+                    ds = w1[KDS, ii]
+                    c_all = 1
+                    c_rep = 1
+                    for i in range(w1[NIRL, ds]):
+                        d = wa[IRL, ds, i]
+                        if d == e:
+                            c_all *= e_tot
+                            c_rep *= e_rep
+                        else:
+                            c_all *= w1[NE_TOT, d]
+                            c_rep *= w1[NE_REP, d]
+                    if c_all == 0 and c_rep == 0:
+                        continue
+                    new_ax = 1
+                    ov_ax = 1
+                    for i in range(w1[NSAX, ds]):
+                        d0 = wa[SAX, ds, i]
                         if d0 == e:
                             new_ax *= e_new
                             ov_ax *= e_ov
                         else:
-                            new_ax *= don[d0]
-                            ov_ax *= doo[d0]
-                    elif n == 2:
+                            new_ax *= w1[DON, d0]
+                            ov_ax *= w1[DOO, d0]
+                    for i in range(w1[NPAX, ds]):
+                        a = wa[PAX, ds, i]
                         d0 = axd[ds, a, 0]
                         d1 = axd[ds, a, 1]
                         if d0 == e or d1 == e:
-                            vm = kw[m] * tmat[ds, kd[m], a] if m >= 0 else 0
-                            sn, so = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, D if d0 == e else d0,
-                                                D if d1 == e else d1, axc[ds, a, 0], axc[ds, a, 1], vm, m >= 0)
+                            vm = w1[KW, m] * tmat[ds, dm, a]
+                            sn, so = _pair_sums(w1, we, D if d0 == e else d0,
+                                                D if d1 == e else d1, axc[ds, a, 0], axc[ds, a, 1], vm, True)
                         else:
-                            sn = pair_n[a]
-                            so = pair_o[a]
+                            if wa[PAIR_STALE, ds, a]:  # a dim of the pair moved since they were summed
+                                vm = w1[KW, m] * tmat[ds, dm, a]
+                                wa[PAIR_N, ds, a], wa[PAIR_O, ds, a] = _pair_sums(
+                                    w1, we, d0, d1, axc[ds, a, 0], axc[ds, a, 1], vm, True)
+                                wa[PAIR_STALE, ds, a] = 0
+                            sn = wa[PAIR_N, ds, a]
+                            so = wa[PAIR_O, ds, a]
                         new_ax *= sn
                         ov_ax *= so
-                charge = new_ax - ov_ax
-                delta_all[l, ds] += charge * c_all
-                delta_rep[l, ds] += _rep_scale(charge, ds, axd, axc, spatial_x, spatial_y, ext, f, below) * c_rep
-            # the slot joins the prefix: the moving dim's cases and sums off a move, anew
+                    charge = new_ax - ov_ax
+                    wl[DALL, l, ds] += charge * c_all
+                    wl[DREP, l, ds] += _rep_scale(charge, ds, below, rd0, rm0, rd1, rm1) * c_rep
+            # the slot joins the prefix: the moving dim's cases and sums off a move, anew (for the moves
+            # after it; the next keeper starts afresh)
+            if j == K - 1:
+                break
             for c in range(NCLS):
-                if mult[e, c] > 0:
-                    pv[e, c] = pv[e, c] * kn[j] + zk[c, j]
-            _off_move(e, mult, pv, zlen, zrest, nzrest, frest, Ee, exact, ne_cnt, ne_step, ne_old, ne_new, ne_n,
-                      ne_tot, ne_rep)
-            don[e], doo[e] = _dim_sums(ne_cnt, ne_step, ne_old, ne_new, e, ne_n[e], vme, m >= 0)
-            if keep[l, 1] and not irr[1, e]:
-                for a in (3, 4):
-                    if axd[1, a, 0] == e or axd[1, a, 1] == e:
-                        vm = kw[m] * tmat[1, kd[m], a] if m >= 0 else 0
-                        pair_n[a], pair_o[a] = _pair_sums(ne_cnt, ne_step, ne_old, ne_new, ne_n, axd[1, a, 0],
-                                                          axd[1, a, 1], axc[1, a, 0], axc[1, a, 1], vm, m >= 0)
+                if wc[MULT, e, c] > 0:
+                    wc[PV, e, c] = wc[PV, e, c] * w1[KN, j] + wz[ZK, c, j]
+            _off_move(e, Ee, w1, wc, we)
+            w1[DON, e], w1[DOO, e] = _dim_sums(we, e, w1[NE_N, e], vme, True)
+            for ii in range(nk):
+                ds = w1[KDS, ii]
+                for i in range(w1[NPAX, ds]):
+                    a = wa[PAX, ds, i]
+                    if axd[ds, a, 0] == e or axd[ds, a, 1] == e:
+                        wa[PAIR_STALE, ds, a] = 1  # summed again when a move of another dim needs them
         for ds in range(NDS):
             if not below:
-                delta_rep[l, ds] = delta_all[l, ds]
+                wl[DREP, l, ds] = wl[DALL, l, ds]
+            for lk in range(l + 1, lg):
+                wl[DALL, lk, ds] = wl[DALL, l, ds]
+                wl[DREP, lk, ds] = wl[DREP, l, ds]
 
     for ds in range(NDS):
         # ---- traffic along the chain of keepers ---------------------------------------------------
         served_above = 1
         for d in range(D):
-            served_above *= tdim[d] if irr[ds, d] else dims[d]
+            served_above *= w1[TDIM, d] if irr[ds, d] else dims[d]
         if ds == 1:  # identical sliding windows of perfectly factorized P and R (Q and S) spread together
             for a in (3, 4):
                 d0 = axd[ds, a, 0]
                 d1 = axd[ds, a, 1]
-                s0 = spatial_x[f, d0] * spatial_y[f, d0]
-                s1 = spatial_x[f, d1] * spatial_y[f, d1]
+                s0 = spatial_x[b, f, d0] * spatial_y[b, f, d0]
+                s1 = spatial_x[b, f, d1] * spatial_y[b, f, d1]
                 if s0 > 1 and s1 > 1:
-                    served_above = served_above // (dims[d0] * dims[d1]) * tdim[d0] * tdim[d1] * _windows(
+                    served_above = served_above // (dims[d0] * dims[d1]) * w1[TDIM, d0] * w1[TDIM, d1] * _windows(
                         s0, s1, ext[f + 1, d0] * axc[ds, a, 0], ext[f + 1, d1] * axc[ds, a, 1])
         inner = -1
         for l in range(L - 1, -1, -1):
             reads[l, ds] = 0
             fills[l, ds] = 0
             updates[l, ds] = 0
-            if not keep[l, ds]:
+            if not keep[b, l, ds]:
                 continue
             if inner < 0:
                 served = served_above if l <= f else macs
                 if ds == 2:
                     updates[l, ds] = served
-                    reads[l, ds] = served - (part_whole[ds] if l <= f else part_below[ds])
+                    reads[l, ds] = served - (part_whole[ds] if l <= f else w1[PART_BELOW, ds])
                 else:
                     reads[l, ds] = served
             else:
                 crossing = l <= f and inner > f
-                cf = delta_rep[inner, ds] if crossing else delta_all[inner, ds]
+                cf = wl[DREP, inner, ds] if crossing else wl[DALL, inner, ds]
                 if ds == 2:
-                    pp = part_whole[ds] if (crossing or inner <= f) else part_below[ds]
+                    pp = part_whole[ds] if (crossing or inner <= f) else w1[PART_BELOW, ds]
                     updates[l, ds] = cf
                     reads[l, ds] = cf - pp
                 else:
                     reads[l, ds] = cf
             if l > 0:
-                own = delta_all[l, ds]
+                own = wl[DALL, l, ds]
                 if ds == 2:
-                    own -= part_whole[ds] if l <= f else part_below[ds]
+                    own -= part_whole[ds] if l <= f else w1[PART_BELOW, ds]
                 fills[l, ds] = own
             inner = l
     return cc, util
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
 def _windows(na: int, nb: int, a: int, b: int) -> int:
     """Distinct values of x·a + y·b, 0 <= x < na, 0 <= y < nb."""
     x, y = a, b
@@ -567,20 +658,30 @@ def _windows(na: int, nb: int, a: int, b: int) -> int:
     return na * nb - max(0, na - b // x) * max(0, nb - a // x)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _rep_scale(value, ds, axd, axc, spatial_x, spatial_y, ext, f, below):
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _rep_scale(value, ds, below, rd0, rm0, rd1, rm1):
     """``value``, a sum over all instances, as the sum over distinct Inputs tiles when a perfectly
     factorized sliding-window pair (P and R, or Q and S) is spread together below the fan-out: every
-    instance of such a pair holds the same count, so the sum divides exactly."""
+    instance of such a pair holds the same count, so the sum divides exactly. ``rd0``/``rm0`` (H) and
+    ``rd1``/``rm1`` (W): the pair's instances and its distinct windows (0 when the pair is not spread
+    together; see :func:`_rep_factor`)."""
     if ds != 1 or not below:
         return value
-    for a in (3, 4):
-        d0 = axd[ds, a, 0]
-        d1 = axd[ds, a, 1]
-        s0 = spatial_x[f, d0] * spatial_y[f, d0]
-        s1 = spatial_x[f, d1] * spatial_y[f, d1]
-        if s0 > 1 and s1 > 1:
-            value = value // (s0 * s1) * _windows(s0, s1, ext[f + 1, d0] * axc[ds, a, 0], ext[f + 1, d1] * axc[ds, a, 1])
+    if rd0 > 0:
+        value = value // rd0 * rm0
+    if rd1 > 0:
+        value = value // rd1 * rm1
     return value
 
 
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _rep_factor(a, b, axd, axc, spatial_x, spatial_y, ext, f):
+    """``(instances, distinct windows)`` of Inputs' axis ``a`` (3: H, 4: W) when both of its dims are
+    spread at the fan-out ``f``, else ``(0, 0)``."""
+    d0 = axd[1, a, 0]
+    d1 = axd[1, a, 1]
+    s0 = spatial_x[b, f, d0] * spatial_y[b, f, d0]
+    s1 = spatial_x[b, f, d1] * spatial_y[b, f, d1]
+    if s0 > 1 and s1 > 1:
+        return s0 * s1, _windows(s0, s1, ext[f + 1, d0] * axc[1, a, 0], ext[f + 1, d1] * axc[1, a, 1])
+    return 0, 0
