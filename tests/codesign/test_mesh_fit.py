@@ -77,32 +77,3 @@ def test_bo_adds_the_feature_only_when_it_knows_the_workloads() -> None:
     np.testing.assert_array_equal(fa[:, -1], MeshFit(space, [net])(pts))
     vanilla = make_hw_optimizer("vanilla-bo", space, area_budget_mm2=12.31, seed=0, workloads=[net])
     assert vanilla.features(pts).shape == (20, len(space.names))  # the ablation stays on raw parameters
-
-
-@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.name)
-def test_padded_table_is_max_utilized_pes_padded(layer: Layer) -> None:
-    """Under imperfect factorization the table counts non-dividing spatial factors, as
-    ``MapSpace.max_utilized_pes(padded=True)`` does mesh by mesh, and is never below the perfect one."""
-    space = load_hw_space("eyeriss-like")
-    smallest = space.values(np.zeros(len(space.names), dtype=np.int64))
-    padded, perfect = busy_pes_table(layer, 32, 32, padded=True), busy_pes_table(layer, 32, 32)
-    assert (padded >= perfect).all()
-    for x, y in [(2, 2), (14, 12), (13, 11), (5, 7), (32, 32), (9, 27)]:
-        arch = space.arch({**smallest, "mesh_x": x, "mesh_y": y})
-        assert padded[x, y] == cosearch.MapSpace(arch, layer, factorization="imperfect").max_utilized_pes(padded=True)
-
-
-def test_imperfect_studies_feed_bo_the_padded_feature() -> None:
-    """With remainders 13 × 13 keeps ResNet-18's PEs busy as well as 14 × 12 does, and the driver's ``bo``
-    models that under ``--factorization imperfect``."""
-    space = load_hw_space("eyeriss-like")
-    net = cosearch.load_workload("resnet18")
-    base = space.values(np.zeros(7, dtype=np.int64))
-    pts = np.stack([space.point({**base, "mesh_x": x, "mesh_y": y}) for x, y in [(14, 12), (13, 13)]])
-    eyeriss, thirteen = MeshFit(space, [net], factorization="imperfect")(pts)
-    assert thirteen < eyeriss + 0.01
-    from cosearch.codesign.driver import Codesign
-
-    cd = Codesign([net], hw_space=space, optimizer="bo", hw_budget=2, mapper_budget=50, factorization="imperfect",
-                  storage="sqlite://")
-    assert cd.opt.mesh_fit(pts)[1] == pytest.approx(thirteen)

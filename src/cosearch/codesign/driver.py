@@ -221,7 +221,7 @@ class Codesign:
         self.area_budget = (check_float(area_budget_mm2, "area budget (mm²)", low_open=True)
                             if area_budget_mm2 is not None else self.baseline_area)
         self.opt = make_hw_optimizer(optimizer, hw_space, area_budget_mm2=self.area_budget, seed=seed, area=self.area,
-                                     workloads=workloads, factorization=opts["factorization"],
+                                     workloads=workloads,
                                      objectives=len(PARETO_OBJECTIVES) if self.objective == "pareto" else 1)
         self.layers = self._unique_layers()
         self._check_mappable(opts)

@@ -55,14 +55,13 @@ class HWOptimizer(ABC):
     constrained: ClassVar[bool] = True  # proposals satisfy the area budget by construction
 
     def __init__(self, space: HWSpace, *, area_budget_mm2: float, seed: int = 0, area: AreaModel | None = None,
-                 objectives: int = 1, workloads: Sequence[Network] = (), factorization: str = "perfect") -> None:
+                 objectives: int = 1, workloads: Sequence[Network] = ()) -> None:
         """``workloads``: the networks the study maps (optimizers that model the objective may use their
-        layer shapes; the others ignore them), under the inner mapper's ``factorization``."""
+        layer shapes; the others ignore them)."""
         if objectives < 1:
             raise CosearchError(f"objectives must be at least 1, got {objectives}")
         self.space = space
         self.workloads = tuple(workloads)
-        self.factorization = factorization
         self.n_objectives = int(objectives)
         self.objective_values = np.zeros((0, self.n_objectives))  # [n, M] as told
         self.budget = float(area_budget_mm2)
@@ -228,7 +227,7 @@ class BOHW(HWOptimizer):
             raise CosearchError(f"unknown acquisition {acquisition!r} (choose lcb or logei)")
         self.n_init, self.pool, self.acquisition = int(n_init), int(pool), acquisition
         self.kappa, self.explore = float(kappa), float(explore)
-        self.mesh_fit = MeshFit(space, self.workloads, factorization=self.factorization) if self.workloads else None
+        self.mesh_fit = MeshFit(space, self.workloads) if self.workloads else None
 
     def features(self, pts: np.ndarray) -> np.ndarray:
         """Normalised grid indices plus log2 PE count and log2 area, ``[n, P + 2]``; given workloads, also

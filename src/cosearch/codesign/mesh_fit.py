@@ -13,9 +13,7 @@ The most busy PEs are found for every mesh of the space at once: the spatial fac
 dim, a pair (x, y) with x · y dividing the dim; a table marks which products (Π x, Π y) the dims can
 reach, and a running maximum over it gives, for each mesh X × Y, the largest Π x · Π y with Π x ≤ X and
 Π y ≤ Y. That is the same number as :meth:`MapSpace.max_utilized_pes` of an unconstrained layer, in
-about a millisecond per layer for all meshes rather than milliseconds per mesh. Under imperfect
-factorization (``padded``) a dim's pair need not divide it: any x ≤ dim and y ≤ ceil(dim / x) counts,
-the same rule as ``MapSpace.max_utilized_pes(padded=True)`` (padding cap aside).
+about a millisecond per layer for all meshes rather than milliseconds per mesh.
 """
 
 from __future__ import annotations
@@ -32,50 +30,45 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _spatial_pairs(n: int, max_x: int, max_y: int, padded: bool) -> list[tuple[int, int]]:
-    """The ``(x, y)`` a dim of size ``n`` may unroll on a mesh of at most ``max_x`` × ``max_y``: divisors
-    (``x · y`` divides ``n``), or with ``padded`` any ``x <= n``, ``y <= ceil(n / x)``."""
-    if padded:
-        return [(x, y) for x in range(1, min(n, max_x) + 1) for y in range(1, min(-(-n // x), max_y) + 1)]
-    return [(x, y) for x in _divisors(n) if x <= max_x for y in _divisors(n // x) if y <= max_y]
-
-
-def busy_pes_table(layer: Layer, max_x: int, max_y: int, *, padded: bool = False) -> np.ndarray:
+def busy_pes_table(layer: Layer, max_x: int, max_y: int) -> np.ndarray:
     """``[max_x + 1, max_y + 1]``: at ``[X, Y]`` the most PEs a mapping of ``layer`` can keep busy on an
-    ``X``-column, ``Y``-row mesh (perfect factors, or with ``padded`` imperfect ones; no constraint);
-    row and column 0 are 0."""
+    ``X``-column, ``Y``-row mesh (perfect factors, no constraint); row and column 0 are 0."""
     reach = np.zeros((max_x + 1, max_y + 1), dtype=bool)  # reach[a, b]: dims so far can unroll a x b
     reach[1, 1] = True
     for n in layer.dims:
         if n <= 1:
             continue
         new = reach.copy()
-        for x, y in _spatial_pairs(n, max_x, max_y, padded):
-            if x == y == 1:
-                continue
-            a, b = np.arange(1, max_x // x + 1), np.arange(1, max_y // y + 1)
-            new[np.ix_(a * x, b * y)] |= reach[np.ix_(a, b)]
+        for x in _divisors(n):
+            if x > max_x:
+                break
+            for y in _divisors(n // x):
+                if y > max_y:
+                    break
+                if x == y == 1:
+                    continue
+                a, b = np.arange(1, max_x // x + 1), np.arange(1, max_y // y + 1)
+                new[np.ix_(a * x, b * y)] |= reach[np.ix_(a, b)]
         reach = new
     products = np.where(reach, np.arange(max_x + 1)[:, None] * np.arange(max_y + 1)[None, :], 0)
     return np.maximum.accumulate(np.maximum.accumulate(products, axis=0), axis=1)
 
 
-def network_cycles_floor_table(network: Network, max_x: int, max_y: int, *, padded: bool = False) -> np.ndarray:
+def network_cycles_floor_table(network: Network, max_x: int, max_y: int) -> np.ndarray:
     """``[max_x + 1, max_y + 1]``: Σ over ``network``'s layers of count × MACs ÷ busy PEs on each mesh
-    (``inf`` where a side is 0; ``padded``: imperfect factorization's busy PEs)."""
+    (``inf`` where a side is 0)."""
     total = np.zeros((max_x + 1, max_y + 1))
     with np.errstate(divide="ignore"):
         for layer in network.layers:
-            total += layer.count * layer.macs / busy_pes_table(layer, max_x, max_y, padded=padded)
+            total += layer.count * layer.macs / busy_pes_table(layer, max_x, max_y)
     return total
 
 
 class MeshFit:
     """The feature of hardware points (see the module docstring): ``[n]`` values of grid indices
-    ``[n, P]`` of ``space``, the mean over ``workloads`` of log(network compute-bound cycles floor),
-    with the busy PEs of ``factorization`` (``"perfect"`` or ``"imperfect"``)."""
+    ``[n, P]`` of ``space``, the mean over ``workloads`` of log(network compute-bound cycles floor)."""
 
-    def __init__(self, space: HWSpace, workloads: Sequence[Network], *, factorization: str = "perfect") -> None:
+    def __init__(self, space: HWSpace, workloads: Sequence[Network]) -> None:
         if not workloads:
             raise ValueError("MeshFit needs at least one workload")
         self.space = space
@@ -83,11 +76,9 @@ class MeshFit:
         self._cx, self._cy = space.mesh_columns
         self._x, self._y = grids[self._cx].astype(np.int64), grids[self._cy].astype(np.int64)
         mx, my = int(self._x.max()), int(self._y.max())
-        padded = factorization != "perfect"
         self._mac = [list(space.names).index(p) for p in space.template_spec.mac_params]
         if not self._mac:
-            logs = [np.log(network_cycles_floor_table(w, mx, my, padded=padded)[np.ix_(self._x, self._y)])
-                    for w in workloads]
+            logs = [np.log(network_cycles_floor_table(w, mx, my)[np.ix_(self._x, self._y)]) for w in workloads]
             self.table = np.mean(logs, axis=0)  # [grid columns, grid rows]
             return
         # block MACs: the floor of the blocked view (block operations over busy PEs), per block
@@ -101,8 +92,7 @@ class MeshFit:
             arch = space.arch(pt, clocked=False)  # (the clock sets no block)
             views = [Network(name=w.name, layers=[blocked_layer(arch, layer) for layer in w.layers])
                      for w in workloads]
-            logs = [np.log(network_cycles_floor_table(w, mx, my, padded=padded)[np.ix_(self._x, self._y)])
-                    for w in views]
+            logs = [np.log(network_cycles_floor_table(w, mx, my)[np.ix_(self._x, self._y)]) for w in views]
             self.table[combo] = np.mean(logs, axis=0)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
