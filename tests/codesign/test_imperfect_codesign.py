@@ -33,8 +33,34 @@ def test_imperfect_cycles_floor_is_lower_on_awkward_layers() -> None:
     perfect = layer_cycles_floor(arch, PRIMES, None)
     imperfect = layer_cycles_floor(arch, PRIMES, None, "imperfect")
     assert imperfect < perfect
-    assert imperfect == pytest.approx(PRIMES.macs / arch.fanout_child.instances)  # every PE can be busy
+    # remainder tiles pad the PEs' iterations: never below MACs / PEs, and the brute-force minimum
+    assert imperfect >= PRIMES.macs / arch.fanout_child.instances
+    assert imperfect == _fewest_padded_cycles(PRIMES.dims, 14, 12)
     assert layer_cycles_floor(arch, PRIMES, None, "perfect") == perfect
+
+
+def _fewest_padded_cycles(dims, X: int, Y: int) -> int:
+    """min Π ceil(n / (x·y)) over per-dim spatial factors with Π x <= X, Π y <= Y, by enumeration."""
+    import itertools
+    import math
+
+    live = [n for n in dims if n > 1]
+    opts = [[(x, y) for x in range(1, min(n, X) + 1) for y in range(1, min(-(-n // x), Y) + 1)] for n in live]
+    best = math.inf
+    for combo in itertools.product(*opts):
+        if math.prod(c[0] for c in combo) <= X and math.prod(c[1] for c in combo) <= Y:
+            best = min(best, math.prod(-(-n // (c[0] * c[1])) for n, c in zip(live, combo)))
+    return best
+
+
+@pytest.mark.parametrize("dims", [(5, 7, 3), (13, 2, 9), (7, 7, 1, 3)])
+def test_padded_cycles_table_is_the_brute_force_minimum(dims) -> None:
+    from cosearch.codesign.mesh_fit import padded_cycles_table
+
+    table = padded_cycles_table(dims, 6, 5)
+    for x in range(1, 7):
+        for y in range(1, 6):
+            assert table[x, y] == _fewest_padded_cycles(dims, x, y), (x, y)
 
 
 def test_imperfect_network_bound_is_at_most_the_perfect_one() -> None:

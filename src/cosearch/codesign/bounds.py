@@ -206,7 +206,10 @@ def layer_cycles_floor(arch: Arch, layer: Layer, dram_bandwidth: float | None,
     uses its width's share of one (:attr:`~cosearch.arch.spec.Level.access_width`)."""
     from ..mapping.space import MapSpace
 
-    compute = layer.macs / MapSpace(arch, layer, factorization=factorization).max_busy_pes()
+    if factorization == "perfect":
+        compute = layer.macs / MapSpace(arch, layer).max_busy_pes()
+    else:
+        compute = _imperfect_compute_floor(layer, arch)
     dram_level = arch.levels[0]
     accesses = sum(n * dram_level.bits(ds) / dram_level.access_width
                    for n, ds in zip(compulsory_dram_words(layer), DATASPACES))
@@ -377,18 +380,34 @@ def _view_cycles_floor(arch: Arch, layer: Layer, view: Layer, dram_scale: list[f
     the blocked layer keeps busy, and the compulsory DRAM vector words in DRAM accesses
     (``dram_scale``: accesses per vector word of each data space) over the DRAM bandwidth. Under perfect
     factorization the busy PEs are :func:`~.mesh_fit.busy_pes_table`'s up to ``max_mesh`` (the same
-    number as :meth:`MapSpace.max_utilized_pes` of the unconstrained layer)."""
+    number as :meth:`MapSpace.max_utilized_pes` of the unconstrained layer); under imperfect
+    factorization the compute floor is :func:`~.mesh_fit.padded_cycles_table`'s (remainder tiles pad
+    the PEs' iterations)."""
     x, y = arch.fanout_child.mesh_x, arch.fanout_child.mesh_y
     if factorization == "perfect":
-        busy = int(_busy_table(view.dims, *max_mesh)[x, y])
+        compute = view.macs / int(_busy_table(view.dims, *max_mesh)[x, y])
     else:
-        from ..mapping.space import MapSpace
-
-        busy = MapSpace(arch, layer, factorization=factorization).max_busy_pes()
-    compute = view.macs / busy
+        compute = _imperfect_compute_floor(view, arch, max_mesh)
     words = compulsory_dram_words(view)
     dram = sum(n * s for n, s in zip(words, dram_scale)) / dram_bandwidth if dram_bandwidth else 0.0
     return max(compute, dram)
+
+
+def _imperfect_compute_floor(layer: Layer, arch: Arch, table_mesh: tuple[int, int] | None = None) -> float:
+    """Fewest compute cycles of ``layer`` on ``arch``'s mesh under imperfect factorization
+    (:func:`~.mesh_fit.padded_cycles_table`, from a table up to ``table_mesh``, default the mesh itself;
+    never below MACs ÷ PEs)."""
+    x, y = arch.fanout_child.mesh_x, arch.fanout_child.mesh_y
+    tx, ty = table_mesh if table_mesh is not None else (x, y)
+    return float(_padded_table(tuple(layer.dims), max(tx, x), max(ty, y))[x, y])
+
+
+@lru_cache(maxsize=4096)
+def _padded_table(dims: tuple[int, ...], x: int, y: int) -> np.ndarray:
+    """:func:`~.mesh_fit.padded_cycles_table` of ``dims`` up to an ``x`` × ``y`` mesh."""
+    from .mesh_fit import padded_cycles_table
+
+    return padded_cycles_table(dims, x, y)
 
 
 @lru_cache(maxsize=4096)

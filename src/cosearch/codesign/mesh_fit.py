@@ -54,6 +54,28 @@ def busy_pes_table(layer: Layer, max_x: int, max_y: int) -> np.ndarray:
     return np.maximum.accumulate(np.maximum.accumulate(products, axis=0), axis=1)
 
 
+def padded_cycles_table(dims: tuple[int, ...], max_x: int, max_y: int) -> np.ndarray:
+    """``[max_x + 1, max_y + 1]``: at ``[X, Y]`` the fewest compute cycles (per-PE iterations) of a layer of
+    ``dims`` on an ``X`` × ``Y`` mesh under imperfect factorization, ``min Π_d ceil(n_d / (x_d · y_d))``
+    over spatial factors with ``Π x_d <= X`` and ``Π y_d <= Y`` (padding cap aside; ``inf`` where a side
+    is 0). A PE at spatial digit 0 of every dim has the most in-range iterations, at least
+    ``ceil(n_d / s_d)`` of dim ``d``, so no imperfect mapping computes in fewer cycles; under perfect
+    factorization the same minimum is MACs ÷ :func:`busy_pes_table`."""
+    best = np.full((max_x + 1, max_y + 1), np.inf)  # best[a, b]: fewest cycles with Π x = a, Π y = b
+    best[1, 1] = 1.0
+    for n in dims:
+        if n <= 1:
+            continue
+        new = np.full_like(best, np.inf)
+        for x in range(1, min(n, max_x) + 1):
+            for y in range(1, min(-(-n // x), max_y) + 1):
+                a, b = np.arange(1, max_x // x + 1), np.arange(1, max_y // y + 1)
+                cell = np.ix_(a * x, b * y)
+                new[cell] = np.minimum(new[cell], best[np.ix_(a, b)] * -(-n // (x * y)))
+        best = new
+    return np.minimum.accumulate(np.minimum.accumulate(best, axis=0), axis=1)
+
+
 def network_cycles_floor_table(network: Network, max_x: int, max_y: int) -> np.ndarray:
     """``[max_x + 1, max_y + 1]``: Σ over ``network``'s layers of count × MACs ÷ busy PEs on each mesh
     (``inf`` where a side is 0)."""
