@@ -401,14 +401,23 @@ def test_postgresql_url_gets_the_installed_driver() -> None:
     assert postgres_driver(make_url("sqlite:///x.db")).drivername == "sqlite"
 
 
-def test_stale_trials_of_other_hosts_are_requeued(tmp_path: Path) -> None:
-    """A holder on another machine that stops heartbeating loses its trial after stale_after_s."""
+def test_stale_trials_of_other_hosts_are_requeued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A holder on another machine that stops heartbeating loses its trial after stale_after_s. The
+    store's clock is moved on instead of sleeping, so a loaded machine cannot make the claim look stale
+    before the first check."""
+    from datetime import timedelta
+
+    from cosearch.study import sql as sql_store
+
     store = Storage(f"sqlite:///{tmp_path / 's.db'}")
-    cd = Codesign([DQN], hw_space=SPACE, storage=store, study="st", stale_after_s=0.5, **SETTINGS)
+    cd = Codesign([DQN], hw_space=SPACE, storage=store, study="st", stale_after_s=60.0, **SETTINGS)
     store.add_trials("st", [(0, {"point": [0] * 7, "values": {}}, {"batch": 0})])
     assert store.claim_trial("st", "far-away-host:123:abc").number == 0
     assert cd._requeue_lost() == []  # alive as far as we know
-    time.sleep(0.6)
+    real_now = sql_store._now
+    monkeypatch.setattr(sql_store, "_now", lambda: real_now() + timedelta(seconds=59))
+    assert cd._requeue_lost() == []  # still within stale_after_s
+    monkeypatch.setattr(sql_store, "_now", lambda: real_now() + timedelta(seconds=61))
     assert cd._requeue_lost() == [0]
     assert store.trials("st")[0].state == "pending"
 
