@@ -1,10 +1,12 @@
-"""The sampler's inner step, compiled with numba: draw one factor per row of a batch of partial mappings.
+"""The sampler's fill, compiled with numba: draw factors slot by slot into a batch of partial mappings.
 
-:meth:`cosearch.mapping.space.sampler.FactorFiller.step` prepares the per-batch tables and the uniform draws
-(``u``, from the caller's NumPy generator, so a seed fixes the samples) and calls :func:`step_rows`.
-A row-wise loop costs about a microsecond per row, where the same step as whole-array NumPy
-operations cost about 0.2 ms per call whatever the batch size; the sampler makes ~25 such calls per
-batch, and the ``auto`` mapper draws many small batches.
+:meth:`cosearch.mapping.space.sampler.FactorFiller.fill` prepares, per group of slots, each row's
+random slot order and the uniform draws (``perm``, ``u``, from the caller's NumPy generator, so a seed
+fixes the samples) and calls :func:`fill_rows` (or :func:`fill_rows_imperfect`) once: every row then
+takes all its draws of the group in compiled code. A draw costs about a microsecond; the same draw as
+whole-array NumPy operations cost about 0.2 ms per step whatever the batch size, and one compiled call
+per step still cost ~10 µs of dispatch (about 25 steps per batch, and ``auto`` draws many small
+batches).
 
 Shapes: ``L`` levels, ``D`` = 8 dims, ``R`` rows; state arrays are ``[L, D, R]`` (``temporal``,
 ``sx``, ``sy``, ``ext``), ``[L, 3, R]`` (``keep``, ``tiles``), ``[L, R]`` (``used``), ``[D, R]``
@@ -63,76 +65,81 @@ def _spatial_cap(cap: int, k: int, r: int, sx: np.ndarray, sy: np.ndarray, fanou
 
 
 @njit(cache=True, nogil=True)
-def step_rows(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
+def fill_rows(slot_level: np.ndarray, slot_kind: np.ndarray, slot_dim: np.ndarray, perm: np.ndarray, u: np.ndarray,
               temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray, ext: np.ndarray,
               tiles: np.ndarray, used: np.ndarray, rem_idx: np.ndarray,
               bounded: np.ndarray, allowed: np.ndarray, sizes: np.ndarray, coef: np.ndarray, axis_kind: np.ndarray,
               divs_flat: np.ndarray, divlist_flat: np.ndarray, quot_flat: np.ndarray, n: int, fanout: int,
               mesh_x: int, mesh_y: int, mesh_instances: int, strides: np.ndarray) -> None:
-    """For every row ``r``: draw dim ``d[r]``'s factor for slot ``kind[r]`` of level ``level[r]``
-    uniformly (``u[r]`` in [0, 1)) among the divisors of its parked remainder that keep every bounded
-    level at or below ``level[r]`` within capacity (and, for spatial slots, within the mesh); update the
-    state in place. ``strides``: (Wstride, Wdilation, Hstride, Hdilation)."""
-    R = d.shape[0]
+    """Every row ``r`` of the state draws the factors of a group of ``S`` slots (``slot_level``,
+    ``slot_kind``, ``slot_dim`` ``[S]``) in its own order ``perm[r] [S]``. Its ``t``-th draw puts a factor
+    of its slot's dim into the slot, uniformly (``u[t, r]`` in [0, 1), ``u [S, R]``) among the divisors of
+    the dim's parked remainder that keep every bounded level at or below the slot's level within
+    capacity (and, for a spatial slot, within the mesh); the state is updated in place. ``strides``:
+    (Wstride, Wdilation, Hstride, Hdilation). Rows are independent; the loop is step-major because the
+    state's row index is last."""
     nb = bounded.shape[0]
     unit_m = np.zeros(3 * nb, dtype=np.int64)
     unit_di = np.zeros(3 * nb, dtype=np.int64)
     unit_v = np.zeros(3 * nb, dtype=np.int64)
     grow_v = np.zeros(nb, dtype=np.int64)
-    for r in range(R):
-        dd = d[r]
-        lv = level[r]
-        k = kind[r]
-        row = dd * n + rem_idx[dd, r]
-        rem = divs_flat[row]
-        cap = _spatial_cap(rem, k, r, sx, sy, fanout, mesh_x, mesh_y, mesh_instances)
-        nu = 0
-        for bi in range(nb):
-            m = bounded[bi]
-            grow_v[bi] = 0
-            if m > lv:
-                continue
-            ext_d = ext[m, dd, r]
-            grow = 0
-            for di in range(3):
-                if not allowed[m, di]:
+    for t in range(perm.shape[1]):
+        for r in range(perm.shape[0]):
+            s = perm[r, t]
+            dd = slot_dim[s]
+            lv = slot_level[s]
+            k = slot_kind[s]
+            ur = u[t, r]
+            row = dd * n + rem_idx[dd, r]
+            rem = divs_flat[row]
+            cap = _spatial_cap(rem, k, r, sx, sy, fanout, mesh_x, mesh_y, mesh_instances)
+            nu = 0
+            for bi in range(nb):
+                m = bounded[bi]
+                grow_v[bi] = 0
+                if m > lv:
                     continue
-                c = coef[di, dd]
-                if c == 0:
-                    continue
-                a = ext[m, dd, r]
-                if di == 1:  # Inputs: P/R move the W axis, Q/S the H axis (with the halo)
-                    ak = axis_kind[1, dd]
-                    if ak == AXIS_W:
-                        a = (ext[m, DIM_P, r] - 1) * strides[0] + (ext[m, DIM_R, r] - 1) * strides[1] + 1
-                    elif ak == AXIS_H:
-                        a = (ext[m, DIM_Q, r] - 1) * strides[2] + (ext[m, DIM_S, r] - 1) * strides[3] + 1
-                unit = tiles[m, di, r] // a * ext_d * c
-                unit_m[nu] = m
-                unit_di[nu] = di
-                unit_v[nu] = unit
-                nu += 1
-                if keep[m, di, r]:
-                    grow += unit
-            grow_v[bi] = grow
-            if grow > 0:
-                room = sizes[m] - used[m, r]
-                cap = min(cap, room // grow + 1)
-        cnt = 0
-        for j in range(n):
-            if divlist_flat[row * n + j] <= cap:
-                cnt += 1
-        pick = np.int64(u[r] * max(cnt, 1))
-        pos = row * n + pick
-        v = divlist_flat[pos]
-        rem_idx[dd, r] = quot_flat[pos]
-        temporal[0, dd, r] = rem // v
-        _place(v, lv, k, dd, r, temporal, sx, sy, ext, fanout, mesh_x, mesh_y)
-        v1 = v - 1
-        for i in range(nu):
-            tiles[unit_m[i], unit_di[i], r] += unit_v[i] * v1
-        for bi in range(nb):
-            used[bounded[bi], r] += grow_v[bi] * v1
+                ext_d = ext[m, dd, r]
+                grow = 0
+                for di in range(3):
+                    if not allowed[m, di]:
+                        continue
+                    c = coef[di, dd]
+                    if c == 0:
+                        continue
+                    a = ext[m, dd, r]
+                    if di == 1:  # Inputs: P/R move the W axis, Q/S the H axis (with the halo)
+                        ak = axis_kind[1, dd]
+                        if ak == AXIS_W:
+                            a = (ext[m, DIM_P, r] - 1) * strides[0] + (ext[m, DIM_R, r] - 1) * strides[1] + 1
+                        elif ak == AXIS_H:
+                            a = (ext[m, DIM_Q, r] - 1) * strides[2] + (ext[m, DIM_S, r] - 1) * strides[3] + 1
+                    unit = tiles[m, di, r] // a * ext_d * c
+                    unit_m[nu] = m
+                    unit_di[nu] = di
+                    unit_v[nu] = unit
+                    nu += 1
+                    if keep[m, di, r]:
+                        grow += unit
+                grow_v[bi] = grow
+                if grow > 0:
+                    room = sizes[m] - used[m, r]
+                    cap = min(cap, room // grow + 1)
+            cnt = 0
+            for j in range(n):
+                if divlist_flat[row * n + j] <= cap:
+                    cnt += 1
+            pick = np.int64(ur * max(cnt, 1))
+            pos = row * n + pick
+            v = divlist_flat[pos]
+            rem_idx[dd, r] = quot_flat[pos]
+            temporal[0, dd, r] = rem // v
+            _place(v, lv, k, dd, r, temporal, sx, sy, ext, fanout, mesh_x, mesh_y)
+            v1 = v - 1
+            for i in range(nu):
+                tiles[unit_m[i], unit_di[i], r] += unit_v[i] * v1
+            for bi in range(nb):
+                used[bounded[bi], r] += grow_v[bi] * v1
 
 
 DIM_N, DIM_G, DIM_K, DIM_C = (DIM_INDEX[d] for d in "NGKC")
@@ -199,85 +206,86 @@ def _perfect(d: int, r: int, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarra
 
 
 @njit(cache=True, nogil=True)
-def step_rows_imperfect(level: np.ndarray, kind: np.ndarray, d: np.ndarray, u: np.ndarray,
-                        temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray, ext: np.ndarray,
-                        used: np.ndarray, bounded: np.ndarray, sizes: np.ndarray, dims: np.ndarray,
+def fill_rows_imperfect(slot_level: np.ndarray, slot_kind: np.ndarray, slot_dim: np.ndarray, perm: np.ndarray,
+                        u: np.ndarray, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray,
+                        ext: np.ndarray, used: np.ndarray, bounded: np.ndarray, sizes: np.ndarray, dims: np.ndarray,
                         pad_limit: np.ndarray, fanout: int, mesh_x: int, mesh_y: int, mesh_instances: int,
                         strides: np.ndarray, perfect_rows: np.ndarray) -> None:
-    """:func:`step_rows` under imperfect factorization. ``temporal[0, d, r]`` holds the parked rest of
-    dim ``d`` (its outer iterations so far, ``ceil(size / inner product)``). The factor ``v`` is drawn
-    uniformly among the rest's efficient factors (``_next_factor``) that keep the mesh, every bounded
-    level at or below ``level[r]`` (largest tiles: extents clamped to the dims) and the padding cap
-    (inner product × ``ceil(rest / v)`` ``<= pad_limit[d]``); the rest becomes ``ceil(rest / v)``.
-    Tiles only grow with ``v``, so capacity and mesh bound ``v`` from above, and ``v = 1`` always fits.
+    """:func:`fill_rows` under imperfect factorization. ``temporal[0, d, r]`` holds the parked rest of dim
+    ``d`` (its outer iterations so far, ``ceil(size / inner product)``). A draw's factor ``v`` is drawn
+    uniformly (``u[t, r]``) among the rest's efficient factors (``_next_factor``) that keep the mesh,
+    every bounded level at or below the slot's level (largest tiles: extents clamped to the dims) and the padding cap (inner product ×
+    ``ceil(rest / v)`` ``<= pad_limit[d]``); the rest becomes ``ceil(rest / v)``. Tiles only grow with
+    ``v``, so capacity and mesh bound ``v`` from above, and ``v = 1`` always fits.
 
     A sliding-window pair (P and R, or Q and S) spread together over the mesh must stay perfectly
     factorized (the cost model refuses it otherwise, reason ``imperfect_windows``): once both have
     spatial factors > 1, their factors are drawn among divisors of the rest, and a spatial factor > 1
     that would spread both is drawn only while both are still perfect. Rows with ``perfect_rows[r]``
     draw divisors of the rest only (the perfect map space's share of the samples)."""
-    R = d.shape[0]
-    D = temporal.shape[1]
     L = temporal.shape[0]
     nb = bounded.shape[0]
-    e = np.zeros(D, dtype=np.int64)
-    for r in range(R):
-        dd = d[r]
-        lv = level[r]
-        k = kind[r]
-        rest = temporal[0, dd, r]
-        cap = _spatial_cap(rest, k, r, sx, sy, fanout, mesh_x, mesh_y, mesh_instances)
-        inner = 1  # product of the dim's factors outside the parked rest
-        for m in range(L):
-            inner *= sx[m, dd, r] * sy[m, dd, r]
-            if m > 0:
-                inner *= temporal[m, dd, r]
-        divisors_only = perfect_rows[r]  # a perfect row; or keep a window pair spread together perfect
-        partner = _window_partner(dd)
-        if partner >= 0:
-            spread = sx[fanout, dd, r] * sy[fanout, dd, r] > 1
-            partner_spread = sx[fanout, partner, r] * sy[fanout, partner, r] > 1
-            if partner_spread and (spread or k == KIND_X or k == KIND_Y):
-                divisors_only = True
-                if inner * rest != dims[dd] or not _perfect(partner, r, temporal, sx, sy, dims, L):
-                    cap = 1
-        # capacity: the largest v <= cap that fits every bounded level at or above the slot (tiles
-        # grow with v, so the fitting values are a prefix: bisect it)
-        top = 1
-        hi = cap
-        while top < hi:
-            mid = (top + hi + 1) // 2
-            fits = True
+    e = np.zeros(temporal.shape[1], dtype=np.int64)
+    for t in range(perm.shape[1]):
+        for r in range(perm.shape[0]):
+            s = perm[r, t]
+            dd = slot_dim[s]
+            lv = slot_level[s]
+            k = slot_kind[s]
+            ur = u[t, r]
+            rest = temporal[0, dd, r]
+            cap = _spatial_cap(rest, k, r, sx, sy, fanout, mesh_x, mesh_y, mesh_instances)
+            inner = 1  # product of the dim's factors outside the parked rest
+            for m in range(L):
+                inner *= sx[m, dd, r] * sy[m, dd, r]
+                if m > 0:
+                    inner *= temporal[m, dd, r]
+            divisors_only = perfect_rows[r]  # a perfect row; or keep a window pair spread together perfect
+            partner = _window_partner(dd)
+            if partner >= 0:
+                spread = sx[fanout, dd, r] * sy[fanout, dd, r] > 1
+                partner_spread = sx[fanout, partner, r] * sy[fanout, partner, r] > 1
+                if partner_spread and (spread or k == KIND_X or k == KIND_Y):
+                    divisors_only = True
+                    if inner * rest != dims[dd] or not _perfect(partner, r, temporal, sx, sy, dims, L):
+                        cap = 1
+            # capacity: the largest v <= cap that fits every bounded level at or above the slot (tiles
+            # grow with v, so the fitting values are a prefix: bisect it)
+            top = 1
+            hi = cap
+            while top < hi:
+                mid = (top + hi + 1) // 2
+                fits = True
+                for bi in range(nb):
+                    m = bounded[bi]
+                    if m <= lv and _used_words(m, r, dd, mid, ext, keep, dims, strides, e) > sizes[m]:
+                        fits = False
+                        break
+                if fits:
+                    top = mid
+                else:
+                    hi = mid - 1
+            # count the efficient factors <= top within the padding cap, then pick the u-th
+            cnt = 0
+            v = 1
+            while v != 0 and v <= top:
+                if inner * v * ((rest + v - 1) // v) <= pad_limit[dd] and (not divisors_only or rest % v == 0):
+                    cnt += 1
+                v = _next_factor(rest, v)
+            pick = np.int64(ur * max(cnt, 1))
+            v = 1
+            chosen = 1
+            seen = 0
+            while v != 0 and v <= top:
+                if inner * v * ((rest + v - 1) // v) <= pad_limit[dd] and (not divisors_only or rest % v == 0):
+                    if seen == pick:
+                        chosen = v
+                        break
+                    seen += 1
+                v = _next_factor(rest, v)
+            v = chosen
+            temporal[0, dd, r] = (rest + v - 1) // v
+            _place(v, lv, k, dd, r, temporal, sx, sy, ext, fanout, mesh_x, mesh_y)
             for bi in range(nb):
                 m = bounded[bi]
-                if m <= lv and _used_words(m, r, dd, mid, ext, keep, dims, strides, e) > sizes[m]:
-                    fits = False
-                    break
-            if fits:
-                top = mid
-            else:
-                hi = mid - 1
-        # count the efficient factors <= top within the padding cap, then pick the u-th
-        cnt = 0
-        v = 1
-        while v != 0 and v <= top:
-            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd] and (not divisors_only or rest % v == 0):
-                cnt += 1
-            v = _next_factor(rest, v)
-        pick = np.int64(u[r] * max(cnt, 1))
-        v = 1
-        chosen = 1
-        seen = 0
-        while v != 0 and v <= top:
-            if inner * v * ((rest + v - 1) // v) <= pad_limit[dd] and (not divisors_only or rest % v == 0):
-                if seen == pick:
-                    chosen = v
-                    break
-                seen += 1
-            v = _next_factor(rest, v)
-        v = chosen
-        temporal[0, dd, r] = (rest + v - 1) // v
-        _place(v, lv, k, dd, r, temporal, sx, sy, ext, fanout, mesh_x, mesh_y)
-        for bi in range(nb):
-            m = bounded[bi]
-            used[m, r] = _used_words(m, r, dd, 1, ext, keep, dims, strides, e)
+                used[m, r] = _used_words(m, r, dd, 1, ext, keep, dims, strides, e)

@@ -11,9 +11,8 @@ remains parked is the outermost level's temporal factor.
 
 Tile sizes never decrease when a factor grows, and ``v = 1`` always keeps the current (valid) state, so
 every step has a valid choice and the result is valid; every valid mapping has non-zero probability.
-Rows never loop in Python: each step is one call of the numba kernel
-:func:`~cosearch.mapping.space._kernel.step_rows` over the batch; Python loops run over levels, slots
-and steps.
+Rows and steps never loop in Python: each group of slots (a level, or all of them) is one call of
+the numba kernel :func:`~cosearch.mapping.space._kernel.fill_rows` over the batch.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from ...dims import DATASPACES, DIM_INDEX, NUM_DATASPACES, NUM_DIMS
 from ...workload.geometry import tile_words, translation_matrix
 from ...workload.layer import Layer
 from ..factors import divisor_table
-from ._kernel import AXIS_H, AXIS_W, KIND_T, KIND_X, KIND_Y, step_rows, step_rows_imperfect
+from ._kernel import AXIS_H, AXIS_W, KIND_T, KIND_X, KIND_Y, fill_rows, fill_rows_imperfect
 
 SeedLike = int | np.random.Generator | None
 
@@ -85,7 +84,7 @@ class FactorFiller:
     ``pad_limit [D]`` int64 (imperfect factorization; ``None`` = perfect): the largest product of each
     dim's factors (the padding cap, divided by a fixed outermost factor). The parked remainder is then
     the dim's outer iterations ``ceil(size / inner product)`` and factors are drawn by
-    :func:`~._kernel.step_rows_imperfect` among the remainder's efficient factors
+    :func:`~._kernel.fill_rows_imperfect` among the remainder's efficient factors
     (:func:`~cosearch.mapping.factors.efficient_factors`), capacity using the largest tiles.
     """
 
@@ -111,7 +110,7 @@ class FactorFiller:
 
         self._divs = divisor_table(self.dims)  # [D, nmax], 0-padded
         self._build_tables()
-        # the compiled sampler step's view of the bounded levels and the layer (_kernel.step_rows)
+        # the compiled sampler step's view of the bounded levels and the layer (_kernel.fill_rows)
         self._k_bounded = np.array(self._bounded, dtype=np.int64)
         self._k_sizes = np.array([0 if sz is None else sz for sz in self.sizes], dtype=np.int64)
         self._k_strides = np.array([layer.Wstride, layer.Wdilation, layer.Hstride, layer.Hdilation], dtype=np.int64)
@@ -201,32 +200,6 @@ class FactorFiller:
         rem_idx = np.repeat(((self._divs > 0).sum(axis=1) - 1)[:, None], R, axis=1)
         return _State(T, np.ones_like(T), np.ones_like(T), K, ext, tiles, used, rem_idx)
 
-    def step(
-        self, st: _State, level: int | np.ndarray, kind: np.ndarray, d: np.ndarray, rng: np.random.Generator
-    ) -> None:
-        """Draw one factor for every row ``r`` of the state: dim ``d[r]`` into slot ``kind[r]`` of level
-        ``level`` (an int, or ``[R]`` per row), uniformly among the divisors of its parked remainder
-        that keep the row valid (``kind``, ``d``: ``[R]``). Spatial kinds must sit at the fan-out level.
-
-        A factor ``v`` grows the tile of a data space at level ``m <= level`` by ``unit·(v - 1)`` words,
-        ``unit = tile / axis · ext_d · coef`` (the one axis dim ``d`` moves grows by ``ext_d·coef·(v-1)``),
-        so each bounded level at or above the slot gives a per-row upper bound on ``v``.
-        """
-        R = st.rows
-        u = rng.random(R)
-        levels = np.full(R, level, dtype=np.int64) if np.isscalar(level) else np.asarray(level, dtype=np.int64)
-        if self.pad_limit is not None:
-            step_rows_imperfect(levels, np.asarray(kind, dtype=np.int64), np.asarray(d, dtype=np.int64), u,
-                                st.temporal, st.sx, st.sy, st.keep, st.ext, st.used, self._k_bounded,
-                                self._k_sizes, self.dims, self.pad_limit, self.fanout_level, self.mesh_x,
-                                self.mesh_y, self.mesh_instances, self._k_strides, st.perfect_rows)
-            return
-        step_rows(levels, np.asarray(kind, dtype=np.int64), np.asarray(d, dtype=np.int64), u,
-                  st.temporal, st.sx, st.sy, st.keep, st.ext, st.tiles, st.used, st.rem_idx,
-                  self._k_bounded, self.allowed, self._k_sizes, self._coef, self._axis_kind,
-                  self._divs_flat, self._divlist_flat, self._quot_flat, self._n_div, self.fanout_level,
-                  self.mesh_x, self.mesh_y, self.mesh_instances, self._k_strides)
-
     def fill(
         self, st: _State, dim_list: list[int], rng: np.random.Generator, free: np.ndarray
     ) -> None:
@@ -246,16 +219,20 @@ class FactorFiller:
         if self.slot_order == "random":
             groups = [[s for g in groups for s in g]]
         for slots in groups:
-            slot_level = np.array([s[0] for s in slots], dtype=np.int64)
-            slot_kind = np.array([s[1] for s in slots], dtype=np.int64)
-            slot_dim = np.array([s[2] for s in slots], dtype=np.int64)
+            slot_level, slot_kind, slot_dim = (np.array(col, dtype=np.int64) for col in zip(*slots))
             S = len(slots)
-            one_level = bool((slot_level == slot_level[0]).all())
             perm = rng.permuted(np.broadcast_to(np.arange(S), (R, S)), axis=1)
-            for step in range(S):
-                s = perm[:, step]
-                lv: int | np.ndarray = int(slot_level[0]) if one_level else slot_level[s]
-                self.step(st, lv, slot_kind[s], slot_dim[s], rng)
+            u = rng.random((S, R))  # draw t of row r: u[t, r] (the stream of S successive [R] draws)
+            if self.pad_limit is not None:
+                fill_rows_imperfect(slot_level, slot_kind, slot_dim, perm, u, st.temporal, st.sx, st.sy, st.keep,
+                                    st.ext, st.used, self._k_bounded, self._k_sizes, self.dims, self.pad_limit,
+                                    self.fanout_level, self.mesh_x, self.mesh_y, self.mesh_instances,
+                                    self._k_strides, st.perfect_rows)
+                continue
+            fill_rows(slot_level, slot_kind, slot_dim, perm, u, st.temporal, st.sx, st.sy, st.keep, st.ext,
+                      st.tiles, st.used, st.rem_idx, self._k_bounded, self.allowed, self._k_sizes, self._coef,
+                      self._axis_kind, self._divs_flat, self._divlist_flat, self._quot_flat, self._n_div,
+                      self.fanout_level, self.mesh_x, self.mesh_y, self.mesh_instances, self._k_strides)
 
     def fill_batch(
         self, temporal: np.ndarray | None, sx: np.ndarray | None, sy: np.ndarray | None, keep: np.ndarray,
