@@ -168,6 +168,9 @@ def test_hw_space_numbers(tmp_path) -> None:
          f"field params.{name}.high: Input should be less than or equal to 46116860184273"),
         ({"params": {**data["params"], name: {"low": 1, "high": GRID_MAX + 1}}},
          f"field params.{name}: Value error, linear range 1..1000001 has more than 1,000,000 values"),
+        # a log2 grid from 0.5 would round its first value to 0 (it failed at the first build before)
+        ({"params": {**data["params"], name: {"low": 0.5, "high": 64, "scale": "log2"}}},
+         f"field params.{name}: Value error, low 0.5 gives the grid value 0 (grid values are whole numbers"),
     ):
         path = tmp_path / "space.yaml"
         path.write_text(yaml.safe_dump({**data, **change}))

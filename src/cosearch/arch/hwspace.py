@@ -68,6 +68,10 @@ class HWParam(BaseModel):
         if self.scale == "linear" and math.floor(self.high) - math.ceil(self.low) + 1 > GRID_MAX:
             raise ValueError(f"linear range {self.low:.15g}..{self.high:.15g} has more than {GRID_MAX:,} values "
                              "(use scale: log2)")
+        grid = self.grid()
+        if grid.size and grid[0] < 1:  # a log2 grid from below 1: its values are rounded to whole numbers
+            raise ValueError(f"low {self.low:.15g} gives the grid value {grid[0]:.0f} (grid values are whole "
+                             "numbers, at least 1)")
         return self
 
     def grid(self) -> np.ndarray:
