@@ -46,7 +46,7 @@ from ..mapping.space import MapSpace
 from ..model.evaluate import Costs
 from .base import Optimizer, known_valid
 
-PERFECT_PHASE = (0.3, 0.9)
+PERFECT_PHASE = (0.5, 0.9)
 """Under imperfect factorization, the share of a known budget ``auto`` spends first on perfect
 factorizations only (see the module docstring): the first value when remainders let the layer keep
 more PEs busy than any perfect factorization can, the second when they do not (measured: docs/mapper.md,
