@@ -8,6 +8,8 @@ Figures (ids):
   the baselines' EDP as dashed lines;
 * ``area_edp`` (studies): area (mm²) against network EDP of every valid evaluated HW point, the Pareto
   front over all of them, the area budget (vertical line) and the baselines;
+  both in J·s with SRAM leakage instead when every study searches precision, DRAM bandwidth or clock
+  (what such a study ranks by), without the pJ·cycles lower bound;
 * ``energy_breakdown``: network energy (µJ, repeats counted) of each design, stacked by level and data
   space (plus the MACs);
 * ``layer_edp``: EDP of one instance of each layer (pJ·cycles, log scale), one bar per design;
@@ -29,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .._io import write_atomic
+from .._io import finite, write_atomic
+from ..arch.physical import edp_js
 from ..dims import DATASPACES
 from .records import MAC_LEVEL, Design, Source, StudySource
-from .rows import convergence_rows
+from .rows import convergence_rows, trial_edp_js, trial_energy_latency
 
 PJ_PER_UJ = 1e6
 WIDTH_IN, HEIGHT_IN, DPI = 11.0, 6.2, 100  # PNG: 1100 × 620 pixels
@@ -68,6 +71,23 @@ class ShownDesign:
     label: str
     design: Design
     colour: str
+
+
+def _edp_axis(studies: Sequence[StudySource]) -> tuple[bool, str]:
+    """Whether the EDP figures of ``studies`` are drawn in J·s with leakage (every study searches physical
+    settings and ranks by it) or in pJ·cycles, and the axis unit."""
+    physical = bool(studies) and all(s.searches_physical for s in studies)
+    return physical, ("J·s, with leakage" if physical else "pJ·cycles")
+
+
+def _design_edp(design: Design, physical: bool) -> float | None:
+    """A design's network EDP on the figures' axis (:func:`_edp_axis`)."""
+    if not physical:
+        return design.edp
+    units = design.physical or {}
+    if finite(units.get("total_energy_uj")) is None or finite(units.get("latency_s")) is None:
+        return None
+    return edp_js(units)
 
 
 def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -195,8 +215,9 @@ def _convergence(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Fig
     for s in studies:
         groups.setdefault(s.optimizer, []).append(s)
     series = []  # (label, colour, xs, median/ys, lo, hi)
+    physical, unit = _edp_axis(studies)
     for i, (opt, members) in enumerate(groups.items()):
-        curves = [[r["best_edp"] for r in convergence_rows(s)] for s in members]
+        curves = [[r["best_edp_js" if physical else "best_edp"] for r in convergence_rows(s)] for s in members]
         n = max((len(c) for c in curves), default=0)
         xs, mid, lo, hi = [], [], [], []
         for j in range(n):
@@ -213,9 +234,11 @@ def _convergence(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Fig
         else:
             label = f"{opt}: median of {len(members)} studies (seeds {seeds}), band min–max"
         series.append((label, PALETTE[i % len(PALETTE)], xs, mid, lo, hi, len(members) > 1))
-    baselines = [s for s in shown if s.design.role in ("baseline", "baseline_rs") and s.design.edp is not None]
-    # the lower bound for any design of the first study's space and budget (single workload only)
-    bound = next((s.edp_bound for s in studies if s.edp_bound), None)
+    baselines = [(s, v) for s in shown if s.design.role in ("baseline", "baseline_rs")
+                 and (v := _design_edp(s.design, physical)) is not None]
+    # the lower bound for any design of the first study's space and budget (single workload only; in
+    # pJ·cycles, and none for a space that searches physical settings)
+    bound = None if physical else next((s.edp_bound for s in studies if s.edp_bound), None)
 
     fig = go.Figure()
     for label, colour, xs, mid, lo, hi, band in series:
@@ -226,14 +249,14 @@ def _convergence(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Fig
                                      line=dict(width=0), hoverinfo="skip", showlegend=False, name=f"{label} band"))
         fig.add_trace(go.Scatter(x=xs, y=mid, mode="lines+markers", name=label, line=dict(color=colour, width=2,
                                  shape="hv"), marker=dict(size=5)))
-    for b in baselines:
-        fig.add_hline(y=b.design.edp, line=dict(color=b.colour, dash="dash"), annotation_text=b.label,
+    for b, v in baselines:
+        fig.add_hline(y=v, line=dict(color=b.colour, dash="dash"), annotation_text=b.label,
                       annotation_position="top left")
     if bound:
         fig.add_hline(y=bound, line=dict(color=BOUND_COLOUR, dash="dot"), annotation_text=BOUND_LABEL,
                       annotation_position="bottom left")
     title = "Convergence: best EDP so far vs HW samples"
-    _plotly_layout(fig, title, "HW samples (trials evaluated)", "best EDP so far (pJ·cycles)", logy=True)
+    _plotly_layout(fig, title, "HW samples (trials evaluated)", f"best EDP so far ({unit})", logy=True)
 
     def draw(f: Any) -> None:
         ax = f.add_subplot(111)
@@ -242,15 +265,17 @@ def _convergence(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Fig
                 ax.fill_between(xs, lo, hi, step="post", color=colour, alpha=0.2, linewidth=0)
             ax.step(xs, mid, where="post", color=colour, linewidth=2, label=label)
             ax.plot(xs, mid, "o", color=colour, markersize=3)
-        for b in baselines:
-            ax.axhline(b.design.edp, color=b.colour, linestyle="--", linewidth=1.2, label=b.label)
+        for b, v in baselines:
+            ax.axhline(v, color=b.colour, linestyle="--", linewidth=1.2, label=b.label)
         if bound:
             ax.axhline(bound, color=BOUND_COLOUR, linestyle=":", linewidth=1.5, label=BOUND_LABEL)
         ax.set_yscale("log")
-        _axes_style(ax, title, "HW samples (trials evaluated)", "best EDP so far (pJ·cycles)")
+        _axes_style(ax, title, "HW samples (trials evaluated)", f"best EDP so far ({unit})")
         ax.legend(fontsize=8, loc="best")
 
     caption = ("Best network EDP among the valid HW points evaluated so far, per outer optimizer"
+               + (" (in J·s with SRAM leakage, as the studies rank designs: their spaces search precision, "
+                  "DRAM bandwidth or clock)" if physical else "")
                + ("; several studies of one optimizer (seeds) are drawn as their median with the min–max band"
                   if any(s[6] for s in series) else "") + ". Dashed: the baselines (mapped with the first study's seed; the tables list every study's)."
                + (" Dotted: the lower bound no design of the space within the area budget can beat (energy and "
@@ -268,22 +293,24 @@ def _area_edp(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Figure
     studies = [s for s in sources if isinstance(s, StudySource)]
     if not studies:
         return None
+    physical, unit = _edp_axis(studies)
     per_study = []
     allpts: list[tuple[float, float]] = []
     for i, s in enumerate(studies):
         pts, text = [], []
         for t in s.trials:
             res = t.result or {}
-            if t.state == "complete" and res.get("valid") and res.get("edp") is not None and res.get("area_mm2") is not None:
-                pts.append((float(res["area_mm2"]), float(res["edp"])))
+            edp = trial_edp_js(res) if physical else res.get("edp")
+            if t.state == "complete" and res.get("valid") and edp is not None and res.get("area_mm2") is not None:
+                pts.append((float(res["area_mm2"]), float(edp)))
                 vals = t.hw_params.get("values") or {}
                 text.append(f"trial {t.number}<br>" + "<br>".join(f"{k} = {v}" for k, v in vals.items()))
         allpts += pts
         per_study.append((s.label, PALETTE[i % len(PALETTE)], pts, text))
     front = pareto_front(allpts)
     budgets = sorted({s.area_budget_mm2 for s in studies if s.area_budget_mm2 is not None})
-    baselines = [b for b in shown if b.design.role in ("baseline", "baseline_rs") and b.design.edp is not None
-                 and b.design.area_mm2 is not None]
+    baselines = [(b, v) for b in shown if b.design.role in ("baseline", "baseline_rs")
+                 and (v := _design_edp(b.design, physical)) is not None and b.design.area_mm2 is not None]
 
     fig = go.Figure()
     for label, colour, pts, text in per_study:
@@ -293,14 +320,14 @@ def _area_edp(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Figure
     if front:
         fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines", name="Pareto front",
                                  line=dict(color="#000000", width=1.5, shape="hv")))
-    for b in baselines:
-        fig.add_trace(go.Scatter(x=[b.design.area_mm2], y=[b.design.edp], mode="markers", name=b.label,
+    for b, v in baselines:
+        fig.add_trace(go.Scatter(x=[b.design.area_mm2], y=[v], mode="markers", name=b.label,
                                  marker=dict(symbol="star", size=16, color=b.colour, line=dict(color="#000", width=1))))
     for v in budgets:
         fig.add_vline(x=v, line=dict(color="#d62728", dash="dot"), annotation_text=f"area budget {v:.2f} mm²",
                       annotation_position="top right")
     title = "Area vs EDP of every evaluated HW point"
-    _plotly_layout(fig, title, "area (mm²)", "network EDP (pJ·cycles)", logy=True)
+    _plotly_layout(fig, title, "area (mm²)", f"network EDP ({unit})", logy=True)
 
     def draw(f: Any) -> None:
         ax = f.add_subplot(111)
@@ -309,13 +336,13 @@ def _area_edp(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Figure
         if front:
             ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="black", linewidth=1.5,
                     label="Pareto front")
-        for b in baselines:
-            ax.scatter([b.design.area_mm2], [b.design.edp], marker="*", s=250, color=b.colour, edgecolors="black",
+        for b, v in baselines:
+            ax.scatter([b.design.area_mm2], [v], marker="*", s=250, color=b.colour, edgecolors="black",
                        label=b.label, zorder=5)
         for v in budgets:
             ax.axvline(v, color="#d62728", linestyle=":", linewidth=1.5, label=f"area budget {v:.2f} mm²")
         ax.set_yscale("log")
-        _axes_style(ax, title, "area (mm²)", "network EDP (pJ·cycles)")
+        _axes_style(ax, title, "area (mm²)", f"network EDP ({unit})")
         ax.legend(fontsize=8, loc="best")
 
     caption = ("Every valid HW point evaluated (invalid points have no EDP: see the constraint statistics), "
@@ -326,19 +353,6 @@ def _area_edp(sources: Sequence[Source], shown: Sequence[ShownDesign]) -> Figure
 
 # ---------------------------------------------------------------------------------------------------
 # energy vs latency, one front per study
-
-
-def trial_energy_latency(result: dict[str, Any] | None) -> tuple[float, float] | None:
-    """``(latency ms, energy mJ)`` of a trial's result: latency ``latency_s`` and energy ``power_mw`` ×
-    ``latency_s`` (mW·s = mJ: the dynamic energy plus the SRAM leakage over the run, as the average power
-    counts it); ``None`` for an invalid result or one without those fields (studies of older versions)."""
-    res = result or {}
-    lat, power = res.get("latency_s"), res.get("power_mw")
-    if not res.get("valid") or not isinstance(lat, (int, float)) or not isinstance(power, (int, float)):
-        return None
-    if not (math.isfinite(lat) and math.isfinite(power) and lat > 0 and power >= 0):
-        return None
-    return float(lat) * 1e3, float(power) * float(lat)
 
 
 def design_energy_latency(physical: dict[str, Any] | None) -> tuple[float, float] | None:

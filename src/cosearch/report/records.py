@@ -116,6 +116,14 @@ class StudySource:
     def designs(self) -> list[Design]:
         return ([self.best] if self.best is not None else []) + self.baselines
 
+    @property
+    def searches_physical(self) -> bool:
+        """The study's space searches precision, DRAM bandwidth or clock: it ranks designs by EDP in J·s
+        with leakage, not in pJ·cycles (docs/codesign.md, "Objectives in physical units")."""
+        from ..arch.hwspace import searched_physical
+
+        return bool(searched_physical(self.config.get("hw_space")))
+
 
 @dataclass
 class MapSource:

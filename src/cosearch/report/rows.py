@@ -4,6 +4,7 @@ convergence, constraint statistics and the Pareto front."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from .._io import finite
@@ -61,11 +62,33 @@ def pareto_rows(src: StudySource) -> list[dict[str, Any]]:
     return rows
 
 
+def trial_energy_latency(result: dict[str, Any] | None) -> tuple[float, float] | None:
+    """``(latency ms, energy mJ)`` of a trial's result: latency ``latency_s`` and energy ``power_mw`` ×
+    ``latency_s`` (mW·s = mJ: the dynamic energy plus the SRAM leakage over the run, as the average power
+    counts it); ``None`` for an invalid result or one without those fields (studies of older versions)."""
+    res = result or {}
+    lat, power = res.get("latency_s"), res.get("power_mw")
+    if not res.get("valid") or not isinstance(lat, (int, float)) or not isinstance(power, (int, float)):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(power) and lat > 0 and power >= 0):
+        return None
+    return float(lat) * 1e3, float(power) * float(lat)
+
+
+def trial_edp_js(result: dict[str, Any] | None) -> float | None:
+    """A trial's network EDP in J·s with leakage (energy ``power_mw`` × ``latency_s`` times the latency:
+    what a study that searches physical settings ranks by), ``None`` as for :func:`trial_energy_latency`."""
+    xy = trial_energy_latency(result)
+    return None if xy is None else xy[0] * 1e-3 * xy[1] * 1e-3
+
+
 def convergence_rows(src: StudySource) -> list[dict[str, Any]]:
     """Best EDP so far after each HW sample (trial) of a study, in trial order (``None`` until the
-    first valid point). Only finished trials count as samples."""
+    first valid point). Only finished trials count as samples. A study that searches physical settings
+    adds the same in J·s with leakage (``edp_js``, ``best_edp_js``), which it ranks by."""
     rows = []
     best: float | None = None
+    best_js: float | None = None
     sample = 0
     for t in src.trials:
         if t.state not in ("complete", "failed"):
@@ -75,8 +98,14 @@ def convergence_rows(src: StudySource) -> list[dict[str, Any]]:
         edp = finite(res.get("edp")) if t.state == "complete" and res.get("valid") else None
         if edp is not None and (best is None or edp < best):
             best = edp
-        rows.append({"source": src.label, "optimizer": src.optimizer, "seed": src.seed, "sample": sample,
-                     "trial": t.number, "edp": edp, "best_edp": best})
+        row = {"source": src.label, "optimizer": src.optimizer, "seed": src.seed, "sample": sample,
+               "trial": t.number, "edp": edp, "best_edp": best}
+        if src.searches_physical:
+            js = trial_edp_js(res) if t.state == "complete" else None
+            if js is not None and (best_js is None or js < best_js):
+                best_js = js
+            row.update(edp_js=js, best_edp_js=best_js)
+        rows.append(row)
     return rows
 
 
