@@ -130,3 +130,33 @@ def test_bo_steers_away_from_a_learned_infeasible_region() -> None:
     proposed = opt.points[opt.n_init:]
     random = EYERISS.random_points(2000, np.random.default_rng(0))
     assert (proposed[:, glb] < 7).mean() < 0.5 * (random[:, glb] < 7).mean()
+
+
+def test_bo_batches_span_exploitation_and_exploration() -> None:
+    """A ``bo`` batch under LCB takes its i-th point with kappa · kappa_growth**i: the first is the top
+    LCB point, as a top-n batch's is, and the batch is more uncertain (larger posterior sd) than the
+    top-n batch of one LCB (kappa_growth 1), whose points crowd around one optimum."""
+    from cosearch.codesign.hw_optimizers import BOHW
+
+    def trained(growth: float) -> BOHW:
+        opt = make_hw_optimizer("bo", EYERISS, area_budget_mm2=BUDGET, seed=5, explore=0.0)
+        opt.kappa_growth = growth
+        for _ in range(2):  # the random warm-up (n_init 10)
+            pts = opt.ask(5)
+            opt.tell(pts, _fake_value(EYERISS, pts))
+        return opt
+
+    def posterior_sd(opt: BOHW, pts: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng([opt.seed, opt.n_told, 7])  # ask's generator: the GP it fits
+        X = opt.features(opt.points)
+        gp = opt._fit_gp(X, np.log(opt.values), rng)
+        return gp.mean_std(opt.features(pts))[1]
+
+    assert BOHW.kappa_growth > 1
+    spread, top = trained(BOHW.kappa_growth), trained(1.0)
+    np.testing.assert_array_equal(spread.points, top.points)  # the same warm-up
+    a, b = spread.ask(5), top.ask(5)
+    assert len({tuple(p) for p in a}) == 5 and len({tuple(p) for p in b}) == 5
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a, b)
+    assert posterior_sd(spread, a).mean() > posterior_sd(top, b).mean()

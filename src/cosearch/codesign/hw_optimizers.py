@@ -36,7 +36,7 @@ from typing import Callable, ClassVar
 
 import numpy as np
 
-from .._gp.acquisition import ACQUISITIONS, acquisition_values, weight_by_feasibility
+from .._gp.acquisition import ACQUISITIONS, PENALTY_WEIGHT, acquisition_values, weight_by_feasibility
 from .._gp.feasibility import FeasibilityModel
 from .._gp.gp import GPSurrogate, fit_hyper
 from .._gp.optimize import PoolOps, fresh_rows, kriging_believer_batch, optimize_discrete
@@ -219,6 +219,9 @@ class BOHW(HWOptimizer):
     feasibility_weighting: ClassVar[dict[str, str]] = {"lcb": "penalty", "logei": "log", "ehvi": "log"}
     # How the feasibility model's inputs are standardised (cosearch._gp.feasibility.STANDARDISATIONS).
     feasibility_standardise: ClassVar[str] = "zscore"
+    # LCB batches: the i-th point of a batch uses kappa · kappa_growth**i (1: the batch is the top n by
+    # one LCB, as before)
+    kappa_growth: ClassVar[float] = 2.0
 
     def __init__(self, space: HWSpace, *, n_init: int = 10, pool: int = 1000, acquisition: str = "lcb",
                  kappa: float = 1.0, explore: float = 0.1, **kw) -> None:
@@ -278,10 +281,36 @@ class BOHW(HWOptimizer):
             return self._propose_pareto(n, rng)
         X = self.features(self.points)
         gp = self._fit_gp(X[feasible], np.log(self.values[feasible]), rng)
-        acquisition = self._acquisition(gp, self._feasibility(X, feasible))
-        chosen, _ = optimize_discrete(acquisition, self._candidates(rng), n, ops=_POINT_OPS,
+        feasibility = self._feasibility(X, feasible)
+        if self.acquisition == "lcb" and self.kappa_growth != 1.0:
+            pool, _ = fresh_rows(_POINT_OPS, self._candidates(rng), _point_keys(self.points))
+            return self._explore(self._kappa_batch(gp, feasibility, pool, n), rng)
+        chosen, _ = optimize_discrete(self._acquisition(gp, feasibility), self._candidates(rng), n, ops=_POINT_OPS,
                                       seen=_point_keys(self.points))
         return self._explore(chosen, rng)
+
+    def _kappa_batch(self, gp: GPSurrogate, feasibility: FeasibilityModel | None, pool: np.ndarray,
+                     n: int) -> np.ndarray:
+        """``[<= n, P]`` points of ``pool [N, P]`` (new, distinct): the ``i``-th maximises -LCB with
+        ``kappa · kappa_growth**i`` among those not chosen yet (ties: pool order), so a batch spans
+        exploitation and exploration instead of being ``n`` neighbours of one optimum. The feasibility
+        penalty grows alike, so exploring does not buy its way into a learned-infeasible region."""
+        Xc = self.features(pool)
+        mu, sd = gp.mean_std(Xc)
+        log_p = feasibility.log_prob(Xc) if feasibility is not None else None
+        taken = np.zeros(len(pool), dtype=bool)
+        picks: list[int] = []
+        for i in range(min(n, len(pool))):
+            scale = self.kappa_growth**i
+            acq = acquisition_values("lcb", mu, sd, best=gp.y_min, kappa=self.kappa * scale)
+            if log_p is not None:
+                acq = weight_by_feasibility(acq, log_p, self.feasibility_weighting["lcb"],
+                                            penalty=PENALTY_WEIGHT * scale)
+            acq = np.where(taken, -np.inf, acq)
+            j = int(np.argmax(acq))
+            taken[j] = True
+            picks.append(j)
+        return pool[np.array(picks, dtype=np.int64)]
 
     def _explore(self, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Replace each chosen point by a random valid one with probability ``explore`` (authors: 0.1)."""
