@@ -206,7 +206,8 @@ class BOHW(HWOptimizer):
     Settings: ``n_init`` random points first, a pool of ``pool`` valid-by-construction candidates
     plus ``pool // 10`` grid neighbours of each of the ``n_parents`` best told points, ``acquisition``
     (``"lcb"`` with ``kappa``, or ``"logei"``; EHVI for several objectives), and each chosen point
-    replaced by a random one with probability ``explore``.
+    replaced by a random one with probability ``explore``. Under LCB the ``i``-th point of a batch uses
+    ``kappa · kappa_growth**i`` (:meth:`_kappa_batch`); under log-EI a batch is the top ``n``.
     """
 
     name = "bo"
