@@ -89,6 +89,7 @@ def convergence_rows(src: StudySource) -> list[dict[str, Any]]:
     rows = []
     best: float | None = None
     best_js: float | None = None
+    physical = src.searches_physical
     sample = 0
     for t in src.trials:
         if t.state not in ("complete", "failed"):
@@ -100,7 +101,7 @@ def convergence_rows(src: StudySource) -> list[dict[str, Any]]:
             best = edp
         row = {"source": src.label, "optimizer": src.optimizer, "seed": src.seed, "sample": sample,
                "trial": t.number, "edp": edp, "best_edp": best}
-        if src.searches_physical:
+        if physical:
             js = trial_edp_js(res) if t.state == "complete" else None
             if js is not None and (best_js is None or js < best_js):
                 best_js = js
