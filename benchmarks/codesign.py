@@ -97,6 +97,15 @@ def summarize(studies: list[dict]) -> dict:
         bounds = sorted(s["edp_ratio_bound"] for s in studies if s["workload"] == w and s.get("edp_ratio_bound"))
         if bounds:  # no design within the budget can go below this (search/bounds.py); varies with the baseline's seed
             row["edp_ratio_bound"] = {"median": statistics.median(bounds), "min": bounds[0], "max": bounds[-1]}
+        # the designs' own EDPs, not ratios: each study maps its baseline with its own unit seeds, so
+        # ratios of equally good designs differ by the baseline's mapping (a few % on MLP)
+        best_found = [s["best_edp"] for s in studies if s["workload"] == w and s.get("best_edp")]
+        if best_found and bo:
+            row["bo_vs_best_found"] = {"per_seed": [s["best_edp"] / min(best_found) for s in bo if s.get("best_edp")]}
+            row["bo_vs_best_found"]["max"] = max(row["bo_vs_best_found"]["per_seed"])
+        over = [s["best_edp"] / s["bound_edp"] for s in bo if s.get("best_edp") and s.get("bound_edp")]
+        if over:
+            row["bo_over_bound"] = {"median": statistics.median(over), "max": max(over)}
         changes = [s["remap_10x_change"] for s in bo if "remap_10x_change" in s]
         if changes:
             row["remap_10x_change"] = {"max_abs": max(abs(c) for c in changes), "values": changes}
@@ -130,7 +139,7 @@ def quality(args: argparse.Namespace) -> dict:
         r = cd.run()
         rec = {"workload": w, "optimizer": opt, "seed": seed, "edp_ratio": r.edp_ratio,
                "edp_ratio_rs": r.edp_ratio_rs, "edp_ratio_bound": r.edp_ratio_bound,
-               "best_edp": r.best.edp if r.best else None,
+               "best_edp": r.best.edp if r.best else None, "bound_edp": (r.bound or {}).get("edp"),
                "baseline_edp": r.baseline.edp, "baseline_rs_edp": r.baseline_rs.edp,
                "area_budget_mm2": cd.area_budget, "best_area_mm2": r.best.area_mm2 if r.best else None,
                "best_arch": r.best.arch if r.best else None,
@@ -230,10 +239,12 @@ def main() -> None:
     ap.add_argument("--warm-start", type=int, default=WARM_START_POINTS,
                     help="nearest earlier points seeding each layer's search (0: cold, as before warm starts)")
     ap.add_argument("--pareto", action="store_true", help="the pareto objective: hypervolume of each front")
-    ap.add_argument("--summary-of", metavar="FILE", help="only summarise the studies of an earlier --out file")
+    ap.add_argument("--summary-of", metavar="FILE", nargs="+",
+                    help="only summarise the studies of earlier --out files, together")
     args = ap.parse_args()
     if args.summary_of:
-        print(json.dumps({"summary": summarize(json.loads(Path(args.summary_of).read_text())["studies"])}))
+        studies = [s for f in args.summary_of for s in json.loads(Path(f).read_text())["studies"]]
+        print(json.dumps({"summary": summarize(studies)}))
         return
     print(json.dumps(scale(args) if args.scale else pareto_quality(args) if args.pareto else quality(args)))
 
