@@ -1,7 +1,10 @@
 """Co-design quality: EDP ratio of the best design found against both eyeriss-168 baselines (same
 estimator, equal area budget), per workload and outer optimizer over several seeds; how soon ``bo``
 reaches ``random``'s final best; how much re-mapping the winner with 10x the inner budget changes it;
-the lower bound on the EDP ratio that no design within the area budget can beat (search/bounds.py).
+the lower bound on the EDP ratio that no design within the area budget can beat (codesign/bounds.py);
+per workload, each ``bo`` seed's best EDP ÷ the best any study found (``bo_vs_best_found``) and ÷ the
+bound (``bo_over_bound``), on the designs' own EDPs (each study maps its baseline with its own unit
+seeds, so ratios of equally good designs differ by a few %).
 
 Prints one JSON object (also written to ``--out`` after every study). Full protocol (issue #5):
 ``--workloads resnet18,dqn,mlp,transformer --optimizers bo,random,ga,vanilla-bo --seeds 10
@@ -10,6 +13,7 @@ Prints one JSON object (also written to ``--out`` after every study). Full proto
     python benchmarks/codesign.py [--workloads dqn] [--optimizers bo,random] [--seeds 3] \
         [--hw-budget 50] [--mapper-budget 5000] [--jobs 2] [--out codesign_bench.json]
     python benchmarks/codesign.py --scale [--jobs 2]
+    python benchmarks/codesign.py --summary-of bo.json random.json     # summarise earlier runs together
     python benchmarks/codesign.py --pareto --workloads dqn,resnet18 --optimizers bo,random,ga --seeds 5
 
 ``--pareto`` runs the ``pareto`` objective (energy, cycles, area) instead and reports the hypervolume of
