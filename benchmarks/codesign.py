@@ -99,7 +99,7 @@ def summarize(studies: list[dict]) -> dict:
             row["bo_points_to_reach_random_best"] = {
                 "per_seed": reach, "median": statistics.median(vals), "ci90_median": median_ci(vals)}
         bounds = sorted(s["edp_ratio_bound"] for s in studies if s["workload"] == w and s.get("edp_ratio_bound"))
-        if bounds:  # no design within the budget can go below this (search/bounds.py); varies with the baseline's seed
+        if bounds:  # no design within the budget can go below this (codesign/bounds.py); varies with the baseline's seed
             row["edp_ratio_bound"] = {"median": statistics.median(bounds), "min": bounds[0], "max": bounds[-1]}
         # the designs' own EDPs, not ratios: each study maps its baseline with its own unit seeds, so
         # ratios of equally good designs differ by the baseline's mapping (a few % on MLP)
