@@ -39,7 +39,7 @@ import numpy as np
 from cosearch.arch.hwspace import load_hw_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from codesign import first_reaching, median_ci, protocol_studies  # noqa: E402  (the sibling benchmark's)
+from codesign import bo_vs_best_found, first_reaching, load_studies, median_ci, protocol_studies  # noqa: E402  (the sibling benchmark's)
 
 PAPER_EDP_CHANGE = {"resnet18": -0.18, "dqn": -0.40}
 """The paper's reported EDP change against the hand-tuned Eyeriss (arXiv 2010.02075, abstract): −18%
@@ -108,10 +108,8 @@ def summarize(studies: list[dict]) -> dict:
             vals = [x if x is not None else float("inf") for x in reach]
             row["bo_points_to_reach_random_best"] = {"per_seed": reach, "median": statistics.median(vals),
                                                      "ci90_median": median_ci(vals)}
-        best_found = [s["best_edp"] for s in mine if s["best_edp"] is not None]
-        if best_found:  # how far each bo seed ends from the best design any optimizer found
-            row["bo_vs_best_found"] = [s["best_edp"] / min(best_found) for s in mine
-                                       if s["optimizer"] == "bo" and s["best_edp"] is not None]
+        if any(s["best_edp"] is not None for s in mine):  # how far each bo seed ends from the best found
+            row["bo_vs_best_found"] = bo_vs_best_found(mine)
         if w in PAPER_EDP_CHANGE:
             target = 1 + PAPER_EDP_CHANGE[w]
             row["paper"] = {"edp_ratio": target,
@@ -174,8 +172,7 @@ def main() -> None:
     ap.add_argument("--summary-of", metavar="FILE", nargs="+", help="only summarise the studies of earlier --out files")
     args = ap.parse_args()
     if args.summary_of:
-        studies = [s for f in args.summary_of for s in json.loads(Path(f).read_text())["studies"]]
-        out = {"summary": summarize(studies)}
+        out = {"summary": summarize(load_studies(args.summary_of))}
     else:
         out = run(args)
     print(table(out["summary"]))
