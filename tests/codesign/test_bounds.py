@@ -9,8 +9,11 @@ import pytest
 import cosearch
 from cosearch.arch.area import AreaModel
 from cosearch.arch.hwspace import load_hw_space
+from dataclasses import replace
+
 from cosearch.codesign.bounds import (
     compulsory_dram_words,
+    design_floors,
     energy_floors,
     feasible_meshes,
     layer_cycles_floor,
@@ -202,6 +205,58 @@ def test_network_bound_is_below_designs_and_consistent() -> None:
         assert e >= b.energy_pj and c >= b.cycles and e * c >= b.edp
     with pytest.raises(ValueError, match="fits"):
         network_edp_bound(net, space, 0.1)
+
+
+REUSE_LAYERS = [
+    *LAYERS,
+    Layer(name="matmul", N=1, K=64, C=96, P=32, Q=1, R=1, S=1),  # no filter windows: Loomis-Whitney
+    Layer(name="heads", G=4, N=1, K=32, C=16, P=24, Q=1, R=1, S=1),
+    Layer(name="conv5x5s2", K=16, C=8, P=9, Q=9, R=5, S=5, Wstride=2, Hstride=2),
+]
+
+
+@pytest.mark.parametrize("name", ["eyeriss-like", "paper"])
+def test_no_sampled_or_searched_mapping_beats_a_designs_reuse_floor(name: str) -> None:
+    """The floor with reuse within a PE (codesign/reuse_floor.py), at a design's own scratchpads and PEs,
+    holds for sampled mappings of both factorizations and for searched ones, on random designs."""
+    space = SPACES[name]
+    rng = np.random.default_rng(11)
+    for p in space.random_points(3, rng):
+        arch = space.arch(p)
+        floors = design_floors(space, p)
+        levels = {lvl.name: lvl for lvl in arch.levels}
+        assert floors.reuse is not None
+        assert floors.reuse.words == (levels["weights_spad"].size_words, levels["ifmap_spad"].size_words,
+                                      levels["psum_spad"].size_words)
+        for layer in REUSE_LAYERS:
+            e_min = layer_energy_floor(layer, floors, arch.mac.instances)
+            assert e_min >= layer_energy_floor(layer, replace(floors, reuse=None), arch.mac.instances)
+            for factorization in ("perfect", "imperfect"):
+                space_of = MapSpace(arch, layer, factorization=factorization)
+                costs = evaluate(arch, layer, space_of.sample(1500, seed=3))
+                ok = costs.valid
+                assert ok.any()
+                assert (costs.energy_pj[ok] >= e_min * (1 - 1e-9)).all()
+            best = map_layer(arch, layer, budget=3000, seed=0, objective="energy")
+            assert best.energy_pj >= e_min * (1 - 1e-9)
+
+
+def test_the_reuse_floor_counts_what_small_scratchpads_force() -> None:
+    """On a matrix product with 16/4/4-word scratchpads the floor with reuse within a PE is well above the
+    plain one (partial sums must be refilled or re-read, refills fed from the GLB), and an energy search
+    does not beat it."""
+    space = SPACES["eyeriss-like"]
+    values = {"mesh_x": 16, "mesh_y": 8, "glb_kb": 64, "glb_bandwidth": 64, "weights_spad_words": 16,
+              "ifmap_spad_words": 4, "psum_spad_words": 4}
+    arch = space.arch(values)
+    point = np.array([list(space.grids()[i]).index(values[n]) for i, n in enumerate(space.names)])
+    floors = design_floors(space, point)
+    layer = Layer(name="ffn", N=1, K=512, C=512, P=128, Q=1, R=1, S=1)
+    plain = layer_energy_floor(layer, replace(floors, reuse=None), arch.mac.instances)
+    reuse = layer_energy_floor(layer, floors, arch.mac.instances)
+    assert reuse > 1.02 * plain
+    best = map_layer(arch, layer, budget=5000, seed=0, objective="energy")
+    assert reuse <= best.energy_pj
 
 
 FC = Layer(name="fc-dram-bound", N=1, K=512, C=512, P=1, Q=1, R=1, S=1)  # a matrix-vector product: DRAM-bound

@@ -22,6 +22,18 @@ every design's network cost is bounded below by costs no mapping can avoid:
   fills are added (scratchpad fills: each weight and each used input enters some PE's scratchpad).
   A GLB that may be bypassed (``eyeriss``, ``simple``) adds nothing; the ``timeloop-eyeriss`` GLB,
   which always keeps inputs and outputs, adds their fills, reads and updates.
+- **Reuse within a PE** (templates whose Weights, Inputs and Outputs each have their own fixed per-PE
+  scratchpad, ``eyeriss`` and ``timeloop-eyeriss``: :mod:`.reuse_floor`). A PE can do only so many
+  MACs with the words its small scratchpads hold and the words that arrive in them (Loomis–Whitney for
+  layers without filter windows; two operands fix a MAC for any layer), so a layer forces scratchpad
+  refills; each refill costs its scratchpad's fill and, for weights and inputs, a parent (GLB or DRAM)
+  read shared by at most the PEs a multicast reaches. Fresh partial sums cost nothing but are at most
+  ``outputs × r`` with ``r`` the PEs reducing into one output, and the read-modify-write reads are the
+  MACs less those; more spatial reduction also leaves fewer PEs to share a parent read. The floor
+  takes the least over ``r`` and the multicast split, and replaces the partial-sum term and the
+  scratchpad fills above when it is higher. It depends on the scratchpad sizes, whose reads every MAC
+  pays, so the network's energy floor is minimised over the grid of those sizes jointly (one size per
+  design, for every layer, each with the most PEs a design with it fits within the budget).
 - **Cycles** of one layer on a mesh ≥ max(MACs / the most PEs a mapping of the layer can keep busy on
   that mesh, compulsory DRAM words / DRAM bandwidth). Under perfect factorization the spatial factors
   divide the dims; under imperfect factorization any spatial factor fits (a 7-wide dim on 4×2 PEs
@@ -47,7 +59,8 @@ bandwidth-free on chip: every term is something the cost model charges.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -58,6 +71,7 @@ from ..arch.spec import Arch
 from ..dims import DATASPACES
 from ..workload.geometry import distinct_windows
 from ..workload.layer import Layer, Network
+from .reuse_floor import ReuseFloor, per_pe_keepers, reuse_extra
 
 
 def compulsory_dram_words(layer: Layer) -> tuple[int, int, int]:
@@ -81,7 +95,8 @@ class EnergyFloors:
     (fills, reads and updates of the levels that always keep it). ``output_rmw_read``: pJ of one read
     of the per-PE level that always keeps Outputs and is their innermost keeper (its read-modify-write
     reads, :func:`layer_energy_floor`), 0 if there is none. All per-word figures are for words of the
-    data space's own width.
+    data space's own width. ``reuse``: the :class:`~.reuse_floor.ReuseFloor` of designs with these
+    floors' scratchpad sizes (``None``: not counted).
     """
 
     mac: float
@@ -91,6 +106,7 @@ class EnergyFloors:
     per_word: tuple[float, float, float] = (0.0, 0.0, 0.0)
     output_rmw_read: float = 0.0
     dram_word: tuple[float, float, float] | None = None
+    reuse: ReuseFloor | None = None
 
     @property
     def dram_per_word(self) -> tuple[float, float, float]:
@@ -173,6 +189,105 @@ def _floors_from(arch0: Arch, mac: float, min_read: list[float], min_fill: list[
                         dram_word=dram_word)
 
 
+def reuse_floors(space: HWSpace) -> list[tuple[EnergyFloors, np.ndarray]]:
+    """For the sizes of the per-PE Weights, Inputs and Outputs keepers (:func:`.reuse_floor.per_pe_keepers`):
+    the :class:`EnergyFloors` of designs with those scratchpads (their own energies, every other level
+    at its cheapest, as :func:`energy_floors`) with their :class:`~.reuse_floor.ReuseFloor`, and a grid
+    point (``[P]`` indices, the rest at 0) whose area no design with them undercuts, for
+    :func:`feasible_meshes`. Sizes of one keeper with the same energies are taken together, at the
+    largest capacity and the smallest area (a floor for each of them). Empty if the template has no
+    such keepers."""
+    ctx = _ReuseContext.of(space)
+    if ctx is None:
+        return []
+    names = list(space.names)
+    level_params = space.template_spec.level_params
+    base = np.zeros(len(names), dtype=np.int64)
+    # per keeper: runs of its grid points alike in energy, as (columns, smallest point, largest point)
+    groups = []
+    for li in ctx.keepers:
+        cols = [names.index(p) for p in level_params.get(ctx.arch0.levels[li].name, ())]
+        runs: list[list] = []
+        for idx in np.ndindex(*(int(space.sizes[c]) for c in cols)):
+            pt = base.copy()
+            pt[cols] = idx
+            e = space.arch(pt).levels[li].energy_pj
+            key = (e.read, e.fill, e.update)
+            if len(cols) == 1 and runs and runs[-1][0] == key:
+                runs[-1][2] = idx
+            else:
+                runs.append([key, idx, idx])
+        groups.append([(cols, lo, hi) for _, lo, hi in runs])
+    out = []
+    for combo in itertools.product(*groups):
+        small, large = base.copy(), base.copy()
+        for cols, lo, hi in combo:
+            small[cols] = lo
+            large[cols] = hi
+        out.append((ctx.floors(space.arch(small), space.arch(large)), small))
+    return out
+
+
+def design_floors(space: HWSpace, point: np.ndarray) -> EnergyFloors:
+    """The :class:`EnergyFloors` of the design at grid ``point`` (``[P]`` indices): with per-PE
+    scratchpads, theirs (energies and capacities) with their :class:`~.reuse_floor.ReuseFloor`, every
+    other level at its cheapest; without, the space's :func:`energy_floors`. With the design's PEs,
+    :func:`layer_energy_floor` bounds every mapping of a layer on that design."""
+    ctx = _ReuseContext.of(space)
+    if ctx is None:
+        return _floors(space)
+    arch = space.arch(np.asarray(point, dtype=np.int64))
+    return ctx.floors(arch, arch)
+
+
+@dataclass(frozen=True)
+class _ReuseContext:
+    """What :func:`reuse_floors` and :func:`design_floors` share for one space: the smallest design
+    ``arch0``, the per-PE ``keepers``, each level's cheapest (read, fill, update) ``cheapest [L]``, the
+    word-to-access ratios ``wscale [L][3]`` and the cheapest ``parent_read`` of Weights or Inputs."""
+
+    arch0: Arch
+    keepers: tuple[int, int, int]
+    cheapest: tuple[tuple[float, float, float], ...]
+    wscale: tuple[tuple[float, ...], ...]
+    parent_read: float
+
+    @staticmethod
+    def of(space: HWSpace) -> "_ReuseContext | None":
+        names = list(space.names)
+        level_params = space.template_spec.level_params
+        base = np.zeros(len(names), dtype=np.int64)
+        arch0 = space.arch(base)
+        keepers = per_pe_keepers(arch0)
+        if keepers is None:
+            return None
+        cheapest = tuple(_cheapest_access(space, li, base, [names.index(p) for p in level_params.get(lvl.name, ())])
+                         for li, lvl in enumerate(arch0.levels))
+        wscale = tuple(tuple(lvl.bits(ds) / lvl.access_width for ds in DATASPACES) for lvl in arch0.levels)
+        parent_read = min(cheapest[li][0] * wscale[li][di] for di in (0, 1) for li in range(keepers[di])
+                          if DATASPACES[di] in arch0.levels[li].keeps)
+        return _ReuseContext(arch0, keepers, cheapest, wscale, parent_read)
+
+    def floors(self, energies: Arch, capacities: Arch) -> EnergyFloors:
+        """Floors with the keepers' energies of ``energies`` and capacities of ``capacities``."""
+        access = list(self.cheapest)
+        for li in self.keepers:
+            e = energies.levels[li].energy_pj
+            access[li] = (e.read, e.fill, e.update)
+        wscale = [list(w) for w in self.wscale]
+        floors = _floors_from(self.arch0, self.arch0.mac.energy_pj, [a[0] for a in access],
+                              [a[1] for a in access], [a[2] for a in access], wscale)
+        lv = capacities.levels
+        words = (int(lv[self.keepers[0]].size_bits // lv[self.keepers[0]].bits("Weights")),
+                 int(lv[self.keepers[1]].size_bits // lv[self.keepers[1]].bits("Inputs")),
+                 int(lv[self.keepers[2]].size_bits // lv[self.keepers[2]].bits("Outputs")))
+        fills = (access[self.keepers[0]][1] * wscale[self.keepers[0]][0],
+                 access[self.keepers[1]][1] * wscale[self.keepers[1]][1],
+                 access[self.keepers[2]][1] * wscale[self.keepers[2]][2])
+        reuse = ReuseFloor(words=words, fill=fills, rmw_read=floors.output_rmw_read, parent_read=self.parent_read)
+        return replace(floors, reuse=reuse)
+
+
 def output_rmw_reads(layer: Layer, max_pes: int | None) -> int:
     """The fewest read-modify-write reads of partial sums any mapping of ``layer`` makes at a per-PE
     level that keeps Outputs innermost, on designs of at most ``max_pes`` PEs (``None``: any number).
@@ -190,10 +305,15 @@ def output_rmw_reads(layer: Layer, max_pes: int | None) -> int:
 def layer_energy_floor(layer: Layer, floors: EnergyFloors, max_pes: int | None = None) -> float:
     """Lower bound (pJ) on one instance of ``layer``'s energy on any design with these floors and at
     most ``max_pes`` PEs (``None``: any number, which leaves out the partial-sum reads that only a
-    bounded mesh forces, :func:`output_rmw_reads`)."""
+    bounded mesh forces, :func:`output_rmw_reads`, and the reuse within a PE, :class:`ReuseFloor`)."""
     w, i, o = compulsory_dram_words(layer)
     on_chip = w * floors.per_word[0] + i * floors.per_word[1] + o * floors.per_word[2]
     rmw = output_rmw_reads(layer, max_pes) * floors.output_rmw_read
+    if floors.reuse is not None and max_pes is not None:
+        # the reuse floor bounds the partial-sum reads, all scratchpad fills and the parent reads past
+        # the compulsory ones together; the plain terms bound the first two (the fills in on_chip)
+        spad = w * floors.reuse.fill[0] + i * floors.reuse.fill[1]
+        rmw = max(rmw + spad, reuse_extra(layer, floors.reuse, max_pes, (w, i))) - spad
     dw, di, do = floors.dram_per_word
     return layer.macs * (floors.mac + floors.per_mac) + w * dw + i * di + o * do + on_chip + rmw
 
@@ -253,10 +373,9 @@ def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
                          "needs them fixed")
     if space.template_spec.mac_params:
         return _blocked_edp_bound(network, space, area_budget_mm2, area or AreaModel(space), factorization)
-    floors = _floors(space)
+    area = area or AreaModel(space)
     meshes = feasible_meshes(space, area_budget_mm2, area)
-    max_pes = max((x * y for x, y in meshes), default=None)
-    energy = sum(layer.count * layer_energy_floor(layer, floors, max_pes) for layer in network.layers)
+    energy = _network_energy_floor(network, space, area_budget_mm2, area, meshes)
     smallest = space.values(np.zeros(len(space.names), dtype=np.int64))
     mesh_x, mesh_y = space.template_spec.mesh
     best: tuple[float, tuple[int, int]] | None = None
@@ -269,6 +388,37 @@ def network_edp_bound(network: Network, space: HWSpace, area_budget_mm2: float,
     if best is None:
         raise ValueError(f"no design of hardware space {space.name} fits {area_budget_mm2:.3f} mm²")
     return EDPBound(energy_pj=energy, cycles=best[0], edp=energy * best[0], mesh=best[1])
+
+
+def _network_energy_floor(network: Network, space: HWSpace, area_budget_mm2: float, area: AreaModel,
+                          meshes: list[tuple[int, int]]) -> float:
+    """Σ count × :func:`layer_energy_floor` (pJ) over ``network``'s layers, for the cheapest design of
+    ``space`` within the budget: with per-PE scratchpads of each data space (:func:`reuse_floors`), the
+    least over their sizes of the network's floor with those sizes, on the most PEs a design with them
+    fits (sizes no design fits with are skipped); otherwise with the space's :func:`energy_floors` on
+    the most PEs of ``meshes``."""
+    combos = _reuse_floors(space)
+    best = np.inf
+    for floors, point in combos:
+        fits = feasible_meshes(space, area_budget_mm2, area, point)
+        if not fits:
+            continue
+        pes = max(x * y for x, y in fits)
+        best = min(best, sum(layer.count * layer_energy_floor(layer, floors, pes) for layer in network.layers))
+    if np.isfinite(best):
+        return float(best)
+    floors = _floors(space)
+    max_pes = max((x * y for x, y in meshes), default=None)
+    return sum(layer.count * layer_energy_floor(layer, floors, max_pes) for layer in network.layers)
+
+
+@lru_cache(maxsize=8)
+def _reuse_floors_cached(space_json: str) -> list[tuple[EnergyFloors, np.ndarray]]:
+    return reuse_floors(HWSpace.model_validate_json(space_json))
+
+
+def _reuse_floors(space: HWSpace) -> list[tuple[EnergyFloors, np.ndarray]]:
+    return _reuse_floors_cached(space.model_dump_json())
 
 
 @lru_cache(maxsize=8)
