@@ -229,48 +229,58 @@ def reuse_floors(space: HWSpace) -> list[tuple[EnergyFloors, np.ndarray]]:
 
 
 def design_floors(space: HWSpace, point: np.ndarray) -> EnergyFloors:
-    """The :class:`EnergyFloors` of the design at grid ``point`` (``[P]`` indices): with per-PE
-    scratchpads, theirs (energies and capacities) with their :class:`~.reuse_floor.ReuseFloor`, every
-    other level at its cheapest; without, the space's :func:`energy_floors`. With the design's PEs,
-    :func:`layer_energy_floor` bounds every mapping of a layer on that design."""
-    ctx = _ReuseContext.of(space)
-    if ctx is None:
-        return _floors(space)
+    """The :class:`EnergyFloors` of the one design at grid ``point`` (``[P]`` indices): every level at its
+    own energies, and with per-PE scratchpads their :class:`~.reuse_floor.ReuseFloor`. With the design's
+    PEs, :func:`layer_energy_floor` bounds every mapping of a layer on that design."""
     arch = space.arch(np.asarray(point, dtype=np.int64))
+    access = tuple((lvl.energy_pj.read, lvl.energy_pj.fill, lvl.energy_pj.update) for lvl in arch.levels)
+    ctx = _ReuseContext.at(arch, access)
+    if ctx is None:
+        wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in arch.levels]
+        return _floors_from(arch, arch.mac.energy_pj, [a[0] for a in access], [a[1] for a in access],
+                            [a[2] for a in access], wscale)
     return ctx.floors(arch, arch)
 
 
 @dataclass(frozen=True)
 class _ReuseContext:
-    """What :func:`reuse_floors` and :func:`design_floors` share for one space: the smallest design
-    ``arch0``, the per-PE ``keepers``, each level's cheapest (read, fill, update) ``cheapest [L]``, the
-    word-to-access ratios ``wscale [L][3]`` and the cheapest ``parent_read`` of Weights or Inputs."""
+    """What :func:`reuse_floors` and :func:`design_floors` share: a design shape ``arch0``, its per-PE
+    ``keepers``, each level's (read, fill, update) pJ per access ``access [L]`` (the cheapest over a
+    space's grid, or one design's own), the word-to-access ratios ``wscale [L][3]`` and the cheapest
+    ``parent_read`` of Weights or Inputs."""
 
     arch0: Arch
     keepers: tuple[int, int, int]
-    cheapest: tuple[tuple[float, float, float], ...]
+    access: tuple[tuple[float, float, float], ...]
     wscale: tuple[tuple[float, ...], ...]
     parent_read: float
 
     @staticmethod
     def of(space: HWSpace) -> "_ReuseContext | None":
+        """The context of every design of ``space``: each level at its cheapest over its own grid."""
         names = list(space.names)
         level_params = space.template_spec.level_params
         base = np.zeros(len(names), dtype=np.int64)
         arch0 = space.arch(base)
+        cheapest = tuple(_cheapest_access(space, li, base, [names.index(p) for p in level_params.get(lvl.name, ())])
+                         for li, lvl in enumerate(arch0.levels))
+        return _ReuseContext.at(arch0, cheapest)
+
+    @staticmethod
+    def at(arch0: Arch, access: tuple[tuple[float, float, float], ...]) -> "_ReuseContext | None":
+        """The context of designs shaped as ``arch0`` whose levels cost ``access [L]`` (read, fill,
+        update) per access; ``None`` without per-PE scratchpads."""
         keepers = per_pe_keepers(arch0)
         if keepers is None:
             return None
-        cheapest = tuple(_cheapest_access(space, li, base, [names.index(p) for p in level_params.get(lvl.name, ())])
-                         for li, lvl in enumerate(arch0.levels))
         wscale = tuple(tuple(lvl.bits(ds) / lvl.access_width for ds in DATASPACES) for lvl in arch0.levels)
-        parent_read = min(cheapest[li][0] * wscale[li][di] for di in (0, 1) for li in range(keepers[di])
+        parent_read = min(access[li][0] * wscale[li][di] for di in (0, 1) for li in range(keepers[di])
                           if DATASPACES[di] in arch0.levels[li].keeps)
-        return _ReuseContext(arch0, keepers, cheapest, wscale, parent_read)
+        return _ReuseContext(arch0, keepers, tuple(access), wscale, parent_read)
 
     def floors(self, energies: Arch, capacities: Arch) -> EnergyFloors:
         """Floors with the keepers' energies of ``energies`` and capacities of ``capacities``."""
-        access = list(self.cheapest)
+        access = list(self.access)
         for li in self.keepers:
             e = energies.levels[li].energy_pj
             access[li] = (e.read, e.fill, e.update)
