@@ -3,14 +3,14 @@ budget respects them, and the pieces count what they claim."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 import cosearch
 from cosearch.arch.area import AreaModel
 from cosearch.arch.hwspace import load_hw_space
-from dataclasses import replace
-
 from cosearch.codesign.bounds import (
     compulsory_dram_words,
     design_floors,
