@@ -288,12 +288,9 @@ class _ReuseContext:
         floors = _floors_from(self.arch0, self.arch0.mac.energy_pj, [a[0] for a in access],
                               [a[1] for a in access], [a[2] for a in access], wscale)
         lv = capacities.levels
-        words = (int(lv[self.keepers[0]].size_bits // lv[self.keepers[0]].bits("Weights")),
-                 int(lv[self.keepers[1]].size_bits // lv[self.keepers[1]].bits("Inputs")),
-                 int(lv[self.keepers[2]].size_bits // lv[self.keepers[2]].bits("Outputs")))
-        fills = (access[self.keepers[0]][1] * wscale[self.keepers[0]][0],
-                 access[self.keepers[1]][1] * wscale[self.keepers[1]][1],
-                 access[self.keepers[2]][1] * wscale[self.keepers[2]][2])
+        # keepers[di] is the keeper of DATASPACES[di]: its capacity in words of ds, its fill per word
+        words = tuple(int(lv[li].size_bits // lv[li].bits(ds)) for li, ds in zip(self.keepers, DATASPACES))
+        fills = tuple(access[li][1] * wscale[li][di] for di, li in enumerate(self.keepers))
         reuse = ReuseFloor(words=words, fill=fills, rmw_read=floors.output_rmw_read, parent_read=self.parent_read)
         return replace(floors, reuse=reuse)
 
