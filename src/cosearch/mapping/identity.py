@@ -58,7 +58,7 @@ def _mix(h: np.uint64) -> np.uint64:
     return h
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def hash_row(temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, order: np.ndarray, keep: np.ndarray,
              fanout: int, allowed: np.ndarray, fixed: np.ndarray, mult: np.ndarray) -> np.uint64:
     """The hash of one mapping (``temporal``, ``sx``, ``sy``, ``order``: ``[L, D]``; ``keep``: ``[L, 3]``)
@@ -76,14 +76,12 @@ def hash_row(temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, order: np.nda
     for d in range(D):
         h += np.uint64(sy[fanout, d]) * mult[k]
         k += 1
-    key = np.empty(D, dtype=np.int64)  # factor-1 dims: d; the others: D + order (all distinct)
-    for lv in range(L):
-        for d in range(D):
-            key[d] = D + order[lv, d] if temporal[lv, d] > 1 else d
+    for lv in range(L):  # a dim's key: d for a factor-1 dim, D + its order otherwise (all distinct)
         for d in range(D):  # the rank of d: how many keys are smaller
+            kd = D + order[lv, d] if temporal[lv, d] > 1 else d
             rank = 0
             for e in range(D):
-                rank += key[e] < key[d]
+                rank += (D + order[lv, e] if temporal[lv, e] > 1 else e) < kd
             h += np.uint64(rank) * mult[k]
             k += 1
     for lv in range(L):
@@ -95,7 +93,7 @@ def hash_row(temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, order: np.nda
     return _mix(h)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _hash_rows(temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, order: np.ndarray, keep: np.ndarray,
                fanout: int, allowed: np.ndarray, fixed: np.ndarray, mult: np.ndarray, out: np.ndarray) -> None:
     for b in range(temporal.shape[0]):

@@ -177,7 +177,7 @@ def _pair_sums(w1, we, r0, r1, cf0, cf1, vm, has_m):
     return s_new, s_ov
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(cache=True, error_model="numpy", nogil=True, _nrt=False)
 def remainder_counts(
     b, temporal, spatial_x, spatial_y, order, keep,  # mapping b of [B, L, D] x4, [B, L, 3]
     dims, fanout, tmat, ext,  # [D], int, [3, D, 5], [L + 1, D]

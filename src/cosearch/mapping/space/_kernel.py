@@ -29,7 +29,7 @@ AXIS_W, AXIS_H = 1, 2
 DIM_P, DIM_Q, DIM_R, DIM_S = (DIM_INDEX[d] for d in "PQRS")
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _place(v: int, lv: int, k: int, dd: int, r: int, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray,
            ext: np.ndarray, fanout: int, mesh_x: int, mesh_y: int) -> None:
     """Put factor ``v`` of dim ``dd`` in row ``r``'s slot (level ``lv``, kind ``k``): multiply it into the
@@ -45,7 +45,7 @@ def _place(v: int, lv: int, k: int, dd: int, r: int, temporal: np.ndarray, sx: n
         ext[m, dd, r] *= v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _spatial_cap(cap: int, k: int, r: int, sx: np.ndarray, sy: np.ndarray, fanout: int,
                  mesh_x: int, mesh_y: int, mesh_instances: int) -> int:
     """``cap`` lowered, for a spatial slot (``k`` = X or Y) of row ``r``, to what the mesh has left:
@@ -145,7 +145,7 @@ def fill_rows(slot_level: np.ndarray, slot_kind: np.ndarray, slot_dim: np.ndarra
 DIM_N, DIM_G, DIM_K, DIM_C = (DIM_INDEX[d] for d in "NGKC")
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _tile(di: int, e: np.ndarray, strides: np.ndarray) -> int:
     """Words of data space ``di`` (0 Weights, 1 Inputs, 2 Outputs) for dim extents ``e [D]``."""
     if di == 0:
@@ -157,7 +157,7 @@ def _tile(di: int, e: np.ndarray, strides: np.ndarray) -> int:
     return e[DIM_N] * e[DIM_G] * e[DIM_C] * h * w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _used_words(m: int, r: int, dd: int, v: int, ext: np.ndarray, keep: np.ndarray, dims: np.ndarray,
                 strides: np.ndarray, e: np.ndarray) -> int:
     """Words level ``m`` of row ``r`` holds (its largest tiles: extents clamped to the dims) if dim
@@ -172,7 +172,7 @@ def _used_words(m: int, r: int, dd: int, v: int, ext: np.ndarray, keep: np.ndarr
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _next_factor(rest: int, v: int) -> int:
     """The next efficient factor of ``rest`` after ``v`` (:func:`cosearch.mapping.factors.efficient_factors`),
     or 0 after the last."""
@@ -182,7 +182,7 @@ def _next_factor(rest: int, v: int) -> int:
     return (rest + q - 1) // q
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _window_partner(d: int) -> int:
     """The dim sharing an Inputs axis with ``d`` (P and R, Q and S), or -1."""
     if d == DIM_P:
@@ -196,7 +196,7 @@ def _window_partner(d: int) -> int:
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _perfect(d: int, r: int, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, dims: np.ndarray, L: int) -> bool:
     """Row ``r``'s factors of dim ``d`` (the parked rest included) multiply to the dim exactly."""
     p = 1
