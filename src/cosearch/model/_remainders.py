@@ -18,11 +18,12 @@ dimension (``factorization="imperfect"``); perfect mappings never come here. The
 
 Shapes: ``L`` levels, ``D`` = 8 dims, 3 data spaces, 5 data-space axes; ``LD = L·D`` loop slots.
 
-Speed: each array argument of a call costs reference counting (NRT calls in the caller and the callee),
-so the scratch is six arrays indexed by named rows (:func:`workspace`), the batch's arrays are passed
-whole with the mapping's index, and every function here is compiled with ``error_model="numpy"`` (no
-divisor is ever 0: radices, strides, instance counts are >= 1), whose lack of exception paths lets numba
-prune most of the callee's counting.
+Speed: :func:`remainder_counts` is compiled without numba's reference counting (``_nrt=False``: it
+allocates nothing; the caller is compiled alike), so array arguments and views cost no atomic updates;
+the scratch is six arrays indexed by named rows (:func:`workspace`) to keep the argument list short, the
+batch's arrays are passed whole with the mapping's index, and every function here is compiled with
+``error_model="numpy"`` (no divisor is ever 0: radices, strides, instance counts are >= 1), without
+exception paths.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ N1 = 26  # rows of w1
 @njit(cache=True, error_model="numpy", nogil=True)
 def workspace(L: int, D: int, axd: np.ndarray, axn: np.ndarray, irr: np.ndarray) -> tuple:
     """Scratch for :func:`remainder_counts`, allocated once per batch and grouped by shape into six
-    arrays (each array argument of a call costs reference counting in the caller):
+    arrays (a short argument list for the per-mapping call):
     ``w1 [N1, max(LD, L + 1, D + 1)]`` the 1-D arrays, ``wz [2, max(3, D), LD]`` z digits and each
     dim's slots, ``wc [6, D, 3]`` per dim and instance class, ``we [4, D + 1, 6]`` the cases (row ``D``:
     the moving dim's), ``wl [2, L, 3]`` per level and data space, ``wa [6, 3, max(5, D)]`` per data space
