@@ -305,6 +305,10 @@ class Arch(BaseModel):
         scalar MACs); the denominator of utilisation."""
         return self.mac.instances * self.mac.multipliers
 
+    def innermost_keeper(self, ds: str) -> int | None:
+        """Index of the innermost level that may keep data space ``ds`` (``None`` if none may)."""
+        return max((li for li, lvl in enumerate(self.levels) if ds in lvl.keeps), default=None)
+
     def level_index(self, name: str) -> int:
         for i, lvl in enumerate(self.levels):
             if lvl.name == name:

@@ -131,16 +131,31 @@ class EDPBound:
 def energy_floors(space: HWSpace) -> EnergyFloors:
     """:class:`EnergyFloors` of ``space``: each level's read / update energy minimised over its own
     parameter grid (see module docstring)."""
+    return _floors_at(*_cheapest_levels(space))
+
+
+def _cheapest_levels(space: HWSpace) -> tuple[Arch, list[tuple[float, float, float]]]:
+    """``space``'s design at grid point 0 and each of its levels' cheapest (read, fill, update) pJ per
+    access over that level's own parameter grid (:func:`_cheapest_access`), ``[L]``."""
     names = list(space.names)
     level_params = space.template_spec.level_params
     base = np.zeros(len(names), dtype=np.int64)
     arch0 = space.arch(base)
-    cheapest = [_cheapest_access(space, li, base, [names.index(p) for p in level_params.get(lvl.name, ())])
-                for li, lvl in enumerate(arch0.levels)]
-    min_read, min_fill, min_update = ([c[k] for c in cheapest] for k in range(3))
-    # a word of ds at a level costs its width's share of one access of the level's port
-    wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in arch0.levels]
-    return _floors_from(arch0, arch0.mac.energy_pj, min_read, min_fill, min_update, wscale)
+    return arch0, [_cheapest_access(space, li, base, [names.index(p) for p in level_params.get(lvl.name, ())])
+                   for li, lvl in enumerate(arch0.levels)]
+
+
+def _word_scale(arch: Arch) -> list[list[float]]:
+    """``[L][3]``: a word of each data space at each level costs its width's share of one access of the
+    level's port."""
+    return [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in arch.levels]
+
+
+def _floors_at(arch0: Arch, access: list[tuple[float, float, float]]) -> EnergyFloors:
+    """:func:`_floors_from` for designs shaped as ``arch0`` (its MAC energy and word widths) whose levels
+    cost ``access [L]`` (read, fill, update) pJ per access."""
+    return _floors_from(arch0, arch0.mac.energy_pj, [a[0] for a in access], [a[1] for a in access],
+                        [a[2] for a in access], _word_scale(arch0))
 
 
 def _cheapest_access(space: HWSpace, li: int, base: np.ndarray, cols: list[int]) -> tuple[float, float, float]:
@@ -165,7 +180,7 @@ def _floors_from(arch0: Arch, mac: float, min_read: list[float], min_fill: list[
     output_rmw_read = 0.0
     per_word = [0.0, 0.0, 0.0]
     for di, ds in enumerate(DATASPACES):
-        inner = max((li for li, lvl in enumerate(arch0.levels) if ds in lvl.keeps), default=None)
+        inner = arch0.innermost_keeper(ds)
         if inner is None:
             continue
         lvl = arch0.levels[inner]
@@ -235,11 +250,7 @@ def design_floors(space: HWSpace, point: np.ndarray) -> EnergyFloors:
     arch = space.arch(np.asarray(point, dtype=np.int64))
     access = tuple((lvl.energy_pj.read, lvl.energy_pj.fill, lvl.energy_pj.update) for lvl in arch.levels)
     ctx = _ReuseContext.at(arch, access)
-    if ctx is None:
-        wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in arch.levels]
-        return _floors_from(arch, arch.mac.energy_pj, [a[0] for a in access], [a[1] for a in access],
-                            [a[2] for a in access], wscale)
-    return ctx.floors(arch, arch)
+    return _floors_at(arch, list(access)) if ctx is None else ctx.floors(arch, arch)
 
 
 @dataclass(frozen=True)
@@ -258,13 +269,8 @@ class _ReuseContext:
     @staticmethod
     def of(space: HWSpace) -> "_ReuseContext | None":
         """The context of every design of ``space``: each level at its cheapest over its own grid."""
-        names = list(space.names)
-        level_params = space.template_spec.level_params
-        base = np.zeros(len(names), dtype=np.int64)
-        arch0 = space.arch(base)
-        cheapest = tuple(_cheapest_access(space, li, base, [names.index(p) for p in level_params.get(lvl.name, ())])
-                         for li, lvl in enumerate(arch0.levels))
-        return _ReuseContext.at(arch0, cheapest)
+        arch0, cheapest = _cheapest_levels(space)
+        return _ReuseContext.at(arch0, tuple(cheapest))
 
     @staticmethod
     def at(arch0: Arch, access: tuple[tuple[float, float, float], ...]) -> "_ReuseContext | None":
@@ -273,7 +279,7 @@ class _ReuseContext:
         keepers = per_pe_keepers(arch0)
         if keepers is None:
             return None
-        wscale = tuple(tuple(lvl.bits(ds) / lvl.access_width for ds in DATASPACES) for lvl in arch0.levels)
+        wscale = tuple(tuple(w) for w in _word_scale(arch0))
         parent_read = min(access[li][0] * wscale[li][di] for di in (0, 1) for li in range(keepers[di])
                           if DATASPACES[di] in arch0.levels[li].keeps)
         return _ReuseContext(arch0, keepers, tuple(access), wscale, parent_read)
@@ -284,13 +290,11 @@ class _ReuseContext:
         for li in self.keepers:
             e = energies.levels[li].energy_pj
             access[li] = (e.read, e.fill, e.update)
-        wscale = [list(w) for w in self.wscale]
-        floors = _floors_from(self.arch0, self.arch0.mac.energy_pj, [a[0] for a in access],
-                              [a[1] for a in access], [a[2] for a in access], wscale)
+        floors = _floors_at(self.arch0, access)
         lv = capacities.levels
         # keepers[di] is the keeper of DATASPACES[di]: its capacity in words of ds, its fill per word
         words = tuple(int(lv[li].size_bits // lv[li].bits(ds)) for li, ds in zip(self.keepers, DATASPACES))
-        fills = tuple(access[li][1] * wscale[li][di] for di, li in enumerate(self.keepers))
+        fills = tuple(access[li][1] * self.wscale[li][di] for di, li in enumerate(self.keepers))
         reuse = ReuseFloor(words=words, fill=fills, rmw_read=floors.output_rmw_read, parent_read=self.parent_read)
         return replace(floors, reuse=reuse)
 
@@ -481,7 +485,7 @@ def block_floors(space: HWSpace, combo: tuple[int, ...],
     base = np.zeros(len(names), dtype=np.int64)
     base[[names.index(p) for p in space.template_spec.mac_params]] = combo
     view0 = blocked_arch(space.arch(base))
-    wscale = [[lvl.bits(ds) / lvl.access_width for ds in DATASPACES] for lvl in view0.levels]
+    wscale = _word_scale(view0)
     return _floors_from(view0, view0.mac.energy_pj, min_read, min_fill, min_update, wscale), wscale[0]
 
 

@@ -82,7 +82,7 @@ def per_pe_keepers(arch: Arch) -> tuple[int, int, int] | None:
     pes = arch.mac.instances
     out = []
     for ds in ("Weights", "Inputs", "Outputs"):
-        inner = max((li for li, lvl in enumerate(arch.levels) if ds in lvl.keeps), default=None)
+        inner = arch.innermost_keeper(ds)
         if inner is None or inner == 0:
             return None
         lvl = arch.levels[inner]
