@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -75,15 +76,24 @@ class HWParam(BaseModel):
         return self
 
     def grid(self) -> np.ndarray:
-        """Sorted distinct grid values (float64; integral for linear ranges)."""
-        if self.scale == "linear":
-            return np.arange(math.ceil(self.low), math.floor(self.high) + 1, dtype=np.float64)
-        lo, hi = math.log2(self.low), math.log2(self.high)
-        k = np.arange(math.ceil(lo * self.steps_per_octave - 1e-9), math.floor(hi * self.steps_per_octave + 1e-9) + 1)
-        octave, frac = np.divmod(k, self.steps_per_octave)
-        vals = 2.0**octave * (1 + frac / self.steps_per_octave)  # x1, x1.5 (two steps), ...
-        vals = np.unique(np.round(vals[(vals >= self.low - 1e-9) & (vals <= self.high + 1e-9)]))
-        return vals
+        """Sorted distinct grid values (float64; integral for linear ranges), read-only: computed once
+        per distinct range (hardware-space code asks for the grids thousands of times a study)."""
+        return _grid_values(self.low, self.high, self.scale, self.steps_per_octave)
+
+
+@lru_cache(maxsize=1024)
+def _grid_values(low: float, high: float, scale: str, steps_per_octave: int) -> np.ndarray:
+    """:meth:`HWParam.grid` of these settings (a read-only array, cached)."""
+    if scale == "linear":
+        vals = np.arange(math.ceil(low), math.floor(high) + 1, dtype=np.float64)
+    else:
+        lo, hi = math.log2(low), math.log2(high)
+        k = np.arange(math.ceil(lo * steps_per_octave - 1e-9), math.floor(hi * steps_per_octave + 1e-9) + 1)
+        octave, frac = np.divmod(k, steps_per_octave)
+        vals = 2.0**octave * (1 + frac / steps_per_octave)  # x1, x1.5 (two steps), ...
+        vals = np.unique(np.round(vals[(vals >= low - 1e-9) & (vals <= high + 1e-9)]))
+    vals.setflags(write=False)
+    return vals
 
 
 def _normal_precision(value: str) -> str:

@@ -359,16 +359,18 @@ def feasible_meshes(space: HWSpace, area_budget_mm2: float, area: AreaModel | No
     area = area or AreaModel(space)
     grids = space.grids()
     cx, cy = space.mesh_columns
+    nx, ny = len(grids[cx]), len(grids[cy])
+    pts = np.zeros((nx * ny, len(space.names)), dtype=np.int64)  # every mesh, columns major
+    if base is not None:
+        pts[:] = base
+    pts[:, cx] = np.repeat(np.arange(nx), ny)
+    pts[:, cy] = np.tile(np.arange(ny), nx)
+    fits = (area(pts) <= area_budget_mm2).reshape(nx, ny)
     out = []
     for ix, x in enumerate(grids[cx]):
-        pts = np.zeros((len(grids[cy]), len(space.names)), dtype=np.int64)
-        if base is not None:
-            pts[:] = base
-        pts[:, cx] = ix
-        pts[:, cy] = np.arange(len(grids[cy]))
-        fits = np.flatnonzero(area(pts) <= area_budget_mm2)
-        if len(fits):
-            out.append((int(x), int(grids[cy][fits.max()])))
+        rows = np.flatnonzero(fits[ix])
+        if len(rows):
+            out.append((int(x), int(grids[cy][rows.max()])))
     return out
 
 
