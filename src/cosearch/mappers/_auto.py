@@ -17,13 +17,19 @@
    its slot is refilled, either by
    a perturbation of one of the best mappings found (a few random moves, iterated local search) or by
    the best of a fresh random sample (``restart_utilization_share`` of it from the high-utilisation
-   subspace).
+   subspace). The fresh samples are the next rows of a *restart stream*: samples drawn in chunks of
+   :data:`RESTART_CHUNKS` pools, each chunk from a generator seeded by the mapper's seed and the chunk's
+   number, so a restart costs a slice of a large draw rather than a small draw of its own (a draw of
+   50 rows costs 2-3x more per row than one of 500) and the rows at a stream position depend on the
+   seed alone.
 
 Candidates breaking a known constraint (capacity, fan-out, mapspace constraints), duplicates and
 mappings evaluated before are removed by construction, so every proposal is a new evaluation. The
 state (starts, elites, the set of seen mappings) changes only in ``_observe``; candidates carry
-``tags`` saying which start (``>= 0``) they are a neighbor of, or which slot (``-1 - slot``) they
-refill, so replaying the told batches rebuilds the state.
+``tags`` saying which start (``>= 0``) they are a neighbor of, or which slot they refill (``-1 - slot``
+by a perturbation, ``-2 - starts - slot`` from the restart stream; ``-1 - starts``: the warm-up), so
+replaying the told batches rebuilds the state, the restart stream's position included (it moves on by
+a pool for every slot refilled from it).
 
 Under imperfect factorization with a known budget, the first ``perfect_phase`` share of it searches
 the perfect factorizations only (a subset of the space: samples, dataflow and high-utilisation
@@ -57,6 +63,10 @@ SMALL_BUDGET = 10_000
 draws fresh restarts from pools of 100 (else 200). Measured on the layers of 33 co-design winners at
 5,000 evaluations: mean gap to a 100k-evaluation reference 0.43% instead of 0.57%, layers more than
 2% off 6.3% instead of 9.0%, for 35-40% more time per evaluation (benchmarks/inner_mapper_winners.py)."""
+
+
+RESTART_CHUNKS = 4
+"""Restart pools per chunk of the restart stream (see the module docstring)."""
 
 
 class AutoMapper(Optimizer):
@@ -96,6 +106,8 @@ class AutoMapper(Optimizer):
         self.elites: Mappings | None = None
         self.elite_values = np.zeros(0)
         self.seen = np.zeros(0, dtype=np.uint64)  # sorted hashes of every told mapping
+        self.restart_cursor = 0  # the restart stream's next row
+        self._stream: dict[int, Mappings] = {}  # chunks of the restart stream (a function of the seed)
         self._proposed: tuple[Mappings, np.ndarray] | None = None  # the last proposal and its row hashes
         self._shares = (float(dataflow_share), float(utilization_share), float(utilization_floor),
                         float(restart_utilization_share))
@@ -118,6 +130,7 @@ class AutoMapper(Optimizer):
         self.busy_space = self._utilization_space(utilization_floor) if utilization_share > 0 else None
         self.utilization_share = utilization_share if self.busy_space is not None else 0.0
         self.restart_utilization_share = restart_share if self.busy_space is not None else 0.0
+        self._stream = {}  # another space, another stream
 
     def _dataflow_spaces(self) -> list:
         """MapSpaces of the named dataflows that apply (none if the user constrained the space)."""
@@ -206,8 +219,33 @@ class AutoMapper(Optimizer):
         m.tags = np.asarray(tags, dtype=np.int64)
         return m
 
+    def _restart_rows(self, start: int, n: int) -> Mappings:
+        """Rows ``[start, start + n)`` of the restart stream of the space searched now (chunks below
+        ``start`` are dropped: the stream is read forwards)."""
+        size = RESTART_CHUNKS * self.restart_pool
+        first, last = start // size, (start + n - 1) // size
+        for c in [c for c in self._stream if c < first]:
+            del self._stream[c]
+        for c in range(first, last + 1):
+            if c not in self._stream:
+                self._stream[c] = self._restart_chunk(c, size)
+        rows = Mappings.concat([self._stream[c] for c in range(first, last + 1)])
+        return rows.subset(slice(start - first * size, start - first * size + n))
+
+    def _restart_chunk(self, c: int, size: int) -> Mappings:
+        """Chunk ``c`` of the restart stream: ``size`` samples in random order, the
+        ``restart_utilization_share`` of them from the high-utilisation subspace."""
+        imperfect = int(self.search_space.imperfect)  # a perfect-first phase draws what a perfect space does
+        rng = np.random.default_rng([self.seed, 0x7E57A27, imperfect, c])
+        n_busy = int(size * self.restart_utilization_share)
+        parts = [self.search_space.sample(size - n_busy, seed=rng)]
+        if n_busy:
+            parts.append(self._busy_sample(n_busy, rng))
+        return Mappings.concat(parts).subset(rng.permutation(size))
+
     def _refill(self, slots: np.ndarray, rng: np.random.Generator) -> list[Mappings]:
-        """One candidate (or a small random pool) per empty slot, tagged ``-1 - slot``."""
+        """One candidate per empty slot by a perturbation (tagged ``-1 - slot``) or a pool of
+        ``restart_pool`` from the restart stream (tagged ``-2 - starts - slot``)."""
         parts = []
         kick = rng.random(len(slots)) < self.p_kick if self.elites is not None else np.zeros(len(slots), bool)
         if kick.any():
@@ -218,12 +256,8 @@ class AutoMapper(Optimizer):
             parts.append(self._tagged(kicked, -1 - k_slots))
         fresh_slots = slots[~kick]
         if len(fresh_slots):
-            n = self.restart_pool * len(fresh_slots)
-            n_busy = int(n * self.restart_utilization_share)
-            pool = self.search_space.sample(n - n_busy, seed=rng)
-            if n_busy:
-                pool = Mappings.concat([pool, self._busy_sample(n_busy, rng)])
-            parts.append(self._tagged(pool, np.repeat(-1 - fresh_slots, self.restart_pool)[rng.permutation(n)]))
+            pool = self._restart_rows(self.restart_cursor, self.restart_pool * len(fresh_slots))
+            parts.append(self._tagged(pool, np.repeat(-2 - self.n_starts - fresh_slots, self.restart_pool)))
         return parts
 
     def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
@@ -300,9 +334,12 @@ class AutoMapper(Optimizer):
                 j = mine[np.argmin(values[mine])]
                 if values[j] < self.start_values[s]:
                     self._set_start(s, candidates, j, values[j])
-        # refills: the best candidate for each slot becomes its new start
+        # refills: the best candidate for each slot becomes its new start; the restart stream moves on
+        # by a pool for each slot refilled from it
+        pooled = np.unique(tags[tags <= -2 - self.n_starts])
+        self.restart_cursor += self.restart_pool * len(pooled)
         for s in range(self.n_starts):
-            mine = np.flatnonzero((tags == -1 - s) & finite)
+            mine = np.flatnonzero(((tags == -1 - s) | (tags == -2 - self.n_starts - s)) & finite)
             if len(mine):
                 j = mine[np.argmin(values[mine])]
                 self._set_start(s, candidates, j, values[j])
@@ -349,6 +386,7 @@ class AutoMapper(Optimizer):
         h.update(self.active.tobytes())
         h.update(self.elite_values.tobytes())
         h.update(self.seen.tobytes())
+        h.update(str(self.restart_cursor).encode())
         if self.starts is not None:
             h.update(row_hashes(self.starts, self.space.arch).tobytes())
 
