@@ -410,14 +410,23 @@ def _network_energy_floor(network: Network, space: HWSpace, area_budget_mm2: flo
     least over their sizes of the network's floor with those sizes, on the most PEs a design with them
     fits (sizes no design fits with are skipped); otherwise with the space's :func:`energy_floors` on
     the most PEs of ``meshes``."""
-    combos = _reuse_floors(space)
-    best = np.inf
-    for floors, point in combos:
+    def total(floors: EnergyFloors, pes: int) -> float:
+        return sum(layer.count * layer_energy_floor(layer, floors, pes) for layer in network.layers)
+
+    # each combination's floor without the reuse term is at most its floor with it (layer_energy_floor
+    # takes the larger of the two), so combinations are tried cheapest first and the rest skipped
+    # once even that cheaper floor is above the best found: the least, as if every one were tried
+    sized = []
+    for floors, point in _reuse_floors(space):
         fits = feasible_meshes(space, area_budget_mm2, area, point)
-        if not fits:
-            continue
-        pes = max(x * y for x, y in fits)
-        best = min(best, sum(layer.count * layer_energy_floor(layer, floors, pes) for layer in network.layers))
+        if fits:
+            pes = max(x * y for x, y in fits)
+            sized.append((total(replace(floors, reuse=None), pes), floors, pes))
+    best = np.inf
+    for plain, floors, pes in sorted(sized, key=lambda t: t[0]):
+        if plain > best * (1 + 1e-9):
+            break
+        best = min(best, total(floors, pes))
     if np.isfinite(best):
         return float(best)
     floors = _floors(space)
