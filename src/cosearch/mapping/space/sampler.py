@@ -18,6 +18,7 @@ the numba kernel :func:`~cosearch.mapping.space._kernel.fill_rows` over the batc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -72,6 +73,27 @@ class _State:
     @property
     def rows(self) -> int:
         return int(self.temporal.shape[-1])
+
+
+@lru_cache(maxsize=256)
+def _divisor_tables(dims: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """For dims ``[D]``: with ``divs [D, n]`` their divisors (:func:`divisor_table`, 0-padded), for a
+    parked remainder equal to divisor ``i`` of dim ``d``, entry ``[d, i]`` of ``divlist [D, n, n]``
+    lists the divisors of that remainder ascending (padded with a value above every dim), and the same
+    entry of ``quot [D, n, n]`` holds the index of ``remainder / divisor`` (cached)."""
+    divs = divisor_table(np.array(dims, dtype=np.int64))
+    D, n = divs.shape
+    big = max(dims) + 1
+    divlist = np.full((D, n, n), big, dtype=np.int64)
+    quot = np.zeros((D, n, n), dtype=np.int64)
+    for d in range(D):
+        dv = [int(x) for x in divs[d] if x > 0]
+        pos = {x: j for j, x in enumerate(dv)}
+        for i, r in enumerate(dv):
+            sub = [x for x in dv if r % x == 0]
+            divlist[d, i, : len(sub)] = sub
+            quot[d, i, : len(sub)] = [pos[r // x] for x in sub]
+    return divlist, quot  # shared: never written (left writable, as the compiled fill's signature has them)
 
 
 class FactorFiller:
@@ -137,24 +159,10 @@ class FactorFiller:
         return kinds
 
     def _build_tables(self) -> None:
-        """Divisor tables so a step needs no integer division over ``[R, n]`` arrays.
-
-        ``_divs [D, n]``: divisors of each dim (0-padded). For a parked remainder equal to divisor
-        ``i`` of dim ``d``, row ``d·n + i`` of ``_divlist [D·n, n]`` lists the divisors of that
-        remainder ascending (padded with a value above every dim), and the same entry of ``_quot``
-        is the index of ``remainder / divisor``.
-        """
+        """Divisor tables so a step needs no integer division over ``[R, n]`` arrays
+        (:func:`_divisor_tables`, shared by every filler of the same dims)."""
+        divlist, quot = _divisor_tables(tuple(int(d) for d in self.dims))
         D, n = self._divs.shape
-        big = int(self.dims.max()) + 1
-        divlist = np.full((D, n, n), big, dtype=np.int64)
-        quot = np.zeros((D, n, n), dtype=np.int64)
-        for d in range(D):
-            dv = [int(x) for x in self._divs[d] if x > 0]
-            pos = {x: j for j, x in enumerate(dv)}
-            for i, r in enumerate(dv):
-                sub = [x for x in dv if r % x == 0]
-                divlist[d, i, : len(sub)] = sub
-                quot[d, i, : len(sub)] = [pos[r // x] for x in sub]
         self._n_div = n
         self._divlist = divlist.reshape(D * n, n)
         self._divlist_flat = self._divlist.ravel()
