@@ -289,3 +289,50 @@ def fill_rows_imperfect(slot_level: np.ndarray, slot_kind: np.ndarray, slot_dim:
             for bi in range(nb):
                 m = bounded[bi]
                 used[m, r] = _used_words(m, r, dd, 1, ext, keep, dims, strides, e)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def draw_floor_rows(perm: np.ndarray, u: np.ndarray, sd: np.ndarray, ox: np.ndarray, oy: np.ndarray,
+                    ok_tab: np.ndarray, best: np.ndarray, ix_of: np.ndarray, iy_of: np.ndarray, cx0: int, cy0: int,
+                    need: int, fanout: int, T: np.ndarray, X: np.ndarray, Y: np.ndarray) -> None:
+    """The utilisation floor's spatial draw (:func:`~.constrained.draw_spatial_floor`) row by row: row
+    ``r`` takes its ``J`` floor dims in the order ``perm[r] [J]``; at step ``t`` the dim's ``(x, y)`` pair
+    is the ``floor(u[t, r] · count)``-th (``u [J, R]``) of its pairs ``ox``/``oy``/``ok_tab [J, P]`` that
+    fit the mesh room left and keep the floor ``need`` reachable (``best [2^J, nx, ny]``, the
+    dynamic programme's table; the first pair if none does). ``T``, ``X``, ``Y`` ``[R, L, D]`` are
+    updated in place."""
+    R, J = perm.shape
+    P = ox.shape[1]
+    for r in range(R):
+        cx = cx0
+        cy = cy0
+        mask = (1 << J) - 1
+        prod = 1
+        for t in range(J):
+            j = perm[r, t]
+            after = mask & ~(1 << j)
+            cnt = 0
+            for p in range(P):
+                if ok_tab[j, p] and ox[j, p] <= cx and oy[j, p] <= cy:
+                    if prod * ox[j, p] * oy[j, p] * best[after, ix_of[cx // ox[j, p]], iy_of[cy // oy[j, p]]] >= need:
+                        cnt += 1
+            k = np.int64(u[t, r] * cnt)
+            pick = 0
+            seen = 0
+            for p in range(P):
+                if ok_tab[j, p] and ox[j, p] <= cx and oy[j, p] <= cy:
+                    if prod * ox[j, p] * oy[j, p] * best[after, ix_of[cx // ox[j, p]], iy_of[cy // oy[j, p]]] >= need:
+                        if seen == k:
+                            pick = p
+                            break
+                        seen += 1
+            x = ox[j, pick]
+            y = oy[j, pick]
+            d = sd[j]
+            X[r, fanout, d] *= x
+            Y[r, fanout, d] *= y
+            T[r, 0, d] //= x * y
+            cx //= x
+            cy //= y
+            prod *= x * y
+            mask = after

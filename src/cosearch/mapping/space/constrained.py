@@ -22,10 +22,9 @@ import numpy as np
 from ...dims import DATASPACES, DIMS, NUM_DATASPACES, NUM_DIMS
 from ...errors import CosearchError
 from ...workload.geometry import tile_words
-from ..factors import choose_uniform
 from ..factors import divisors as _divisors_of
 from ..mapping import Mappings
-from ._kernel import KIND_T, KIND_X, KIND_Y
+from ._kernel import KIND_T, KIND_X, KIND_Y, draw_floor_rows
 
 if TYPE_CHECKING:
     from ..constraints import Constraints, ResolvedConstraints
@@ -266,32 +265,11 @@ def draw_spatial_floor(space: MapSpace, T: np.ndarray, X: np.ndarray, Y: np.ndar
     dynamic programme of :func:`~cosearch.mapping.constraints.max_spatial_product`). ``T``, ``X``,
     ``Y`` ``[R, L, D]`` are updated in place (the pair moves out of the parked remainder ``T[:, 0]``)."""
     sd, ox, oy, ok_tab, best, ix_of, iy_of, cx0, cy0, need = space.plan.floor  # type: ignore[misc]
-    R, J, f = T.shape[0], len(sd), space.fanout_level
-    ar = np.arange(R)
+    R, J = T.shape[0], len(sd)
     perm = rng.permuted(np.broadcast_to(np.arange(J), (R, J)), axis=1)
-    cx = np.full(R, cx0, dtype=np.int64)
-    cy = np.full(R, cy0, dtype=np.int64)
-    mask = np.full(R, (1 << J) - 1, dtype=np.int64)
-    prod = np.ones(R, dtype=np.int64)
-    for step in range(J):
-        j = perm[:, step]
-        xs, ys = ox[j], oy[j]  # [R, P]
-        after = mask & ~(np.int64(1) << j)
-        fit = ok_tab[j] & (xs <= cx[:, None]) & (ys <= cy[:, None])
-        nx = np.where(fit, cx[:, None] // xs, 1)
-        ny = np.where(fit, cy[:, None] // ys, 1)
-        reach = best[after[:, None], ix_of[nx], iy_of[ny]]
-        fit &= prod[:, None] * xs * ys * reach >= need
-        pick = choose_uniform(fit, rng)
-        x, y = xs[ar, pick], ys[ar, pick]
-        d = sd[j]
-        X[ar, f, d] *= x
-        Y[ar, f, d] *= y
-        T[ar, 0, d] //= x * y
-        cx //= x
-        cy //= y
-        prod *= x * y
-        mask = after
+    u = rng.random((J, R))  # one uniform per row and step, as choose_uniform draws them step by step
+    draw_floor_rows(perm, u, sd, ox, oy, ok_tab, best, ix_of, iy_of, int(cx0), int(cy0), int(need),
+                    space.fanout_level, T, X, Y)
 
 
 def constraint_violations(space: MapSpace, m: Mappings) -> dict[str, np.ndarray]:
