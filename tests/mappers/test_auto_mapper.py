@@ -124,3 +124,36 @@ def test_high_utilisation_subspace_that_gives_up_falls_back_to_uniform(monkeypat
     monkeypatch.setattr(AutoMapper, "_utilization_space", lambda self, floor: GivesUp())
     res = map_layer(arch, layer, budget=2000, seed=1)  # a whole search on the fallback
     assert res.evaluations == 2000 and np.isfinite(res.edp)
+
+
+def test_restart_pools_are_consecutive_slices_of_the_stream() -> None:
+    """Fresh restarts read the restart stream forwards: each refill's pool is the stream's rows from the
+    cursor on, the cursor moves by a pool per slot refilled from it, and a replay rebuilds it."""
+    from cosearch.mappers._auto import AutoMapper
+    from cosearch.mapping.identity import row_hashes
+
+    space = MapSpace(ARCH, DQN2)
+    opt = AutoMapper(space, seed=11, budget_hint=5000, p_kick=0.0)  # every refill from the stream
+    reader = AutoMapper(space, seed=11, budget_hint=5000, p_kick=0.0)  # reads the stream only
+    told, cursors, pooled = [], [], 0
+    while opt.n_told < 5000:
+        before = opt.restart_cursor
+        cands = opt.ask(5000 - opt.n_told)
+        pool_tags = cands.tags[cands.tags <= -2 - opt.n_starts]
+        slots = np.unique(pool_tags)
+        if len(slots):
+            # the proposed pool rows are the stream's rows from the cursor on (less any seen before)
+            want = reader._restart_rows(before, opt.restart_pool * len(slots))
+            got = cands.subset(cands.tags <= -2 - opt.n_starts)
+            assert set(row_hashes(got, ARCH).tolist()) <= set(row_hashes(want, ARCH).tolist())
+        costs = evaluate(ARCH, DQN2, cands)
+        opt.tell(cands, costs)
+        told.append((cands, costs))
+        assert opt.restart_cursor == before + opt.restart_pool * len(slots)
+        pooled += len(slots)
+        cursors.append(opt.restart_cursor)
+    assert pooled > 0 and cursors[-1] == pooled * opt.restart_pool
+    replica = AutoMapper(space, seed=11, budget_hint=5000, p_kick=0.0)
+    for cands, costs in told:
+        replica.tell(cands, costs)
+    assert replica.restart_cursor == opt.restart_cursor and replica.state_digest() == opt.state_digest()

@@ -8,9 +8,12 @@ whole-array NumPy operations cost about 0.2 ms per step whatever the batch size,
 per step still cost ~10 µs of dispatch (about 25 steps per batch, and ``auto`` draws many small
 batches).
 
+:func:`draw_floor_rows` is the utilisation floor's spatial draw of the constrained sampler
+(:func:`~.constrained.draw_spatial_floor`), row by row in the same way.
+
 Shapes: ``L`` levels, ``D`` = 8 dims, ``R`` rows; state arrays are ``[L, D, R]`` (``temporal``,
 ``sx``, ``sy``, ``ext``), ``[L, 3, R]`` (``keep``, ``tiles``), ``[L, R]`` (``used``), ``[D, R]``
-(``rem_idx``); divisor tables are flattened ``[D * n]`` / ``[D * n * n]`` (see ``FactorFiller._build_tables``).
+(``rem_idx``); divisor tables are flattened ``[D * n]`` / ``[D * n * n]`` (see ``sampler._divisor_tables``).
 """
 
 from __future__ import annotations
