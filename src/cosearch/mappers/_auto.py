@@ -105,6 +105,7 @@ class AutoMapper(Optimizer):
         self.active = np.zeros(self.n_starts, dtype=bool)  # slot holds a start still descending
         self.elites: Mappings | None = None
         self.elite_values = np.zeros(0)
+        self.elite_hashes = np.zeros(0, dtype=np.uint64)  # their row hashes
         self.seen = np.zeros(0, dtype=np.uint64)  # sorted hashes of every told mapping
         self.restart_cursor = 0  # the restart stream's next row
         self._stream: dict[int, Mappings] = {}  # chunks of the restart stream (a function of the seed)
@@ -309,7 +310,7 @@ class AutoMapper(Optimizer):
         hashes = known[1] if known is not None and known[0] is candidates else row_hashes(candidates, self.space.arch)
         self._proposed = None
         self.seen = _sorted_union(self.seen, hashes)
-        self._update_elites(candidates, values)
+        self._update_elites(candidates, values, hashes)
         if self.switch_at and self.n_told >= self.switch_at and self.search_space is not self.space:
             # the perfect-first phase ends: every start descends again, now with resize moves
             self._enter(self.space, warmup=self.starts is None)
@@ -360,25 +361,27 @@ class AutoMapper(Optimizer):
         batch.order_x = batch.order_y = batch.tags = None
         return batch
 
-    def _update_elites(self, candidates: Mappings, values: np.ndarray) -> None:
-        finite = np.isfinite(values)
-        if not finite.any():
+    def _update_elites(self, candidates: Mappings, values: np.ndarray, hashes: np.ndarray) -> None:
+        """The ``elites`` best distinct mappings of the elites and the told ``candidates`` (with their
+        row ``hashes [B]``): only the rows chosen are copied."""
+        finite = np.flatnonzero(np.isfinite(values))
+        if not len(finite):
             return
-        cand = candidates.subset(finite)
-        cand.tags = None
-        vals = values[finite]
-        if self.elites is None:
-            pool, pool_vals = cand, vals
-        else:
-            pool = Mappings.concat([self.elites, cand])
-            pool_vals = np.concatenate([self.elite_values, vals])
+        n_old = len(self.elite_values)
+        pool_vals = np.concatenate([self.elite_values, values[finite]])
+        pool_hashes = np.concatenate([self.elite_hashes, hashes[finite]])
         top = np.argsort(pool_vals, kind="stable")[: 4 * self.n_elites]
-        h = row_hashes(pool.subset(top), self.space.arch)
-        _, first = np.unique(h, return_index=True)
+        _, first = np.unique(pool_hashes[top], return_index=True)
         chosen = top[np.sort(first)][: self.n_elites]
         chosen = chosen[np.argsort(pool_vals[chosen], kind="stable")]
-        self.elites = pool.subset(chosen)
+        new = chosen >= n_old  # rows from the candidates, the others are elites already
+        rows = candidates.subset(finite[chosen[new] - n_old])
+        rows.tags = None
+        gathered = Mappings.concat([self.elites, rows]) if self.elites is not None else rows
+        # positions in ``gathered``: the old elites first, then the new rows in chosen order
+        self.elites = gathered.subset(np.where(new, n_old + np.cumsum(new) - 1, chosen))
         self.elite_values = pool_vals[chosen]
+        self.elite_hashes = pool_hashes[chosen]
 
     def _digest_extra(self, h: "hashlib._Hash") -> None:
         h.update(b"whole" if self.search_space is self.space else b"perfect")
