@@ -3,8 +3,8 @@
 1. Warm-up: the warm-start ``seeds`` if given (valid ones, within the warm-up's size), then
    ``n_init`` valid-by-construction random samples in all; the best distinct ones become the
    ``starts`` (search points) of the descent (8; 32 for budgets from :data:`LARGE_BUDGET`, the
-   slots the 16 elites do not fill being refilled at once as in step 3). When the space is unconstrained, a share
-   (``dataflow_share``) of the warm-up is drawn from the subspaces of the named dataflows
+   slots the 16 elites do not fill being refilled at once as in step 3). When the space is
+   unconstrained, a share (``dataflow_share``) of the warm-up is drawn from the subspaces of the named dataflows
    (row-, weight-, output-, input-stationary) that apply to the arch, and a share
    (``utilization_share``) from the subspace of mappings that keep at least ``utilization_floor`` of
    the most PEs the layer can use busy: small, structured subspaces whose good points are rare in
@@ -373,7 +373,7 @@ class AutoMapper(Optimizer):
         return batch
 
     def _update_elites(self, candidates: Mappings, values: np.ndarray, hashes: np.ndarray) -> None:
-        """The ``elites`` best distinct mappings of the elites and the told ``candidates`` (with their
+        """The ``n_elites`` best distinct mappings of the elites and the told ``candidates`` (with their
         row ``hashes [B]``): only the rows chosen are copied."""
         finite = np.flatnonzero(np.isfinite(values))
         if not len(finite):
