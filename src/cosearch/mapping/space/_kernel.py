@@ -295,6 +295,19 @@ def fill_rows_imperfect(slot_level: np.ndarray, slot_kind: np.ndarray, slot_dim:
 
 
 @njit(cache=True, nogil=True, _nrt=False)
+def _floor_pair_fits(j: int, p: int, cx: int, cy: int, prod: int, after: int, ox: np.ndarray, oy: np.ndarray,
+                     ok_tab: np.ndarray, best: np.ndarray, ix_of: np.ndarray, iy_of: np.ndarray, need: int) -> bool:
+    """Whether floor dim ``j``'s pair ``p`` fits the mesh room ``cx`` × ``cy`` left and, with the
+    product ``prod`` of the pairs placed so far, keeps the floor ``need`` reachable by the dims in
+    ``after`` (:func:`draw_floor_rows`)."""
+    x = ox[j, p]
+    y = oy[j, p]
+    if not ok_tab[j, p] or x > cx or y > cy:
+        return False
+    return prod * x * y * best[after, ix_of[cx // x], iy_of[cy // y]] >= need
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def draw_floor_rows(perm: np.ndarray, u: np.ndarray, sd: np.ndarray, ox: np.ndarray, oy: np.ndarray,
                     ok_tab: np.ndarray, best: np.ndarray, ix_of: np.ndarray, iy_of: np.ndarray, cx0: int, cy0: int,
                     need: int, fanout: int, T: np.ndarray, X: np.ndarray, Y: np.ndarray) -> None:
@@ -316,19 +329,16 @@ def draw_floor_rows(perm: np.ndarray, u: np.ndarray, sd: np.ndarray, ox: np.ndar
             after = mask & ~(1 << j)
             cnt = 0
             for p in range(P):
-                if ok_tab[j, p] and ox[j, p] <= cx and oy[j, p] <= cy:
-                    if prod * ox[j, p] * oy[j, p] * best[after, ix_of[cx // ox[j, p]], iy_of[cy // oy[j, p]]] >= need:
-                        cnt += 1
+                if _floor_pair_fits(j, p, cx, cy, prod, after, ox, oy, ok_tab, best, ix_of, iy_of, need):
+                    cnt += 1
             k = np.int64(u[t, r] * cnt)
             pick = 0
-            seen = 0
             for p in range(P):
-                if ok_tab[j, p] and ox[j, p] <= cx and oy[j, p] <= cy:
-                    if prod * ox[j, p] * oy[j, p] * best[after, ix_of[cx // ox[j, p]], iy_of[cy // oy[j, p]]] >= need:
-                        if seen == k:
-                            pick = p
-                            break
-                        seen += 1
+                if _floor_pair_fits(j, p, cx, cy, prod, after, ox, oy, ok_tab, best, ix_of, iy_of, need):
+                    if k == 0:
+                        pick = p
+                        break
+                    k -= 1
             x = ox[j, pick]
             y = oy[j, pick]
             d = sd[j]

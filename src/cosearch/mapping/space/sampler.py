@@ -76,8 +76,8 @@ class _State:
 
 
 @lru_cache(maxsize=256)
-def _divisor_tables(dims: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """For dims ``[D]``: with ``divs [D, n]`` their divisors (:func:`divisor_table`, 0-padded), for a
+def _divisor_tables(dims: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For dims ``[D]``: ``divs [D, n]``, their divisors (:func:`divisor_table`, 0-padded); for a
     parked remainder equal to divisor ``i`` of dim ``d``, entry ``[d, i]`` of ``divlist [D, n, n]``
     lists the divisors of that remainder ascending (padded with a value above every dim), and the same
     entry of ``quot [D, n, n]`` holds the index of ``remainder / divisor`` (cached)."""
@@ -93,7 +93,7 @@ def _divisor_tables(dims: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
             sub = [x for x in dv if r % x == 0]
             divlist[d, i, : len(sub)] = sub
             quot[d, i, : len(sub)] = [pos[r // x] for x in sub]
-    return divlist, quot  # shared: never written (left writable, as the compiled fill's signature has them)
+    return divs, divlist, quot  # shared: never written (left writable, as the compiled fill's signature has them)
 
 
 class FactorFiller:
@@ -130,7 +130,6 @@ class FactorFiller:
         self._bounded = [m for m in range(1, L) if self.sizes[m] is not None and self.allowed[m].any()]
         self._possible = {m: [di for di in range(NUM_DATASPACES) if self.allowed[m, di]] for m in range(L)}
 
-        self._divs = divisor_table(self.dims)  # [D, nmax], 0-padded
         self._build_tables()
         # the compiled sampler step's view of the bounded levels and the layer (_kernel.fill_rows)
         self._k_bounded = np.array(self._bounded, dtype=np.int64)
@@ -161,7 +160,7 @@ class FactorFiller:
     def _build_tables(self) -> None:
         """Divisor tables so a step needs no integer division over ``[R, n]`` arrays
         (:func:`_divisor_tables`, shared by every filler of the same dims)."""
-        divlist, quot = _divisor_tables(tuple(int(d) for d in self.dims))
+        self._divs, divlist, quot = _divisor_tables(tuple(int(d) for d in self.dims))  # [D, nmax], 0-padded
         D, n = self._divs.shape
         self._n_div = n
         self._divlist = divlist.reshape(D * n, n)
