@@ -226,6 +226,10 @@ class AutoMapper(Optimizer):
             idx = idx[known_valid(self.space, m.subset(idx))]
         return idx, h[idx]
 
+    def _pool_tag(self, slots: np.ndarray | int) -> np.ndarray | int:
+        """The tag of a row refilling ``slots`` from the restart stream (below every other tag)."""
+        return -2 - self.n_starts - slots
+
     @staticmethod
     def _tagged(m: Mappings, tags: np.ndarray) -> Mappings:
         m.tags = np.asarray(tags, dtype=np.int64)
@@ -269,7 +273,7 @@ class AutoMapper(Optimizer):
         fresh_slots = slots[~kick]
         if len(fresh_slots):
             pool = self._restart_rows(self.restart_cursor, self.restart_pool * len(fresh_slots))
-            parts.append(self._tagged(pool, np.repeat(-2 - self.n_starts - fresh_slots, self.restart_pool)))
+            parts.append(self._tagged(pool, np.repeat(self._pool_tag(fresh_slots), self.restart_pool)))
         return parts
 
     def _propose(self, n: int, rng: np.random.Generator) -> Mappings:
@@ -348,10 +352,10 @@ class AutoMapper(Optimizer):
                     self._set_start(s, candidates, j, values[j])
         # refills: the best candidate for each slot becomes its new start; the restart stream moves on
         # by a pool for each slot refilled from it
-        pooled = np.unique(tags[tags <= -2 - self.n_starts])
+        pooled = np.unique(tags[tags <= self._pool_tag(0)])
         self.restart_cursor += self.restart_pool * len(pooled)
         for s in range(self.n_starts):
-            mine = np.flatnonzero(((tags == -1 - s) | (tags == -2 - self.n_starts - s)) & finite)
+            mine = np.flatnonzero(((tags == -1 - s) | (tags == self._pool_tag(s))) & finite)
             if len(mine):
                 j = mine[np.argmin(values[mine])]
                 self._set_start(s, candidates, j, values[j])
